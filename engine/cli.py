@@ -1,0 +1,161 @@
+"""The headless command line: `layerloom validate | summary | train | export | bench`.
+
+Each command loads a project with the same engine code the studio uses and
+prints for people by default or JSON with ``--json``. Exit status: 0 on
+success, 1 when the network or the run has errors, 2 for unusable input (a
+missing or malformed file, bad flags). Opening the studio (``layerloom`` with
+no command) is handled by `studio.launch`, which calls `main` here for the
+headless commands; this module never imports Qt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from engine.graph.errors import ProjectFileError
+
+COMMANDS = ("validate", "summary", "train", "export", "bench")
+
+
+def _load(path: str):  # -> Project
+    from engine.project import load_project
+
+    return load_project(Path(path))
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from engine.graph.analysis import analyze
+
+    project = _load(args.file)
+    doc = project.network
+    result = analyze(doc)
+    if args.json:
+        print(json.dumps({
+            "ok": result.ok,
+            "problems": [
+                {
+                    "node_id": p.node_id,
+                    "node": doc.nodes[p.node_id].name if p.node_id in doc.nodes else None,
+                    "severity": p.severity,
+                    "message": p.message,
+                    "fix": p.fix.description if p.fix else None,
+                }
+                for p in result.problems
+            ],
+        }, indent=2))
+    else:
+        for p in result.problems:
+            where = f"{doc.nodes[p.node_id].name}: " if p.node_id in doc.nodes else ""
+            fix = f"\n    fix: {p.fix.description}" if p.fix else ""
+            print(f"{p.severity:7s} {where}{p.message}{fix}")
+        errors, warnings = len(result.errors), len(result.warnings)
+        verdict = "valid" if result.ok else "invalid"
+        print(f"{args.file}: {verdict} ({errors} error(s), {warnings} warning(s), "
+              f"{result.total_params:,} parameters)")
+    return 0 if result.ok else 1
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from engine.graph.analysis import analyze
+    from engine.summary import format_summary, summary_data
+
+    project = _load(args.file)
+    result = analyze(project.network)
+    if args.json:
+        print(json.dumps(summary_data(project.network, result), indent=2))
+    else:
+        print(format_summary(project.network, result, title=project.name))
+    return 0 if result.ok else 1
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from engine.train.cli import run
+
+    return run(args)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from engine.export.cli import run
+
+    return run(args)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from engine.bench import run
+
+    return run(args)
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only the chosen `command` imports its module for extra flags."""
+    parser = argparse.ArgumentParser(
+        prog="layerloom",
+        description="Layerloom: build neural networks visually, train them with PyTorch. "
+        "With no command (or a .loom file) the studio opens.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("validate", help="check a project's network and print its problems")
+    p.add_argument("file", help="a .loom project")
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    p.set_defaults(handler=cmd_validate)
+
+    p = sub.add_parser("summary", help="print a per-node table of shapes and parameters")
+    p.add_argument("file", help="a .loom project")
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    p.set_defaults(handler=cmd_summary)
+
+    p = sub.add_parser("train", help="train a project headless and save the run into it")
+    p.add_argument("file", help="a .loom project")
+    _add_optional("engine.train.cli", p, command)
+    p.set_defaults(handler=cmd_train)
+
+    p = sub.add_parser("export", help="export a project's network (ONNX, torch.export, safetensors, code)")
+    p.add_argument("file", help="a .loom project")
+    _add_optional("engine.export.cli", p, command)
+    p.set_defaults(handler=cmd_export)
+
+    p = sub.add_parser("bench", help="measure inference, canvas and training speed")
+    _add_optional("engine.bench", p, command)
+    p.set_defaults(handler=cmd_bench)
+    return parser
+
+
+def _add_optional(module_name: str, parser: argparse.ArgumentParser, command: str | None) -> None:
+    """Let a command module add its own flags (imported lazily, so `validate` stays fast)."""
+    import importlib
+
+    if command != parser.prog.split()[-1]:
+        return
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            return
+        raise
+    module.add_arguments(parser)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv[0] if argv else None)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except ProjectFileError as exc:
+        print(f"layerloom: {exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:
+        print(f"layerloom {args.command}: not available in this installation ({exc})", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("layerloom: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

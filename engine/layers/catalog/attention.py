@@ -1,0 +1,3 @@
+"""Placeholder until declared."""
+
+SPECS: list = []
