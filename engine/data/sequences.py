@@ -31,7 +31,8 @@ def _waves(kind: np.ndarray, cycles: np.ndarray) -> np.ndarray:
     """Rows of unit-amplitude waves; `cycles` is the phase in whole cycles, shape (N, L)."""
     frac = cycles - np.floor(cycles)
     sine = np.sin(2 * np.pi * cycles)
-    shapes = np.stack([sine, np.where(sine >= 0, 1.0, -1.0), 2.0 * frac - 1.0, 1.0 - 4.0 * np.abs(frac - 0.5)])
+    square = np.where(sine >= 0, 1.0, -1.0)
+    shapes = np.stack([sine, square, 2.0 * frac - 1.0, 1.0 - 4.0 * np.abs(frac - 0.5)])
     return shapes[kind, np.arange(len(kind))]
 
 
@@ -66,7 +67,8 @@ def _n_samples() -> Param:
 
 
 def _seq_len(default: int) -> Param:
-    return Param("seq_len", "int", default, help="Length of each sequence (time steps).", minimum=2, maximum=4096)
+    return Param("seq_len", "int", default, help="Length of each sequence (time steps).",
+                 minimum=2, maximum=4096)
 
 
 KINDS = [

@@ -59,11 +59,12 @@ def draw_shapes(labels: np.ndarray, size: int, rng: np.random.Generator) -> np.n
         idx = np.flatnonzero(labels == cls)
         if idx.size == 0:
             continue
-        col = lambda a: a[idx].astype(np.float32)[:, None, None]  # noqa: E731
-        dx, dy = grid[None, None, :] - col(cx), grid[None, :, None] - col(cy)
-        cos, sin = np.cos(col(angle)), np.sin(col(angle))
+        pose = (cx, cy, angle, r, brightness)
+        pcx, pcy, pangle, pr, pb = (a[idx].astype(np.float32)[:, None, None] for a in pose)
+        dx, dy = grid[None, None, :] - pcx, grid[None, :, None] - pcy
+        cos, sin = np.cos(pangle), np.sin(pangle)
         u, v = dx * cos + dy * sin, dy * cos - dx * sin
-        images[idx] = np.clip(0.5 - _distance(shape, u, v, col(r)), 0.0, 1.0) * col(brightness)
+        images[idx] = np.clip(0.5 - _distance(shape, u, v, pr), 0.0, 1.0) * pb
     return images
 
 
@@ -86,8 +87,10 @@ KINDS = [
         "shapes", "Shapes", GENERATED,
         "Grey images of a circle, square, triangle, cross, ring or line at a random position, size and "
         "rotation, with pixel noise. A quick stand-in for MNIST that needs no download.",
-        (Param("n_samples", "int", 2000, help="How many images to generate in all.", minimum=12, maximum=500_000),
-         Param("image_size", "int", 28, help="Width and height of each image in pixels.", minimum=16, maximum=128),
+        (Param("n_samples", "int", 2000, help="How many images to generate in all.",
+               minimum=12, maximum=500_000),
+         Param("image_size", "int", 28, help="Width and height of each image in pixels.",
+               minimum=16, maximum=128),
          Param("noise", "float", 0.1, help="Standard deviation of the Gaussian pixel noise.",
                minimum=0.0, maximum=1.0)),
         load_shapes),

@@ -28,8 +28,8 @@ def _n_samples(default: int = 2000) -> Param:
 
 
 def _noise(default: float) -> Param:
-    return Param("noise", "float", default, help="Standard deviation of the Gaussian noise added to each point.",
-                 minimum=0.0, maximum=2.0)
+    return Param("noise", "float", default, help="Standard deviation of the Gaussian noise added to each "
+                 "point.", minimum=0.0, maximum=2.0)
 
 
 def _labels(n: int, classes: int) -> np.ndarray:
@@ -93,12 +93,14 @@ KINDS = [
     DatasetKindInfo(
         "spirals", "Spirals", GENERATED,
         "2-D points on interleaved spiral arms, one class per arm. Needs a non-linear boundary.",
-        (_n_samples(), Param("arms", "int", 2, help="Number of spiral arms (= classes).", minimum=2, maximum=12),
+        (_n_samples(),
+         Param("arms", "int", 2, help="Number of spiral arms (= classes).", minimum=2, maximum=12),
          Param("turns", "float", 1.5, help="How many times each arm winds around the centre.",
                minimum=0.25, maximum=5.0),
          _noise(0.05)),
         load_spirals),
-    DatasetKindInfo("moons", "Two moons", GENERATED, "2-D points on two interleaving half circles, 2 classes.",
+    DatasetKindInfo("moons", "Two moons", GENERATED,
+                    "2-D points on two interleaving half circles, 2 classes.",
                     (_n_samples(), _noise(0.1)), load_moons),
     DatasetKindInfo(
         "circles", "Circles", GENERATED, "2-D points on two concentric circles, 2 classes.",

@@ -52,6 +52,11 @@ def _missing(title: str, folder: Path, files: tuple[str, ...], reason: str) -> D
         f"torchvision's files there: {', '.join(files)}.")
 
 
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
 def _limit(x: torch.Tensor, y: torch.Tensor, limit: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """A random subset of at most `limit` samples (0 = all), chosen from the seed."""
     if limit <= 0 or limit >= len(y):
@@ -80,7 +85,7 @@ def _load_idx(class_name: str, title: str, names: list[str], params: Mapping[str
     except Exception as err:  # torchvision raises RuntimeError, URLError, OSError or asserts on bad files
         if all((folder / f).is_file() for f in MNIST_FILES):
             raise DatasetError(f"the {title} files in {folder} could not be read: {err}") from err
-        reason = f"download failed: {str(err).splitlines()[0]}" if params["download"] else "download is off"
+        reason = f"download failed: {_first_line(err)}" if params["download"] else "download is off"
         raise _missing(title, folder, MNIST_FILES, reason) from err
     return _finish(title, pairs[0], pairs[1], names, params, seed)
 
@@ -123,8 +128,8 @@ def _download_cifar(root: Path) -> None:
     try:
         datasets.CIFAR10(str(root), train=True, download=True)
     except Exception as err:  # network errors arrive as URLError, OSError or RuntimeError
-        raise _missing("CIFAR-10", root / CIFAR_FOLDER, CIFAR_FILES,
-                       f"download failed: {str(err).splitlines()[0] if str(err) else type(err).__name__}") from err
+        reason = f"download failed: {_first_line(err)}"
+        raise _missing("CIFAR-10", root / CIFAR_FOLDER, CIFAR_FILES, reason) from err
 
 
 def load_cifar10(params: Mapping[str, Any], seed: int, base: Path | None) -> SourceData:

@@ -163,8 +163,13 @@ class GraphDocument:
         position: Position = (0.0, 0.0),
         node_id: str | None = None,
         strict: bool = True,
+        index: int | None = None,
     ) -> Node:
         """Add a node of `type_id`; defaults fill unspecified parameters.
+
+        `index` places the node in document order (undo puts a deleted node back
+        where it was, which keeps the order of Input nodes, and so of the built
+        module's arguments, exact).
 
         With ``strict=False`` (used when loading files) parameter values that fail
         their schema are kept as given, so validation can report them instead of
@@ -189,7 +194,13 @@ class GraphDocument:
             for key, raw in given.items():
                 values[key] = _lenient(spec, key, raw)
         node = Node(node_id, type_id, name, values, (float(position[0]), float(position[1])))
-        self.nodes[node_id] = node
+        if index is None or index >= len(self.nodes):
+            self.nodes[node_id] = node
+        else:
+            items = list(self.nodes.items())
+            items.insert(max(index, 0), (node_id, node))
+            self.nodes.clear()
+            self.nodes.update(items)
         self.events.node_added.emit(node)
         return node
 

@@ -132,7 +132,8 @@ class PositionalEncoding(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.dropout(x + self.pe[: x.size(1)])
+        # narrow, unlike slicing, refuses a sequence longer than the table instead of broadcasting
+        return self.dropout(x + self.pe.narrow(0, 0, x.size(1)))
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, max_len={self.max_len}"

@@ -56,7 +56,8 @@ class Fix:
 class ShapeError(Exception):
     """Raised by a shape rule when the inputs do not fit; carries an optional fix."""
 
-    def __init__(self, message: str, fix_type: str | None = None, fix_params: Mapping[str, Any] | None = None):
+    def __init__(self, message: str, fix_type: str | None = None,
+                 fix_params: Mapping[str, Any] | None = None):
         super().__init__(message)
         self.message = message
         self.fix_type = fix_type

@@ -9,7 +9,8 @@ from engine.layers.catalog.common import same_float_shape
 from engine.layers.spec import LayerSpec, Param, Port, ShapeError, TensorSpec
 
 
-def _simple(type_id: str, help_text: str, params: tuple[Param, ...] = (), key: tuple[str, ...] = ()) -> LayerSpec:
+def _simple(type_id: str, help_text: str, params: tuple[Param, ...] = (),
+            key: tuple[str, ...] = ()) -> LayerSpec:
     def build(p: Mapping[str, Any], inputs: Sequence[TensorSpec]) -> Any:
         from torch import nn
 
@@ -55,13 +56,15 @@ SPECS = [
     _simple(
         "LeakyReLU",
         "x for x > 0, slope·x otherwise: keeps a small gradient for negative inputs.",
-        (Param("negative_slope", "float", 0.01, help="Slope for negative inputs.", minimum=0.0, maximum=1.0),),
+        (Param("negative_slope", "float", 0.01, help="Slope for negative inputs.",
+               minimum=0.0, maximum=1.0),),
         ("negative_slope",),
     ),
     _simple(
         "ELU",
         "x for x > 0, alpha·(exp(x) − 1) otherwise: smooth, with negative outputs.",
-        (Param("alpha", "float", 1.0, help="Saturation value for negative inputs.", minimum=0.0, maximum=10.0),),
+        (Param("alpha", "float", 1.0, help="Saturation value for negative inputs.",
+               minimum=0.0, maximum=10.0),),
         ("alpha",),
     ),
     _simple(

@@ -24,7 +24,8 @@ def expand(value: Any, nd: int, name: str, title: str) -> tuple[int, ...]:
     """An int-or-pair parameter as one int per spatial dimension."""
     if nd == 1:
         if isinstance(value, tuple):
-            raise ShapeError(f"{title} has one spatial dimension: {name} must be a single number, got {value}")
+            raise ShapeError(f"{title} has one spatial dimension: {name} must be a single number, "
+                             f"got {value}")
         return (value,)
     return pair(value)
 
@@ -156,15 +157,17 @@ def _conv_params(nd: int) -> tuple[Param, ...]:
     kind = "int" if nd == 1 else "int_pair"
     pair_note = "" if nd == 1 else " (one number, or height, width)"
     return (
-        Param("out_channels", "int", 16, help="Number of filters, i.e. output channels.", minimum=1, maximum=BIG),
+        Param("out_channels", "int", 16, help="Number of filters, i.e. output channels.",
+              minimum=1, maximum=BIG),
         Param("kernel_size", kind, 3, help=f"Size of each filter{pair_note}.", minimum=1, maximum=1024),
         Param("stride", kind, 1, help=f"Step between filter positions{pair_note}.", minimum=1, maximum=1024),
         Param("padding", "padding", 0,
               help=f"Zeros (or padding_mode values) added on each side{pair_note}; \"same\" keeps the size "
               "(stride 1 only), \"valid\" adds none.", minimum=0, maximum=1024),
         Param("dilation", kind, 1, help=f"Spacing between filter taps{pair_note}.", minimum=1, maximum=1024),
-        Param("groups", "int", 1, help="Split channels into independent groups; in and out channels must both "
-              "divide by it (groups = in channels makes a depthwise convolution).", minimum=1, maximum=BIG),
+        Param("groups", "int", 1, help="Split channels into independent groups; in and out channels must "
+              "both divide by it (groups = in channels makes a depthwise convolution).",
+              minimum=1, maximum=BIG),
         bias_param(),
         Param("padding_mode", "choice", "zeros", help="What the padding contains.",
               choices=("zeros", "reflect", "replicate", "circular")),
@@ -256,8 +259,8 @@ CONV_TRANSPOSE2D = LayerSpec(
         Param("output_padding", "int_pair", 0, help="Extra rows and columns added on one side; must be "
               "smaller than the stride or the dilation.", minimum=0, maximum=1024),
         Param("dilation", "int_pair", 1, help="Spacing between filter taps.", minimum=1, maximum=1024),
-        Param("groups", "int", 1, help="Split channels into independent groups; in and out channels must both "
-              "divide by it.", minimum=1, maximum=BIG),
+        Param("groups", "int", 1, help="Split channels into independent groups; in and out channels must "
+              "both divide by it.", minimum=1, maximum=BIG),
         bias_param(),
         init_param(),
     ),

@@ -10,9 +10,16 @@ from engine.layers.spec import LayerSpec, Param, Port, ShapeError, TensorSpec
 MERGE_PORT = Port("in", multi=True, min_inputs=2)
 
 
+def _same_dtype(inputs: Sequence[TensorSpec]) -> None:
+    if len({x.dtype for x in inputs}) > 1:
+        raise ShapeError("cannot join token ids with float values: embed the token ids first, got "
+                         + ", ".join(f"{x.label()} {x.dtype}" for x in inputs))
+
+
 def _elementwise_shape(params: Mapping[str, Any], inputs: Sequence[TensorSpec]) -> TensorSpec:
     if len(inputs) < 2:
         raise ShapeError(f"needs at least 2 inputs, has {len(inputs)}")
+    _same_dtype(inputs)
     first = inputs[0]
     for other in inputs[1:]:
         if other.shape != first.shape:
@@ -24,6 +31,7 @@ def _elementwise_shape(params: Mapping[str, Any], inputs: Sequence[TensorSpec]) 
 def _concat_shape(params: Mapping[str, Any], inputs: Sequence[TensorSpec]) -> TensorSpec:
     if len(inputs) < 2:
         raise ShapeError(f"needs at least 2 inputs, has {len(inputs)}")
+    _same_dtype(inputs)
     rank = len(inputs[0].shape)
     dim = params["dim"]
     if not -(rank + 1) <= dim <= rank or dim == 0 or dim == -(rank + 1):
@@ -67,7 +75,8 @@ ADD = LayerSpec(
     type_id="Add",
     title="Add",
     category="Merge",
-    help="Element-wise sum of two or more inputs of the same shape: the join of a residual (skip) connection.",
+    help="Element-wise sum of two or more inputs of the same shape: the join of a residual (skip) "
+    "connection.",
     params=(),
     inputs=(MERGE_PORT,),
     outputs=(Port("out"),),
@@ -95,7 +104,8 @@ CONCAT = LayerSpec(
     category="Merge",
     help="Joins two or more inputs along one dimension (1 = channels for images, features for vectors); "
     "all other dimensions must agree. Inputs are joined in the order they were wired.",
-    params=(Param("dim", "int", 1, help="Dimension to join along, counting the batch as 0.", minimum=-8, maximum=8),),
+    params=(Param("dim", "int", 1, help="Dimension to join along, counting the batch as 0.",
+                  minimum=-8, maximum=8),),
     inputs=(MERGE_PORT,),
     outputs=(Port("out"),),
     infer=_concat_shape,

@@ -56,7 +56,8 @@ def _batch_build(nd: int) -> Any:
         from torch import nn
 
         cls = nn.BatchNorm1d if nd == 1 else nn.BatchNorm2d
-        return cls(inputs[0].shape[0], eps=params["eps"], momentum=params["momentum"], affine=params["affine"])
+        return cls(inputs[0].shape[0], eps=params["eps"], momentum=params["momentum"],
+                   affine=params["affine"])
 
     return build
 

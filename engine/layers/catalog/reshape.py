@@ -120,8 +120,8 @@ RESHAPE = LayerSpec(
     category="Reshape",
     help="Rearranges each sample's values into a new shape with the same number of values; one size may "
     "be -1 to have it inferred. The batch dimension is kept.",
-    params=(Param("shape", "ints", (-1,), help="The new per-sample shape, without the batch; -1 once at most.",
-                  minimum=-1, maximum=1_000_000),),
+    params=(Param("shape", "ints", (-1,), help="The new per-sample shape, without the batch; -1 at most "
+                  "once.", minimum=-1, maximum=1_000_000),),
     inputs=(Port("in"),),
     outputs=(Port("out"),),
     infer=_reshape_shape,
@@ -136,7 +136,8 @@ PERMUTE = LayerSpec(
     category="Reshape",
     help="Reorders the per-sample dimensions, numbered from 1 (the batch stays first): 2, 1 turns a "
     "(length, features) sequence into (features, length) channels for Conv1d.",
-    params=(Param("dims", "ints", (2, 1), help="The new order of dimensions 1..rank.", minimum=1, maximum=8),),
+    params=(Param("dims", "ints", (2, 1), help="The new order of dimensions 1..rank.",
+                  minimum=1, maximum=8),),
     inputs=(Port("in"),),
     outputs=(Port("out"),),
     infer=_permute_shape,
