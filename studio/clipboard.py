@@ -3,7 +3,8 @@
 `copy_data` turns a set of nodes and the wires among them into plain JSON data
 (the same fields a `.loom` file uses); `to_mime` wraps it in `QMimeData` under
 `MIME_TYPE` (and as text), so it travels through the system clipboard between
-windows and processes. `plan_paste` reads it back against a document and gives
+windows and processes. A palette drag carries one layer type id under
+`LAYER_MIME_TYPE` (`layer_mime`). `plan_paste` reads it back against a document and gives
 every pasted node a fresh unique name and id, and positions shifted by an
 offset; the controller turns the plan into undo commands. Nothing here writes
 the document.
@@ -23,6 +24,7 @@ from engine.graph.document import Edge, GraphDocument
 from engine.layers.params import to_json
 
 MIME_TYPE = "application/x-layerloom-nodes"
+LAYER_MIME_TYPE = "application/x-layerloom-layer"
 FORMAT = "layerloom-nodes"
 
 
@@ -49,7 +51,8 @@ def copy_data(doc: GraphDocument, node_ids: Iterable[str]) -> dict[str, Any]:
             for n in nodes
         ],
         "edges": [
-            {"source": e.source, "source_port": e.source_port, "target": e.target, "target_port": e.target_port}
+            {"source": e.source, "source_port": e.source_port,
+             "target": e.target, "target_port": e.target_port}
             for e in edges
         ],
     }
@@ -80,6 +83,20 @@ def from_mime(mime: QMimeData | None) -> dict[str, Any] | None:
     if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("nodes"), list):
         return None
     return data
+
+
+def layer_mime(type_id: str) -> QMimeData:
+    """What the palette drags: one layer type id."""
+    mime = QMimeData()
+    mime.setData(LAYER_MIME_TYPE, type_id.encode("utf-8"))
+    return mime
+
+
+def layer_type_from_mime(mime: QMimeData | None) -> str | None:
+    """The layer type id a palette drag carries, or None."""
+    if mime is None or not mime.hasFormat(LAYER_MIME_TYPE):
+        return None
+    return bytes(mime.data(LAYER_MIME_TYPE).data()).decode("utf-8") or None
 
 
 def _stem(name: str) -> str:

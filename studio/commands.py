@@ -149,7 +149,7 @@ class SetParamCommand(QUndoCommand):
         name = self.doc.node(self.node_id).name
         self.setText(f"Set {name}.{self.key} to {describe_value(self.new)}")
 
-    def id(self) -> int:  # noqa: A003 - Qt override
+    def id(self) -> int:
         return SET_PARAM_ID if self.session is not None else -1
 
     def mergeWith(self, other: QUndoCommand) -> bool:

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from engine.data.errors import DatasetError
 
 Augmenter = Callable[[torch.Tensor], torch.Tensor]
-Step = Callable[[torch.Tensor, "torch.Generator | None"], torch.Tensor]
+Step = Callable[[torch.Tensor, torch.Generator | None], torch.Tensor]
 _LIMITS = {"crop_padding": (0, 64), "rotation": (0.0, 180.0), "color_jitter": (0.0, 1.0)}
 
 

@@ -26,7 +26,7 @@ GENERATED = "Generated"
 IMAGE_SETS = "Standard image sets"
 FILES = "Your files"
 
-Loader = Callable[[Mapping[str, Any], int, "Path | None"], SourceData]
+Loader = Callable[[Mapping[str, Any], int, Path | None], SourceData]
 
 
 @dataclass(frozen=True)

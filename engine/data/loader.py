@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from engine.data.config import DatasetConfig, DatasetSplits, DatasetSummary, TensorPair
@@ -28,13 +29,14 @@ def _check(source: SourceData) -> None:
         raise DatasetError(f"{source.name} holds no samples")
     if source.task == CLASSIFICATION:
         pairs = [(source.x, source.y), *([source.test] if source.test else [])]
+        low = min(int(y.min()) for _, y in pairs if len(y))
         top = max(int(y.max()) for _, y in pairs if len(y))
-        if int(source.y.min()) < 0 or top >= len(source.class_names):
+        if low < 0 or top >= len(source.class_names):
             raise DatasetError(f"{source.name}: class labels must lie in 0..{len(source.class_names) - 1}, "
-                               f"found {top}")
+                               f"found {low}..{top}")
 
 
-def _take(pair: TensorPair, index: object) -> TensorPair:
+def _take(pair: TensorPair, index: np.ndarray) -> TensorPair:
     idx = torch.as_tensor(index, dtype=torch.int64)
     return pair[0][idx], pair[1][idx]
 

@@ -6,8 +6,9 @@
 - ``parity``: int64 token ids (L,) of 0s and 1s; the class is whether the
   number of 1s is even or odd. Every token matters, so it needs memory.
 - ``copy_first``: int64 token ids (L,) over K symbols; the class is the first
-  token, which a left-to-right recurrent network must carry over L steps. An
-  LSTM beats chance (1/K) within a few epochs; a bag-of-tokens model cannot.
+  token, which a left-to-right recurrent network must carry over L steps. With
+  the defaults an LSTM goes from chance (1/K) to near 100% within about ten
+  epochs of the 2000 samples.
 
 All are drawn with numpy from the seed alone, vectorised over samples.
 """
@@ -83,13 +84,14 @@ KINDS = [
     DatasetKindInfo(
         "parity", "Parity", GENERATED,
         "Token ids 0/1; the label is whether the sequence holds an even or odd number of 1s. "
-        "Use an Embedding with at least 2 entries. Short sequences (8 to 12) train quickly.",
-        (_n_samples(), _seq_len(8)), load_parity),
+        "Use an Embedding with at least 2 entries. An LSTM learns length 6 in seconds; every step longer "
+        "makes it much harder.",
+        (_n_samples(), _seq_len(6)), load_parity),
     DatasetKindInfo(
         "copy_first", "Copy first token", GENERATED,
         "Token ids over `symbols` symbols; the label is the first token, so a recurrent network must "
         "remember it for seq_len steps. Use an Embedding with at least `symbols` entries.",
-        (_n_samples(), _seq_len(20),
+        (_n_samples(), _seq_len(10),
          Param("symbols", "int", 4, help="How many different tokens (= classes).", minimum=2, maximum=256)),
         load_copy_first),
 ]

@@ -96,7 +96,7 @@ class _Table:
     def numbers(self, columns: list[int]) -> np.ndarray:
         """The given columns as float64 (rows, columns), or an error naming the first bad cell."""
         cells = [[row[c] for c in columns] for row in self.rows]
-        values = parse_numbers(cells) if cells and columns else np.zeros((len(self.rows), 0))
+        values = parse_numbers(cells)
         if values is not None:
             return values
         for row, line in zip(cells, self.lines):
@@ -114,9 +114,8 @@ def _csv_target(table: _Table, column: int, task: str) -> tuple[np.ndarray, str,
             raise table.error(line, f"the target column {table.header[column]!r} is empty")
     numbers = parse_numbers(cells)
     if task == REGRESSION or (task == "auto" and numbers is not None and not looks_like_classes(numbers)):
-        if numbers is None:
-            table.numbers([column])  # raises, naming the line
-        return numbers.astype(np.float32).reshape(-1, 1), REGRESSION, []
+        values = table.numbers([column])  # raises, naming the line, when a target is not a number
+        return values.astype(np.float32), REGRESSION, []
     y, names = encode_classes(numbers if numbers is not None else np.array(cells))
     return y, CLASSIFICATION, names
 
@@ -138,6 +137,8 @@ def load_csv(params: Mapping[str, Any], seed: int, base: Path | None) -> SourceD
 
 
 def _npz_arrays(path: Path, x_key: str, y_key: str) -> tuple[np.ndarray, np.ndarray]:
+    if not zipfile.is_zipfile(path):
+        raise DatasetError(f"{path} is not a readable .npz file (numpy.savez writes one)")
     try:
         with np.load(path, allow_pickle=False) as archive:
             keys = list(archive.files)
@@ -149,7 +150,8 @@ def _npz_arrays(path: Path, x_key: str, y_key: str) -> tuple[np.ndarray, np.ndar
     except (OSError, zipfile.BadZipFile, EOFError) as err:
         raise DatasetError(f"{path} is not a readable .npz file: {err}") from err
     except ValueError as err:  # object arrays would need pickle, which is never allowed
-        raise DatasetError(f"{path.name} could not be read safely: {err}") from err
+        raise DatasetError(f"{path.name} could not be read safely: it holds Python objects rather than plain "
+                           f"numbers or text ({err})") from err
 
 
 def _npz_inputs(path: Path, x: np.ndarray, dtype: str) -> tuple[torch.Tensor, int | None]:

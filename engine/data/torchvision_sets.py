@@ -47,14 +47,21 @@ def data_root(params: Mapping[str, Any], base: Path | None) -> Path:
 
 
 def _missing(title: str, folder: Path, files: tuple[str, ...], reason: str) -> DatasetError:
+    if reason.startswith("download failed"):
+        advice = "Check the internet connection and try again"
+    else:
+        advice = "Turn 'download' on while online"
     return DatasetError(
-        f"{title} files were not found in {folder} ({reason}). Turn 'download' on while online, or place "
-        f"torchvision's files there: {', '.join(files)}.")
+        f"{title} files were not found in {folder} ({reason}). {advice}, or place torchvision's files "
+        f"there: {', '.join(files)}.")
 
 
 def _first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
+    """A short reason: the first and last lines of a (possibly long, multi-mirror) error message."""
+    lines = [line.strip().rstrip(":") for line in str(err).splitlines() if line.strip()]
+    if not lines:
+        return type(err).__name__
+    return lines[0] if len(lines) == 1 else f"{lines[0]}: {lines[-1]}"
 
 
 def _limit(x: torch.Tensor, y: torch.Tensor, limit: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -11,7 +11,7 @@ The JSON form (every key optional; missing keys take the defaults shown)::
                     "patience": 3, "factor": 0.5, "min_lr": 0.0},
       "grad_clip": null,
       "early_stopping": {"enabled": false, "metric": "val_loss", "patience": 5, "restore_best": true},
-      "precision": "none", "device": "auto", "seed": 0, "deterministic": false,
+      "precision": "none", "device": "auto", "cpu_threads": 0, "seed": 0, "deterministic": false,
       "metrics": ["accuracy"], "top_k": 5,
       "augment": {"hflip": false, "crop_padding": 0, "rotation": 0.0, "color_jitter": 0.0},
       "probes": [],
@@ -25,7 +25,8 @@ The JSON form (every key optional; missing keys take the defaults shown)::
   (its own warm-up; peak = lr), reduce_on_plateau (val loss; patience, factor, min_lr); a linear
   warm-up of warmup_epochs combines with every kind but one_cycle.
 - precision: none, bf16 or fp16 (CUDA only; elsewhere training runs in float32 and says so).
-- device: auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps.
+- device: auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps. cpu_threads: torch's intra-op
+  threads for the run (0 keeps torch's default; 1 is often fastest for small networks).
 - metrics: accuracy, top_k (with top_k), mae. early_stopping.metric is val_loss, train_loss or
   val_<metric>. probes: node ids whose feature maps stream while training.
 - augment: an `engine.data.augment.AugmentConfig` in its JSON form, applied to training batches on
@@ -125,6 +126,7 @@ class TrainingSettings:
     early_stopping: EarlyStoppingSettings = field(default_factory=EarlyStoppingSettings)
     precision: str = "none"
     device: str = "auto"
+    cpu_threads: int = 0
     seed: int = 0
     deterministic: bool = False
     metrics: list[str] = field(default_factory=lambda: ["accuracy"])
@@ -260,6 +262,8 @@ def _general_problems(s: TrainingSettings) -> list[str]:
         p.append(f"unknown device {s.device!r}; use auto, cpu, cuda, cuda:N or mps")
     if s.seed < 0:
         p.append("seed must be at least 0")
+    if s.cpu_threads < 0:
+        p.append("CPU threads must be at least 0 (0 keeps the default)")
     for metric in s.metrics:
         _choice(p, "metric", metric, METRICS)
     if "top_k" in s.metrics and s.top_k < 2:

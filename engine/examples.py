@@ -1,0 +1,169 @@
+"""The bundled example projects, written in code so they can be regenerated and checked.
+
+`python -m engine.examples` rewrites `resources/examples/*.loom`; a test checks
+that the committed files equal what this module builds, so the examples never
+drift from the engine. Each example carries the dataset and training settings
+it learns with.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from engine.graph.document import GraphDocument
+from engine.network import Network
+from engine.project import Project, save_project
+from engine.resources import EXAMPLES
+
+
+def _training(epochs: int, batch_size: int, lr: float, **extra: Any) -> dict[str, Any]:
+    settings: dict[str, Any] = {
+        "version": 1,
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "optimizer": {"kind": "adam", "lr": lr, "weight_decay": 0.0},
+        "metrics": ["accuracy"],
+    }
+    settings.update(extra)
+    return settings
+
+
+def _dataset(kind: str, **params: Any) -> dict[str, Any]:
+    return {"kind": kind, "params": params, "val_fraction": 0.15, "test_fraction": 0.15, "seed": 0}
+
+
+def mlp_spirals() -> Project:
+    net = Network("MLP on spirals")
+    x = net.input((2,), name="points")
+    x = net.add("Linear", x, out_features=64, name="hidden1")
+    x = net.add("ReLU", x, name="relu1")
+    x = net.add("Linear", x, out_features=64, name="hidden2")
+    x = net.add("ReLU", x, name="relu2")
+    x = net.add("Linear", x, out_features=2, name="logits")
+    net.output(x, name="output")
+    return _project(net, _dataset("spirals", n_samples=2000, arms=2, turns=1.5, noise=0.05),
+                    _training(60, 64, 0.01, probes=["relu2"]))
+
+
+def lenet5() -> Project:
+    net = Network("LeNet-5 on shapes")
+    x = net.input((1, 28, 28), name="image")
+    x = net.add("Conv2d", x, out_channels=6, kernel_size=5, padding=2, name="conv1")
+    x = net.add("ReLU", x, name="relu1")
+    x = net.add("MaxPool2d", x, kernel_size=2, name="pool1")
+    x = net.add("Conv2d", x, out_channels=16, kernel_size=5, name="conv2")
+    x = net.add("ReLU", x, name="relu2")
+    x = net.add("MaxPool2d", x, kernel_size=2, name="pool2")
+    x = net.add("Flatten", x, name="flatten")
+    x = net.add("Linear", x, out_features=120, name="fc1")
+    x = net.add("ReLU", x, name="relu3")
+    x = net.add("Linear", x, out_features=84, name="fc2")
+    x = net.add("ReLU", x, name="relu4")
+    x = net.add("Linear", x, out_features=6, name="fc3")
+    net.output(x, name="output")
+    return _project(net, _dataset("shapes", n_samples=3000, image_size=28, noise=0.1),
+                    _training(8, 64, 0.002, probes=["conv1"]))
+
+
+def _residual_block(net: Network, x: str, channels: int, stride: int, name: str) -> str:
+    y = net.add("Conv2d", x, out_channels=channels, kernel_size=3, stride=stride, padding=1, bias=False,
+                name=f"{name}_conv1")
+    y = net.add("BatchNorm2d", y, name=f"{name}_bn1")
+    y = net.add("ReLU", y, name=f"{name}_relu1")
+    y = net.add("Conv2d", y, out_channels=channels, kernel_size=3, padding=1, bias=False, name=f"{name}_conv2")
+    y = net.add("BatchNorm2d", y, name=f"{name}_bn2")
+    shortcut = x
+    if stride != 1:
+        shortcut = net.add("Conv2d", x, out_channels=channels, kernel_size=1, stride=stride, bias=False,
+                           name=f"{name}_down")
+        shortcut = net.add("BatchNorm2d", shortcut, name=f"{name}_down_bn")
+    y = net.add("Add", [y, shortcut], name=f"{name}_add")
+    return net.add("ReLU", y, name=f"{name}_out")
+
+
+def resnet_small() -> Project:
+    net = Network("Small ResNet for 32x32 colour images")
+    x = net.input((3, 32, 32), name="image")
+    x = net.add("Conv2d", x, out_channels=16, kernel_size=3, padding=1, bias=False, name="stem")
+    x = net.add("BatchNorm2d", x, name="stem_bn")
+    x = net.add("ReLU", x, name="stem_relu")
+    x = _residual_block(net, x, 16, 1, "block1")
+    x = _residual_block(net, x, 32, 2, "block2")
+    x = _residual_block(net, x, 64, 2, "block3")
+    x = net.add("GlobalAvgPool", x, name="pool")
+    x = net.add("Linear", x, out_features=10, name="classifier")
+    net.output(x, name="output")
+    return _project(net, _dataset("cifar10", max_samples=5000, max_test_samples=1000),
+                    _training(10, 128, 0.002, probes=["stem_relu"],
+                              augment={"hflip": True, "crop_padding": 4, "rotation": 0.0, "color_jitter": 0.0}))
+
+
+def lstm_sequence() -> Project:
+    net = Network("LSTM waveform classifier")
+    x = net.input((64, 1), name="signal")
+    x = net.add("LSTM", x, hidden_size=32, num_layers=1, return_sequences=False, name="lstm")
+    x = net.add("Linear", x, out_features=4, name="logits")
+    net.output(x, name="output")
+    return _project(net, _dataset("waveforms", n_samples=2000, seq_len=64, noise=0.2),
+                    _training(15, 64, 0.005))
+
+
+def transformer_encoder() -> Project:
+    net = Network("Transformer encoder on a memory task")
+    x = net.input((10,), dtype="token_ids", name="tokens")
+    x = net.add("Embedding", x, num_embeddings=4, embedding_dim=32, name="embed")
+    x = net.add("PositionalEncoding", x, name="position")
+    x = net.add("TransformerEncoderLayer", x, nhead=4, dim_feedforward=64, dropout=0.0, name="encoder1")
+    x = net.add("TransformerEncoderLayer", x, nhead=4, dim_feedforward=64, dropout=0.0, name="encoder2")
+    x = net.add("SequencePool", x, mode="mean", name="pool")
+    x = net.add("Linear", x, out_features=4, name="logits")
+    net.output(x, name="output")
+    return _project(net, _dataset("copy_first", n_samples=2000, seq_len=10, symbols=4),
+                    _training(10, 64, 0.002))
+
+
+def _project(net: Network, dataset: dict[str, Any], training: dict[str, Any]) -> Project:
+    _arrange(net.doc)
+    return Project(net.doc, net.name, dataset, training)
+
+
+def _arrange(doc: GraphDocument) -> None:
+    """A layered left-to-right layout: column = longest path from an input, rows centred."""
+    import networkx as nx
+
+    graph = nx.DiGraph()
+    graph.add_nodes_from(doc.nodes)
+    graph.add_edges_from((e.source, e.target) for e in doc.edges)
+    depth: dict[str, int] = {}
+    for node_id in nx.topological_sort(graph):
+        depth[node_id] = max((depth[p] + 1 for p in graph.predecessors(node_id)), default=0)
+    columns: dict[int, list[str]] = {}
+    for node_id in doc.nodes:
+        columns.setdefault(depth[node_id], []).append(node_id)
+    positions = {}
+    for col, ids in columns.items():
+        for row, node_id in enumerate(ids):
+            positions[node_id] = (col * 240.0, (row - (len(ids) - 1) / 2) * 150.0)
+    doc.move_nodes(positions)
+
+
+EXAMPLE_BUILDERS: dict[str, Callable[[], Project]] = {
+    "mlp_spirals": mlp_spirals,
+    "lenet5": lenet5,
+    "resnet_small": resnet_small,
+    "lstm_sequence": lstm_sequence,
+    "transformer_encoder": transformer_encoder,
+}
+
+
+def write_examples(folder: Path = EXAMPLES) -> list[Path]:
+    return [save_project(build(), folder / f"{name}.loom", keep_backup=False)
+            for name, build in EXAMPLE_BUILDERS.items()]
+
+
+if __name__ == "__main__":
+    for path in write_examples(Path(sys.argv[1]) if len(sys.argv) > 1 else EXAMPLES):
+        print(path)

@@ -1,0 +1,214 @@
+"""Training runs kept inside a project, as files under ``runs/<run_id>/``.
+
+A `RunRecord` is one run: its settings, a snapshot of the network (the project's JSON data of it),
+the dataset config and summary, the per-step points (about 10 a second) and per-epoch metrics,
+best and test metrics, the final status, and the best and last weights as safetensors bytes whose
+keys are node ids (``conv1.weight``). It is stored as these members, the same in a project's
+attachments and in the folder a worker writes::
+
+    run.json            id, times, status, device, parameter count, best/test metrics, error
+    settings.json       the TrainingSettings JSON
+    network.json        the network as in project.json
+    metrics.json        {"steps": {column: [...]}, "epochs": [...], "confusion": [[...]] | null}
+    best.safetensors    weights of the best epoch
+    last.safetensors    weights at the end
+
+`list_runs` reads only run.json of each run (cheap); `load_run_weights` reads safetensors only,
+never pickle. Run ids are plain names (letters, digits, ``-``, ``_``, ``.``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load as load_safetensors
+
+from engine.project import Project
+
+RUNS = "runs/"
+WEIGHT_KINDS = ("best", "last")
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_STEP_COLUMNS = ("step", "epoch", "loss", "lr", "samples_per_s", "elapsed_s")
+
+
+class RunError(ValueError):
+    """A run is missing, malformed or has no such weights."""
+
+
+def check_run_id(run_id: str) -> str:
+    if not isinstance(run_id, str) or not _RUN_ID.match(run_id):
+        raise RunError(f"run id {run_id!r} must be 1-64 letters, digits, '-', '_' or '.', starting with a letter "
+                       "or digit")
+    return run_id
+
+
+@dataclass
+class RunRecord:
+    """Everything saved about one run."""
+
+    run_id: str
+    started: str = ""  # ISO 8601, UTC
+    finished: str = ""
+    status: str = "running"  # completed, stopped, failed
+    settings: dict[str, Any] = field(default_factory=dict)
+    network: dict[str, Any] = field(default_factory=dict)
+    dataset: dict[str, Any] = field(default_factory=dict)
+    dataset_summary: dict[str, Any] = field(default_factory=dict)
+    device: str = ""
+    parameter_count: int = 0
+    steps: list[dict[str, float]] = field(default_factory=list)
+    epochs: list[dict[str, Any]] = field(default_factory=list)
+    best: dict[str, float] = field(default_factory=dict)  # epoch and metrics (val_loss, train_loss, ...)
+    test: dict[str, float] = field(default_factory=dict)
+    confusion: list[list[int]] | None = None
+    error: dict[str, Any] | None = None
+    weights: dict[str, bytes] = field(default_factory=dict)  # "best" / "last" -> safetensors bytes
+
+    # ---- files ---------------------------------------------------------------------
+    def to_files(self) -> dict[str, bytes]:
+        """The record as file name -> bytes."""
+        head = {"run_id": self.run_id, "started": self.started, "finished": self.finished, "status": self.status,
+                "device": self.device, "parameter_count": self.parameter_count, "epochs": len(self.epochs),
+                "best": self.best, "test": self.test, "error": self.error, "dataset": self.dataset,
+                "dataset_summary": self.dataset_summary, "weights": sorted(self.weights)}
+        steps = {c: [s.get(c) for s in self.steps] for c in _STEP_COLUMNS}
+        files = {"run.json": _json(head), "settings.json": _json(self.settings), "network.json": _json(self.network),
+                 "metrics.json": _json({"steps": steps, "epochs": self.epochs, "confusion": self.confusion})}
+        files.update({f"{kind}.safetensors": data for kind, data in self.weights.items()})
+        return files
+
+    @classmethod
+    def from_files(cls, files: dict[str, bytes], run_id: str | None = None) -> RunRecord:
+        """Rebuild a record from `to_files` output; raises RunError when run.json is missing or bad."""
+        head = _read_json(files, "run.json")
+        metrics = _read_json(files, "metrics.json", {"steps": {}, "epochs": [], "confusion": None})
+        columns = metrics.get("steps", {})
+        count = max((len(v) for v in columns.values()), default=0)
+        steps = [{c: columns[c][i] for c in columns if i < len(columns[c])} for i in range(count)]
+        weights = {k: files[f"{k}.safetensors"] for k in WEIGHT_KINDS if f"{k}.safetensors" in files}
+        return cls(run_id or head.get("run_id", ""), head.get("started", ""), head.get("finished", ""),
+                   head.get("status", "unknown"), _read_json(files, "settings.json", {}),
+                   _read_json(files, "network.json", {}), head.get("dataset", {}), head.get("dataset_summary", {}),
+                   head.get("device", ""), int(head.get("parameter_count", 0)), steps, metrics.get("epochs", []),
+                   head.get("best", {}), head.get("test", {}), metrics.get("confusion"), head.get("error"), weights)
+
+    def write_dir(self, folder: str | Path) -> None:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, data in self.to_files().items():
+            (folder / name).write_bytes(data)
+
+    @classmethod
+    def read_dir(cls, folder: str | Path) -> RunRecord:
+        folder = Path(folder)
+        return cls.from_files({p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()})
+
+
+def _json(data: Any) -> bytes:
+    return (json.dumps(data, indent=1, ensure_ascii=False, allow_nan=True) + "\n").encode("utf-8")
+
+
+def _read_json(files: dict[str, bytes], name: str, default: Any = None) -> Any:
+    if name not in files:
+        if default is None:
+            raise RunError(f"the run has no {name}")
+        return default
+    try:
+        return json.loads(files[name].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RunError(f"the run's {name} is malformed: {exc}") from None
+
+
+@dataclass
+class RunSummary:
+    """One line of a project's run list."""
+
+    run_id: str
+    started: str
+    status: str
+    settings: dict[str, Any]
+    best: dict[str, float]
+    test: dict[str, float]
+    epochs: int
+
+
+def _prefix(run_id: str) -> str:
+    return f"{RUNS}{run_id}/"
+
+
+def run_ids(project: Project) -> list[str]:
+    """Ids of the runs in `project`, oldest first (by start time, then id)."""
+    ids = {name[len(RUNS):].split("/", 1)[0] for name in project.attachments
+           if name.startswith(RUNS) and name.endswith("/run.json")}
+    return sorted(ids, key=lambda i: (_head(project, i).get("started", ""), i))
+
+
+def _head(project: Project, run_id: str) -> dict[str, Any]:
+    try:
+        data = json.loads(project.attachments[_prefix(run_id) + "run.json"].decode("utf-8"))
+    except (KeyError, UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def list_runs(project: Project) -> list[RunSummary]:
+    """A summary of every run in `project`, oldest first."""
+    out = []
+    for run_id in run_ids(project):
+        head = _head(project, run_id)
+        settings = _read_json({"s": project.attachments.get(_prefix(run_id) + "settings.json", b"{}")}, "s", {})
+        out.append(RunSummary(run_id, head.get("started", ""), head.get("status", "unknown"), settings,
+                              head.get("best", {}), head.get("test", {}), int(head.get("epochs", 0))))
+    return out
+
+
+def add_run(project: Project, record: RunRecord) -> None:
+    """Store `record` in the project's attachments (replacing a run with the same id)."""
+    check_run_id(record.run_id)
+    delete_run(project, record.run_id, missing_ok=True)
+    prefix = _prefix(record.run_id)
+    for name, data in record.to_files().items():
+        project.attachments[prefix + name] = data
+
+
+def delete_run(project: Project, run_id: str, missing_ok: bool = False) -> None:
+    prefix = _prefix(run_id)
+    names = [n for n in project.attachments if n.startswith(prefix)]
+    if not names and not missing_ok:
+        raise RunError(f"the project has no run {run_id!r}")
+    for name in names:
+        del project.attachments[name]
+
+
+def get_run(project: Project, run_id: str) -> RunRecord:
+    prefix = _prefix(run_id)
+    files = {n[len(prefix):]: d for n, d in project.attachments.items() if n.startswith(prefix)}
+    if not files:
+        raise RunError(f"the project has no run {run_id!r}")
+    return RunRecord.from_files(files, run_id)
+
+
+def load_run_weights(project: Project, run_id: str, which: str = "best") -> dict[str, torch.Tensor]:
+    """The weights of a run as a state dict keyed by node id (from safetensors, never pickle)."""
+    if which not in WEIGHT_KINDS:
+        raise RunError(f"weights are 'best' or 'last', not {which!r}")
+    data = project.attachments.get(_prefix(run_id) + f"{which}.safetensors")
+    if data is None:
+        if not any(n.startswith(_prefix(run_id)) for n in project.attachments):
+            raise RunError(f"the project has no run {run_id!r}")
+        raise RunError(f"run {run_id!r} has no {which} weights")
+    return load_safetensors(data)
+
+
+def new_run_id(project: Project, stem: str = "run") -> str:
+    """The next free id: run-1, run-2, ..."""
+    taken = set(run_ids(project))
+    i = 1
+    while f"{stem}-{i}" in taken:
+        i += 1
+    return f"{stem}-{i}"

@@ -1,0 +1,100 @@
+"""Commands from whoever started the run: pause, resume, stop, set_probes.
+
+Commands are plain dicts (``{"cmd": "pause"}``, ``{"cmd": "set_probes", "nodes": ["conv1"]}``)
+read from a `CommandSource` (a pipe in the worker, a queue in-process). `Control` is a callback
+that reads them at every progress report (about 10 times a second) and at epoch boundaries, so it
+never slows the hot loop. Pausing blocks inside the callback, between two steps, until resume or
+stop arrives; stop sets ``trainer.should_stop`` and the step in flight finishes first.
+"""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from engine import telemetry as t
+from engine.train.callbacks import Callback, EpochRecord, Progress
+from engine.train.trainer import Trainer
+
+Command = dict[str, Any]
+COMMANDS = ("pause", "resume", "stop", "set_probes")
+PAUSE_POLL = 0.1  # seconds between looks at the command source while paused
+
+
+class CommandSource(Protocol):
+    def poll(self, timeout: float = 0.0) -> list[Command]:
+        """Pending commands, waiting up to `timeout` seconds for the first one."""
+        ...
+
+
+class QueueCommands:
+    """Commands from a `queue.Queue` (in-process runs and tests)."""
+
+    def __init__(self, q: queue.Queue[Command] | None = None) -> None:
+        self.queue: queue.Queue[Command] = q if q is not None else queue.Queue()
+
+    def put(self, command: Command) -> None:
+        self.queue.put(command)
+
+    def poll(self, timeout: float = 0.0) -> list[Command]:
+        out: list[Command] = []
+        try:
+            out.append(self.queue.get(timeout=timeout) if timeout > 0 else self.queue.get_nowait())
+            while True:
+                out.append(self.queue.get_nowait())
+        except queue.Empty:
+            pass
+        return out
+
+
+class Control(Callback):
+    """Applies commands to a running trainer."""
+
+    def __init__(self, run_id: str, source: CommandSource, emit: Callable[[t.Message], None],
+                 set_probes: Callable[[list[str]], None] | None = None) -> None:
+        self.run_id, self.source, self.emit, self.set_probes = run_id, source, emit, set_probes
+
+    def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:
+        self._apply(trainer, self.source.poll())
+
+    def on_progress(self, trainer: Trainer, progress: Progress) -> None:
+        self._apply(trainer, self.source.poll())
+
+    def on_epoch_end(self, trainer: Trainer, record: EpochRecord) -> None:
+        self._apply(trainer, self.source.poll())
+
+    def _apply(self, trainer: Trainer, commands: list[Command]) -> None:
+        for command in commands:
+            name = command.get("cmd")
+            if name == "stop":
+                self._stop(trainer)
+            elif name == "pause" and not trainer.should_stop:
+                self._pause(trainer)
+            elif name == "set_probes":
+                self._probes(command)
+
+    def _stop(self, trainer: Trainer) -> None:
+        if not trainer.should_stop:
+            trainer.should_stop = True
+            self.emit(t.Status(self.run_id, "stopping"))
+
+    def _probes(self, command: Command) -> None:
+        nodes = command.get("nodes", [])
+        if self.set_probes is not None and isinstance(nodes, list):
+            self.set_probes([str(n) for n in nodes])
+
+    def _pause(self, trainer: Trainer) -> None:
+        self.emit(t.Status(self.run_id, "paused"))
+        while True:
+            for command in self.source.poll(PAUSE_POLL):
+                name = command.get("cmd")
+                if name == "stop":
+                    self._stop(trainer)
+                    return
+                if name == "resume":
+                    trainer.mark_idle()
+                    self.emit(t.Status(self.run_id, "running"))
+                    return
+                if name == "set_probes":
+                    self._probes(command)

@@ -1,0 +1,273 @@
+"""The training loop: epochs of steps, validation, the best weights, a test at the end.
+
+`Trainer(setup, callbacks).fit()` trains and returns the final status: 'completed', 'stopped'
+or 'failed'. Everything it needs arrives ready-made in a `TrainSetup` (see `engine.train.job`);
+everything it reports goes through `Callback` hooks. The hot loop is lean: batches come from
+`engine.train.batches`, the loss and metric sums stay on the device, and the loop touches the
+host only when a progress report is due (about 10 times a second), where it also checks that the
+loss is still finite. Any exception becomes a `Failure` naming the node at fault (see
+`engine.train.diagnose`); the trainer itself never raises out of `fit`.
+
+To stop, set ``should_stop``; the step in flight finishes first. The best weights (by the
+early-stopping metric, val_loss unless set otherwise) are kept on the host as ``best_state``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import fx, nn
+
+from engine.train.batches import Batches, eval_batches
+from engine.train.callbacks import Callback, CallbackList, EpochRecord, Failure, Progress, metric_value
+from engine.train.device import Precision
+from engine.train.diagnose import NonFiniteLoss, describe_failure
+from engine.train.objective import LossFn, MetricSums
+from engine.train.optim import LRSchedule
+from engine.train.settings import TrainingSettings
+
+SYNC_INTERVAL = 0.1  # seconds between host syncs (progress reports and finiteness checks)
+EVAL_BATCH_FACTOR = 4  # evaluation batches are this much larger than training batches
+
+TensorPair = tuple[torch.Tensor, torch.Tensor]
+
+
+@dataclass
+class TrainSetup:
+    """Everything a run needs, built by `engine.train.job.build_setup`."""
+
+    model: nn.Module  # what the loop calls (a DistributedDataParallel wrapper when data-parallel)
+    module: fx.GraphModule  # the network itself
+    loss_fn: LossFn
+    optimizer: torch.optim.Optimizer
+    schedule: LRSchedule
+    batches: Batches
+    val: TensorPair
+    test: TensorPair
+    settings: TrainingSettings
+    precision: Precision
+    device: torch.device
+    task: str
+    num_classes: int | None
+    names: dict[str, str] = field(default_factory=dict)  # node id -> node name, for messages
+    augment: Callable[[torch.Tensor], torch.Tensor] | None = None
+    reduce: Callable[[MetricSums], None] | None = None  # sums training metrics across ranks
+    world: int = 1
+
+
+class Trainer:
+    """Runs one training run of a `TrainSetup`, reporting through callbacks."""
+
+    def __init__(self, setup: TrainSetup, callbacks: Sequence[Callback] = ()) -> None:
+        self.setup = setup
+        self.settings = setup.settings
+        self.callbacks = CallbackList(callbacks)
+        self.should_stop = False
+        self.stop_status = "stopped"
+        self.status = "running"
+        self.step = 0
+        self.epoch = 0
+        self.history: list[EpochRecord] = []
+        self.best: EpochRecord | None = None
+        self.best_state: dict[str, torch.Tensor] | None = None
+        self.test_metrics: dict[str, float] = {}
+        self.val_confusion: torch.Tensor | None = None
+        self.test_confusion: torch.Tensor | None = None
+        self.failure: Failure | None = None
+        self.started = time.perf_counter()
+        self._inputs: tuple[torch.Tensor, ...] | None = None  # the batch in flight, for diagnosis
+        self._synced = (0.0, 0, time.perf_counter(), 0)  # loss sum, batches, time, samples at last sync
+        self._seen = 0
+        self._next_sync = time.perf_counter() + SYNC_INTERVAL
+
+    # ---- public helpers for callbacks ---------------------------------------------
+    @property
+    def module(self) -> fx.GraphModule:
+        return self.setup.module
+
+    @property
+    def lr(self) -> float:
+        return self.setup.schedule.lr
+
+    def mark_idle(self) -> None:
+        """Forget the time since the last report (after a pause, so samples/s stays honest)."""
+        total, batches, _, seen = self._synced
+        self._synced = (total, batches, time.perf_counter(), seen)
+
+    def log(self, text: str, level: str = "info") -> None:
+        self.callbacks.call("on_log", self, text, level)
+
+    # ---- the run -------------------------------------------------------------------------
+    def fit(self) -> str:
+        """Train for the configured epochs (or until stopped); returns the final status."""
+        try:
+            self.callbacks.call("on_run_start", self)
+            if self.setup.precision.note:
+                self.log(self.setup.precision.note, "warning")
+            self._epochs()
+            self.status = self.stop_status if self.should_stop else "completed"
+            self._finish()
+        except Exception as exc:
+            self._fail(exc)
+        self.callbacks.call("on_run_end", self, self.status)
+        return self.status
+
+    def _epochs(self) -> None:
+        for epoch in range(self.settings.epochs):
+            if self.should_stop:
+                return
+            self.epoch = epoch
+            self.callbacks.call("on_epoch_start", self, epoch)
+            start = time.perf_counter()
+            train = self._train_epoch(epoch)
+            if math.isnan(train.get("loss", 0.0)) and self.should_stop:
+                return  # stopped before the first step of the epoch
+            val = self._validate()
+            self._end_epoch(EpochRecord(epoch, train, val, self.lr, time.perf_counter() - start))
+
+    def _train_epoch(self, epoch: int) -> dict[str, float]:
+        s = self.setup
+        model, loss_fn, opt, schedule, augment = s.model, s.loss_fn, s.optimizer, s.schedule, s.augment
+        scaler, clip, autocast = s.precision.scaler, self.settings.grad_clip, s.precision.autocast
+        step_callbacks = self.callbacks.step_callbacks
+        sums = MetricSums(self.settings.metrics, s.task, s.num_classes, s.device, self.settings.top_k)
+        self._synced = (0.0, 0, self._synced[2], self._seen)
+        model.train()
+        for xb, yb in s.batches.epoch(epoch):
+            if augment is not None:
+                xb = augment(xb)
+            self._inputs = (xb,)
+            schedule.before_step(self.step)
+            with autocast():
+                out = model(xb)
+                loss = loss_fn(out, yb)
+            opt.zero_grad(set_to_none=True)
+            if scaler is None:
+                loss.backward()
+                if clip:
+                    nn.utils.clip_grad_norm_(model.parameters(), clip)
+                opt.step()
+            else:
+                self._scaled_step(loss, scaler, clip)
+            sums.update(out, yb, loss)
+            self.step += 1
+            self._seen += len(yb)
+            for callback in step_callbacks:
+                callback.on_step_end(self)
+            if self.should_stop or time.perf_counter() >= self._next_sync:
+                self._sync(sums, epoch)
+                self._next_sync = time.perf_counter() + SYNC_INTERVAL
+            if self.should_stop:
+                break
+        if s.reduce is not None:
+            s.reduce(sums)
+        result = sums.result() or {"loss": math.nan}
+        self._check_finite(result["loss"], sums.batches)
+        return result
+
+    def _scaled_step(self, loss: torch.Tensor, scaler: torch.amp.GradScaler, clip: float | None) -> None:
+        opt = self.setup.optimizer
+        scaler.scale(loss).backward()
+        if clip:
+            scaler.unscale_(opt)
+            nn.utils.clip_grad_norm_(self.setup.model.parameters(), clip)
+        scaler.step(opt)
+        scaler.update()
+
+    def _sync(self, sums: MetricSums, epoch: int) -> None:
+        """Bring the running loss to the host, check it, and report progress."""
+        total, batches = float(sums.loss), sums.batches
+        last_total, last_batches, last_time, last_seen = self._synced
+        now = time.perf_counter()
+        window = batches - last_batches
+        loss = (total - last_total) / window if window else math.nan
+        if self.setup.world == 1:  # data-parallel ranks check together at the epoch's end
+            self._check_finite(total, batches)
+        rate = (self._seen - last_seen) / max(now - last_time, 1e-9)
+        self._synced = (total, batches, now, self._seen)
+        progress = Progress(self.step, epoch, batches, loss, self.lr, rate, now - self.started)
+        self.callbacks.call("on_progress", self, progress)
+
+    def _check_finite(self, loss_sum: float, batches: int) -> None:
+        if batches and not math.isfinite(loss_sum):
+            raise NonFiniteLoss("the training loss is not finite")
+
+    # ---- evaluation ---------------------------------------------------------------------
+    def evaluate(self, data: TensorPair, confusion: bool = False) -> tuple[dict[str, float], torch.Tensor | None]:
+        """Loss and metrics of the network on (x, y), in eval mode; optionally a confusion matrix."""
+        s = self.setup
+        x, y = data
+        if len(x) == 0:
+            return {}, None
+        sums = MetricSums(self.settings.metrics, s.task, s.num_classes, s.device, self.settings.top_k, confusion)
+        size = self.settings.batch_size * EVAL_BATCH_FACTOR
+        s.module.eval()
+        try:
+            with torch.no_grad(), s.precision.autocast():
+                for xb, yb in eval_batches(x, y, size, s.device):
+                    self._inputs = (xb,)
+                    out = s.module(xb)
+                    sums.update(out, yb, s.loss_fn(out, yb))
+        finally:
+            s.module.train()
+        return sums.result(), sums.confusion_matrix()
+
+    def _validate(self) -> dict[str, float]:
+        val, self.val_confusion = self.evaluate(self.setup.val, confusion=True)
+        if val:
+            self.callbacks.call("on_validation_end", self, val)
+        return val
+
+    def _end_epoch(self, record: EpochRecord) -> None:
+        self.setup.schedule.after_epoch(record.val.get("loss"), self.step)
+        record.best = self._is_best(record)
+        if record.best:
+            self.best = record
+            self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in self.module.state_dict().items()}
+        self.history.append(record)
+        self.callbacks.call("on_epoch_end", self, record)
+
+    def _is_best(self, record: EpochRecord) -> bool:
+        metric = self.settings.early_stopping.metric
+        value = metric_value(record, metric)
+        if value is None:
+            value = metric_value(record, "train_loss")
+            metric = "train_loss"
+        if value is None:
+            return False
+        if self.best is None:
+            return True
+        previous = metric_value(self.best, metric)
+        if previous is None:
+            return True
+        return value > previous if self.settings.monitor_mode == "max" and metric != "train_loss" \
+            else value < previous
+
+    # ---- the end ------------------------------------------------------------------------
+    def _finish(self) -> None:
+        es = self.settings.early_stopping
+        if es.enabled and es.restore_best and self.best_state is not None and self.best is not self.history[-1]:
+            self.module.load_state_dict(self.best_state)
+            self.log(f"restored the best weights (epoch {self.best.epoch + 1 if self.best else '?'})")
+        if self.status == "completed" and len(self.setup.test[0]):
+            self.test_metrics, self.test_confusion = self.evaluate(self.setup.test, confusion=True)
+            self.callbacks.call("on_test_end", self, self.test_metrics)
+
+    def _fail(self, exc: BaseException) -> None:
+        s = self.setup
+        self.failure = describe_failure(exc, s.module, self._inputs, s.names, self.settings.batch_size, self.lr,
+                                        s.precision.autocast)
+        self.status = "failed"
+        try:
+            self.callbacks.call("on_error", self, self.failure)
+        except Exception as inner:  # a broken callback must not hide the original failure
+            self.failure.traceback += f"\n(and a callback failed while reporting it: {inner!r})"
+
+    def state_dict_cpu(self) -> dict[str, Any]:
+        """The current weights, copied to the host (for saving)."""
+        return {k: v.detach().to("cpu", copy=True) for k, v in self.module.state_dict().items()}

@@ -1,0 +1,1 @@
+"""The node-graph canvas: scene, view, items and the gestures that turn into undo commands."""
