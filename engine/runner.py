@@ -19,6 +19,7 @@ process with queues instead of pipes (frames are still encoded and decoded), for
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing as mp
 import queue
@@ -30,7 +31,7 @@ import traceback
 from collections import deque
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 from engine import telemetry as t
 from engine.data import DatasetConfig
@@ -39,17 +40,17 @@ from engine.graph.serialize import document_to_data
 from engine.project import Project
 from engine.runs import RunRecord
 from engine.train.control import Command, QueueCommands
+from engine.train.job import TrainingJob
+from engine.train.session import run_job
 from engine.train.settings import TrainingSettings
 
-JobSource = Union[Project, "TrainingJob", tuple[GraphDocument, DatasetConfig, TrainingSettings]]  # noqa: F821
+JobSource = Project | TrainingJob | tuple[GraphDocument, DatasetConfig, TrainingSettings]
 MAX_PENDING_FRAMES = 64
 MAX_PENDING_BYTES = 16 * 2**20
 
 
 def job_payload(source: Any, run_id: str, base_dir: Path | None = None) -> dict[str, Any]:
     """The plain-JSON job a worker starts from (parsing is left to the worker, so errors become messages)."""
-    from engine.train.job import TrainingJob
-
     if isinstance(source, Project):
         data = {"network": document_to_data(source.network), "dataset": source.dataset,
                 "settings": source.training, "name": source.name}
@@ -152,9 +153,6 @@ def run_payload(data: dict[str, Any], sink: Any, commands: Any, out_dir: Path | 
     """Parse a job payload and run it; anything that goes wrong ends as error + finished messages."""
     run_id = str(data.get("run_id", "run"))
     try:
-        from engine.train.job import TrainingJob
-        from engine.train.session import run_job
-
         job = TrainingJob.from_json(data)
     except Exception as exc:
         sink(t.Error(run_id, f"training cannot start: {exc}", kind="settings",
@@ -265,10 +263,8 @@ class RunHandle(_Client):
         return self.process.is_alive()
 
     def _command(self, command: Command) -> None:
-        try:
+        with contextlib.suppress(OSError, ValueError):  # the worker is gone; poll() reports it
             self._commands.send_bytes(json.dumps(command).encode("utf-8"))
-        except (OSError, ValueError):
-            pass  # the worker is gone; poll() reports it
 
     def poll(self) -> list[dict[str, Any]]:
         """Messages waiting from the worker; never blocks. Reports a dead worker once."""

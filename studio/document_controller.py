@@ -111,19 +111,21 @@ class DocumentController(QObject):
         self.undo_stack.push(command)
         return command.node_id
 
-    def delete(self, node_ids: Iterable[str] = (), edges: Iterable[Edge] = ()) -> None:
-        """Delete nodes and wires as one undo step."""
+    def delete(self, node_ids: Iterable[str] = (), edges: Iterable[Edge] = (), verb: str = "Delete") -> None:
+        """Delete nodes and wires as one undo step ("Delete 3 nodes", "Cut conv1")."""
         node_ids = [n for n in dict.fromkeys(node_ids) if n in self.doc.nodes]
         edges = [e for e in dict.fromkeys(edges) if e in self.doc.edges
                  and e.source not in node_ids and e.target not in node_ids]
         if not node_ids and not edges:
             return
         if len(node_ids) == 1 and not edges:
-            self.undo_stack.push(RemoveNodeCommand(self.doc, node_ids[0]))
+            command = RemoveNodeCommand(self.doc, node_ids[0])
+            command.setText(command.text().replace("Delete", verb, 1))
+            self.undo_stack.push(command)
             return
         if len(edges) == 1 and not node_ids:
             command = DisconnectCommand(self.doc, edges[0])
-            command.setText(f"Delete wire {wire_text(self.doc, edges[0])}")
+            command.setText(f"{verb} wire {wire_text(self.doc, edges[0])}")
             self.undo_stack.push(command)
             return
         parts = []
@@ -131,7 +133,7 @@ class DocumentController(QObject):
             parts.append(f"{len(node_ids)} node" + ("s" if len(node_ids) > 1 else ""))
         if edges:
             parts.append(f"{len(edges)} wire" + ("s" if len(edges) > 1 else ""))
-        with self._macro("Delete " + " and ".join(parts)):
+        with self._macro(f"{verb} " + " and ".join(parts)):
             for edge in edges:
                 self.undo_stack.push(DisconnectCommand(self.doc, edge))
             for node_id in node_ids:

@@ -14,7 +14,15 @@ from functools import lru_cache
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPainterPath, QPixmap
-from PySide6.QtWidgets import QHeaderView, QToolButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHeaderView,
+    QLabel,
+    QToolButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from engine.graph.analysis import ERROR, Analysis, Problem
 from studio.document_controller import DocumentController
@@ -64,7 +72,7 @@ class ProblemsPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controller: DocumentController | None = None
-        self.problems: list[Problem] = []
+        self.problems: list[Problem] | None = None
         self.tree = QTreeWidget(self)
         self.tree.setColumnCount(len(COLUMNS))
         self.tree.setHeaderLabels(list(COLUMNS))
@@ -80,9 +88,14 @@ class ProblemsPanel(QWidget):
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
         self.tree.setColumnWidth(0, 30)
         self.tree.setColumnWidth(1, 140)
+        self.empty = QLabel("No problems: the network is valid.", self)
+        self.empty.setObjectName("emptyState")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tree)
+        layout.addWidget(self.empty)
+        self.empty.hide()
         self.tree.itemActivated.connect(self._activated)
 
     def set_controller(self, controller: DocumentController | None) -> None:
@@ -97,7 +110,7 @@ class ProblemsPanel(QWidget):
 
     def show_analysis(self, analysis: Analysis) -> None:
         """List the problems of `analysis` (skipped when they did not change)."""
-        if analysis.problems == self.problems and self.tree.topLevelItemCount() == len(self.problems):
+        if self.problems is not None and analysis.problems == self.problems:
             self._rename_rows()
             return
         self.problems = list(analysis.problems)
@@ -111,6 +124,8 @@ class ProblemsPanel(QWidget):
             item.setData(0, NODE_ROLE, problem.node_id)
             if problem.fix is not None:
                 self.tree.setItemWidget(item, 3, self._fix_button(problem))
+        self.tree.setVisible(bool(self.problems))
+        self.empty.setVisible(not self.problems)
         self.count_changed.emit(len(analysis.errors), len(analysis.warnings))
 
     def _rename_rows(self) -> None:

@@ -71,11 +71,11 @@ LIGHT = Theme(
     name="light", title="Light", window="#f3f4f6", base="#ffffff", alternate="#f7f8fa", text="#1f2328",
     muted="#6b7280", button="#ffffff", highlight="#2563eb", highlight_text="#ffffff",
     canvas=CanvasColors(
-        background="#eef0f3", grid_minor="#e2e5ea", grid_major="#d3d8df", node_body="#ffffff",
+        background="#eef0f3", grid_minor="#e6e9ed", grid_major="#dadee4", node_body="#ffffff",
         node_border="#c5cad3", node_header="#f6f7f9", text="#1f2328", text_muted="#6b7280",
         selection="#2563eb", wire="#8a94a6", wire_selected="#2563eb", label_bg="#ffffff",
         label_text="#374151", port_float="#3b82f6", port_int="#d97706", valid="#16a34a",
-        invalid="#dc2626", error="#dc2626", warning="#d97706", minimap_bg="#f8f9fbe6",
+        invalid="#dc2626", error="#dc2626", warning="#d97706", minimap_bg="#f8f9fb",
         minimap_node="#9aa3b2", minimap_view="#2563eb",
     ),
 )
@@ -84,11 +84,11 @@ DARK = Theme(
     name="dark", title="Dark", window="#1e2127", base="#16181d", alternate="#1b1e23", text="#e5e7eb",
     muted="#9aa3b2", button="#2a2e36", highlight="#3b82f6", highlight_text="#ffffff",
     canvas=CanvasColors(
-        background="#1a1d22", grid_minor="#22262d", grid_major="#2b3039", node_body="#262a32",
+        background="#1a1d22", grid_minor="#1f2228", grid_major="#282c34", node_body="#262a32",
         node_border="#3a404b", node_header="#2e333c", text="#e5e7eb", text_muted="#9aa3b2",
         selection="#60a5fa", wire="#6b7385", wire_selected="#60a5fa", label_bg="#2a2e36",
         label_text="#d1d5db", port_float="#60a5fa", port_int="#f59e0b", valid="#22c55e",
-        invalid="#ef4444", error="#ef4444", warning="#f59e0b", minimap_bg="#16181de6",
+        invalid="#ef4444", error="#ef4444", warning="#f59e0b", minimap_bg="#16181d",
         minimap_node="#5b6373", minimap_view="#60a5fa",
     ),
 )
@@ -120,8 +120,11 @@ def palette_for(t: Theme) -> QPalette:
 
 
 def stylesheet(t: Theme) -> str:
+    """The theme's QSS, with ``@ICONS@`` pointing at the bundled icons."""
     path = Path(STYLES / f"{t.name}.qss")
-    return path.read_text(encoding="utf-8") if path.exists() else ""
+    if not path.exists():
+        return ""
+    return path.read_text(encoding="utf-8").replace("@ICONS@", (RESOURCES / "icons").as_posix())
 
 
 def apply_theme(app: QApplication, name: str) -> Theme:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import re
 import sys
 import textwrap
 from pathlib import Path
@@ -42,6 +43,11 @@ def constructor_expression(module: nn.Module, used_custom: dict[str, type]) -> s
     else:
         raise ExportError(f"cannot write {cls.__module__}.{cls.__name__} as code")
     recorded: dict[str, Any] | None = getattr(module, "init_kwargs", None)
+    if recorded is not None and prefix:  # a torch module whose builder recorded its arguments
+        parts = [f"{k}={_literal(v, used_custom)}" for k, v in recorded.items()]
+        expression = f"{prefix}{cls.__name__}({', '.join(parts)})"
+        _check_expression(expression, module, used_custom)
+        return expression
     parts = []
     for name, param in inspect.signature(cls.__init__).parameters.items():
         if name in _SKIPPED_ARGS or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
@@ -49,6 +55,10 @@ def constructor_expression(module: nn.Module, used_custom: dict[str, type]) -> s
         value = _argument_value(module, name, param, recorded)
         if value is _DEFAULT:
             continue
+        if isinstance(value, tuple) and value and len(set(value)) == 1 and isinstance(value[0], int):
+            value = value[0]  # torch.nn takes kernel_size=3 for (3, 3); the check below proves it
+            if param.default is not inspect.Parameter.empty and _same(value, param.default):
+                continue
         parts.append(f"{name}={_literal(value, used_custom)}")
     expression = f"{prefix}{cls.__name__}({', '.join(parts)})"
     _check_expression(expression, module, used_custom)
@@ -115,7 +125,7 @@ def _custom_sources(classes: dict[str, type]) -> list[str]:
     sources: list[str] = []
     for cls in classes.values():
         for attr in vars(cls).values():
-            code = getattr(attr, "__code__", None)
+            code = getattr(inspect.unwrap(attr), "__code__", None) if callable(attr) else None
             for name in code.co_names if code else ():
                 helper = getattr(layer_modules, name, None)
                 if inspect.isfunction(helper) and helper.__module__ == layer_modules.__name__:
@@ -137,19 +147,21 @@ def generate_code(module: fx.GraphModule, doc: GraphDocument, class_name: str = 
         f"        self.{name} = {constructor_expression(child, used)}"
         for name, child in module.named_children()
     ]
-    forward = textwrap.dedent(module.code).strip("\n")
+    # fx frees each value as soon as it is used ("x = None"): needless in code meant for reading
+    forward = re.sub(r";\s+(\w+\s*=\s*)+None(?=\n|$)", "", textwrap.dedent(module.code).strip("\n"))
     forward = textwrap.indent(forward, "    ")
     title = getattr(doc, "name", None) or class_name
     header = (
         f'"""{title}: a network exported by Layerloom as plain PyTorch.\n\n'
         f"Load weights with `model.load_state_dict(safetensors.torch.load_file(...))`; the keys are\n"
         f'the node names (e.g. "{next(iter(module.state_dict()), "fc1.weight")}").\n"""\n\n'
-        "import math\n\nimport torch\nfrom torch import nn\n"
+        "import torch\nfrom torch import nn\n"
     )
     body = [header]
     body.extend("\n\n" + source.rstrip() + "\n" for source in _custom_sources(used))
     body.append(
         f"\n\nclass {class_name}(nn.Module):\n"
+        '    """The network; each submodule is named after its node."""\n\n'
         "    def __init__(self) -> None:\n"
         "        super().__init__()\n" + "\n".join(init_lines) + "\n\n" + forward + "\n"
     )
@@ -171,8 +183,11 @@ def check_generated_code(path: Path, module: fx.GraphModule, doc: GraphDocument)
         sys.modules.pop(name, None)
     classes = [v for v in vars(generated).values()
                if isinstance(v, type) and issubclass(v, nn.Module) and v.__module__ == name]
-    model = classes[-1]()
-    model.load_state_dict(module.state_dict())
+    try:
+        model = classes[-1]()
+        model.load_state_dict(module.state_dict())
+    except Exception as exc:
+        raise ExportError(f"the generated code does not build the network: {type(exc).__name__}: {exc}") from exc
     model.eval()
     check = example_inputs(doc, batch=3, generator=torch.Generator().manual_seed(7))
     with torch.no_grad():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -130,7 +131,11 @@ def export_network(
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".export-") as tmp:
         scratch = Path(tmp) / target.name
-        report = exporter(module, doc, scratch)
+        # torch's exporters warn about internals the user cannot act on; keep them in the report
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            report = exporter(module, doc, scratch)
+        report.notes.extend(dict.fromkeys(str(w.message).splitlines()[0] for w in caught))
         os.replace(scratch, target)
         for extra in Path(tmp).iterdir():  # ONNX may write external data beside the model
             os.replace(extra, target.parent / extra.name)

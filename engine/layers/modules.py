@@ -1,16 +1,48 @@
 """Torch modules for layers that `torch.nn` has no single module for.
 
 Each is small, exportable to ONNX and torch.export, and prints a readable repr.
-This module imports torch; nothing in the catalog imports it at module level.
+Each records the arguments it was constructed with (`RecordsInit`), so that the
+code exporter can write the constructor call back out. This module imports
+torch; nothing in the catalog imports it at module level.
 """
 
 from __future__ import annotations
+
+import functools
+import inspect
+from typing import Any
 
 import torch
 from torch import nn
 
 
-class Add(nn.Module):
+class RecordsInit:
+    """Mixin: after `__init__`, `self.init_kwargs` holds every constructor argument by name."""
+
+    init_kwargs: dict[str, Any]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        original = cls.__dict__.get("__init__")
+        if original is None:
+            return
+        signature = inspect.signature(original)
+
+        @functools.wraps(original)
+        def __init__(self: Any, *args: Any, **kw: Any) -> None:
+            original(self, *args, **kw)
+            bound = signature.bind(self, *args, **kw)
+            bound.apply_defaults()
+            self.__dict__["init_kwargs"] = {k: v for k, v in bound.arguments.items() if k != "self"}
+
+        cls.__init__ = __init__  # type: ignore[method-assign]
+
+    def __init__(self) -> None:  # classes without arguments record an empty dict
+        super().__init__()
+        self.__dict__.setdefault("init_kwargs", {})
+
+
+class Add(RecordsInit, nn.Module):
     """Element-wise sum of all inputs (a residual join)."""
 
     def forward(self, *xs: torch.Tensor) -> torch.Tensor:
@@ -20,7 +52,7 @@ class Add(nn.Module):
         return out
 
 
-class Multiply(nn.Module):
+class Multiply(RecordsInit, nn.Module):
     """Element-wise product of all inputs (a gate)."""
 
     def forward(self, *xs: torch.Tensor) -> torch.Tensor:
@@ -30,7 +62,7 @@ class Multiply(nn.Module):
         return out
 
 
-class Concat(nn.Module):
+class Concat(RecordsInit, nn.Module):
     """Concatenation of all inputs along `dim` (batch counted as 0)."""
 
     def __init__(self, dim: int) -> None:
@@ -44,7 +76,7 @@ class Concat(nn.Module):
         return f"dim={self.dim}"
 
 
-class Reshape(nn.Module):
+class Reshape(RecordsInit, nn.Module):
     """Reshape each sample to `shape`, keeping the batch dimension."""
 
     def __init__(self, shape: tuple[int, ...]) -> None:
@@ -58,7 +90,7 @@ class Reshape(nn.Module):
         return f"shape={self.shape}"
 
 
-class Permute(nn.Module):
+class Permute(RecordsInit, nn.Module):
     """Reorder the per-sample dimensions; `dims` counts from 1 (the batch stays first)."""
 
     def __init__(self, dims: tuple[int, ...]) -> None:
@@ -72,14 +104,14 @@ class Permute(nn.Module):
         return f"dims={self.dims}"
 
 
-class GlobalAvgPool(nn.Module):
+class GlobalAvgPool(RecordsInit, nn.Module):
     """Average every channel over all its positions: (N, C, ...) becomes (N, C)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.flatten(2).mean(-1)
 
 
-class Recurrent(nn.Module):
+class Recurrent(RecordsInit, nn.Module):
     """An RNN, LSTM or GRU (batch first) that returns one tensor.
 
     With `return_sequences` the output at every step, (N, L, H·dirs); otherwise the
@@ -117,7 +149,7 @@ def sinusoid_table(max_len: int, dim: int) -> torch.Tensor:
     return table.to(torch.float32)
 
 
-class PositionalEncoding(nn.Module):
+class PositionalEncoding(RecordsInit, nn.Module):
     """Add fixed sinusoidal position codes to a (N, L, D) sequence, then dropout.
 
     The table is a non-persistent buffer: it is rebuilt from (max_len, dim), so it
@@ -139,7 +171,7 @@ class PositionalEncoding(nn.Module):
         return f"dim={self.dim}, max_len={self.max_len}"
 
 
-class SelfAttention(nn.Module):
+class SelfAttention(RecordsInit, nn.Module):
     """Multi-head self-attention over a (N, L, E) sequence; returns only the output, (N, L, E).
 
     With `causal`, position i attends only to positions up to i.
@@ -162,7 +194,7 @@ class SelfAttention(nn.Module):
         return f"causal={self.causal}"
 
 
-class SequencePool(nn.Module):
+class SequencePool(RecordsInit, nn.Module):
     """Reduce a (N, L, D) sequence to (N, D): the mean, max, last or first step."""
 
     def __init__(self, mode: str) -> None:

@@ -34,7 +34,7 @@ from engine.train.batches import make_batches, nbytes
 from engine.train.device import Precision
 from engine.train.objective import MetricSums, make_loss
 from engine.train.optim import LRSchedule, make_optimizer
-from engine.train.settings import SettingsError, TrainingSettings
+from engine.train.settings import TrainingSettings
 from engine.train.trainer import TrainSetup
 
 PROBE_SAMPLES = 16
@@ -147,7 +147,7 @@ def build_setup(checked: CheckedJob, device: torch.device, rank: int = 0, world:
         test=_resident(checked.data.test, device, s.data.resident_limit_mb), settings=s,
         precision=Precision.create(s.precision, device), device=device, task=summary.task,
         num_classes=summary.num_classes, names=job.names, augment=augment,
-        reduce=_all_reduce if world > 1 else None, world=world)
+        reduce=_all_reduce if world > 1 else None, agree=_agree if world > 1 else None, world=world)
 
 
 def _resident(pair: tuple[torch.Tensor, torch.Tensor], device: torch.device,
@@ -182,6 +182,12 @@ def _all_reduce(sums: MetricSums) -> None:
     sums.batches, sums.samples, sums.elements = int(batches), int(samples), int(elements)
 
 
-def settings_error_text(exc: Exception) -> str:
-    kind = "training settings" if isinstance(exc, SettingsError) else "dataset"
-    return f"{kind}: {exc}"
+def _agree(flag: bool) -> bool:
+    """Rank 0's value of `flag` on every rank (so all ranks stop at the same epoch)."""
+    import torch.distributed as dist
+
+    value = torch.tensor([1 if flag else 0], dtype=torch.int64)
+    if dist.get_backend() == "nccl":
+        value = value.cuda()
+    dist.broadcast(value, src=0)
+    return bool(value.item())

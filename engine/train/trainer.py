@@ -57,6 +57,7 @@ class TrainSetup:
     names: dict[str, str] = field(default_factory=dict)  # node id -> node name, for messages
     augment: Callable[[torch.Tensor], torch.Tensor] | None = None
     reduce: Callable[[MetricSums], None] | None = None  # sums training metrics across ranks
+    agree: Callable[[bool], bool] | None = None  # rank 0's stop decision, on every rank
     world: int = 1
 
 
@@ -156,7 +157,7 @@ class Trainer:
                 self._scaled_step(loss, scaler, clip)
             sums.update(out, yb, loss)
             self.step += 1
-            self._seen += len(yb)
+            self._seen += len(yb) * s.world
             for callback in step_callbacks:
                 callback.on_step_end(self)
             if self.should_stop or time.perf_counter() >= self._next_sync:
@@ -231,6 +232,8 @@ class Trainer:
             self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in self.module.state_dict().items()}
         self.history.append(record)
         self.callbacks.call("on_epoch_end", self, record)
+        if self.setup.agree is not None:
+            self.should_stop = self.setup.agree(self.should_stop)
 
     def _is_best(self, record: EpochRecord) -> bool:
         metric = self.settings.early_stopping.metric

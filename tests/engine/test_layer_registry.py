@@ -56,9 +56,19 @@ WINDOW: dict[str, st.SearchStrategy[int]] = {
 
 
 def _ints(p: Param, span: int = 6) -> st.SearchStrategy[int]:
-    lo = int(p.minimum) if p.minimum is not None else -span
+    if p.minimum is not None:
+        lo = int(p.minimum)
+    else:
+        lo = int(p.maximum) - span if p.maximum is not None else -span
     hi = int(p.maximum) if p.maximum is not None else lo + span
     return st.integers(lo, min(hi, lo + span))
+
+
+def _fits(p: Param, value: Any) -> bool:
+    try:
+        return coerce_param(p, value) == value
+    except ValueError:
+        return False
 
 
 def _float_values(p: Param) -> st.SearchStrategy[float]:
@@ -69,10 +79,11 @@ def _float_values(p: Param) -> st.SearchStrategy[float]:
 
 def param_values(p: Param) -> st.SearchStrategy[Any]:
     """Values inside `p`'s declared schema, kept small so modules build fast."""
-    if p.name in NAMED:
-        base = NAMED[p.name]
+    if p.kind == "int" and (p.name in NAMED or p.name in WINDOW):
+        # tuned for the built-in layers; a plug-in's parameter of the same name keeps its own range
+        base = NAMED.get(p.name, WINDOW.get(p.name)).filter(lambda v: _fits(p, v))
     elif p.kind == "int":
-        base = WINDOW.get(p.name, _ints(p))
+        base = _ints(p)
     elif p.kind == "float":
         base = _float_values(p)
     elif p.kind == "bool":
@@ -83,7 +94,7 @@ def param_values(p: Param) -> st.SearchStrategy[Any]:
         size = {"min_size": p.length, "max_size": p.length} if p.length else {"min_size": 1, "max_size": 4}
         base = st.lists(_ints(p), **size).map(tuple)
     elif p.kind in ("int_pair", "padding"):
-        one = WINDOW.get(p.name, _ints(p, span=4))
+        one = WINDOW[p.name].filter(lambda v: _fits(p, v)) if p.name in WINDOW else _ints(p, span=4)
         base = st.one_of(one, one, st.tuples(one, one))
         if p.kind == "padding":
             base = st.one_of(base, st.sampled_from(("same", "valid")))

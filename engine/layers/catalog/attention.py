@@ -91,11 +91,13 @@ def _encoder_count(params: Mapping[str, Any], inputs: Sequence[TensorSpec]) -> i
 def _encoder_build(params: Mapping[str, Any], inputs: Sequence[TensorSpec]) -> Any:
     from torch import nn
 
-    module = nn.TransformerEncoderLayer(
-        inputs[0].shape[-1], params["nhead"], dim_feedforward=params["dim_feedforward"],
+    kwargs = dict(
+        d_model=inputs[0].shape[-1], nhead=params["nhead"], dim_feedforward=params["dim_feedforward"],
         dropout=params["dropout"], activation=params["activation"], layer_norm_eps=params["layer_norm_eps"],
         batch_first=True, norm_first=params["norm_first"], bias=params["bias"],
     )
+    module = nn.TransformerEncoderLayer(**kwargs)
+    module.init_kwargs = kwargs  # torch keeps no copy of these; the code exporter writes them back out
     return apply_init(module, params["init"])
 
 

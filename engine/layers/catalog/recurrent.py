@@ -120,11 +120,13 @@ def _recurrent_build(type_id: str) -> Any:
 
         extra = {"nonlinearity": params["nonlinearity"]} if type_id == "RNN" else {}
         layers = params["num_layers"]
-        rnn = getattr(nn, type_id)(
-            inputs[0].shape[-1], params["hidden_size"], num_layers=layers, bias=params["bias"],
-            batch_first=True, dropout=params["dropout"] if layers > 1 else 0.0,
+        kwargs = dict(
+            input_size=inputs[0].shape[-1], hidden_size=params["hidden_size"], num_layers=layers,
+            bias=params["bias"], batch_first=True, dropout=params["dropout"] if layers > 1 else 0.0,
             bidirectional=params["bidirectional"], **extra,
         )
+        rnn = getattr(nn, type_id)(**kwargs)
+        rnn.init_kwargs = kwargs  # torch's RNN constructors take *args: the code exporter needs the names
         return apply_init(Recurrent(rnn, params["return_sequences"]), params["init"])
 
     return build

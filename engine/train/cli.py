@@ -1,0 +1,179 @@
+"""``layerloom train FILE``: train a project headless and save the run into it.
+
+`add_arguments(parser)` declares the options; `run(args)` does the work and returns the exit
+code: 0 when the run completed (or was stopped with Ctrl-C and saved), 1 when training failed,
+2 when it could not start (a file, settings or dataset problem; the reasons are printed).
+Progress goes to stderr (`engine.train.progress`), the final train / validation / test metrics to
+stdout, and the run is saved into the project with the atomic `save_project` unless --no-save.
+
+``--nproc N`` trains data-parallel on N processes spawned here; under torchrun (RANK and
+WORLD_SIZE set) each process joins torchrun's group and rank 0 alone prints and saves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import FrameType
+
+from engine.data import DatasetError
+from engine.graph.errors import ProjectFileError
+from engine.project import Project, load_project, save_project
+from engine.runs import RunError, RunRecord, add_run, check_run_id, new_run_id
+from engine.train.callbacks import Callback, Progress
+from engine.train.distributed import spawn_ranks, torchrun_env, train_rank
+from engine.train.job import TrainingJob
+from engine.train.progress import ProgressPrinter, format_duration, format_metrics
+from engine.train.session import run_job
+from engine.train.settings import SettingsError, TrainingSettings
+from engine.train.trainer import Trainer
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", type=Path, help="the project (.loom) to train")
+    parser.add_argument("--epochs", type=int, help="override the number of epochs")
+    parser.add_argument("--batch-size", type=int, help="override the batch size (per process with --nproc)")
+    parser.add_argument("--lr", type=float, help="override the learning rate")
+    parser.add_argument("--device", help="override the device: auto, cpu, cuda, cuda:N or mps")
+    parser.add_argument("--seed", type=int, help="override the random seed")
+    parser.add_argument("--cpu-threads", type=int, help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--nproc", type=int, default=1, help="train data-parallel on N processes (default 1)")
+    parser.add_argument("--run-id", help="name of the run (default: run-1, run-2, ...)")
+    parser.add_argument("--no-save", action="store_true", help="do not save the run into the project")
+
+
+def _settings(project: Project, args: argparse.Namespace) -> TrainingSettings:
+    settings = TrainingSettings.from_json(project.training)
+    for name, value in (("epochs", args.epochs), ("batch_size", args.batch_size), ("device", args.device),
+                        ("seed", args.seed), ("cpu_threads", args.cpu_threads)):
+        if value is not None:
+            setattr(settings, name, value)
+    if args.lr is not None:
+        settings.optimizer.lr = args.lr
+    return settings
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train the project named by `args.file`; returns the process exit code."""
+    try:
+        project = load_project(args.file)
+        run_id = check_run_id(args.run_id) if args.run_id else new_run_id(project)
+        job = TrainingJob.from_project(project, run_id, args.file.resolve().parent)
+        job.settings = _settings(project, args)
+    except (ProjectFileError, SettingsError, DatasetError, RunError) as exc:
+        print(f"layerloom train: {exc}", file=sys.stderr)
+        return 2
+    if args.nproc < 1:
+        print("layerloom train: --nproc must be at least 1", file=sys.stderr)
+        return 2
+    env = torchrun_env()
+    started = time.perf_counter()
+    with _StopOnInterrupt() as stopper:
+        if env is not None:
+            result = train_rank(job, env, _ignore, None, [ProgressPrinter(), stopper] if env.rank == 0 else [])
+            if env.rank != 0:
+                return 0 if result.status != "failed" else 1
+            record, problems = result.record, result.problems
+        elif args.nproc > 1:
+            record, problems = _spawned(job, args.nproc)
+        else:
+            result = run_job(job, _ignore, callbacks=[ProgressPrinter(), stopper])
+            record, problems = result.record, result.problems
+    return _report(project, args, record, problems, time.perf_counter() - started)
+
+
+def _ignore(message: dict[str, object]) -> None:
+    """The CLI shows progress through its callbacks, not telemetry."""
+
+
+def _spawned(job: TrainingJob, nproc: int) -> tuple[RunRecord, list[str]]:
+    with tempfile.TemporaryDirectory(prefix="layerloom-ddp-") as folder:
+        try:
+            spawn_ranks(job, nproc, Path(folder), _rank0_callbacks)
+        except Exception as exc:  # a rank died: torch reports which
+            print(f"error: a training process failed: {exc}", file=sys.stderr)
+        if not (Path(folder) / "run.json").exists():
+            return RunRecord(job.run_id, status="failed"), ["the training processes ended without a result"]
+        return RunRecord.read_dir(folder), []
+
+
+def _rank0_callbacks() -> list[Callback]:
+    return [ProgressPrinter()]
+
+
+def _report(project: Project, args: argparse.Namespace, record: RunRecord, problems: list[str],
+            seconds: float) -> int:
+    if problems:
+        print("layerloom train: training cannot start:", file=sys.stderr)
+        for problem in problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    epochs = record.epochs
+    print(f"run {record.run_id}: {record.status} after {len(epochs)} epoch(s) in {format_duration(seconds)}")
+    if epochs:
+        last = epochs[-1]
+        print(f"  train       {format_metrics(last['train'])}")
+        if last["val"]:
+            print(f"  validation  {format_metrics(last['val'])}")
+    if record.best:
+        shown = {k: v for k, v in record.best.items() if k.startswith("val_")}
+        print(f"  best epoch  {int(record.best['epoch']) + 1}: {format_metrics(shown)}")
+    if record.test:
+        print(f"  test        {format_metrics(record.test)}")
+    if record.error:
+        print(f"error: {record.error['message']}", file=sys.stderr)
+    if not args.no_save and record.weights:
+        add_run(project, record)
+        path = save_project(project, args.file)
+        print(f"saved run {record.run_id} into {path}")
+    return 1 if record.status == "failed" else 0
+
+
+class _StopOnInterrupt(Callback):
+    """The first Ctrl-C stops the run gracefully (the weights are saved); a second one aborts."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: object = None
+
+    def __enter__(self) -> _StopOnInterrupt:
+        try:
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        except ValueError:  # not the main thread: leave signals alone
+            self._previous = None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)  # type: ignore[arg-type]
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\nstopping after this step (Ctrl-C again to abort)", file=sys.stderr)
+
+    def _check(self, trainer: Trainer) -> None:
+        if self.requested:
+            trainer.should_stop = True
+
+    def on_progress(self, trainer: Trainer, progress: Progress) -> None:
+        self._check(trainer)
+
+    def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:
+        self._check(trainer)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry point (``python -m engine.train.cli FILE``); `layerloom train` does the same."""
+    parser = argparse.ArgumentParser(prog="layerloom train", description="Train a project headless.")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

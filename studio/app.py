@@ -1,0 +1,54 @@
+"""Start the studio: the QApplication, the theme, the main window, the first project.
+
+`run_studio(path)` shows the window first and opens the project on the next
+turn of the event loop, so a window is on screen before a big network is built.
+With no path it opens the bundled LeNet-5 example (or a new network when the
+examples are not installed). The editor never imports torch; training, which
+does, runs in a worker process started later by the run controller.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QApplication
+
+from studio.settings import APPLICATION, ORGANIZATION
+
+DEFAULT_EXAMPLE = "lenet5"
+
+
+def create_application(argv: list[str] | None = None) -> QApplication:
+    """The process's QApplication, named so QSettings finds the studio's preferences."""
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationDisplayName("Layerloom")
+    font = QFont(app.font())
+    font.setPointSizeF(max(font.pointSizeF(), 10.0))
+    app.setFont(font)
+    return app
+
+
+def open_initial(window, path: str | None) -> None:
+    """Open `path`, or the default example, or a new network."""
+    if path:
+        if window.open_path(path):
+            return
+    elif window.open_example(DEFAULT_EXAMPLE):
+        return
+    window.new_document()
+
+
+def run_studio(path: str | None = None) -> int:
+    """Show the studio on `path` (or the default example) and run until it is closed."""
+    app = create_application()
+    from studio.main_window import MainWindow
+
+    window = MainWindow()
+    window.show()
+    app.processEvents()
+    QTimer.singleShot(0, lambda: open_initial(window, path))
+    return app.exec()

@@ -1,0 +1,393 @@
+"""The studio's main window: canvas in the middle, palette, inspector, problems and history docks.
+
+`MainWindow` holds one open project at a time. Opening one makes a
+`DocumentController` (document, undo stack, live analysis) and a `GraphScene`
+for it, hands them to the view, the inspector and the problems panel, and puts
+the undo stack into the window's `QUndoGroup` so the Undo/Redo actions and the
+History view follow it. Window geometry, the dock layout and the theme are kept
+in QSettings (`studio.settings`); the canvas zoom and centre are kept in the
+project's ``ui`` section. A network whose stored layout is a muddle (all nodes
+at the origin, nodes on top of each other, wires through nodes) is arranged left
+to right as it opens, before the undo history starts. Editing never imports torch.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import shiboken6
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QCursor, QGuiApplication, QUndoGroup
+from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QMessageBox, QUndoView, QWidget
+
+from engine.graph.errors import ProjectFileError
+from engine.project import Project, load_project, save_project
+from engine.resources import example_path
+from studio import clipboard
+from studio.auto_layout import layout_is_broken
+from studio.canvas.scene import GraphScene
+from studio.canvas.view import GraphView
+from studio.document_controller import DocumentController
+from studio.inspector import Inspector
+from studio.number_format import format_count, validity_text
+from studio.palette import PaletteWidget
+from studio.problems import ProblemsPanel
+from studio.settings import make_settings
+from studio.theme import DEFAULT_THEME, apply_theme, theme
+from studio.window_actions import WindowActions, build_menus, build_toolbar
+
+APP_TITLE = "Layerloom"
+OPEN_MIN_ZOOM = 0.7  # opening a long network shows its start readably rather than all of it tiny
+
+
+class MainWindow(QMainWindow):
+    """The node-graph editor window."""
+
+    def __init__(self, *, prompt_unsaved: bool = True, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.prompt_unsaved = prompt_unsaved
+        self.settings = make_settings()
+        self.controller: DocumentController | None = None
+        self.scene: GraphScene | None = None
+        self.undo_group = QUndoGroup(self)
+        self.theme_name = str(self.settings.value("theme", DEFAULT_THEME))
+        self._view_pending = False
+        self.setObjectName("mainWindow")
+        self.view = GraphView(self)
+        self.setCentralWidget(self.view)
+        self._make_docks()
+        self._make_status_bar()
+        self.actions = WindowActions(self)
+        build_menus(self, self.actions)
+        self.toolbar = build_toolbar(self, self.actions)
+        self.palette.layer_activated.connect(self._add_at_centre)
+        self.problems.node_activated.connect(self.reveal_node)
+        self.problems.count_changed.connect(self._update_problem_title)
+        self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{round(z * 100)}%"))
+        self.set_theme(self.theme_name, remember=False)
+        self._restore_layout()
+
+    # ---- construction --------------------------------------------------------------
+    def _dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{name}")
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(area, dock)
+        self.docks[name] = dock
+        return dock
+
+    def _make_docks(self) -> None:
+        from engine.layers.registry import default_registry
+
+        self.docks: dict[str, QDockWidget] = {}
+        self.palette = PaletteWidget(default_registry())
+        self.inspector = Inspector()
+        self.problems = ProblemsPanel()
+        self.history = QUndoView(self.undo_group)
+        self.history.setEmptyLabel("<opened>")
+        self._dock("palette", "Layers", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self._dock("inspector", "Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea)
+        self._dock("problems", "Problems", self.problems, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._dock("history", "History", self.history, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.docks["problems"], self.docks["history"])
+        self.docks["problems"].raise_()
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.resizeDocks([self.docks["palette"], self.docks["inspector"]], [230, 330], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["problems"]], [170], Qt.Orientation.Vertical)
+
+    def _make_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.zoom_label = QLabel("100%")
+        self.zoom_label.setObjectName("muted")
+        self.params_label = QLabel("")
+        self.validity_label = QLabel("")
+        self.validity_label.setObjectName("validity")
+        for label in (self.zoom_label, self.params_label, self.validity_label):
+            bar.addPermanentWidget(label)
+
+    # ---- documents ----------------------------------------------------------------------
+    def open_project(self, project: Project, path: Path | None = None) -> None:
+        """Show `project` (replacing the open one)."""
+        old_controller, old_scene = self.controller, self.scene
+        if old_scene is not None:
+            old_scene.selectionChanged.disconnect(self._selection_changed)
+        self.controller = DocumentController(project, path, self)
+        self.scene = GraphScene(self.controller, theme(self.theme_name).canvas)
+        self.scene.setParent(self)
+        self.scene.selectionChanged.connect(self._selection_changed)
+        self.controller.status_message.connect(lambda m: self.statusBar().showMessage(m, 6000))
+        self.controller.analysis_changed.connect(self._show_totals)
+        self.scene.snap_enabled = self.actions.snap.isChecked()
+        if layout_is_broken(project.network, self.scene.node_sizes()):
+            self.controller.auto_arrange(self.scene.node_sizes(), undoable=False)
+        self.view.set_graph_scene(self.scene)
+        self.inspector.set_controller(self.controller)
+        self.problems.set_controller(self.controller)
+        if old_controller is not None:
+            self.undo_group.removeStack(old_controller.undo_stack)
+            old_controller.close()
+            old_controller.deleteLater()
+        if old_scene is not None:
+            old_scene.deleteLater()
+        self.undo_group.addStack(self.controller.undo_stack)
+        self.undo_group.setActiveStack(self.controller.undo_stack)
+        self.controller.undo_stack.cleanChanged.connect(self._update_title)
+        self._show_totals(self.controller.analysis)
+        self._update_title()
+        self._restore_view()
+
+    def _restore_view(self) -> None:
+        canvas = self.controller.project.ui.get("canvas") if self.controller else None
+        if isinstance(canvas, dict) and "zoom" in canvas and "center" in canvas:
+            try:
+                zoom, (x, y) = float(canvas["zoom"]), canvas["center"]
+                self.view.set_zoom(zoom)
+                self.view.center_on_point(QPointF(float(x), float(y)))
+                return
+            except (TypeError, ValueError):
+                pass
+        self.view.fit_to_view(min_zoom=OPEN_MIN_ZOOM)
+        self._view_pending = not self.isVisible()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._view_pending:  # the viewport had no final size when the project opened
+            self._view_pending = False
+            self._restore_view()
+
+    def open_path(self, path: str | Path) -> bool:
+        """Open a .loom file; a file that cannot be read is reported, and the open project stays."""
+        try:
+            project = load_project(path)
+        except (ProjectFileError, OSError) as exc:
+            self.show_error("Cannot open the project", str(exc))
+            return False
+        self.open_project(project, Path(path))
+        return True
+
+    def open_example(self, name: str) -> bool:
+        try:
+            project = load_project(example_path(name))
+        except (FileNotFoundError, ProjectFileError) as exc:
+            self.show_error("Cannot open the example", str(exc))
+            return False
+        self.open_project(project, None)  # an example is saved elsewhere, never over the bundled file
+        return True
+
+    def new_document(self) -> None:
+        if not self.maybe_save():
+            return
+        project = Project.empty(name="untitled")
+        project.network.add_node("Input", position=(0.0, 0.0))
+        project.network.add_node("Output", position=(400.0, 0.0))
+        self.open_project(project, None)
+
+    def open_dialog(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        if not self.maybe_save():
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Open project", "", "Layerloom projects (*.loom)")
+        if path:
+            self.open_path(path)
+
+    def save(self) -> bool:
+        if self.controller is None:
+            return False
+        if self.controller.path is None:
+            return self.save_as_dialog()
+        return self.save_to(self.controller.path)
+
+    def save_as_dialog(self) -> bool:
+        from PySide6.QtWidgets import QFileDialog
+
+        if self.controller is None:
+            return False
+        path, _ = QFileDialog.getSaveFileName(self, "Save project", f"{self.controller.project.name}.loom",
+                                              "Layerloom projects (*.loom)")
+        return self.save_to(Path(path)) if path else False
+
+    def save_to(self, path: Path) -> bool:
+        """Save the project (with the canvas zoom and centre) to `path`."""
+        controller = self.controller
+        centre = self.view.center()
+        controller.project.ui["canvas"] = {"zoom": round(self.view.zoom(), 4),
+                                           "center": [round(centre.x(), 1), round(centre.y(), 1)]}
+        try:
+            controller.path = save_project(controller.project, path)
+        except OSError as exc:
+            self.show_error("Cannot save the project", str(exc))
+            return False
+        controller.undo_stack.setClean()
+        self._update_title()
+        self.statusBar().showMessage(f"Saved {controller.path.name}", 4000)
+        return True
+
+    def maybe_save(self) -> bool:
+        """True when it is fine to drop the open project (saved, discarded, or nothing to lose)."""
+        if not self.prompt_unsaved or self.controller is None or self.controller.undo_stack.isClean():
+            return True
+        answer = QMessageBox.question(
+            self, APP_TITLE, "The network has unsaved changes. Save them?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel)
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def show_error(self, title: str, text: str) -> None:
+        self.statusBar().showMessage(text, 10000)
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    # ---- edit actions ---------------------------------------------------------------------
+    def selected(self) -> list[str]:
+        return self.scene.selected_node_ids() if self.scene else []
+
+    def delete_selection(self) -> None:
+        if self.scene is not None:
+            self.controller.delete(self.scene.selected_node_ids(), self.scene.selected_edges())
+
+    def copy_selection(self) -> bool:
+        ids = self.selected()
+        if not ids:
+            return False
+        QGuiApplication.clipboard().setMimeData(clipboard.to_mime(self.controller.copy_data(ids)))
+        self.statusBar().showMessage(f"Copied {len(ids)} node" + ("s" if len(ids) > 1 else ""), 3000)
+        return True
+
+    def cut_selection(self) -> None:
+        ids = self.selected()
+        if ids and self.copy_selection():
+            self.controller.delete(ids, verb="Cut")
+
+    def paste(self) -> None:
+        data = clipboard.from_mime(QGuiApplication.clipboard().mimeData())
+        if data is None or self.controller is None:
+            self.statusBar().showMessage("The clipboard holds no Layerloom nodes", 3000)
+            return
+        xs = [r["position"][0] for r in data["nodes"] if "position" in r] or [0.0]
+        ys = [r["position"][1] for r in data["nodes"] if "position" in r] or [0.0]
+        cursor = self.view.viewport().mapFromGlobal(QCursor.pos())
+        if self.view.viewport().rect().contains(cursor):
+            target = self.scene.snap_point(self.view.mapToScene(cursor))
+            offset = (target.x() - min(xs), target.y() - min(ys))
+        else:
+            offset = (40.0, 40.0)
+        self.scene.select_nodes(self.controller.paste(data, offset))
+
+    def duplicate_selection(self) -> None:
+        ids = self.selected()
+        if ids:
+            self.scene.select_nodes(self.controller.duplicate(ids))
+
+    def select_all(self) -> None:
+        if self.scene is not None:
+            self.scene.select_nodes(self.scene.nodes)
+
+    def quick_add(self) -> None:
+        self.view.open_quick_add()
+
+    def auto_arrange(self) -> None:
+        if self.scene is not None:
+            self.controller.auto_arrange(self.scene.node_sizes())
+            self.view.fit_to_view()
+
+    def show_history(self) -> None:
+        dock = self.docks["history"]
+        dock.show()
+        dock.raise_()
+
+    def zoom_in(self) -> None:
+        self.view.zoom_in()
+
+    def zoom_out(self) -> None:
+        self.view.zoom_out()
+
+    def fit_to_view(self) -> None:
+        self.view.fit_to_view()
+
+    def set_snap(self, on: bool) -> None:
+        if self.scene is not None:
+            self.scene.snap_enabled = on
+
+    def set_minimap_visible(self, on: bool) -> None:
+        self.view.minimap.setHidden(not on or not (self.scene and self.scene.nodes))
+        self.view.minimap.setProperty("wanted", on)
+
+    def reveal_node(self, node_id: str) -> None:
+        """Select a node and centre the view on it (double-click in Problems)."""
+        if self.scene is not None and node_id in self.scene.nodes:
+            self.scene.select_nodes([node_id])
+            self.view.center_on_node(node_id)
+
+    def _add_at_centre(self, type_id: str) -> None:
+        self.view.add_layer_at(type_id, self.view.center())
+
+    # ---- theme, status, title ---------------------------------------------------------------
+    def set_theme(self, name: str, remember: bool = True) -> None:
+        t = apply_theme(QApplication.instance(), name)
+        self.theme_name = t.name
+        self.actions.themes[t.name].setChecked(True)
+        self.actions.tint(t.text)
+        if self.scene is not None:
+            self.scene.set_colors(t.canvas)
+        self.view.viewport().update()
+        self.view.minimap.update()
+        if remember:
+            self.settings.setValue("theme", t.name)
+
+    def _show_totals(self, analysis) -> None:
+        self.params_label.setText(f"{format_count(analysis.total_params)} parameters")
+        self.validity_label.setText(validity_text(len(analysis.errors), len(analysis.warnings)))
+        self.validity_label.setProperty("ok", analysis.ok)
+        self.validity_label.style().unpolish(self.validity_label)
+        self.validity_label.style().polish(self.validity_label)
+
+    def _update_problem_title(self, errors: int, warnings: int) -> None:
+        count = errors + warnings
+        self.docks["problems"].setWindowTitle(f"Problems ({count})" if count else "Problems")
+
+    def _update_title(self) -> None:
+        if self.controller is None:
+            self.setWindowTitle(APP_TITLE)
+            return
+        path = self.controller.path
+        name = path.name if path else f"{self.controller.project.name} (unsaved)"
+        self.setWindowTitle(f"{name}[*] — {APP_TITLE}")
+        self.setWindowModified(not self.controller.undo_stack.isClean())
+
+    def _selection_changed(self) -> None:
+        if self.scene is not None and shiboken6.isValid(self.scene):
+            self.inspector.show_nodes(self.scene.selected_node_ids())
+
+    # ---- settings -----------------------------------------------------------------------------
+    def _restore_layout(self) -> None:
+        geometry = self.settings.value("geometry")
+        state = self.settings.value("windowState")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1440, 900)
+        if state is not None:
+            self.restoreState(state)
+
+    def save_layout(self) -> None:
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("windowState", self.saveState())
+        self.settings.setValue("theme", self.theme_name)
+        self.settings.sync()
+
+    def closeEvent(self, event) -> None:
+        if not self.maybe_save():
+            event.ignore()
+            return
+        self.save_layout()
+        if self.controller is not None:
+            self.controller.close()
+        super().closeEvent(event)
