@@ -130,7 +130,10 @@ def stylesheet(t: Theme) -> str:
 def apply_theme(app: QApplication, name: str) -> Theme:
     """Style the whole application with the theme `name`; returns it."""
     t = theme(name)
+    if app.property("layerloom_theme") == t.name:
+        return t  # restyling every widget is costly: skip it when nothing changes
     app.setStyle("Fusion")
     app.setPalette(palette_for(t))
     app.setStyleSheet(stylesheet(t))
+    app.setProperty("layerloom_theme", t.name)
     return t

@@ -169,10 +169,7 @@ class GraphView(QGraphicsView):
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
             event.accept()
             return
-        shift = event.modifiers() & Qt.KeyboardModifier.ShiftModifier
-        if event.button() == Qt.MouseButton.LeftButton and shift:
-            # Shift adds to the selection like Ctrl (rubber band and clicks alike).
-            event.setModifiers(event.modifiers() | Qt.KeyboardModifier.ControlModifier)
+        _shift_as_ctrl(event)
         super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event) -> None:
@@ -192,6 +189,7 @@ class GraphView(QGraphicsView):
                                       else Qt.CursorShape.ArrowCursor)
             event.accept()
             return
+        _shift_as_ctrl(event)
         super().mouseReleaseEvent(event)
 
     def mouseDoubleClickEvent(self, event) -> None:
@@ -290,3 +288,9 @@ class GraphView(QGraphicsView):
         while item is not None and not isinstance(item, NodeItem):
             item = item.parentItem()
         return item
+
+
+def _shift_as_ctrl(event) -> None:
+    """Shift adds to the selection like Ctrl does (clicks and rubber band alike)."""
+    if event.button() == Qt.MouseButton.LeftButton and event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+        event.setModifiers(event.modifiers() | Qt.KeyboardModifier.ControlModifier)

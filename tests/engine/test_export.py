@@ -102,7 +102,7 @@ def test_weights_that_do_not_fit_are_refused_by_name(tmp_path):
     weights.pop("linear1.weight", None)
     weights = {k: v for k, v in weights.items() if not k.startswith("fc")}
     weights["ghost.weight"] = torch.zeros(1)
-    with pytest.raises(ExportError, match="unexpected ghost.weight"):
+    with pytest.raises(ExportError, match=r"unexpected ghost\.weight"):
         export_network(zoo().doc, "safetensors", tmp_path / "w", weights=weights)
     assert not list(tmp_path.iterdir())
 
