@@ -61,14 +61,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_summary(args: argparse.Namespace) -> int:
     from engine.graph.analysis import analyze
-    from engine.summary import format_summary, summary_data
+    from engine.summary import flops_per_node, format_summary, summary_data
 
     project = _load(args.file)
     result = analyze(project.network)
+    flops = None if args.no_flops else flops_per_node(project.network, result)
     if args.json:
-        print(json.dumps(summary_data(project.network, result), indent=2))
+        print(json.dumps(summary_data(project.network, result, flops), indent=2))
     else:
-        print(format_summary(project.network, result, title=project.name))
+        print(format_summary(project.network, result, title=project.name, flops=flops))
     return 0 if result.ok else 1
 
 
@@ -104,9 +105,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
     p.set_defaults(handler=cmd_validate)
 
-    p = sub.add_parser("summary", help="print a per-node table of shapes and parameters")
+    p = sub.add_parser("summary", help="print a per-node table of shapes, parameters and FLOPs")
     p.add_argument("file", help="a .loom project")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    p.add_argument("--no-flops", action="store_true", help="skip counting FLOPs (which builds the network)")
     p.set_defaults(handler=cmd_summary)
 
     p = sub.add_parser("train", help="train a project headless and save the run into it")

@@ -18,9 +18,32 @@ class SummaryRow:
     dtype: str | None
     params: int
     inputs: list[str]
+    flops: int | None = None
 
 
-def summary_rows(doc: GraphDocument, analysis: Analysis | None = None) -> list[SummaryRow]:
+def flops_per_node(doc: GraphDocument, analysis: Analysis | None = None) -> dict[str, int] | None:
+    """Forward FLOPs per sample of each node, counted by torch's FlopCounterMode on the built module.
+
+    None when the network has errors (nothing to build). Only the operations torch counts
+    (matrix products, convolutions, attention) contribute; element-wise work counts as zero.
+    """
+    analysis = analysis or analyze(doc)
+    if not analysis.ok:
+        return None
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from engine.build import build_module, example_inputs
+
+    module = build_module(doc, analysis).eval()
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        module(*example_inputs(doc, batch=1, analysis=analysis))
+    counts = counter.get_flop_counts()
+    return {node_id: int(sum(counts.get(f"Network.{node_id}", {}).values())) for node_id in doc.nodes}
+
+
+def summary_rows(doc: GraphDocument, analysis: Analysis | None = None,
+                 flops: dict[str, int] | None = None) -> list[SummaryRow]:
     """One row per node, in document order."""
     analysis = analysis or analyze(doc)
     rows = []
@@ -35,35 +58,40 @@ def summary_rows(doc: GraphDocument, analysis: Analysis | None = None) -> list[S
             dtype=out.dtype if out else None,
             params=info.param_count if info else 0,
             inputs=[doc.nodes[e.source].name for e in doc.edges if e.target == node.id],
+            flops=flops.get(node.id) if flops is not None else None,
         ))
     return rows
 
 
-def summary_data(doc: GraphDocument, analysis: Analysis | None = None) -> dict[str, Any]:
+def summary_data(doc: GraphDocument, analysis: Analysis | None = None,
+                 flops: dict[str, int] | None = None) -> dict[str, Any]:
     analysis = analysis or analyze(doc)
     return {
-        "nodes": [asdict(r) for r in summary_rows(doc, analysis)],
+        "nodes": [asdict(r) for r in summary_rows(doc, analysis, flops)],
         "total_params": analysis.total_params,
+        "total_flops": sum(flops.values()) if flops is not None else None,
         "errors": len(analysis.errors),
         "warnings": len(analysis.warnings),
     }
 
 
-def format_summary(doc: GraphDocument, analysis: Analysis | None = None, title: str = "") -> str:
+def format_summary(doc: GraphDocument, analysis: Analysis | None = None, title: str = "",
+                   flops: dict[str, int] | None = None) -> str:
     """The table as text, with totals and a size estimate for float32 weights."""
     analysis = analysis or analyze(doc)
-    rows = summary_rows(doc, analysis)
-    header = ("Layer (type)", "Output shape", "Param #", "Connected to")
+    rows = summary_rows(doc, analysis, flops)
+    header = ("Layer (type)", "Output shape", "Param #", "FLOPs", "Connected to")
     body = [
         (
             f"{r.name} ({r.type_id})",
             _shape_label(r.output_shape),
             f"{r.params:,}",
+            _flops_label(r.flops),
             ", ".join(r.inputs),
         )
         for r in rows
     ]
-    widths = [max(len(header[i]), *(len(b[i]) for b in body)) if body else len(header[i]) for i in range(4)]
+    widths = [max(len(header[i]), *(len(b[i]) for b in body)) if body else len(header[i]) for i in range(5)]
     rule = "─" * (sum(widths) + 6)
     lines = []
     if title:
@@ -75,6 +103,8 @@ def format_summary(doc: GraphDocument, analysis: Analysis | None = None, title: 
     lines.append(rule)
     total = analysis.total_params
     lines.append(f"Total params: {total:,} ({_size(total * 4)})")
+    if flops is not None:
+        lines.append(f"Forward FLOPs per sample: {_flops_label(sum(flops.values()))}")
     if analysis.ok:
         lines.append("Network is valid.")
     else:
@@ -83,7 +113,17 @@ def format_summary(doc: GraphDocument, analysis: Analysis | None = None, title: 
 
 
 def _row(cells: tuple[str, ...], widths: list[int]) -> str:
-    return "  ".join(c.ljust(w) if i != 2 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+    return "  ".join(c.rjust(w) if i in (2, 3) else c.ljust(w)
+                     for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+
+def _flops_label(flops: int | None) -> str:
+    if flops is None:
+        return "?"
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if flops >= scale:
+            return f"{flops / scale:.1f}{unit}"
+    return str(flops)
 
 
 def _shape_label(shape: list[int] | None) -> str:

@@ -46,7 +46,8 @@ def mlp_document() -> GraphDocument:
 def cnn_document() -> GraphDocument:
     """A LeNet-style CNN for 28×28 images and 6 classes."""
     return _chain((1, 28, 28), [
-        ("Conv2d", {"out_channels": 8, "kernel_size": 5, "padding": 2}), ("ReLU", {}), ("MaxPool2d", {"kernel_size": 2}),
+        ("Conv2d", {"out_channels": 8, "kernel_size": 5, "padding": 2}), ("ReLU", {}),
+        ("MaxPool2d", {"kernel_size": 2}),
         ("Conv2d", {"out_channels": 16, "kernel_size": 5}), ("ReLU", {}), ("MaxPool2d", {"kernel_size": 2}),
         ("Flatten", {}), ("Linear", {"out_features": 64}), ("ReLU", {}), ("Linear", {"out_features": 6})])
 
@@ -192,7 +193,16 @@ def bench_training(device: str = "cpu", epochs: int = 6, repeats: int = 3, sampl
         samples: size of the generated data set (70% of it trains).
         threads: torch CPU threads for every run (default: torch's current setting).
     """
-    threads = threads or torch.get_num_threads()
+    previous_threads = torch.get_num_threads()
+    threads = threads or previous_threads
+    torch.set_num_threads(threads)  # the plain loop runs with the same threads as the engine's runs
+    try:
+        return _bench(device, epochs, repeats, samples, threads)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _bench(device: str, epochs: int, repeats: int, samples: int, threads: int) -> list[dict[str, Any]]:
     dataset = DatasetConfig("shapes", {"n_samples": samples}, 0.15, 0.15, 0)
     data = load_dataset(dataset)
     rows = []

@@ -13,11 +13,12 @@ from __future__ import annotations
 import contextlib
 import os
 import random
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+
+_NO_AUTOCAST = contextlib.nullcontext()
 
 
 class DeviceError(RuntimeError):
@@ -80,13 +81,11 @@ class Precision:
             return cls(device, torch.bfloat16, None)
         return cls(device, torch.float16, torch.amp.GradScaler("cuda"))
 
-    @contextlib.contextmanager
-    def autocast(self) -> Iterator[None]:
+    def autocast(self) -> contextlib.AbstractContextManager[None]:
+        """A context for the forward pass; a shared no-op one in float32 (cheap in the hot loop)."""
         if self.dtype is None:
-            yield
-            return
-        with torch.autocast(self.device.type, dtype=self.dtype):
-            yield
+            return _NO_AUTOCAST
+        return torch.autocast(self.device.type, dtype=self.dtype)
 
     @property
     def label(self) -> str:

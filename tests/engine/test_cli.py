@@ -61,6 +61,9 @@ def test_summary_table_and_json(good_file, capsys):
     data = json.loads(capsys.readouterr().out)
     assert data["total_params"] == 4 * 9 + 4 + 144 * 3 + 3 == 475
     assert [n["output_shape"] for n in data["nodes"]] == [[1, 8, 8], [4, 6, 6], [144], [3], [3]]
+    # FLOPs per sample: a 3x3 conv makes 9 multiply-adds per output value, 4x6x6 values; the head 144x3
+    assert [n["flops"] for n in data["nodes"]] == [0, 2 * 9 * 4 * 6 * 6, 0, 2 * 144 * 3, 0]
+    assert data["total_flops"] == 2 * 9 * 144 + 2 * 432
 
 
 def test_unreadable_file_exits_2_with_a_message(tmp_path, capsys):
