@@ -13,7 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from engine.graph.document import GraphDocument
 from engine.network import Network
 from engine.project import Project, save_project
 from engine.resources import EXAMPLES
@@ -126,28 +125,9 @@ def transformer_encoder() -> Project:
 
 
 def _project(net: Network, dataset: dict[str, Any], training: dict[str, Any]) -> Project:
-    _arrange(net.doc)
+    # No positions: the studio lays a network out with its real node sizes when it opens one
+    # whose nodes all sit at the origin (studio/auto_layout.py), so the examples never go stale.
     return Project(net.doc, net.name, dataset, training)
-
-
-def _arrange(doc: GraphDocument) -> None:
-    """A layered left-to-right layout: column = longest path from an input, rows centred."""
-    import networkx as nx
-
-    graph = nx.DiGraph()
-    graph.add_nodes_from(doc.nodes)
-    graph.add_edges_from((e.source, e.target) for e in doc.edges)
-    depth: dict[str, int] = {}
-    for node_id in nx.topological_sort(graph):
-        depth[node_id] = max((depth[p] + 1 for p in graph.predecessors(node_id)), default=0)
-    columns: dict[int, list[str]] = {}
-    for node_id in doc.nodes:
-        columns.setdefault(depth[node_id], []).append(node_id)
-    positions = {}
-    for col, ids in columns.items():
-        for row, node_id in enumerate(ids):
-            positions[node_id] = (col * 240.0, (row - (len(ids) - 1) / 2) * 150.0)
-    doc.move_nodes(positions)
 
 
 EXAMPLE_BUILDERS: dict[str, Callable[[], Project]] = {

@@ -1,7 +1,8 @@
 """Running training away from the caller: a spawned worker process and a Qt-free client handle.
 
 `RunHandle.start(project | job | (document, dataset config, settings), run_id=...)` starts a
-worker with the multiprocessing ``spawn`` context (safe with CUDA, never forks the caller). The job
+worker with the multiprocessing ``spawn`` context (safe with CUDA, never forks the caller); it is
+not a daemon (so it may start DataLoader workers), but it is ended when the caller exits. The job
 travels as JSON bytes; telemetry comes back over a one-way Pipe as `engine.telemetry` frames
 (``send_bytes``: a JSON header plus raw numpy buffers, no pickle); commands (pause, resume, stop,
 set_probes) go the other way as small JSON frames. `poll()` never blocks and returns the decoded
@@ -19,6 +20,7 @@ process with queues instead of pipes (frames are still encoded and decoded), for
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import multiprocessing as mp
@@ -28,6 +30,7 @@ import tempfile
 import threading
 import time
 import traceback
+import weakref
 from collections import deque
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -62,6 +65,18 @@ def job_payload(source: Any, run_id: str, base_dir: Path | None = None) -> dict[
         data = {"network": document_to_data(document), "dataset": dataset.to_json(),
                 "settings": settings.to_json()}
     return {**data, "run_id": run_id, "base_dir": str(base_dir) if base_dir else None}
+
+
+_LIVE: weakref.WeakSet[mp.process.BaseProcess] = weakref.WeakSet()
+
+
+@atexit.register
+def _end_workers() -> None:
+    """Workers do not outlive the process that started them (runs before multiprocessing joins them)."""
+    for process in list(_LIVE):
+        if process.is_alive():
+            process.terminate()
+            process.join(2.0)
 
 
 def default_run_id() -> str:
@@ -162,7 +177,8 @@ def run_payload(data: dict[str, Any], sink: Any, commands: Any, out_dir: Path | 
     try:
         run_job(job, sink, commands, out_dir)
     except Exception as exc:  # a bug, not a user problem: still a message, never a hang
-        sink(t.Error(run_id, f"the training worker failed: {exc!r}", traceback=traceback.format_exc()).to_dict())
+        sink(t.Error(run_id, f"the training worker failed: {exc!r}",
+                     traceback=traceback.format_exc()).to_dict())
         sink(t.Finished(run_id, "failed", 0, {}, {}, {}, {}).to_dict())
 
 
@@ -229,8 +245,8 @@ class _Client:
 class RunHandle(_Client):
     """A training run in a spawned worker process."""
 
-    def __init__(self, process: mp.process.BaseProcess, telemetry: Connection, commands: Connection, run_id: str,
-                 out_dir: Path, own_dir: bool) -> None:
+    def __init__(self, process: mp.process.BaseProcess, telemetry: Connection, commands: Connection,
+                 run_id: str, out_dir: Path, own_dir: bool) -> None:
         self.process, self._telemetry, self._commands = process, telemetry, commands
         self.run_id, self.out_dir, self._own_dir = run_id, out_dir, own_dir
         self.finished = None
@@ -243,13 +259,16 @@ class RunHandle(_Client):
         run_id = run_id or default_run_id()
         own = out_dir is None
         folder = Path(tempfile.mkdtemp(prefix=f"layerloom-{run_id}-")) if own else Path(out_dir)
-        payload = json.dumps(job_payload(source, run_id, Path(base_dir) if base_dir else None)).encode("utf-8")
+        base = Path(base_dir) if base_dir else None
+        payload = json.dumps(job_payload(source, run_id, base)).encode("utf-8")
         ctx = mp.get_context("spawn")
         telemetry_in, telemetry_out = ctx.Pipe(duplex=False)
         commands_in, commands_out = ctx.Pipe(duplex=False)
+        # not a daemon: a daemon may not start DataLoader workers; atexit below still ends it with us
         process = ctx.Process(target=_worker_main, args=(payload, telemetry_out, commands_in, str(folder)),
-                              name=f"layerloom-train-{run_id}", daemon=True)
+                              name=f"layerloom-train-{run_id}", daemon=False)
         process.start()
+        _LIVE.add(process)
         telemetry_out.close()  # the worker holds the only writing end, so its death reads as EOF here
         commands_in.close()
         return cls(process, telemetry_in, commands_out, run_id, folder, own)
@@ -276,7 +295,8 @@ class RunHandle(_Client):
         except (EOFError, OSError):
             eof = True
         except t.TelemetryError as exc:
-            messages.append(t.Log(self.run_id, f"dropped a malformed telemetry frame: {exc}", "warning").to_dict())
+            note = t.Log(self.run_id, f"dropped a malformed telemetry frame: {exc}", "warning")
+            messages.append(note.to_dict())
         self._note(messages)
         if not self.done and not self._reported_death and (eof or not self.process.is_alive()):
             messages += self._death_messages()
@@ -314,9 +334,11 @@ class LocalRun(_Client):
                  base_dir: str | Path | None = None) -> None:
         self.run_id = run_id or default_run_id()
         self._own_dir = out_dir is None
-        self.out_dir = Path(tempfile.mkdtemp(prefix=f"layerloom-{self.run_id}-")) if self._own_dir else Path(out_dir)
+        self.out_dir = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix=f"layerloom-{self.run_id}"))
         self.finished = None
-        self._payload = json.loads(json.dumps(job_payload(source, self.run_id, Path(base_dir) if base_dir else None)))
+        base = Path(base_dir) if base_dir else None
+        # through JSON and back: the thread gets exactly what a worker process would
+        self._payload = json.loads(json.dumps(job_payload(source, self.run_id, base)))
         self._messages: queue.Queue[bytes] = queue.Queue()
         self._commands = QueueCommands()
         self._thread = threading.Thread(target=self._run, name=f"layerloom-local-{self.run_id}", daemon=True)

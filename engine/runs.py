@@ -42,8 +42,8 @@ class RunError(ValueError):
 
 def check_run_id(run_id: str) -> str:
     if not isinstance(run_id, str) or not _RUN_ID.match(run_id):
-        raise RunError(f"run id {run_id!r} must be 1-64 letters, digits, '-', '_' or '.', starting with a letter "
-                       "or digit")
+        raise RunError(f"run id {run_id!r} must be 1-64 letters, digits, '-', '_' or '.', starting with a "
+                       "letter or digit")
     return run_id
 
 
@@ -72,13 +72,15 @@ class RunRecord:
     # ---- files ---------------------------------------------------------------------
     def to_files(self) -> dict[str, bytes]:
         """The record as file name -> bytes."""
-        head = {"run_id": self.run_id, "started": self.started, "finished": self.finished, "status": self.status,
-                "device": self.device, "parameter_count": self.parameter_count, "epochs": len(self.epochs),
-                "best": self.best, "test": self.test, "error": self.error, "dataset": self.dataset,
-                "dataset_summary": self.dataset_summary, "weights": sorted(self.weights)}
+        head = {"run_id": self.run_id, "started": self.started, "finished": self.finished,
+                "status": self.status, "device": self.device, "parameter_count": self.parameter_count,
+                "epochs": len(self.epochs), "best": self.best, "test": self.test, "error": self.error,
+                "dataset": self.dataset, "dataset_summary": self.dataset_summary,
+                "weights": sorted(self.weights)}
         steps = {c: [s.get(c) for s in self.steps] for c in _STEP_COLUMNS}
-        files = {"run.json": _json(head), "settings.json": _json(self.settings), "network.json": _json(self.network),
-                 "metrics.json": _json({"steps": steps, "epochs": self.epochs, "confusion": self.confusion})}
+        metrics = {"steps": steps, "epochs": self.epochs, "confusion": self.confusion}
+        files = {"run.json": _json(head), "settings.json": _json(self.settings),
+                 "network.json": _json(self.network), "metrics.json": _json(metrics)}
         files.update({f"{kind}.safetensors": data for kind, data in self.weights.items()})
         return files
 
@@ -91,11 +93,12 @@ class RunRecord:
         count = max((len(v) for v in columns.values()), default=0)
         steps = [{c: columns[c][i] for c in columns if i < len(columns[c])} for i in range(count)]
         weights = {k: files[f"{k}.safetensors"] for k in WEIGHT_KINDS if f"{k}.safetensors" in files}
-        return cls(run_id or head.get("run_id", ""), head.get("started", ""), head.get("finished", ""),
-                   head.get("status", "unknown"), _read_json(files, "settings.json", {}),
-                   _read_json(files, "network.json", {}), head.get("dataset", {}), head.get("dataset_summary", {}),
-                   head.get("device", ""), int(head.get("parameter_count", 0)), steps, metrics.get("epochs", []),
-                   head.get("best", {}), head.get("test", {}), metrics.get("confusion"), head.get("error"), weights)
+        return cls(
+            run_id or head.get("run_id", ""), head.get("started", ""), head.get("finished", ""),
+            head.get("status", "unknown"), _read_json(files, "settings.json", {}),
+            _read_json(files, "network.json", {}), head.get("dataset", {}), head.get("dataset_summary", {}),
+            head.get("device", ""), int(head.get("parameter_count", 0)), steps, metrics.get("epochs", []),
+            head.get("best", {}), head.get("test", {}), metrics.get("confusion"), head.get("error"), weights)
 
     def write_dir(self, folder: str | Path) -> None:
         folder = Path(folder)
@@ -161,7 +164,8 @@ def list_runs(project: Project) -> list[RunSummary]:
     out = []
     for run_id in run_ids(project):
         head = _head(project, run_id)
-        settings = _read_json({"s": project.attachments.get(_prefix(run_id) + "settings.json", b"{}")}, "s", {})
+        raw = project.attachments.get(_prefix(run_id) + "settings.json", b"{}")
+        settings = _read_json({"settings.json": raw}, "settings.json", {})
         out.append(RunSummary(run_id, head.get("started", ""), head.get("status", "unknown"), settings,
                               head.get("best", {}), head.get("test", {}), int(head.get("epochs", 0))))
     return out

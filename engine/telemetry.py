@@ -31,7 +31,8 @@ import numpy as np
 MAGIC = b"LLT1"
 _HEADER = struct.Struct("<4sI")
 _DTYPES = frozenset({"|b1", "|u1", "|i1", "<u2", "<i2", "<u4", "<i4", "<u8", "<i8", "<f2", "<f4", "<f8"})
-HEAVY_TYPES = frozenset({"feature_maps", "weight_stats", "grad_stats", "activation_stats", "sample_predictions"})
+HEAVY_TYPES = frozenset({"feature_maps", "weight_stats", "grad_stats", "activation_stats",
+                         "sample_predictions"})
 
 
 class TelemetryError(ValueError):

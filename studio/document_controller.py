@@ -101,9 +101,6 @@ class DocumentController(QObject):
         """Show a transient message in the status bar (gestures use this for their feedback)."""
         self.status_message.emit(message)
 
-    def type_title(self, node_id: str) -> str:
-        return self.doc.spec(node_id).title
-
     # ---- nodes --------------------------------------------------------------------
     def add_node(self, type_id: str, position: Position, params: Mapping[str, Any] | None = None) -> str:
         """Add a node of `type_id` at `position` (top-left, scene coordinates); returns its id."""

@@ -57,6 +57,7 @@ class Inspector(QScrollArea):
         self.name_error: QLabel | None = None
         self.shape_labels: dict[str, QLabel] = {}
         self.problems_label: QLabel | None = None
+        self.warnings_label: QLabel | None = None
         self.show_nodes([])
 
     # ---- wiring ------------------------------------------------------------------------
@@ -79,7 +80,7 @@ class Inspector(QScrollArea):
     def show_nodes(self, node_ids: list[str]) -> None:
         """Show the one selected node, or a hint for none or several."""
         self.editors, self.errors, self.shape_labels = {}, {}, {}
-        self.name_edit = self.name_error = self.problems_label = None
+        self.name_edit = self.name_error = self.problems_label = self.warnings_label = None
         self.node_id = node_ids[0] if len(node_ids) == 1 and self.controller is not None else None
         page = QWidget()
         layout = QVBoxLayout(page)
@@ -132,7 +133,9 @@ class Inspector(QScrollArea):
             shapes.addRow(title, label)
         layout.addLayout(shapes)
         self.problems_label = _label("", "errorText", wrap=True)
+        self.warnings_label = _label("", "warningText", wrap=True)
         layout.addWidget(self.problems_label)
+        layout.addWidget(self.warnings_label)
         self._on_analysis(self.controller.analysis)
 
         if spec.params:
@@ -202,6 +205,7 @@ class Inspector(QScrollArea):
         self.shape_labels["output"].setText(output)
         self.shape_labels["params"].setText(format_count(info.param_count) if info else "—")
         mine = analysis.problems_of(self.node_id)
-        self.problems_label.setText("\n".join(("⚠ " if p.severity != ERROR else "✖ ") + p.message
-                                              for p in mine))
-        self.problems_label.setVisible(bool(mine))
+        for label, severe, mark in ((self.problems_label, True, "✖"), (self.warnings_label, False, "⚠")):
+            lines = [f"{mark} {p.message}" for p in mine if (p.severity == ERROR) == severe]
+            label.setText("\n".join(lines))
+            label.setVisible(bool(lines))

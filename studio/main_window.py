@@ -117,7 +117,7 @@ class MainWindow(QMainWindow):
             old_scene.selectionChanged.disconnect(self._selection_changed)
         self.controller = DocumentController(project, path, self)
         self.scene = GraphScene(self.controller, theme(self.theme_name).canvas)
-        self.scene.setParent(self)
+        self.scene.setParent(self.view)  # dies with the view, never after it (see GraphView.setScene)
         self.scene.selectionChanged.connect(self._selection_changed)
         self.controller.status_message.connect(lambda m: self.statusBar().showMessage(m, 6000))
         self.controller.analysis_changed.connect(self._show_totals)
@@ -138,6 +138,8 @@ class MainWindow(QMainWindow):
         self.controller.undo_stack.cleanChanged.connect(self._update_title)
         self._show_totals(self.controller.analysis)
         self._update_title()
+        if self.isVisible():
+            self.layout().activate()  # docks settle first, so the view fits its final size
         self._restore_view()
 
     def _restore_view(self) -> None:
@@ -155,6 +157,8 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
+        if self.scene is not None:
+            self.scene.blockSignals(False)
         if self._view_pending:  # the viewport had no final size when the project opened
             self._view_pending = False
             self._restore_view()
@@ -317,8 +321,8 @@ class MainWindow(QMainWindow):
             self.scene.snap_enabled = on
 
     def set_minimap_visible(self, on: bool) -> None:
-        self.view.minimap.setHidden(not on or not (self.scene and self.scene.nodes))
-        self.view.minimap.setProperty("wanted", on)
+        self.view.minimap.wanted = on
+        self.view.minimap.refresh()
 
     def reveal_node(self, node_id: str) -> None:
         """Select a node and centre the view on it (double-click in Problems)."""
@@ -338,12 +342,18 @@ class MainWindow(QMainWindow):
         if self.scene is not None:
             self.scene.set_colors(t.canvas)
         self.view.viewport().update()
-        self.view.minimap.update()
+        self.view.minimap.refresh()
         if remember:
             self.settings.setValue("theme", t.name)
 
     def _show_totals(self, analysis) -> None:
-        self.params_label.setText(f"{format_count(analysis.total_params)} parameters")
+        known = all(info.output is not None for info in analysis.nodes.values())
+        total = format_count(analysis.total_params)
+        if known:
+            self.params_label.setText(f"{total} parameters")
+        else:  # layers after an error have no shape yet, so no size either
+            self.params_label.setText(f"≥ {total} parameters" if analysis.total_params else "— parameters")
+        self.params_label.setToolTip("Trainable and fixed parameters of every layer whose input shape is known")
         self.validity_label.setText(validity_text(len(analysis.errors), len(analysis.warnings)))
         self.validity_label.setProperty("ok", analysis.ok)
         self.validity_label.style().unpolish(self.validity_label)
@@ -388,6 +398,8 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.save_layout()
-        if self.controller is not None:
-            self.controller.close()
+        if self.scene is not None:
+            # A closed window may be destroyed next, and a scene being destroyed reports its
+            # selection emptying to panels that are already gone.
+            self.scene.blockSignals(True)
         super().closeEvent(event)

@@ -21,7 +21,7 @@ import itertools
 import re
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
@@ -71,11 +71,21 @@ class ParamEditor(QWidget):
         super().__init__()
         self.param = param
         self.field = field
+        field.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        field.installEventFilter(self)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(field)
         self.setToolTip(param.help)
         self.setFocusProxy(field)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        # Scrolling the inspector must not change the value under the mouse: the wheel edits
+        # only a field that has the keyboard focus.
+        if event.type() == QEvent.Type.Wheel and watched is self.field and not self.field.hasFocus():
+            event.ignore()
+            return True
+        return super().eventFilter(watched, event)
 
     def set_value(self, value: Any) -> None:
         self.field.blockSignals(True)

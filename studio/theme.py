@@ -84,7 +84,7 @@ DARK = Theme(
     name="dark", title="Dark", window="#1e2127", base="#16181d", alternate="#1b1e23", text="#e5e7eb",
     muted="#9aa3b2", button="#2a2e36", highlight="#3b82f6", highlight_text="#ffffff",
     canvas=CanvasColors(
-        background="#1a1d22", grid_minor="#1f2228", grid_major="#282c34", node_body="#262a32",
+        background="#1a1d22", grid_minor="#1d2025", grid_major="#23272e", node_body="#262a32",
         node_border="#3a404b", node_header="#2e333c", text="#e5e7eb", text_muted="#9aa3b2",
         selection="#60a5fa", wire="#6b7385", wire_selected="#60a5fa", label_bg="#2a2e36",
         label_text="#d1d5db", port_float="#60a5fa", port_int="#f59e0b", valid="#22c55e",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMenu, QToolBar
 
@@ -22,27 +23,27 @@ from studio.theme import THEMES
 if TYPE_CHECKING:
     from studio.main_window import MainWindow
 
-Key = QKeySequence.StandardKey
-
-# name: (text, shortcuts, icon, window method, status tip)
+# name: (text, shortcuts, icon, window method, status tip). Shortcuts are spelled out rather than
+# taken from QKeySequence.StandardKey, which is empty or different on bare X11 and offscreen; Qt maps
+# Ctrl to Cmd on macOS.
 _SPECS: dict[str, tuple[str, list, str, str, str]] = {
-    "new": ("&New", [Key.New], "new", "new_document", "Start a new network"),
-    "open": ("&Open…", [Key.Open], "open", "open_dialog", "Open a .loom project"),
-    "save": ("&Save", [Key.Save], "save", "save", "Save the project"),
-    "save_as": ("Save &As…", [Key.SaveAs], "", "save_as_dialog", "Save the project under a new name"),
-    "quit": ("&Quit", [Key.Quit], "", "close", "Close Layerloom"),
-    "cut": ("Cu&t", [Key.Cut], "cut", "cut_selection", "Cut the selected nodes"),
-    "copy": ("&Copy", [Key.Copy], "copy", "copy_selection", "Copy the selected nodes"),
-    "paste": ("&Paste", [Key.Paste], "paste", "paste", "Paste nodes from the clipboard"),
+    "new": ("&New", ["Ctrl+N"], "new", "new_document", "Start a new network"),
+    "open": ("&Open…", ["Ctrl+O"], "open", "open_dialog", "Open a .loom project"),
+    "save": ("&Save", ["Ctrl+S"], "save", "save", "Save the project"),
+    "save_as": ("Save &As…", ["Ctrl+Shift+S"], "", "save_as_dialog", "Save the project under a new name"),
+    "quit": ("&Quit", ["Ctrl+Q"], "", "close", "Close Layerloom"),
+    "cut": ("Cu&t", ["Ctrl+X"], "cut", "cut_selection", "Cut the selected nodes"),
+    "copy": ("&Copy", ["Ctrl+C"], "copy", "copy_selection", "Copy the selected nodes"),
+    "paste": ("&Paste", ["Ctrl+V"], "paste", "paste", "Paste nodes from the clipboard"),
     "duplicate": ("&Duplicate", ["Ctrl+D"], "duplicate", "duplicate_selection", "Duplicate the selected nodes"),
-    "delete": ("&Delete", [Key.Delete, "Backspace"], "delete", "delete_selection",
+    "delete": ("&Delete", ["Del", "Backspace"], "delete", "delete_selection",
                "Delete the selected nodes and wires"),
-    "select_all": ("Select &All", [Key.SelectAll], "", "select_all", "Select every node"),
+    "select_all": ("Select &All", ["Ctrl+A"], "", "select_all", "Select every node"),
     "quick_add": ("&Add Layer…", ["Ctrl+Space"], "", "quick_add", "Search for a layer and add it"),
     "arrange": ("Auto-&arrange", ["Ctrl+L"], "arrange", "auto_arrange", "Lay the network out left to right"),
     "history": ("&History", ["Ctrl+H"], "history", "show_history", "Show the list of undo steps"),
-    "zoom_in": ("Zoom &In", [Key.ZoomIn, "Ctrl+="], "zoom-in", "zoom_in", "Zoom in"),
-    "zoom_out": ("Zoom &Out", [Key.ZoomOut], "zoom-out", "zoom_out", "Zoom out"),
+    "zoom_in": ("Zoom &In", ["Ctrl++", "Ctrl+="], "zoom-in", "zoom_in", "Zoom in"),
+    "zoom_out": ("Zoom &Out", ["Ctrl+-"], "zoom-out", "zoom_out", "Zoom out"),
     "fit": ("&Fit to View", ["Ctrl+0", "F"], "fit", "fit_to_view", "Show the whole network"),
 }
 
@@ -57,6 +58,7 @@ class WindowActions:
             action = QAction(text, window)
             action.setObjectName(f"action_{name}")
             action.setShortcuts([QKeySequence(k) for k in keys])
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             action.setStatusTip(tip)
             action.setToolTip(f"{text.replace('&', '').rstrip('…')} ({action.shortcut().toString()})"
                               if keys else tip)
@@ -65,10 +67,10 @@ class WindowActions:
             self.all[name] = action
             setattr(self, name, action)
         self.undo = window.undo_group.createUndoAction(window, "&Undo")
-        self.undo.setShortcuts(QKeySequence.StandardKey.Undo)
+        self.undo.setShortcut(QKeySequence("Ctrl+Z"))
         self.undo.setData("undo")
         self.redo = window.undo_group.createRedoAction(window, "&Redo")
-        self.redo.setShortcuts([QKeySequence(QKeySequence.StandardKey.Redo), QKeySequence("Ctrl+Y")])
+        self.redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         self.redo.setData("redo")
         self.all.update(undo=self.undo, redo=self.redo)
         for name in ("undo", "redo"):

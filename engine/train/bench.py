@@ -32,35 +32,10 @@ from engine.runner import FrameSender
 from engine.train.callbacks import Callback, EpochRecord
 from engine.train.device import resolve_device, synchronize
 from engine.train.job import TrainingJob
+from engine.train.networks import cnn_document, image_mlp_document
 from engine.train.session import run_job
 from engine.train.settings import TrainingSettings
 from engine.train.trainer import EVAL_BATCH_FACTOR, Trainer
-
-
-def mlp_document() -> GraphDocument:
-    """Flattened 28×28 images -> 256 -> 256 -> 6 classes."""
-    return _chain((1, 28, 28), [("Flatten", {}), ("Linear", {"out_features": 256}), ("ReLU", {}),
-                                ("Linear", {"out_features": 256}), ("ReLU", {}), ("Linear", {"out_features": 6})])
-
-
-def cnn_document() -> GraphDocument:
-    """A LeNet-style CNN for 28×28 images and 6 classes."""
-    return _chain((1, 28, 28), [
-        ("Conv2d", {"out_channels": 8, "kernel_size": 5, "padding": 2}), ("ReLU", {}),
-        ("MaxPool2d", {"kernel_size": 2}),
-        ("Conv2d", {"out_channels": 16, "kernel_size": 5}), ("ReLU", {}), ("MaxPool2d", {"kernel_size": 2}),
-        ("Flatten", {}), ("Linear", {"out_features": 64}), ("ReLU", {}), ("Linear", {"out_features": 6})])
-
-
-def _chain(shape: tuple[int, ...], layers: list[tuple[str, dict[str, Any]]]) -> GraphDocument:
-    doc = GraphDocument()
-    previous = doc.add_node("Input", name="input", params={"shape": shape}).id
-    for type_id, params in layers:
-        node = doc.add_node(type_id, params=params)
-        doc.connect(previous, "out", node.id, "in")
-        previous = node.id
-    doc.connect(previous, "out", doc.add_node("Output", name="output").id, "in")
-    return doc
 
 
 class _EpochTimer(Callback):
@@ -206,7 +181,7 @@ def _bench(device: str, epochs: int, repeats: int, samples: int, threads: int) -
     dataset = DatasetConfig("shapes", {"n_samples": samples}, 0.15, 0.15, 0)
     data = load_dataset(dataset)
     rows = []
-    for name, doc, batch_size in (("mlp", mlp_document(), 128), ("cnn", cnn_document(), 64)):
+    for name, doc, batch_size in (("mlp", image_mlp_document(), 128), ("cnn", cnn_document(), 64)):
         s = _settings(device, epochs, batch_size, threads)
         times: dict[str, list[float]] = {"plain": [], "engine": [], "engine_no_telemetry": []}
         messages = 0
@@ -228,7 +203,8 @@ def _bench(device: str, epochs: int, repeats: int, samples: int, threads: int) -
 
 def format_rows(rows: list[dict[str, Any]]) -> str:
     """The benchmark as a small text table."""
-    lines = [f"{'network':8} {'device':6} {'steps':>6} {'plain s':>8} {'engine s':>9} {'ratio':>6} {'telemetry':>9}"]
+    lines = [f"{'network':8} {'device':6} {'steps':>6} {'plain s':>8} {'engine s':>9} {'ratio':>6} "
+             f"{'telemetry':>9}"]
     for r in rows:
         lines.append(f"{r['network']:8} {r['device']:6} {r['timed_steps']:6d} {r['plain_s']:8.3f} "
                      f"{r['engine_s']:9.3f} {r['ratio']:6.3f} {r['telemetry_cost'] * 100:8.1f}%")

@@ -121,7 +121,10 @@ class EarlyStopping(Callback):
         value = metric_value(record, self.metric)
         if value is None:
             return
-        better = value < self.best - self.min_delta if self.mode == "min" else value > self.best + self.min_delta
+        if self.mode == "min":
+            better = value < self.best - self.min_delta
+        else:
+            better = value > self.best + self.min_delta
         if better:
             self.best, self.waited = value, 0
             return

@@ -34,7 +34,7 @@ from engine.train.trainer import Trainer
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", type=Path, help="the project (.loom) to train")
+    """The options of ``train`` (the caller adds the positional ``file``)."""
     parser.add_argument("--epochs", type=int, help="override the number of epochs")
     parser.add_argument("--batch-size", type=int, help="override the batch size (per process with --nproc)")
     parser.add_argument("--lr", type=float, help="override the learning rate")
@@ -59,10 +59,11 @@ def _settings(project: Project, args: argparse.Namespace) -> TrainingSettings:
 
 def run(args: argparse.Namespace) -> int:
     """Train the project named by `args.file`; returns the process exit code."""
+    path = Path(args.file)
     try:
-        project = load_project(args.file)
+        project = load_project(path)
         run_id = check_run_id(args.run_id) if args.run_id else new_run_id(project)
-        job = TrainingJob.from_project(project, run_id, args.file.resolve().parent)
+        job = TrainingJob.from_project(project, run_id, path.resolve().parent)
         job.settings = _settings(project, args)
     except (ProjectFileError, SettingsError, DatasetError, RunError) as exc:
         print(f"layerloom train: {exc}", file=sys.stderr)
@@ -74,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     with _StopOnInterrupt() as stopper:
         if env is not None:
-            result = train_rank(job, env, _ignore, None, [ProgressPrinter(), stopper] if env.rank == 0 else [])
+            extra: list[Callback] = [ProgressPrinter(), stopper] if env.rank == 0 else []
+            result = train_rank(job, env, _ignore, None, extra)
             if env.rank != 0:
                 return 0 if result.status != "failed" else 1
             record, problems = result.record, result.problems
@@ -83,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             result = run_job(job, _ignore, callbacks=[ProgressPrinter(), stopper])
             record, problems = result.record, result.problems
-    return _report(project, args, record, problems, time.perf_counter() - started)
+    return _report(project, path, args.no_save, record, problems, time.perf_counter() - started)
 
 
 def _ignore(message: dict[str, object]) -> None:
@@ -105,7 +107,7 @@ def _rank0_callbacks() -> list[Callback]:
     return [ProgressPrinter()]
 
 
-def _report(project: Project, args: argparse.Namespace, record: RunRecord, problems: list[str],
+def _report(project: Project, path: Path, no_save: bool, record: RunRecord, problems: list[str],
             seconds: float) -> int:
     if problems:
         print("layerloom train: training cannot start:", file=sys.stderr)
@@ -126,10 +128,10 @@ def _report(project: Project, args: argparse.Namespace, record: RunRecord, probl
         print(f"  test        {format_metrics(record.test)}")
     if record.error:
         print(f"error: {record.error['message']}", file=sys.stderr)
-    if not args.no_save and record.weights:
+    if not no_save and record.weights:
         add_run(project, record)
-        path = save_project(project, args.file)
-        print(f"saved run {record.run_id} into {path}")
+        saved = save_project(project, path)
+        print(f"saved run {record.run_id} into {saved}")
     return 1 if record.status == "failed" else 0
 
 
@@ -171,6 +173,7 @@ class _StopOnInterrupt(Callback):
 def main(argv: list[str] | None = None) -> int:
     """Stand-alone entry point (``python -m engine.train.cli FILE``); `layerloom train` does the same."""
     parser = argparse.ArgumentParser(prog="layerloom train", description="Train a project headless.")
+    parser.add_argument("file", help="the project (.loom) to train")
     add_arguments(parser)
     return run(parser.parse_args(argv))
 

@@ -47,8 +47,8 @@ def resolve_device(name: str) -> torch.device:
                               f"{torch.cuda.device_count()} CUDA device(s)")
         return torch.device("cuda", index)
     if device.type == "mps" and not mps_available():
-        raise DeviceError("device 'mps' was asked for but Apple's Metal backend is not available; choose auto "
-                          "or cpu")
+        raise DeviceError("device 'mps' was asked for but Apple's Metal backend is not available; choose "
+                          "auto or cpu")
     return device
 
 

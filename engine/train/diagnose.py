@@ -83,7 +83,8 @@ def describe_non_finite(module: torch.nn.Module, inputs: Sequence[torch.Tensor],
         except _NodeFailed:
             pass
         if checker.first_bad is not None:
-            where = str(checker.first_bad.target if checker.first_bad.op == "call_module" else checker.first_bad)
+            bad = checker.first_bad
+            where = str(bad.target if bad.op == "call_module" else bad)
             if checker.first_bad.op == "placeholder":
                 return Failure(f"the input batch for {_label(where, names)} holds values that are not finite "
                                "(NaN or infinity); check the dataset", "non_finite", where)
@@ -91,8 +92,8 @@ def describe_non_finite(module: torch.nn.Module, inputs: Sequence[torch.Tensor],
         return Failure("the loss became NaN or infinite although every node's output was finite; check that "
                        "the loss fits the targets (e.g. nll needs LogSoftmax outputs)", "non_finite")
     if gm is not None and not _params_finite(gm, where):
-        return Failure(f"the loss became NaN or infinite: the weights of {_label(where, names)} are no longer "
-                       f"finite, so training diverged. Lower the learning rate (it is {lr:g}) or set "
+        return Failure(f"the loss became NaN or infinite: the weights of {_label(where, names)} are no "
+                       f"longer finite, so training diverged. Lower the learning rate (it is {lr:g}) or set "
                        "gradient clipping", "non_finite", where)
     return Failure(f"the loss became NaN or infinite: {_label(where, names)} was the first node whose output "
                    "was not finite. Lower the learning rate, add normalisation before it, or set gradient "

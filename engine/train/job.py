@@ -140,9 +140,12 @@ def build_setup(checked: CheckedJob, device: torch.device, rank: int = 0, world:
                            rank, world)
     optimizer = make_optimizer(module.parameters(), s.optimizer, device)
     schedule = LRSchedule(optimizer, s.optimizer.lr, s.schedule, s.epochs, batches.steps_per_epoch)
-    augment = make_augmenter(s.augment, summary.input_shape, seed=s.seed + rank) if s.augment.enabled else None
+    augment = None
+    if s.augment.enabled:
+        augment = make_augmenter(s.augment, summary.input_shape, seed=s.seed + rank)
     return TrainSetup(
-        model=model, module=module, loss_fn=make_loss(s, summary.task, summary.num_classes), optimizer=optimizer,
+        model=model, module=module, loss_fn=make_loss(s, summary.task, summary.num_classes),
+        optimizer=optimizer,
         schedule=schedule, batches=batches, val=_resident(checked.data.val, device, s.data.resident_limit_mb),
         test=_resident(checked.data.test, device, s.data.resident_limit_mb), settings=s,
         precision=Precision.create(s.precision, device), device=device, task=summary.task,

@@ -64,7 +64,8 @@ class LRSchedule:
         if step < self.warmup:
             factor = (step + 1) / self.warmup
         kind = self.sched.kind
-        t, span = max(0, step - self.warmup), max(1, self.total - self.warmup)
+        # t runs from 0 to span on the last step, so cosine and one_cycle end exactly at their floor
+        t, span = max(0, step - self.warmup), max(1, self.total - self.warmup - 1)
         if kind == "step":
             factor *= self.sched.gamma ** ((step // self.steps_per_epoch) // self.sched.step_size)
         elif kind == "cosine":

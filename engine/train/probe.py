@@ -29,7 +29,8 @@ FP16_MAX = 65504.0
 class Probe:
     """Captures chosen nodes' outputs for a fixed batch by a separate forward pass."""
 
-    def __init__(self, module: fx.GraphModule, inputs: tuple[torch.Tensor, ...], input_ids: list[str]) -> None:
+    def __init__(self, module: fx.GraphModule, inputs: tuple[torch.Tensor, ...],
+                 input_ids: list[str]) -> None:
         self.module = module
         self.inputs = inputs
         self.input_ids = input_ids
@@ -38,7 +39,8 @@ class Probe:
         """The outputs of `node_ids` (layer or Input nodes) for the probe batch."""
         wanted = list(dict.fromkeys(node_ids))
         captured: dict[str, torch.Tensor] = {
-            node_id: self.inputs[self.input_ids.index(node_id)] for node_id in wanted if node_id in self.input_ids
+            node_id: self.inputs[self.input_ids.index(node_id)]
+            for node_id in wanted if node_id in self.input_ids
         }
         layers = [n for n in wanted if n not in captured and _has_submodule(self.module, n)]
         if not layers:

@@ -72,8 +72,8 @@ class ProgressPrinter(Callback):
         bar = "#" * filled + "." * (BAR_WIDTH - filled)
         metric = self._last_metric(trainer)
         left = self._time_left(trainer, fraction)
-        text = (f"epoch {progress.epoch + 1}/{trainer.settings.epochs} [{bar}] loss {progress.loss:.4g}{metric}  "
-                f"{progress.samples_per_s:,.0f} samples/s  {format_duration(left)} left")
+        text = (f"epoch {progress.epoch + 1}/{trainer.settings.epochs} [{bar}] loss {progress.loss:.4g}"
+                f"{metric}  {progress.samples_per_s:,.0f} samples/s  {format_duration(left)} left")
         self._write("\r" + text.ljust(self._width))
         self._width = len(text)
 
@@ -94,8 +94,8 @@ class ProgressPrinter(Callback):
         left = self._time_left(trainer, 0.0)
         best = "  *" if record.best else ""
         self._line(f"epoch {record.epoch + 1}/{trainer.settings.epochs}  {format_metrics(record.train)}  "
-                   f"{format_metrics(record.val, 'val_')}  {rate:,.0f} samples/s  {format_duration(left)} left"
-                   f"{best}")
+                   f"{format_metrics(record.val, 'val_')}  {rate:,.0f} samples/s  "
+                   f"{format_duration(left)} left{best}")
 
     def on_log(self, trainer: Trainer, text: str, level: str) -> None:
         self._line(f"{level}: {text}" if level != "info" else text)

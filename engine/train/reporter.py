@@ -1,13 +1,14 @@
 """The callback that turns a training run into telemetry messages.
 
-`TelemetryReporter` sends plain-dict messages (see `engine.telemetry`) to a sink function:
-run_started, epoch, confusion_matrix, log and error always; with detail on (settings.telemetry
-.enabled) also step messages at the trainer's progress rate (about 10 a second), feature maps of
-the probe nodes every ``feature_map_interval`` seconds, weight, gradient and activation statistics
-every ``stats_interval`` seconds, and sample predictions once an epoch. Feature maps come from a
-separate probe forward (`engine.train.probe.Probe`), never from hooks on the training path.
-`set_probes` changes the probed nodes while the run goes on. The finished message is the session's
-job (it knows where the weights went).
+`TelemetryReporter` sends plain-dict messages (see `engine.telemetry`) to a sink function.
+Always: run_started, every epoch, the validation confusion matrix (at most twice a second, and
+for the last epoch), the test confusion matrix, log and error. With detail on
+(settings.telemetry.enabled) also: step messages at the trainer's progress rate (about 10 a
+second), feature maps of the probe nodes every ``feature_map_interval`` seconds, weight, gradient
+and activation statistics every ``stats_interval`` seconds, and sample predictions along with the
+confusion matrix. Feature maps come from a separate probe forward (`engine.train.probe.Probe`),
+never from hooks on the training path. `set_probes` changes the probed nodes while the run goes
+on. The finished message is the session's job (it knows where the weights went).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ Sink = Callable[[dict[str, Any]], None]
 SAMPLE_COUNT = 16
 THUMB_SIDE = 64
 RELU_TYPES = ("ReLU",)
+PICTURE_INTERVAL = 0.5  # seconds between per-epoch pictures (confusion matrix, sample predictions)
 
 
 class TelemetryReporter(Callback):
@@ -44,6 +46,7 @@ class TelemetryReporter(Callback):
         self.detail = detail
         self._next_maps = 0.0
         self._next_stats = 0.0
+        self._next_pictures = 0.0
 
     def emit(self, message: t.Message) -> None:
         self.sink(message.to_dict())
@@ -81,6 +84,12 @@ class TelemetryReporter(Callback):
         eta = mean * max(trainer.settings.epochs - done, 0)
         self.emit(t.Epoch(self.run_id, record.epoch, record.train, record.val, record.lr, record.seconds,
                           record.best, eta))
+        # very short epochs would flood the client with pictures: at most two a second, and the last one
+        now = time.monotonic()
+        last = trainer.should_stop or done == trainer.settings.epochs
+        if now < self._next_pictures and not last:
+            return
+        self._next_pictures = now + PICTURE_INTERVAL
         if trainer.val_confusion is not None:
             self.emit(t.ConfusionMatrix(self.run_id, "val", record.epoch, trainer.val_confusion.numpy(),
                                         self.class_names))

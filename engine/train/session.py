@@ -24,7 +24,7 @@ from engine.build import parameter_count
 from engine.data import DatasetError
 from engine.graph.serialize import document_to_data
 from engine.runs import RunRecord
-from engine.train.callbacks import Callback, Failure
+from engine.train.callbacks import Callback, EarlyStopping, Failure
 from engine.train.control import CommandSource, Control
 from engine.train.device import (
     DeviceError,
@@ -112,7 +112,8 @@ def _train(checked: CheckedJob, record: RunRecord, send: Sink, commands: Command
     except DeviceError as exc:
         return _refused(job, record, [str(exc)], send, "device")
     except Exception as exc:  # e.g. out of memory while moving the data to the device
-        send(t.Error(job.run_id, f"could not set up training: {exc}", traceback=traceback.format_exc()).to_dict())
+        trace = traceback.format_exc()
+        send(t.Error(job.run_id, f"could not set up training: {exc}", traceback=trace).to_dict())
         return _refused(job, record, [f"could not set up training: {exc}"], send, "error")
     record.device, record.parameter_count = device_name(device), parameter_count(setup.module)
     record.dataset_summary = checked.data.summary.to_json()
@@ -123,6 +124,9 @@ def _train(checked: CheckedJob, record: RunRecord, send: Sink, commands: Command
         own = [reporter, recorder]
         if commands is not None:
             own.append(Control(job.run_id, commands, lambda m: send(m.to_dict()), reporter.set_probes))
+    es = s.early_stopping
+    if es.enabled:  # every rank decides alike (same metrics); rank 0's decision is broadcast anyway
+        own.insert(0, EarlyStopping(es.metric, es.patience, s.monitor_mode))
     trainer = Trainer(setup, [*own, *callbacks])
     status = trainer.fit()
     recorder.finish(trainer)

@@ -5,8 +5,10 @@ or 'failed'. Everything it needs arrives ready-made in a `TrainSetup` (see `engi
 everything it reports goes through `Callback` hooks. The hot loop is lean: batches come from
 `engine.train.batches`, the loss and metric sums stay on the device, and the loop touches the
 host only when a progress report is due (about 10 times a second), where it also checks that the
-loss is still finite. Any exception becomes a `Failure` naming the node at fault (see
-`engine.train.diagnose`); the trainer itself never raises out of `fit`.
+loss is still finite (on the CPU, where reading a number stalls nothing, it checks every step before
+the optimiser step, so a failing batch can be replayed with the weights that failed on it). Any
+exception becomes a `Failure` naming the node at fault (see `engine.train.diagnose`); the trainer
+itself never raises out of `fit`.
 
 To stop, set ``should_stop``; the step in flight finishes first. The best weights (by the
 early-stopping metric, val_loss unless set otherwise) are kept on the host as ``best_state``.
@@ -136,6 +138,9 @@ class Trainer:
         model, loss_fn, opt, schedule, augment = s.model, s.loss_fn, s.optimizer, s.schedule, s.augment
         scaler, clip, autocast = s.precision.scaler, self.settings.grad_clip, s.precision.autocast
         step_callbacks = self.callbacks.step_callbacks
+        # On the CPU reading the loss costs a microsecond and stalls nothing, so every step is checked
+        # before the optimiser touches the weights: the failing batch can then be replayed exactly.
+        check_each_step = s.device.type == "cpu" and s.world == 1
         sums = MetricSums(self.settings.metrics, s.task, s.num_classes, s.device, self.settings.top_k)
         self._synced = (0.0, 0, self._synced[2], self._seen)
         model.train()
@@ -147,6 +152,8 @@ class Trainer:
             with autocast():
                 out = model(xb)
                 loss = loss_fn(out, yb)
+            if check_each_step and not math.isfinite(loss.item()):
+                raise NonFiniteLoss("the training loss is not finite")
             opt.zero_grad(set_to_none=True)
             if scaler is None:
                 loss.backward()
@@ -165,6 +172,9 @@ class Trainer:
                 self._next_sync = time.perf_counter() + SYNC_INTERVAL
             if self.should_stop:
                 break
+        last_epoch = self.should_stop or epoch == self.settings.epochs - 1
+        if last_epoch and sums.batches > self._synced[1]:  # even a run shorter than a report gets one
+            self._sync(sums, epoch)
         if s.reduce is not None:
             s.reduce(sums)
         result = sums.result() or {"loss": math.nan}
@@ -199,13 +209,15 @@ class Trainer:
             raise NonFiniteLoss("the training loss is not finite")
 
     # ---- evaluation ---------------------------------------------------------------------
-    def evaluate(self, data: TensorPair, confusion: bool = False) -> tuple[dict[str, float], torch.Tensor | None]:
+    def evaluate(self, data: TensorPair,
+                 confusion: bool = False) -> tuple[dict[str, float], torch.Tensor | None]:
         """Loss and metrics of the network on (x, y), in eval mode; optionally a confusion matrix."""
         s = self.setup
         x, y = data
         if len(x) == 0:
             return {}, None
-        sums = MetricSums(self.settings.metrics, s.task, s.num_classes, s.device, self.settings.top_k, confusion)
+        sums = MetricSums(self.settings.metrics, s.task, s.num_classes, s.device, self.settings.top_k,
+                          confusion)
         size = self.settings.batch_size * EVAL_BATCH_FACTOR
         s.module.eval()
         try:
@@ -229,7 +241,7 @@ class Trainer:
         record.best = self._is_best(record)
         if record.best:
             self.best = record
-            self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in self.module.state_dict().items()}
+            self.best_state = self.state_dict_cpu()
         self.history.append(record)
         self.callbacks.call("on_epoch_end", self, record)
         if self.setup.agree is not None:
@@ -254,7 +266,8 @@ class Trainer:
     # ---- the end ------------------------------------------------------------------------
     def _finish(self) -> None:
         es = self.settings.early_stopping
-        if es.enabled and es.restore_best and self.best_state is not None and self.best is not self.history[-1]:
+        restore = es.enabled and es.restore_best and self.best_state is not None
+        if restore and self.best is not self.history[-1]:
             self.module.load_state_dict(self.best_state)
             self.log(f"restored the best weights (epoch {self.best.epoch + 1 if self.best else '?'})")
         if self.status == "completed" and len(self.setup.test[0]):
@@ -263,8 +276,8 @@ class Trainer:
 
     def _fail(self, exc: BaseException) -> None:
         s = self.setup
-        self.failure = describe_failure(exc, s.module, self._inputs, s.names, self.settings.batch_size, self.lr,
-                                        s.precision.autocast)
+        self.failure = describe_failure(exc, s.module, self._inputs, s.names, self.settings.batch_size,
+                                        self.lr, s.precision.autocast)
         self.status = "failed"
         try:
             self.callbacks.call("on_error", self, self.failure)

@@ -63,6 +63,13 @@ class EdgeItem(QGraphicsItem):
         self.setZValue(0)
         self.update_path()
 
+    def path(self) -> QPainterPath:
+        """The wire's curve, in scene coordinates."""
+        return self._path
+
+    def label_shown(self) -> bool:
+        return self._show_label
+
     def set_label(self, label: str) -> None:
         if label != self.label:
             self.label = label
@@ -80,11 +87,11 @@ class EdgeItem(QGraphicsItem):
         self._show_label = False
         if self.label:
             _, metrics = _LabelFont.get()
-            w, h = metrics.horizontalAdvance(self.label) + 10, metrics.height() + 4
+            w, h = metrics.horizontalAdvance(self.label) + 8, metrics.height() + 4
             mid = self._path.pointAtPercent(0.5)
             self._label_rect = QRectF(mid.x() - w / 2, mid.y() - h / 2, w, h)
             # Only where the gap between the two nodes can hold it.
-            self._show_label = end.x() - start.x() >= w + 16
+            self._show_label = end.x() - start.x() >= w + 6
             if self._show_label:
                 self._bounds = self._bounds.united(self._label_rect.adjusted(-1, -1, 1, 1))
 

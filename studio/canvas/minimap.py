@@ -4,7 +4,7 @@ A small overlay on the view's bottom-right corner paints each node as a block in
 its category colour and the part of the scene the view shows as a frame; a click
 or drag in it moves the view there. It paints from the node items' positions
 (no scene render), so it stays cheap with hundreds of nodes. It is hidden while
-the network is empty.
+everything is already in view.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ class Minimap(QWidget):
         self.setFixedSize(WIDTH, HEIGHT)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip("Overview: click or drag to move the view")
+        self.wanted = True  # View > Minimap
         self.hide()
 
     def set_scene(self, scene: GraphScene) -> None:
@@ -44,9 +45,25 @@ class Minimap(QWidget):
         self._content_changed()
 
     def _content_changed(self) -> None:
-        self.setVisible(bool(self.scene and self.scene.nodes))
         self.place()
-        self.update()
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Show the overview only when part of the network is out of view, and repaint it."""
+        shown = False
+        if self.wanted and self.scene is not None and self.scene.nodes:
+            seen = self.view.mapToScene(self.view.viewport().rect()).boundingRect()
+            shown = not seen.contains(self._nodes_rect())
+        if shown != self.isVisible():
+            self.setVisible(shown)
+        if shown:
+            self.update()
+
+    def _nodes_rect(self) -> QRectF:
+        rect = QRectF()
+        for item in self.scene.nodes.values():
+            rect = rect.united(item.sceneBoundingRect())
+        return rect
 
     def place(self) -> None:
         area = self.view.viewport().geometry()
@@ -54,9 +71,7 @@ class Minimap(QWidget):
 
     def _mapping(self) -> tuple[QRectF, float, QPointF]:
         """The scene rect shown, the scale, and the offset into the widget."""
-        nodes = QRectF()
-        for item in self.scene.nodes.values():
-            nodes = nodes.united(item.sceneBoundingRect())
+        nodes = self._nodes_rect()
         seen = self.view.mapToScene(self.view.viewport().rect()).boundingRect()
         world = nodes.united(seen).adjusted(-40, -40, 40, 40)
         inner = QRectF(self.rect()).adjusted(6, 6, -6, -6)

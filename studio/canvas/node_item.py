@@ -37,6 +37,7 @@ MAX_W = 270.0
 RADIUS = 7.0
 ICON = 16.0
 LOW_DETAIL = 0.4
+MIN_NAME_LOD = 0.18
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,10 @@ class NodeItem(QGraphicsItem):
     def output_label(self) -> str:
         return self.info.output.label() if self.info and self.info.output else ""
 
+    def texts(self) -> list[str]:
+        """Every text the node shows, in drawing order (name, type, rows, shape, count)."""
+        return [t.text for t in self._texts]
+
     def size(self) -> tuple[float, float]:
         return self._rect.width(), self._rect.height()
 
@@ -179,7 +184,7 @@ class NodeItem(QGraphicsItem):
     def _footer(self) -> tuple[str, str]:
         if self.info is None:
             return "", ""
-        shape = self.output_label or ("—" if self.problems else "")
+        shape = self.output_label or "—"
         count = self.info.param_count
         return shape, (f"{format_count(count)} params" if count else "")
 
@@ -241,7 +246,8 @@ class NodeItem(QGraphicsItem):
         count_w = m["small"].horizontalAdvance(count)
         shape_w = width - 2 * PAD - count_w - (8 if count else 0)
         texts.append(_Text(QRectF(PAD, fy, shape_w, FOOTER_H), m["mono"].elidedText(
-            shape, Qt.TextElideMode.ElideMiddle, shape_w), "mono", "text", left | vc))
+            shape, Qt.TextElideMode.ElideMiddle, shape_w), "mono", "text" if self.output_label else "text_muted",
+            left | vc))
         if count:
             texts.append(_Text(QRectF(width - PAD - count_w, fy, count_w, FOOTER_H), count, "small",
                                "text_muted", right | vc))
@@ -282,8 +288,7 @@ class NodeItem(QGraphicsItem):
         painter.drawPath(self._header_path)
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         if lod < LOW_DETAIL:
-            painter.setBrush(self._color)
-            painter.drawRoundedRect(QRectF(PAD, (HEADER_H - ICON) / 2, ICON, ICON), 3, 3)
+            self._paint_overview(painter, lod, colors)
             return
         line = QColor(colors.node_border)
         line.setAlpha(150)
@@ -299,6 +304,21 @@ class NodeItem(QGraphicsItem):
                 current = t.font
             painter.setPen(QColor(getattr(colors, t.color)))
             painter.drawText(t.rect, t.align, t.text)
+
+    def _paint_overview(self, painter: QPainter, lod: float, colors) -> None:
+        """Zoomed far out: the name in a font that stays readable on screen, or just the category mark."""
+        if lod < MIN_NAME_LOD:
+            painter.setBrush(self._color)
+            painter.drawRoundedRect(QRectF(PAD, (HEADER_H - ICON) / 2, ICON, ICON), 3, 3)
+            return
+        font = QFont(_Fonts.get().name)
+        font.setPixelSize(max(13, int(10 / lod)))
+        metrics = QFontMetricsF(font)
+        box = self._rect.adjusted(PAD / 2, 0, -PAD / 2, 0)
+        painter.setFont(font)
+        painter.setPen(QColor(colors.text))
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter,
+                         metrics.elidedText(self.name, Qt.TextElideMode.ElideRight, box.width()))
 
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value):
         scene = self.scene()

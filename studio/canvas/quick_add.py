@@ -37,7 +37,7 @@ class QuickAddPopup(QFrame):
         layout.setSpacing(4)
         layout.addWidget(self.search)
         layout.addWidget(self.list)
-        self.resize(300, 340)
+        self.setFixedWidth(300)
         self.search.textChanged.connect(self.filter)
         self.search.installEventFilter(self)
         self.search.returnPressed.connect(self.accept_current)
@@ -72,6 +72,14 @@ class QuickAddPopup(QFrame):
             if not hidden and first is None:
                 first = item
         self.list.setCurrentItem(first)
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        """As tall as the matches (at most 12 rows), so the box never shows a blank field."""
+        shown = sum(not self.list.item(i).isHidden() for i in range(self.list.count()))
+        row = self.list.sizeHintForRow(0) if self.list.count() else 24
+        self.list.setFixedHeight(max(1, min(shown, 12)) * max(row, 1) + 2 * self.list.frameWidth() + 4)
+        self.adjustSize()
 
     def visible_types(self) -> list[str]:
         return [self.list.item(i).data(TYPE_ROLE) for i in range(self.list.count())

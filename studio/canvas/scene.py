@@ -99,7 +99,15 @@ class GraphScene(QGraphicsScene):
         self.nodes[node.id] = item
         self._edges_of[node.id] = set()
         self.addItem(item)
+        self._keep_inside(item)
         self.content_changed.emit()
+
+    def _keep_inside(self, item: NodeItem) -> None:
+        """Grow the scene when a node lands near its edge, so huge networks still pan freely."""
+        rect = self.sceneRect()
+        needed = item.sceneBoundingRect().adjusted(-EXTENT / 4, -EXTENT / 4, EXTENT / 4, EXTENT / 4)
+        if not rect.contains(needed):
+            self.setSceneRect(rect.united(needed))
 
     def _on_node_removed(self, node: Node) -> None:
         item = self.nodes.pop(node.id, None)
@@ -160,6 +168,7 @@ class GraphScene(QGraphicsScene):
     def node_item_moved(self, item: NodeItem) -> None:
         """Called by a node as it moves: its wires follow."""
         self._update_edges_of(item.node_id)
+        self._keep_inside(item)
         self.content_changed.emit()
 
     def apply_analysis(self, analysis: Analysis) -> None:

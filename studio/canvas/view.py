@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import math
 
+import shiboken6
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QCursor, QPainter, QPen, QTransform
 from PySide6.QtWidgets import QFrame, QGraphicsView, QWidget
 
 from studio.canvas.minimap import Minimap
-from studio.canvas.node_item import HEADER_H, NodeItem
+from studio.canvas.node_item import HEADER_H
 from studio.canvas.quick_add import QuickAddPopup
 from studio.canvas.scene import GRID, GraphScene
 from studio.clipboard import layer_type_from_mime
@@ -52,6 +53,7 @@ class GraphView(QGraphicsView):
         self._space_held = False
         self.quick_add: QuickAddPopup | None = None
         self._quick_add_at = QPointF()
+        self._was_empty = True
         self.minimap = Minimap(self)
 
     # ---- scene -----------------------------------------------------------------------
@@ -62,6 +64,15 @@ class GraphView(QGraphicsView):
     def set_graph_scene(self, scene: GraphScene) -> None:
         self.setScene(scene)
         self.minimap.set_scene(scene)
+        self._was_empty = not scene.nodes
+        scene.content_changed.connect(self._content_changed)
+
+    def _content_changed(self) -> None:
+        scene = self.graph_scene()
+        empty = scene is not None and not scene.nodes
+        if empty != self._was_empty:  # the empty-canvas hint comes or goes: repaint all of it
+            self._was_empty = empty
+            self.viewport().update()
 
     # ---- zoom and pan -------------------------------------------------------------------
     def zoom(self) -> float:
@@ -76,7 +87,7 @@ class GraphView(QGraphicsView):
         self.setTransform(QTransform.fromScale(zoom, zoom))
         moved = self.mapFromScene(fixed)
         self.pan_by(moved.x() - anchor.x(), moved.y() - anchor.y())
-        self.minimap.update()
+        self.minimap.refresh()
         self.zoom_changed.emit(zoom)
 
     def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
@@ -98,7 +109,7 @@ class GraphView(QGraphicsView):
 
     def center_on_point(self, point: QPointF) -> None:
         self.centerOn(point)
-        self.minimap.update()
+        self.minimap.refresh()
 
     def fit_to_view(self, max_zoom: float = 1.0, min_zoom: float = MIN_ZOOM) -> None:
         """Show every node; zoom at most `max_zoom`, and at least `min_zoom` (then anchored left)."""
@@ -116,7 +127,7 @@ class GraphView(QGraphicsView):
             self.centerOn(rect.left() + view.width() / zoom / 2, rect.center().y())
         else:
             self.centerOn(rect.center())
-        self.minimap.update()
+        self.minimap.refresh()
         self.zoom_changed.emit(zoom)
 
     def center_on_node(self, node_id: str) -> None:
@@ -127,7 +138,8 @@ class GraphView(QGraphicsView):
 
     def scrollContentsBy(self, dx: int, dy: int) -> None:
         super().scrollContentsBy(dx, dy)
-        self.minimap.update()
+        if shiboken6.isValid(self.minimap):  # Qt scrolls once more while tearing the view down
+            self.minimap.refresh()
 
     # ---- background --------------------------------------------------------------------
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
@@ -154,6 +166,17 @@ class GraphView(QGraphicsView):
             while y < rect.bottom():
                 painter.drawLine(QPointF(rect.left(), y), QPointF(rect.right(), y))
                 y += step
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+        scene = self.graph_scene()
+        if scene is None or scene.nodes:
+            return
+        painter.save()
+        painter.resetTransform()
+        painter.setPen(QColor(scene.colors.text_muted))
+        painter.drawText(QRectF(self.viewport().rect()), Qt.AlignmentFlag.AlignCenter,
+                         "Drag a layer here from the Layers panel,\nor double-click (or press Tab) to search for one.")
+        painter.restore()
 
     # ---- mouse and keys -------------------------------------------------------------------
     def wheelEvent(self, event) -> None:
@@ -230,6 +253,7 @@ class GraphView(QGraphicsView):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self.minimap.place()
+        self.minimap.refresh()
 
     # ---- quick add ------------------------------------------------------------------------
     def cursor_view_pos(self) -> QPoint:
@@ -282,12 +306,6 @@ class GraphView(QGraphicsView):
             return
         self.add_layer_at(type_id, self.mapToScene(event.position().toPoint()))
         event.acceptProposedAction()
-
-    def node_at(self, view_pos: QPoint) -> NodeItem | None:
-        item = self.itemAt(view_pos)
-        while item is not None and not isinstance(item, NodeItem):
-            item = item.parentItem()
-        return item
 
 
 def _shift_as_ctrl(event) -> None:

@@ -9,6 +9,7 @@ already are, else once they arrive. A failed import is reported through `failed`
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import traceback
 from collections.abc import Callable
@@ -20,8 +21,7 @@ MODULES = ("engine.data", "engine.train.settings", "engine.train.job", "engine.r
 
 def training_pool() -> QThreadPool:
     """The thread pool the training UI runs its background work on (imports, dataset previews)."""
-    pool = QThreadPool.globalInstance()
-    return pool
+    return QThreadPool.globalInstance()
 
 
 class _Signals(QObject):
@@ -40,10 +40,8 @@ class _ImportJob(QRunnable):
             reason = ""
         except Exception as exc:  # reported to the user; the editor keeps working
             reason = f"the training engine could not be loaded: {exc!r}\n{traceback.format_exc()}"
-        try:
+        with contextlib.suppress(RuntimeError):  # the loader was deleted while the import ran
             self.signals.done.emit(reason)
-        except RuntimeError:  # the loader was deleted while the import ran
-            pass
 
 
 class EngineLoader(QObject):

@@ -21,7 +21,7 @@ def wheel(view, pos: QPoint, delta: int) -> None:
 def test_node_shows_name_type_key_params_shape_and_param_count(window):
     open_project(window, lenet5())
     item = window.scene.nodes[node_id(window, "conv1")]
-    texts = [t.text for t in item._texts]
+    texts = item.texts()
     assert texts[:2] == ["conv1", "Conv2d"]
     assert {"out_channels", "6", "kernel_size", "5"} <= set(texts)
     assert "N×6×28×28" in texts and "156 params" in texts
@@ -48,10 +48,10 @@ def test_wires_follow_a_moving_node(window, qtbot):
     open_project(window, small_net())
     edge = window.controller.doc.edges[0]
     wire = window.scene.edges[edge]
-    before = wire._path.pointAtPercent(1.0)
+    before = wire.path().pointAtPercent(1.0)
     start = node_pos(window, "fc1")
     drag(qtbot, window.view.viewport(), start, start + QPoint(0, 80))
-    assert wire._path.pointAtPercent(1.0) != before
+    assert wire.path().pointAtPercent(1.0) != before
 
 
 def test_rubber_band_then_ctrl_and_shift_clicks(window, qtbot):
@@ -128,6 +128,13 @@ def test_minimap_shows_and_moves_the_view(window, qtbot):
     before = window.view.center()
     qtbot.mouseClick(minimap, Qt.MouseButton.LeftButton, pos=QPoint(minimap.width() - 10, minimap.height() // 2))
     assert window.view.center().x() > before.x()
+    window.view.fit_to_view()  # everything in view: nothing to navigate, so no overview over the nodes
+    assert not minimap.isVisible()
+    window.actions.minimap.setChecked(False)
+    window.view.set_zoom(2.0)
+    assert not minimap.isVisible()
+    window.actions.minimap.setChecked(True)
+    assert minimap.isVisible()
 
 
 def test_error_and_warning_badges_carry_the_messages(window, qtbot):
@@ -152,4 +159,4 @@ def test_scene_items_follow_the_document(window):
     assert {i.node_id for i in window.scene.items() if isinstance(i, NodeItem)} == set(doc.nodes)
     assert set(window.scene.edges) == set(doc.edges)
     window.controller.rename(node_id(window, "fc1"), "hidden")
-    assert window.scene.nodes[node_id(window, "hidden")]._texts[0].text == "hidden"
+    assert window.scene.nodes[node_id(window, "hidden")].texts()[0] == "hidden"

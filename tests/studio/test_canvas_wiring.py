@@ -28,7 +28,7 @@ def test_drag_from_output_to_input_makes_one_undoable_wire(window, qtbot):
 def test_wire_label_shows_the_tensor_shape(window, qtbot):
     open_project(window, small_net())
     edge = window.controller.doc.edges[0]  # x -> fc1
-    assert window.scene.edges[edge].label == "N×8"
+    assert window.scene.edges[edge].label == "N×8" and window.scene.edges[edge].label_shown()
     qtbot.waitUntil(lambda: window.scene.edges[window.controller.doc.edges[1]].label == "N×16")
 
 
@@ -96,9 +96,7 @@ def test_select_a_wire_and_press_delete(window, qtbot):
     doc = window.controller.doc
     edge = doc.edges[1]  # fc1 -> relu1
     item = window.scene.edges[edge]
-    centre = window.view.mapFromScene(item.shape().boundingRect().center())
-    point = window.view.mapFromScene(item._path.pointAtPercent(0.25))
-    assert centre is not None
+    point = window.view.mapFromScene(item.path().pointAtPercent(0.25))
     qtbot.mouseClick(window.view.viewport(), Qt.MouseButton.LeftButton, pos=point)
     assert item.isSelected()
     qtbot.keyClick(window.view, Qt.Key.Key_Delete)

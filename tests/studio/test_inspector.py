@@ -135,3 +135,15 @@ def test_selection_states(window, qtbot):
     assert inspector.node_id == node_id(window, "relu1") and inspector.editors == {}
     qtbot.keyClick(window.view, Qt.Key.Key_Delete)
     assert inspector.node_id is None
+
+
+def test_editing_keys_in_a_field_do_not_reach_the_canvas(window, qtbot):
+    open_project(window, small_net())
+    select(window, qtbot, "fc1")
+    spin = window.inspector.editors["out_features"].field
+    spin.setFocus()
+    qtbot.keyClick(spin, Qt.Key.Key_End)
+    qtbot.keyClick(spin, Qt.Key.Key_Backspace)
+    qtbot.keyClick(spin, Qt.Key.Key_Delete)
+    assert window.controller.doc.node_by_name("fc1") is not None
+    assert window.controller.doc.node_by_name("fc1").params["out_features"] == 1

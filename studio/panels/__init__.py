@@ -1,0 +1,1 @@
+"""Dock panels of the training UI; `studio.panels.registry` names them all."""

@@ -1,0 +1,103 @@
+"""The training panels as dock widgets: made from the registry, laid out once, listed in the View menu.
+
+`make_docks(window, context)` creates one `QDockWidget` per registered panel (movable, floatable,
+closable, named ``dock_<panel name>`` so the window state saved in QSettings restores them),
+places them beside the editor's docks (settings tabbed with the Inspector and pictures under
+them on the right; history tabbed with Problems and the curves beside them at the bottom) and adds their toggle actions to View ▸ Panels, which is how a
+closed panel comes back. `restore_state(window)` re-applies the saved window state once the
+docks exist (the main window restored it before they did).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu
+
+from studio.panels.base import Panel, PanelContext
+from studio.panels.registry import GROUPS, PANELS
+
+FEATURES = (QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetClosable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+BOTTOM_HEIGHT = 270
+
+
+def make_docks(window: QMainWindow, context: PanelContext) -> tuple[dict[str, Panel], dict[str, QDockWidget]]:
+    """Create, place and list the training docks; returns (panels, docks) by panel name."""
+    panels: dict[str, Panel] = {}
+    docks: dict[str, QDockWidget] = {}
+    for name, info in PANELS.items():
+        panel = info.cls(context)
+        dock = QDockWidget(info.title, window)
+        dock.setObjectName(info.dock_name)
+        dock.setFeatures(FEATURES)
+        dock.setWidget(panel)
+        panels[name], docks[name] = panel, dock
+    _arrange(window, docks)
+    _list_in_view_menu(window, docks)
+    return panels, docks
+
+
+def _arrange(window: QMainWindow, docks: dict[str, QDockWidget]) -> None:
+    """Settings tabbed with the Inspector and pictures under them on the right; history tabbed with
+    Problems and the curves beside them at the bottom.
+
+    Docks are placed side by side before anything is tabbed onto them: Qt adds a dock that is
+    split off a tabbed dock as one more tab.
+    """
+    editor = getattr(window, "docks", {})
+    groups = {g: [docks[n] for n, info in PANELS.items() if info.group == g] for g in GROUPS}
+    right, bottom = Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
+    inspector, problems = editor.get("inspector"), editor.get("problems")
+    window.addDockWidget(right, groups["pictures"][0], Qt.Orientation.Vertical)
+    window.addDockWidget(bottom, groups["curves"][0], Qt.Orientation.Horizontal)
+    anchors = {"settings": inspector, "history": problems, "curves": groups["curves"][0],
+               "pictures": groups["pictures"][0]}
+    areas = {"settings": right, "history": bottom, "curves": bottom, "pictures": right}
+    for group, members in groups.items():
+        anchor = anchors[group]
+        for dock in members:
+            if dock is anchor:
+                continue
+            window.addDockWidget(areas[group], dock)
+            if anchor is None:
+                anchors[group] = anchor = dock
+            else:
+                window.tabifyDockWidget(anchor, dock)
+    for anchor in anchors.values():
+        if anchor is not None:
+            anchor.raise_()
+    first_picture, first_curve = groups["pictures"][0], groups["curves"][0]
+    if inspector is not None:
+        window.resizeDocks([inspector, first_picture], [460, 420], Qt.Orientation.Vertical)
+    if problems is not None:
+        window.resizeDocks([problems, first_curve], [420, 600], Qt.Orientation.Horizontal)
+    window.resizeDocks([first_curve], [BOTTOM_HEIGHT], Qt.Orientation.Vertical)
+
+
+def _panels_menu(window: QMainWindow) -> QMenu:
+    for action in window.menuBar().actions():
+        menu = action.menu()
+        if menu is not None and action.text().replace("&", "") == "View":
+            for sub in menu.actions():
+                if sub.menu() is not None and sub.text().replace("&", "") == "Panels":
+                    return sub.menu()
+            return menu.addMenu("&Panels")
+    return window.menuBar().addMenu("&Panels")
+
+
+def _list_in_view_menu(window: QMainWindow, docks: dict[str, QDockWidget]) -> None:
+    menu = _panels_menu(window)
+    menu.addSection("Training")
+    for name, dock in docks.items():
+        action = dock.toggleViewAction()
+        action.setObjectName(f"action_panel_{name}")
+        menu.addAction(action)
+
+
+def restore_state(window: Any) -> bool:
+    """Apply the saved dock layout again, now that the training docks exist."""
+    settings = getattr(window, "settings", None)
+    state = settings.value("windowState") if settings is not None else None
+    return bool(state is not None and window.restoreState(state))

@@ -1,0 +1,242 @@
+"""The training UI of the main window: run controls, panels, lock, errors and runs, wired together.
+
+`TrainingUi(window)` builds everything on the window's public Qt API and the editor's public
+attributes (``controller``, ``scene``, ``view``, ``toolbar``, ``undo_group``, ``docks``,
+``actions``, ``settings``): the run controller, the dock panels, the Run menu and toolbar
+actions, the status-bar progress, the lock and error banners on the canvas and the canvas health
+overlays. Then:
+
+- `train()` checks the network (the editor's analysis), the dataset and the settings with the
+  engine's own checks, and starts a worker for the open project (the selected node, when the
+  settings name no probe, is probed);
+- while a run is active the editor is locked (`EditLock`), and selecting a node switches the
+  feature-map probe without restarting;
+- an error from the worker (bad data, NaN, out of memory, a dead worker) appears as a non-modal
+  banner and in the log, and the node it names is selected and centred; the document is never
+  touched;
+- a finished run (with weights) is added to the project's runs and the project marked unsaved.
+
+The torch-backed engine modules load on a worker thread at start-up (`EngineLoader`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
+
+from studio.panels.base import PanelContext, RunComparison
+from studio.run_controller import RunController
+from studio.theme import theme
+from studio.training.banners import BannerStack, ErrorBanner, LockBanner
+from studio.training.canvas_health import CanvasHealth
+from studio.training.dataset_preview import DatasetPreviewer
+from studio.training.docks import make_docks, restore_state
+from studio.training.edit_lock import EditLock
+from studio.training.engine_loader import EngineLoader
+from studio.training.run_actions import RunActions
+from studio.training.workspace import Workspace
+
+LOCK_WORDS = {"starting": "Starting training", "running": "Training", "paused": "Training paused",
+              "stopping": "Stopping training"}
+ERROR_TITLES = {"worker_died": "The training process stopped unexpectedly", "non_finite": "Training diverged",
+                "out_of_memory": "Out of memory", "settings": "Training cannot start",
+                "data": "The dataset could not be used", "shape": "A layer failed", "device": "No such device"}
+
+
+class TrainingUi(QObject):
+    """Everything training adds to the main window."""
+
+    def __init__(self, window: Any) -> None:
+        super().__init__(window)
+        self.window = window
+        self.launcher: Callable[..., Any] | None = None  # None: a spawned worker (tests may pass LocalRun.start)
+        self.engine = EngineLoader(self)
+        self.runs = RunController(self)
+        self.workspace = Workspace(window, self)
+        self.preview = DatasetPreviewer(self)
+        self.context = PanelContext(self.runs, self.workspace, self.engine, self.preview, RunComparison(self),
+                                    theme(getattr(window, "theme_name", "light")))
+        self.panels, self.docks = make_docks(window, self.context)
+        self.lock_banner = LockBanner(window.view)
+        self.error_banner = ErrorBanner(window.view)
+        self.banners = BannerStack(window.view, [self.lock_banner, self.error_banner])
+        self.lock = EditLock(window, self.lock_banner, self)
+        self.health = CanvasHealth(self.runs, self.workspace, self)
+        self.actions = RunActions(window)
+        self.run_menu = self.actions.add_to(window.toolbar, window.menuBar())
+        self._connect()
+        restore_state(window)
+        self.apply_theme(getattr(window, "theme_name", "light"))
+        window.installEventFilter(self)
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)
+        self.engine.failed.connect(lambda reason: self.show_error("Training is not available", reason))
+        self.engine.load()
+
+    def _connect(self) -> None:
+        a, runs = self.actions.all, self.runs
+        a["train"].triggered.connect(lambda: self.train())
+        a["pause"].triggered.connect(runs.pause)
+        a["resume"].triggered.connect(runs.resume)
+        a["stop"].triggered.connect(runs.stop)
+        for mode, action in self.actions.health.items():
+            action.triggered.connect(lambda _=False, m=mode: self.health.set_mode(m))
+        runs.state_changed.connect(self._state_changed)
+        runs.progress_changed.connect(self.actions.show_progress)
+        runs.run_started.connect(self._run_started)
+        runs.error_arrived.connect(self._worker_error)
+        runs.run_finished.connect(self._run_finished)
+        self.workspace.selection_changed.connect(self._selection_changed)
+        self.error_banner.show_node_requested.connect(self.workspace.reveal_node)
+        self.error_banner.details_requested.connect(lambda: self.show_panel("log"))
+        for action in getattr(self.window.actions, "themes", {}).values():
+            action.triggered.connect(lambda _=False: self.apply_theme(self.window.theme_name))
+
+    # ---- starting ------------------------------------------------------------------------
+    def train(self) -> bool:
+        """Check the open project and start a run; False (with the reason shown) when it cannot start."""
+        if self.runs.active or self.workspace.project is None:
+            return False
+        if not self.engine.is_ready:
+            self.window.statusBar().showMessage("Loading the training engine…", 5000)
+            self.engine.when_ready(self.train)
+            return False
+        from studio.training.checks import dataset_problem, network_errors, settings_problems
+
+        controller, project = self.workspace.controller, self.workspace.project
+        analysis = controller.flush_analysis() if controller.analysis_pending else controller.analysis
+        errors = network_errors(analysis)
+        if errors:
+            node_id, message = errors[0]
+            where = f"'{self.workspace.node_name(node_id)}': " if node_id else ""
+            more = f" (and {len(errors) - 1} more, see Problems)" if len(errors) > 1 else ""
+            self.show_error("Cannot train: the network has errors", f"{where}{message}{more}", node_id)
+            return False
+        problem = dataset_problem(project)
+        if problem:
+            self.show_error("Cannot train", problem)
+            self.show_panel("dataset")
+            return False
+        problems = settings_problems(project, analysis)
+        if problems:
+            self.show_error("Cannot train: check the training settings", "; ".join(problems))
+            self.show_panel("training")
+            return False
+        self._start(project)
+        return True
+
+    def _start(self, project: Any) -> None:
+        from engine.runs import new_run_id
+        from engine.train.job import TrainingJob
+
+        run_id = new_run_id(project)
+        job = TrainingJob.from_project(project, run_id, self.workspace.base_dir)
+        target = self._probe_target(self.workspace.selected())
+        if not job.settings.probes and target:
+            job.settings.probes = [target]
+        self.error_banner.hide()
+        self.runs.start(job, run_id, base_dir=self.workspace.base_dir, launcher=self.launcher)
+        if job.settings.probes:
+            self.panels["feature_maps"].show_node(job.settings.probes[0])
+        self.log(f"{run_id}: starting ({job.settings.epochs} epochs, batch {job.settings.batch_size}, "
+                 f"{job.settings.optimizer.kind} lr {job.settings.optimizer.lr:g})")
+
+    def _probe_target(self, node_ids: list[str]) -> str | None:
+        """The first of `node_ids` whose output can be probed (any node but an Output)."""
+        project = self.workspace.project
+        for node_id in node_ids:
+            if project is not None and node_id in project.network.nodes \
+                    and not project.network.spec(node_id).is_output:
+                return node_id
+        return None
+
+    # ---- while running --------------------------------------------------------------------
+    def _state_changed(self, state: str) -> None:
+        self.actions.show_state(state)
+        if state in LOCK_WORDS:
+            self.lock.lock(LOCK_WORDS[state])
+            if state == "starting":
+                for name in ("loss", "feature_maps"):
+                    self.docks[name].raise_()
+        else:
+            self.lock.unlock()
+        self.banners.place()
+
+    def _selection_changed(self, node_ids: list[str]) -> None:
+        target = self._probe_target(node_ids)
+        if target and self.runs.active:
+            self.runs.set_probes([target])
+            self.panels["feature_maps"].show_node(target)
+
+    def _run_started(self, message: dict[str, Any]) -> None:
+        self.log(f"{message['run_id']}: training {message['parameter_count']:,} parameters on {message['device']} "
+                 f"for {message['epochs']} epochs of {message['steps_per_epoch']} steps")
+
+    def _worker_error(self, message: dict[str, Any]) -> None:
+        node_id = message.get("node_id")
+        scene = self.workspace.scene
+        known = bool(node_id) and scene is not None and node_id in scene.nodes
+        self.show_error(ERROR_TITLES.get(str(message.get("kind")), "Training failed"), str(message.get("message", "")),
+                        node_id if known else None)
+        if known:
+            self.workspace.reveal_node(node_id)
+
+    def _run_finished(self, message: dict[str, Any], record: Any) -> None:
+        status, run_id = message.get("status", "failed"), message.get("run_id", "")
+        project = self.workspace.project
+        saved = False
+        if record is not None and record.weights and project is not None:
+            from engine.runs import add_run
+
+            add_run(project, record)
+            self.workspace.mark_modified()
+            self.panels["runs"].refresh()
+            saved = True
+        best = message.get("best") or {}
+        shown = ", ".join(f"{k.removeprefix('val_')} {v * 100:.1f}%" if "accuracy" in k else f"{k} {v:.4g}"
+                          for k, v in best.items() if k.startswith("val_"))
+        text = f"{run_id}: {status} after {message.get('epochs', 0)} epoch(s)" + (f"; best {shown}" if shown else "")
+        text += "; saved in the project (unsaved until you save it)" if saved else ""
+        self.log(text, "error" if status == "failed" else "info")
+        self.window.statusBar().showMessage(text, 10000)
+
+    # ---- helpers ---------------------------------------------------------------------------
+    def show_error(self, title: str, message: str, node_id: str | None = None) -> None:
+        """The non-modal error banner, the log and the status bar."""
+        self.error_banner.show_error(title, message, node_id)
+        self.banners.place()
+        self.log(f"{title}: {message}", "error")
+        self.window.statusBar().showMessage(f"{title}: {message.splitlines()[0] if message else ''}", 10000)
+
+    def log(self, text: str, level: str = "info") -> None:
+        self.panels["log"].append(text, level)
+
+    def show_panel(self, name: str) -> None:
+        dock = self.docks[name]
+        dock.show()
+        dock.raise_()
+
+    def apply_theme(self, name: str) -> None:
+        t = theme(name)
+        self.context.theme = t
+        for panel in self.panels.values():
+            panel.apply_theme(t)
+        self.lock_banner.apply_theme(t)
+        self.error_banner.apply_theme(t)
+        self.actions.tint(t.text)
+
+    def shutdown(self) -> None:
+        """Stop any run (the studio is closing)."""
+        self.runs.shutdown()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.window and event.type() == QEvent.Type.Close:
+            QTimer.singleShot(0, self, self._closed)
+        return False
+
+    def _closed(self) -> None:
+        if not self.window.isVisible():
+            self.shutdown()
