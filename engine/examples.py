@@ -64,7 +64,7 @@ def lenet5() -> Project:
     x = net.add("Linear", x, out_features=6, name="fc3")
     net.output(x, name="output")
     return _project(net, _dataset("shapes", n_samples=3000, image_size=28, noise=0.1),
-                    _training(8, 64, 0.002, probes=["conv1"]))
+                    _training(12, 64, 0.005, probes=["conv1"], schedule={"kind": "cosine"}))
 
 
 def _residual_block(net: Network, x: str, channels: int, stride: int, name: str) -> str:
@@ -107,7 +107,7 @@ def lstm_sequence() -> Project:
     x = net.add("Linear", x, out_features=4, name="logits")
     net.output(x, name="output")
     return _project(net, _dataset("waveforms", n_samples=2000, seq_len=64, noise=0.2),
-                    _training(15, 64, 0.005))
+                    _training(20, 64, 0.01, grad_clip=1.0, schedule={"kind": "cosine"}))
 
 
 def transformer_encoder() -> Project:

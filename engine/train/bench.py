@@ -153,35 +153,43 @@ def _plain_validate(model: nn.Module, loss_fn: nn.Module, x: torch.Tensor, y: to
 
 
 def _settings(device: str, epochs: int, batch_size: int, threads: int) -> TrainingSettings:
+    """The same settings for every way of training (Adam, lr 1e-3, seed 0)."""
     s = TrainingSettings(epochs=epochs, batch_size=batch_size, device=device, cpu_threads=threads, seed=0)
     s.optimizer.lr = 1e-3
     return s
 
 
-def bench_training(device: str = "cpu", epochs: int = 6, repeats: int = 3, samples: int = 4096,
-                   threads: int | None = None) -> list[dict[str, Any]]:
+# name, network, batch size, epochs
+NETWORKS = (("mlp", image_mlp_document, 128, 20), ("cnn", cnn_document, 64, 6))
+
+
+def bench_training(device: str = "cpu", repeats: int = 3, samples: int = 8192, threads: int | None = None,
+                   scale: float = 1.0) -> list[dict[str, Any]]:
     """Time plain PyTorch against the engine for an MLP and a CNN; one row per network.
 
     Args:
-        epochs: epochs per timed run (the first is a warm-up and not timed).
         repeats: runs of each way, interleaved; the best time of each counts.
         samples: size of the generated data set (70% of it trains).
         threads: torch CPU threads for every run (default: torch's current setting).
+        scale: multiplies each network's epochs (20 for the MLP, 6 for the CNN: a few seconds each on
+            a laptop CPU, long enough that the periodic telemetry is paid at its real rate).
     """
     previous_threads = torch.get_num_threads()
     threads = threads or previous_threads
     torch.set_num_threads(threads)  # the plain loop runs with the same threads as the engine's runs
     try:
-        return _bench(device, epochs, repeats, samples, threads)
+        return _bench(device, repeats, samples, threads, scale)
     finally:
         torch.set_num_threads(previous_threads)
 
 
-def _bench(device: str, epochs: int, repeats: int, samples: int, threads: int) -> list[dict[str, Any]]:
+def _bench(device: str, repeats: int, samples: int, threads: int, scale: float) -> list[dict[str, Any]]:
     dataset = DatasetConfig("shapes", {"n_samples": samples}, 0.15, 0.15, 0)
     data = load_dataset(dataset)
     rows = []
-    for name, doc, batch_size in (("mlp", image_mlp_document(), 128), ("cnn", cnn_document(), 64)):
+    for name, network, batch_size, base_epochs in NETWORKS:
+        doc = network()
+        epochs = max(2, round(base_epochs * scale))
         s = _settings(device, epochs, batch_size, threads)
         times: dict[str, list[float]] = {"plain": [], "engine": [], "engine_no_telemetry": []}
         messages = 0

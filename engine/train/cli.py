@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     with _StopOnInterrupt() as stopper:
         if env is not None:
-            extra: list[Callback] = [ProgressPrinter(), stopper] if env.rank == 0 else []
+            extra: list[Callback] = [ProgressPrinter(), stopper] if env.rank == 0 else [stopper]
             result = train_rank(job, env, _ignore, None, extra)
             if env.rank != 0:
                 return 0 if result.status != "failed" else 1

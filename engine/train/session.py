@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import fx
 
 from engine import telemetry as t
 from engine.build import parameter_count
@@ -93,11 +94,11 @@ def _drop(message: dict[str, Any]) -> None:
 
 
 def _refused(job: TrainingJob, record: RunRecord, problems: list[str], send: Sink,
-             kind: str = "settings") -> RunResult:
+             kind: str = "settings", trace: str = "") -> RunResult:
     message = "training cannot start:\n  " + "\n  ".join(problems)
     record.status, record.finished = "failed", now_iso()
     record.error = {"message": message, "kind": kind, "node_id": None}
-    send(t.Error(job.run_id, message, kind=kind).to_dict())
+    send(t.Error(job.run_id, message, kind=kind, traceback=trace).to_dict())
     send(t.Finished(job.run_id, "failed", 0, {}, {}, {}, {}).to_dict())
     return RunResult("failed", record, Failure(message, kind), problems)
 
@@ -112,9 +113,8 @@ def _train(checked: CheckedJob, record: RunRecord, send: Sink, commands: Command
     except DeviceError as exc:
         return _refused(job, record, [str(exc)], send, "device")
     except Exception as exc:  # e.g. out of memory while moving the data to the device
-        trace = traceback.format_exc()
-        send(t.Error(job.run_id, f"could not set up training: {exc}", traceback=trace).to_dict())
-        return _refused(job, record, [f"could not set up training: {exc}"], send, "error")
+        return _refused(job, record, [f"could not set up training: {exc}"], send, "error",
+                        traceback.format_exc())
     record.device, record.parameter_count = device_name(device), parameter_count(setup.module)
     record.dataset_summary = checked.data.summary.to_json()
     recorder = RunRecorder(record)
@@ -140,11 +140,11 @@ def _train(checked: CheckedJob, record: RunRecord, send: Sink, commands: Command
     return RunResult(status, record, trainer.failure, [], trainer)
 
 
-def _reporter(checked: CheckedJob, record: RunRecord, send: Sink, module: torch.nn.Module,
+def _reporter(checked: CheckedJob, record: RunRecord, send: Sink, module: fx.GraphModule,
               device: torch.device) -> TelemetryReporter:
     job, s, doc = checked.job, checked.job.settings, checked.job.document
     relu_ids = [n.id for n in doc.nodes.values() if n.type_id in RELU_TYPES]
-    probe = Probe(module, probe_inputs(checked, device), [checked.input_id])  # type: ignore[arg-type]
+    probe = Probe(module, probe_inputs(checked, device), [checked.input_id])
     start = {"settings": record.settings, "device": record.device, "parameter_count": record.parameter_count,
              "dataset": record.dataset_summary, "network": record.network}
     return TelemetryReporter(job.run_id, send, start, probe, list(s.probes), relu_ids,

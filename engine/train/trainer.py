@@ -10,8 +10,10 @@ the optimiser step, so a failing batch can be replayed with the weights that fai
 exception becomes a `Failure` naming the node at fault (see `engine.train.diagnose`); the trainer
 itself never raises out of `fit`.
 
-To stop, set ``should_stop``; the step in flight finishes first. The best weights (by the
-early-stopping metric, val_loss unless set otherwise) are kept on the host as ``best_state``.
+To stop, set ``should_stop``; the step in flight finishes first (in data-parallel training, the
+epoch in flight, since all ranks must run the same steps; rank 0's decision then holds for all).
+The best weights (by the early-stopping metric, val_loss unless set otherwise) are kept on the
+host as ``best_state``.
 """
 
 from __future__ import annotations
@@ -136,6 +138,9 @@ class Trainer:
     def _train_epoch(self, epoch: int) -> dict[str, float]:
         s = self.setup
         model, loss_fn, opt, schedule, augment = s.model, s.loss_fn, s.optimizer, s.schedule, s.augment
+        # A GraphModule's __call__ wraps forward in a second Python layer (for fx's error messages); the
+        # training path carries no hooks by design, so calling forward directly is the same, only leaner.
+        forward = model.forward if isinstance(model, fx.GraphModule) else model
         scaler, clip, autocast = s.precision.scaler, self.settings.grad_clip, s.precision.autocast
         step_callbacks = self.callbacks.step_callbacks
         # On the CPU reading the loss costs a microsecond and stalls nothing, so every step is checked
@@ -150,7 +155,7 @@ class Trainer:
             self._inputs = (xb,)
             schedule.before_step(self.step)
             with autocast():
-                out = model(xb)
+                out = forward(xb)
                 loss = loss_fn(out, yb)
             if check_each_step and not math.isfinite(loss.item()):
                 raise NonFiniteLoss("the training loss is not finite")
@@ -170,7 +175,7 @@ class Trainer:
             if self.should_stop or time.perf_counter() >= self._next_sync:
                 self._sync(sums, epoch)
                 self._next_sync = time.perf_counter() + SYNC_INTERVAL
-            if self.should_stop:
+            if self.should_stop and s.agree is None:  # data-parallel ranks stop together, at the epoch's end
                 break
         last_epoch = self.should_stop or epoch == self.settings.epochs - 1
         if last_epoch and sums.batches > self._synced[1]:  # even a run shorter than a report gets one

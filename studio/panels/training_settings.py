@@ -24,7 +24,6 @@ from studio.param_editors import ParamEditor
 from studio.theme import Theme
 from studio.training.project_commands import SetSectionCommand
 
-
 FIELD_MIN_WIDTH = 80
 
 

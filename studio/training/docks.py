@@ -3,9 +3,10 @@
 `make_docks(window, context)` creates one `QDockWidget` per registered panel (movable, floatable,
 closable, named ``dock_<panel name>`` so the window state saved in QSettings restores them),
 places them beside the editor's docks (settings tabbed with the Inspector and pictures under
-them on the right; history tabbed with Problems and the curves beside them at the bottom) and adds their toggle actions to View ▸ Panels, which is how a
-closed panel comes back. `restore_state(window)` re-applies the saved window state once the
-docks exist (the main window restored it before they did).
+them on the right; history tabbed with Problems and the curves beside them at the bottom) and
+adds their toggle actions to View ▸ Panels, which is how a closed panel comes back.
+`restore_state(window)` re-applies the saved window state once the docks exist (the main window
+restored it before they did).
 """
 
 from __future__ import annotations

@@ -37,3 +37,32 @@ def test_example_validates_clean_and_builds(name):
     assert tuple(out.shape[1:]) == result.nodes[outputs[0].id].output.shape
     assert torch.isfinite(out).all()
     assert project.dataset["kind"] and project.training["epochs"] > 0
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_example_trains_for_an_epoch(name, tmp_path):
+    """Each example trains with its own settings, on a small slice of its data (CIFAR-10 is not on
+    this machine, so the ResNet example gets random images of the same shape from an .npz file)."""
+    import numpy as np
+
+    from engine.data import DatasetConfig
+    from engine.train.job import TrainingJob
+    from engine.train.session import run_job
+
+    project = load_project(example_path(name))
+    job = TrainingJob.from_project(project, "smoke")
+    params = dict(job.dataset.params)
+    if job.dataset.kind == "cifar10":
+        rng = np.random.default_rng(0)
+        np.savez(tmp_path / "images.npz", x=rng.random((96, 3, 32, 32), dtype=np.float32),
+                 y=rng.integers(0, 10, 96))
+        job.dataset = DatasetConfig("npz", {"path": str(tmp_path / "images.npz")}, seed=0)
+    else:
+        params["n_samples"] = 120
+        job.dataset = DatasetConfig(job.dataset.kind, params, seed=0)
+    job.settings.epochs, job.settings.cpu_threads = 1, 1
+    messages: list[dict] = []
+    result = run_job(job, messages.append)
+    assert result.status == "completed", result.failure
+    assert result.record.epochs and np.isfinite(result.record.epochs[0]["train"]["loss"])
+    assert {m["type"] for m in messages} >= {"run_started", "epoch", "finished"}

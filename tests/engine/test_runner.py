@@ -154,3 +154,43 @@ def test_a_diverging_run_in_a_worker_names_the_node():
         assert messages[-1]["type"] == "finished" and messages[-1]["status"] == "failed"
     finally:
         handle.close()
+
+
+def test_a_slow_reader_never_stalls_the_sender_and_loses_only_heavy_frames():
+    import threading
+
+    from engine import telemetry as t
+    from engine.runner import MAX_PENDING_FRAMES, FrameSender
+
+    gate = threading.Event()
+    written: list[bytes] = []
+
+    def slow_write(frame: bytes) -> None:
+        gate.wait()
+        written.append(frame)
+
+    sender = FrameSender(slow_write)
+    heavy = t.FeatureMaps("r", "conv1", 0, np.zeros((4, 8, 8), np.float16), [4, 8, 8]).to_dict()
+    started = time.monotonic()
+    for i in range(MAX_PENDING_FRAMES * 3):
+        sender.send(heavy)
+        sender.send(t.Step("r", i, 0, 0.5, 0.1, 100.0, 0.1).to_dict())
+    assert time.monotonic() - started < 2.0  # the training thread never waited for the reader
+    gate.set()
+    sender.close()
+    kinds = [t.decode(f)["type"] for f in written]
+    assert kinds.count("step") == MAX_PENDING_FRAMES * 3 and sender.dropped > 0
+    assert kinds.count("feature_maps") + sender.dropped == MAX_PENDING_FRAMES * 3
+
+
+def test_a_closed_command_pipe_means_stop():
+    import multiprocessing as mp
+
+    from engine.runner import FrameSender, PipeCommands
+
+    reader, writer = mp.Pipe(duplex=False)
+    commands = PipeCommands(reader, FrameSender(lambda frame: None))
+    writer.send_bytes(b'{"cmd": "pause"}')
+    assert commands.poll() == [{"cmd": "pause"}]
+    writer.close()
+    assert commands.poll(0.1) == [{"cmd": "stop"}]

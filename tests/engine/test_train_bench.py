@@ -6,7 +6,7 @@ from engine.train.bench import bench_training, format_rows
 
 
 def test_bench_compares_the_engine_with_a_plain_loop():
-    rows = bench_training("cpu", epochs=2, repeats=1, samples=300, threads=1)
+    rows = bench_training("cpu", repeats=1, samples=300, threads=1, scale=0.1)
     assert [r["network"] for r in rows] == ["mlp", "cnn"]
     for row in rows:
         assert row["plain_s"] > 0 and row["engine_s"] > 0 and row["engine_no_telemetry_s"] > 0

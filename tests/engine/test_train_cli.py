@@ -74,3 +74,19 @@ def test_two_processes_train_data_parallel_and_the_loss_falls(tmp_path):
     assert len(epochs) == 5 and epochs[-1]["train"]["loss"] < epochs[0]["train"]["loss"]
     assert epochs[-1]["val"]["loss"] < epochs[0]["val"]["loss"]
     assert "training 4,482 parameters on cpu" in proc.stderr
+
+
+def test_on_a_terminal_the_progress_line_is_redrawn(monkeypatch):
+    import io
+
+    from engine.train import TrainingJob, run_job
+    from engine.train.progress import ProgressPrinter
+
+    monkeypatch.setattr("engine.train.trainer.SYNC_INTERVAL", 0.0)
+    stream = io.StringIO()
+    settings = TrainingSettings.from_json({"epochs": 2, "cpu_threads": 1})
+    job = TrainingJob(mlp_document(), DatasetConfig("spirals", {"n_samples": 300}), settings)
+    run_job(job, lambda m: None, callbacks=[ProgressPrinter(stream, live=True)])
+    text = stream.getvalue()
+    assert "\repoch 1/2 [" in text and "#" in text and "samples/s" in text and " left" in text
+    assert text.count("\n") == 3  # the header and one kept line per epoch
