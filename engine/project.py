@@ -102,6 +102,8 @@ def save_project(project: Project, path: str | os.PathLike[str], *, keep_backup:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        # mkstemp creates the file private (0600); give it the old file's mode, or the umask's default
+        os.chmod(tmp_name, target.stat().st_mode & 0o777 if target.exists() else 0o666 & ~_umask())
         if keep_backup and target.exists():
             shutil.copy2(target, target.with_name(target.name + ".bak"))
         os.replace(tmp_name, target)
@@ -109,6 +111,12 @@ def save_project(project: Project, path: str | os.PathLike[str], *, keep_backup:
         Path(tmp_name).unlink(missing_ok=True)
         raise
     return target
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def load_project(path: str | os.PathLike[str], registry: LayerRegistry | None = None) -> Project:

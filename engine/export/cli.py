@@ -54,7 +54,7 @@ def _run_weights(project, run_id: str | None, which: str):  # -> dict[str, Tenso
     if not runs:
         return None
     if run_id is None:
-        run_id = runs[-1].id
-    if run_id not in {r.id for r in runs}:
+        run_id = runs[-1].run_id
+    if run_id not in {r.run_id for r in runs}:
         return None
     return load_run_weights(project, run_id, which)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import tempfile
 import warnings
@@ -33,11 +35,12 @@ def _dynamic_batch(n_inputs: int) -> tuple[dict[int, object], ...]:
 def export_onnx(module: fx.GraphModule, doc: GraphDocument, path: Path) -> ExportReport:
     inputs = example_inputs(doc, batch=2)
     try:
-        torch.onnx.export(
-            module, inputs, str(path), dynamo=True, verbose=False,
-            input_names=_input_names(doc), output_names=_output_names(doc),
-            dynamic_shapes=_dynamic_batch(len(inputs)),
-        )
+        with contextlib.redirect_stdout(io.StringIO()):  # the exporter prints its progress otherwise
+            torch.onnx.export(
+                module, inputs, str(path), dynamo=True, verbose=False,
+                input_names=_input_names(doc), output_names=_output_names(doc),
+                dynamic_shapes=_dynamic_batch(len(inputs)),
+            )
     except Exception as exc:
         raise ExportError(f"ONNX export failed: {type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
     report = ExportReport("onnx", path, path.stat().st_size)

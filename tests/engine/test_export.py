@@ -110,3 +110,31 @@ def test_weights_that_do_not_fit_are_refused_by_name(tmp_path):
 def test_unknown_format_is_an_error(tmp_path):
     with pytest.raises(ExportError, match="unknown export format 'tflite'"):
         export_network(zoo().doc, "tflite", tmp_path / "x")
+
+
+def test_cli_exports_a_trained_run_with_its_weights(tmp_path):
+    import shutil
+
+    from engine.runs import list_runs, load_run_weights
+
+    project_file = tmp_path / "spirals.loom"
+    shutil.copy(example_path("mlp_spirals"), project_file)
+    cli = [sys.executable, "-m", "engine.cli"]
+    trained = subprocess.run([*cli, "train", str(project_file), "--epochs", "2"], capture_output=True, text=True,
+                             timeout=300)
+    assert trained.returncode == 0, trained.stderr
+    exported = subprocess.run([*cli, "export", str(project_file), "-f", "onnx", "-f", "code", "-o",
+                               str(tmp_path / "out" / "spirals")], capture_output=True, text=True, timeout=300)
+    assert exported.returncode == 0, exported.stderr
+    assert "[torch.onnx]" not in exported.stdout
+    lines = exported.stdout.strip().splitlines()
+    assert lines[0].startswith("onnx:") and "onnxruntime" in lines[0] and lines[1].startswith("code:")
+    import onnxruntime as ort
+
+    project = load_project(project_file)
+    module = build_module(project.network).eval()
+    module.load_state_dict(load_run_weights(project, list_runs(project)[-1].run_id))
+    session = ort.InferenceSession(str(tmp_path / "out" / "spirals.onnx"), providers=["CPUExecutionProvider"])
+    x = torch.randn(7, 2)
+    got = session.run(None, {"points": x.numpy()})[0]
+    torch.testing.assert_close(torch.from_numpy(got), module(x).detach(), atol=1e-4, rtol=1e-4)

@@ -119,3 +119,16 @@ def test_out_of_range_params_load_and_are_reported_not_fatal(tmp_path):
     project = load_project(path)
     problems = analyze(project.network).problems_of("hidden")
     assert problems and "out_features must be at least 1" in problems[0].message
+
+
+def test_saved_files_are_readable_like_any_other_file(tmp_path):
+    import os
+    import stat
+
+    path = save_project(small_project(), tmp_path / "p.loom")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask
+    path.chmod(0o640)
+    save_project(small_project(), path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
