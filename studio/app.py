@@ -9,6 +9,7 @@ does, runs in a worker process started later by the run controller.
 
 from __future__ import annotations
 
+import atexit
 import sys
 
 from PySide6.QtCore import QTimer
@@ -20,6 +21,9 @@ from studio.settings import APPLICATION, ORGANIZATION
 DEFAULT_EXAMPLE = "lenet5"
 
 
+_clipboard_guarded = False
+
+
 def create_application(argv: list[str] | None = None) -> QApplication:
     """The process's QApplication, named so QSettings finds the studio's preferences."""
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
@@ -29,7 +33,20 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     font = QFont(app.font())
     font.setPointSizeF(max(font.pointSizeF(), 10.0))
     app.setFont(font)
+    global _clipboard_guarded
+    if not _clipboard_guarded:
+        # Copied nodes leave a QMimeData on the clipboard. When the process ends without the event
+        # loop quitting (scripts, tests), Python and Qt both free it during teardown and the process
+        # dies with SIGSEGV; releasing it while Qt is still alive avoids that.
+        atexit.register(_release_clipboard)
+        _clipboard_guarded = True
     return app
+
+
+def _release_clipboard() -> None:
+    app = QApplication.instance()
+    if app is not None:
+        app.clipboard().clear()
 
 
 def open_initial(window, path: str | None) -> None:

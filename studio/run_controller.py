@@ -89,6 +89,7 @@ class RunController(QObject):
         self.progress = RunProgress()
         self.probes: list[str] = []
         self.tick_ms: deque[float] = deque(maxlen=100_000)
+        self.tick_started = time.perf_counter()
         self.messages_seen = 0
         self._first_step_at: float | None = None
         self._first_fraction = 0.0
@@ -167,7 +168,7 @@ class RunController(QObject):
         if self.handle is None:
             self._timer.stop()
             return
-        started = time.perf_counter()
+        started = self.tick_started = time.perf_counter()
         if self._finished_at is not None:
             self._reap()
         else:

@@ -92,22 +92,22 @@ class NetworkAnalyzer:
         for edge in doc.edges:
             self._on_edge_connected(edge)
         ev = doc.events
-        ev.node_added.subscribe(self._on_node_added)
-        ev.node_removed.subscribe(self._on_node_removed)
-        ev.edge_connected.subscribe(self._on_edge_connected)
-        ev.edge_disconnected.subscribe(self._on_edge_disconnected)
-        ev.param_changed.subscribe(self._on_param_changed)
-        ev.node_renamed.subscribe(self._on_renamed)
+        self._subscriptions = [
+            (ev.node_added, self._on_node_added),
+            (ev.node_removed, self._on_node_removed),
+            (ev.edge_connected, self._on_edge_connected),
+            (ev.edge_disconnected, self._on_edge_disconnected),
+            (ev.param_changed, self._on_param_changed),
+            (ev.node_renamed, self._on_renamed),
+        ]
+        for event, handler in self._subscriptions:
+            event.subscribe(handler)
 
     def close(self) -> None:
         """Stop listening to the document."""
-        ev = self.doc.events
-        ev.node_added.unsubscribe(self._on_node_added)
-        ev.node_removed.unsubscribe(self._on_node_removed)
-        ev.edge_connected.unsubscribe(self._on_edge_connected)
-        ev.edge_disconnected.unsubscribe(self._on_edge_disconnected)
-        ev.param_changed.unsubscribe(self._on_param_changed)
-        ev.node_renamed.unsubscribe(self._on_renamed)
+        for event, handler in self._subscriptions:
+            event.unsubscribe(handler)
+        self._subscriptions = []
 
     # ---- event handlers: remember what changed --------------------------------
     def _on_node_added(self, node: Node) -> None:

@@ -2,10 +2,12 @@
 
 A panel receives a `PanelContext` (the run controller, the workspace, the engine loader, the
 dataset previewer and the run comparison) and subscribes to the signals it needs. Signal
-handlers only store data and call `mark_dirty`; the controller's `tick_finished` then makes
-each dirty panel `redraw` once, and a panel that is hidden (a tab in the back, a closed dock)
-waits until it is shown. Each redraw is timed into `update_ms`, so tests can hold panels to the
-GUI's frame budget. `clear` forgets the previous run when a new one starts; `apply_theme`
+handlers only store data and call `mark_dirty`; on the controller's `tick_finished` the
+`RedrawScheduler` makes dirty, visible panels `redraw`, each at most once, taking turns and
+stopping when the tick has used its share of the frame (`FRAME_BUDGET_MS`): what is left
+redraws on the next tick, a thirtieth of a second later. A hidden panel (a tab in the back, a
+closed dock) waits until it is shown. Each redraw is timed into `update_ms`, so tests can hold
+panels to the GUI's frame budget. `clear` forgets the previous run when a new one starts; `apply_theme`
 restyles what the stylesheet cannot reach.
 """
 
@@ -21,6 +23,34 @@ from PySide6.QtWidgets import QWidget
 
 from studio.run_controller import RunController
 from studio.theme import Theme, theme
+
+FRAME_BUDGET_MS = 20.0
+
+
+class RedrawScheduler(QObject):
+    """Redraws dirty panels after each controller tick, round robin, within a time budget."""
+
+    def __init__(self, runs: RunController, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.runs = runs
+        self.panels: list[Panel] = []
+        self._next = 0
+        runs.tick_finished.connect(self.redraw)
+
+    def add(self, panel: Panel) -> None:
+        self.panels.append(panel)
+
+    def redraw(self) -> None:
+        """Flush dirty visible panels, starting after the last one served, until the budget is spent."""
+        count = len(self.panels)
+        for i in range(count):
+            if (time.perf_counter() - self.runs.tick_started) * 1000.0 > FRAME_BUDGET_MS:
+                return
+            index = (self._next + i) % count
+            panel = self.panels[index]
+            if panel.dirty and panel.isVisible():
+                panel.flush()
+                self._next = index + 1
 
 
 class RunComparison(QObject):
@@ -47,6 +77,11 @@ class PanelContext:
     preview: Any = None  # studio.training.dataset_preview.DatasetPreviewer
     comparison: RunComparison = field(default_factory=RunComparison)
     theme: Theme = field(default_factory=lambda: theme("light"))
+    redraws: RedrawScheduler | None = None
+
+    def __post_init__(self) -> None:
+        if self.redraws is None:
+            self.redraws = RedrawScheduler(self.runs, self.runs)
 
 
 class Panel(QWidget):
@@ -61,8 +96,12 @@ class Panel(QWidget):
         self.context = context
         self.update_ms: deque[float] = deque(maxlen=100_000)
         self._dirty = False
-        context.runs.tick_finished.connect(self._tick)
+        context.redraws.add(self)
         context.runs.state_changed.connect(self._state_changed)
+
+    @property
+    def dirty(self) -> bool:
+        return self._dirty
 
     def mark_dirty(self) -> None:
         self._dirty = True
@@ -84,10 +123,6 @@ class Panel(QWidget):
 
     def apply_theme(self, t: Theme) -> None:
         """Restyle for a theme (subclasses that paint themselves)."""
-
-    def _tick(self) -> None:
-        if self._dirty and self.isVisible():
-            self.flush()
 
     def _state_changed(self, state: str) -> None:
         if state == "starting":  # a new run: the previous one's data goes

@@ -71,6 +71,7 @@ class ConfusionPanel(Panel):
         self.matrix: np.ndarray | None = None
         self._lut = ramp_table(context.theme.base, series_color(0, context.theme))
         self.header = QLabel("The confusion matrix appears after the first validation pass.")
+        self.header.setWordWrap(True)
         self.plot = pg.PlotWidget()
         item = self.plot.getPlotItem()
         item.setMenuEnabled(False)

@@ -104,6 +104,7 @@ class DatasetPanel(Panel):
         form_layout.addWidget(self.error)
         self.status = QLabel("Loading the training engine…")
         self.status.setObjectName("muted")
+        self.status.setWordWrap(True)
         self.summary = QLabel("")
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.summary.setWordWrap(True)
@@ -305,7 +306,9 @@ class DatasetPanel(Panel):
         self.summary.setText("<br>".join(line.replace("<", "&lt;") for line in summary.lines()))
         if result.images is not None:
             self.preview_stack.setCurrentIndex(0)
-            self.samples.set_items([(img, label, label, False) for img, label in zip(result.images, result.labels)])
+            items = [(img, label, label, False) for img, label in zip(result.images, result.labels)]
+            while not self.samples.set_items(items):
+                pass
         elif result.points is not None:
             self.preview_stack.setCurrentIndex(1)
             self._show_points(result, summary)

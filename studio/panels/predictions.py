@@ -37,6 +37,7 @@ class PredictionsPanel(Panel):
         self.mistakes = 0
         self._colors = (context.theme.canvas.valid, context.theme.canvas.error)
         self.header = QLabel("Predictions for a few validation samples appear after each epoch.")
+        self.header.setWordWrap(True)
         self.grid = ThumbnailGrid()
         self.grid.flag_color = self._colors[1]
         self.table = QTableWidget(0, 4)
@@ -85,7 +86,8 @@ class PredictionsPanel(Panel):
                        f"<span style='color:{bad}'>✗ {p}</span><br><small>true: {t}</small>")
             items.append((image, caption, f"true: {t}\npredicted: {p}", not right))
         self.stack.setCurrentIndex(0)
-        self.grid.set_items(items)
+        if not self.grid.set_items(items):
+            self.mark_dirty()  # the rest of the tiles on the next tick
 
     def _show_rows(self, inputs: np.ndarray, true: list[str], predicted: list[str], ok: list[bool]) -> None:
         self.stack.setCurrentIndex(1)

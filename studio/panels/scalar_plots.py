@@ -19,6 +19,7 @@ from studio.panels.style import TRAIN, VALIDATION, new_plot, series_color, style
 from studio.theme import Theme
 
 PERCENT = ("accuracy", "top_k")
+MAX_NEW_CURVES = 1
 
 
 def _x(step: dict[str, Any]) -> float:
@@ -134,16 +135,20 @@ class MetricsPanel(PlotPanel):
         self.mark_dirty()
 
     def _series(self, metric: str, split: str) -> Series:
-        key = (metric, split)
-        if key not in self.series:  # a metric's curves are made the first time it is reported
-            index = len(self.curves)
-            name = f"{'train' if split == 'train' else 'validation'} {self._label(metric)}"
-            self.series[key] = Series(256)
-            self.curves[key] = self.add_curve(name, series_color(index, self.context.theme), symbol="o")
-        return self.series[key]
+        return self.series.setdefault((metric, split), Series(256))
 
     def redraw(self) -> None:
+        created = 0
         for key, series in self.series.items():
+            if key not in self.curves:  # a metric's curves are made the first time it is reported
+                if created == MAX_NEW_CURVES:  # a new curve (and its legend entry) costs milliseconds
+                    self.mark_dirty()
+                    continue
+                created += 1
+                metric, split = key
+                name = f"{'train' if split == 'train' else 'validation'} {self._label(metric)}"
+                color = series_color(len(self.curves), self.context.theme)
+                self.curves[key] = self.add_curve(name, color, symbol="o")
             self.curves[key].setData(series.x, series.y)
 
     def clear(self) -> None:

@@ -23,6 +23,7 @@ from studio.panels.style import TRAIN, VALIDATION, new_plot, series_color, style
 from studio.theme import Theme
 
 NORM_FLOOR = 1e-12  # the log axis cannot show a zero norm
+MAX_NEW_CURVES = 2
 
 
 def total_norm(params: dict[str, dict[str, Any]]) -> float:
@@ -38,6 +39,7 @@ class GradientFlowPanel(PlotPanel):
     def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         self.plot.getPlotItem().setLogMode(y=True)
+        self.plot.getPlotItem().getAxis("left").enableAutoSIPrefix(False)
         self.series: dict[str, Series] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}
         context.runs.grad_stats_arrived.connect(self._stats)
@@ -45,23 +47,27 @@ class GradientFlowPanel(PlotPanel):
     def _stats(self, by_node: dict[str, dict[str, Any]]) -> None:
         for node_id, message in by_node.items():
             norm = max(total_norm(message["params"]), NORM_FLOOR)
-            self._series(node_id).append(float(message["step"]), norm)
+            self.series.setdefault(node_id, Series(256)).append(float(message["step"]), norm)
         self.mark_dirty()
 
-    def _series(self, node_id: str) -> Series:
-        if node_id not in self.series:
-            order = self.context.workspace.node_ids()
-            index = order.index(node_id) if node_id in order else len(self.series)
-            color = pg.intColor(index, hues=max(len(order), 8), values=1, maxValue=220)
-            self.series[node_id] = Series(256)
-            self.curves[node_id] = self.plot.getPlotItem().plot(
-                name=self.context.workspace.node_name(node_id), pen=pg.mkPen(color, width=1.6),
-                symbol="o", symbolSize=4, symbolBrush=color, symbolPen=None)
-        return self.series[node_id]
-
     def redraw(self) -> None:
+        created = 0
         for node_id, series in self.series.items():
+            if node_id not in self.curves:
+                if created == MAX_NEW_CURVES:  # making a curve costs milliseconds: a few per tick
+                    self.mark_dirty()
+                    continue
+                self.curves[node_id] = self._new_curve(node_id)
+                created += 1
             self.curves[node_id].setData(series.x, series.y)
+
+    def _new_curve(self, node_id: str) -> pg.PlotDataItem:
+        order = self.context.workspace.node_ids()
+        index = order.index(node_id) if node_id in order else len(self.curves)
+        color = pg.intColor(index, hues=max(len(order), 8), values=1, maxValue=220)
+        return self.plot.getPlotItem().plot(name=self.context.workspace.node_name(node_id),
+                                            pen=pg.mkPen(color, width=1.6), symbol="o", symbolSize=4,
+                                            symbolBrush=color, symbolPen=None)
 
     def clear(self) -> None:
         item = self.plot.getPlotItem()
@@ -70,7 +76,7 @@ class GradientFlowPanel(PlotPanel):
         self.series, self.curves = {}, {}
 
     def latest(self) -> dict[str, float]:
-        """The last gradient norm of every node (for tests and the canvas colouring)."""
+        """The last gradient norm of every node."""
         return {n: float(s.y[-1]) for n, s in self.series.items() if len(s)}
 
 
@@ -84,18 +90,22 @@ class HistogramPanel(Panel):
         self.weights: dict[str, dict[str, Any]] = {}
         self.grads: dict[str, dict[str, Any]] = {}
         self.node_box, self.param_box = QComboBox(), QComboBox()
-        self.node_box.setMinimumContentsLength(10)
-        self.node_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        for box in (self.node_box, self.param_box):
+            box.setMinimumContentsLength(6)
+            box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.info = QLabel("")
         self.info.setObjectName("muted")
+        self.info.setWordWrap(True)
+        self.node_box.setToolTip("The node whose parameters are shown (follows the canvas selection)")
+        self.param_box.setToolTip("Which of the node's parameters")
         row = QHBoxLayout()
-        row.addWidget(QLabel("Node"))
         row.addWidget(self.node_box, 1)
-        row.addWidget(QLabel("Parameter"))
         row.addWidget(self.param_box, 1)
         t = context.theme
         self.plots = {"weights": new_plot(t, "value", "count", legend=False),
                       "grads": new_plot(t, "gradient", "count", legend=False)}
+        for plot in self.plots.values():
+            plot.setMinimumSize(110, 80)
         self.curves = {}
         for index, (key, plot) in ((TRAIN, ("weights", self.plots["weights"])),
                                    (VALIDATION, ("grads", self.plots["grads"]))):
@@ -104,7 +114,7 @@ class HistogramPanel(Panel):
             self.curves[key] = plot.getPlotItem().plot(stepMode="center", fillLevel=0,
                                                         pen=pg.mkPen(color, width=1.2),
                                                         brush=pg.mkBrush(color + "66"))
-        self.plots_box = QBoxLayout(QBoxLayout.Direction.LeftToRight)
+        self.plots_box = QBoxLayout(QBoxLayout.Direction.TopToBottom)
         self.plots_box.addWidget(self.plots["weights"])
         self.plots_box.addWidget(self.plots["grads"])
         layout = QVBoxLayout(self)

@@ -2,7 +2,8 @@
 
 `ThumbnailGrid.set_items([(image, caption_html, tooltip, flagged), ...])` shows uint8 images
 (H×W×C, C = 1 or 3) scaled up with sharp pixels; flagged items get a frame in the error colour.
-Tiles are made once and reused.
+Tiles are made once and reused; at most `MAX_NEW_TILES` are made per call, so a first update
+never holds the GUI long (`set_items` says when it must be called again).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QScrollArea, QVBoxLay
 
 THUMB = 64
 TILE_W = THUMB + 40
+
+MAX_NEW_TILES = 4  # making and showing a tile costs about a millisecond: a few at a time
 
 Item = tuple[np.ndarray, str, str, bool]
 
@@ -72,9 +75,12 @@ class ThumbnailGrid(QScrollArea):
         self.flag_color = "#dc2626"
         self._columns = 0
 
-    def set_items(self, items: list[Item]) -> None:
-        while len(self.tiles) < len(items):
+    def set_items(self, items: list[Item]) -> bool:
+        """Show `items`; False when only some could be made this time (call again on the next tick)."""
+        complete = len(self.tiles) + MAX_NEW_TILES >= len(items)
+        for _ in range(min(len(items) - len(self.tiles), MAX_NEW_TILES)):
             self.tiles.append(_Tile())
+        items = items[:len(self.tiles)]
         for i, tile in enumerate(self.tiles):
             if i < len(items):
                 tile.show_item(items[i], self.flag_color)
@@ -82,6 +88,7 @@ class ThumbnailGrid(QScrollArea):
             else:
                 tile.hide()
         self._reflow(force=True)
+        return complete
 
     def visible_count(self) -> int:
         return sum(1 for t in self.tiles if not t.isHidden())

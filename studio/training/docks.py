@@ -69,11 +69,18 @@ def _arrange(window: QMainWindow, docks: dict[str, QDockWidget]) -> None:
     for anchor in anchors.values():
         if anchor is not None:
             anchor.raise_()
-    first_picture, first_curve = groups["pictures"][0], groups["curves"][0]
+    default_sizes(window, docks)
+
+
+def default_sizes(window: QMainWindow, docks: dict[str, QDockWidget]) -> None:
+    """The first layout's proportions (again once the window has its size: Qt clamps them before)."""
+    editor = getattr(window, "docks", {})
+    inspector, problems = editor.get("inspector"), editor.get("problems")
+    first_picture, first_curve = docks["feature_maps"], docks["loss"]
     if inspector is not None:
-        window.resizeDocks([inspector, first_picture], [460, 420], Qt.Orientation.Vertical)
+        window.resizeDocks([inspector, first_picture], [460, 400], Qt.Orientation.Vertical)
     if problems is not None:
-        window.resizeDocks([problems, first_curve], [420, 600], Qt.Orientation.Horizontal)
+        window.resizeDocks([problems, first_curve], [400, 640], Qt.Orientation.Horizontal)
     window.resizeDocks([first_curve], [BOTTOM_HEIGHT], Qt.Orientation.Vertical)
 
 

@@ -32,7 +32,7 @@ from studio.theme import theme
 from studio.training.banners import BannerStack, ErrorBanner, LockBanner
 from studio.training.canvas_health import CanvasHealth
 from studio.training.dataset_preview import DatasetPreviewer
-from studio.training.docks import make_docks, restore_state
+from studio.training.docks import default_sizes, make_docks, restore_state
 from studio.training.edit_lock import EditLock
 from studio.training.engine_loader import EngineLoader
 from studio.training.run_actions import RunActions
@@ -67,7 +67,8 @@ class TrainingUi(QObject):
         self.actions = RunActions(window)
         self.run_menu = self.actions.add_to(window.toolbar, window.menuBar())
         self._connect()
-        restore_state(window)
+        if not restore_state(window):
+            QTimer.singleShot(0, self, lambda: default_sizes(window, self.docks))
         self.apply_theme(getattr(window, "theme_name", "light"))
         window.installEventFilter(self)
         app = QCoreApplication.instance()
