@@ -37,9 +37,14 @@ def _inference(args: argparse.Namespace) -> dict[str, Any]:
 def _subprocess_json(module: str, *extra: str) -> dict[str, Any]:
     proc = subprocess.run([sys.executable, "-m", module, "--json", *extra], capture_output=True, text=True,
                           timeout=900)
-    if proc.returncode != 0:
-        return {"error": (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["failed"]}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or [f"exit status {proc.returncode}"]
+        return {"error": f"{module} failed: {tail[0]}"}
+    try:
+        return json.loads(lines[-1])
+    except json.JSONDecodeError:
+        return {"error": f"{module} printed no JSON: {lines[-1][:200]}"}
 
 
 def _canvas(args: argparse.Namespace) -> dict[str, Any]:

@@ -103,5 +103,20 @@ def bench_canvas(n_nodes: int = 500, steps: int = 20) -> dict[str, float]:
     }
 
 
+def main(argv: list[str] | None = None) -> int:
+    """`python -m studio.bench_canvas [--nodes N] [--json]`: `layerloom bench` runs this in a subprocess."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(prog="python -m studio.bench_canvas")
+    parser.add_argument("--nodes", type=int, default=500)
+    parser.add_argument("--json", action="store_true", help="print one JSON line")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    result = bench_canvas(args.nodes)
+    print(json.dumps(result) if args.json else result)
+    return 0
+
+
 if __name__ == "__main__":
-    print(bench_canvas())
+    raise SystemExit(main())
