@@ -3,12 +3,15 @@
 A panel receives a `PanelContext` (the run controller, the workspace, the engine loader, the
 dataset previewer and the run comparison) and subscribes to the signals it needs. Signal
 handlers only store data and call `mark_dirty`; on the controller's `tick_finished` the
-`RedrawScheduler` makes dirty, visible panels `redraw`, each at most once, taking turns and
-stopping when the tick has used its share of the frame (`FRAME_BUDGET_MS`): what is left
-redraws on the next tick, a thirtieth of a second later. A hidden panel (a tab in the back, a
-closed dock) waits until it is shown. Each redraw is timed into `update_ms`, so tests can hold
-panels to the GUI's frame budget. `clear` forgets the previous run when a new one starts; `apply_theme`
-restyles what the stylesheet cannot reach.
+`RedrawScheduler` makes dirty panels in view `redraw`, each at most once, taking turns and
+stopping after `MAX_PANELS_PER_TICK` panels or when the tick has used its share of the frame
+(`FRAME_BUDGET_MS`), because every redrawn plot is also repainted in the same frame: what is
+left redraws on the next tick, a thirtieth of a second later. A panel out of view (a tab in
+the back, which Qt still calls visible, or a closed dock) waits until it comes into view; a
+panel that shows engine data (`needs_engine`) starts loading the training engine then. Each
+redraw is timed into `update_ms`, so tests can hold panels to the GUI's frame budget. `clear`
+forgets the previous run when a new one starts; `apply_theme` restyles what the stylesheet
+cannot reach.
 """
 
 from __future__ import annotations
@@ -18,13 +21,14 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
 from studio.run_controller import RunController
 from studio.theme import Theme, theme
 
-FRAME_BUDGET_MS = 20.0
+FRAME_BUDGET_MS = 20.0  # of each tick's redraw work (painting follows in the same frame)
+MAX_PANELS_PER_TICK = 3  # each redrawn plot also costs a repaint of a few milliseconds
 
 
 class RedrawScheduler(QObject):
@@ -35,22 +39,34 @@ class RedrawScheduler(QObject):
         self.runs = runs
         self.panels: list[Panel] = []
         self._next = 0
-        runs.tick_finished.connect(self.redraw)
+        self._catch_up = QTimer(self)  # what the ticks did not draw (or data that came without a tick)
+        self._catch_up.setSingleShot(True)
+        self._catch_up.setInterval(runs.interval_ms)
+        self._catch_up.timeout.connect(lambda: self.redraw(time.perf_counter()))
+        runs.tick_finished.connect(lambda: self.redraw(runs.tick_started))
 
     def add(self, panel: Panel) -> None:
         self.panels.append(panel)
 
-    def redraw(self) -> None:
+    def request(self) -> None:
+        """A panel has something new: make sure a redraw comes even when no tick does."""
+        if not self._catch_up.isActive():
+            self._catch_up.start()
+
+    def redraw(self, started: float) -> None:
         """Flush dirty visible panels, starting after the last one served, until the budget is spent."""
-        count = len(self.panels)
+        count, served = len(self.panels), 0
         for i in range(count):
-            if (time.perf_counter() - self.runs.tick_started) * 1000.0 > FRAME_BUDGET_MS:
-                return
+            if served == MAX_PANELS_PER_TICK or (time.perf_counter() - started) * 1000.0 > FRAME_BUDGET_MS:
+                break
             index = (self._next + i) % count
             panel = self.panels[index]
-            if panel.dirty and panel.isVisible():
+            if panel.dirty and panel.showing():
                 panel.flush()
+                served += 1
                 self._next = index + 1
+        if any(p.dirty and p.showing() for p in self.panels):
+            self._catch_up.start()
 
 
 class RunComparison(QObject):
@@ -89,6 +105,7 @@ class Panel(QWidget):
 
     name = ""
     title = ""
+    needs_engine = False  # shows data only the torch-backed engine gives: loads it when first shown
 
     def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -105,6 +122,7 @@ class Panel(QWidget):
 
     def mark_dirty(self) -> None:
         self._dirty = True
+        self.context.redraws.request()
 
     def flush(self) -> None:
         """Redraw now if anything changed (timed into `update_ms`)."""
@@ -130,6 +148,24 @@ class Panel(QWidget):
             self.mark_dirty()
             self.flush()
 
+    def showing(self) -> bool:
+        """Whether the panel can be seen: shown, and not a tab behind another (Qt calls those visible)."""
+        return self.isVisible() and not self.visibleRegion().isEmpty()
+
+    def set_on_screen(self, on_screen: bool) -> None:
+        """Follow the dock's ``visibilityChanged`` (which, unlike show events, also reports tab switches)."""
+        if on_screen:
+            self._came_into_view()
+
+    def _came_into_view(self) -> None:
+        self.flush()
+        if self.needs_engine and self.context.engine is not None:
+            QTimer.singleShot(0, self, self._load_engine)  # only if still in view once the layout settles
+
+    def _load_engine(self) -> None:
+        if self.showing():
+            self.context.engine.load()
+
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        self.flush()
+        self._came_into_view()

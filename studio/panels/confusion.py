@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from studio.panels.base import Panel, PanelContext
@@ -69,6 +69,7 @@ class ConfusionPanel(Panel):
         super().__init__(context, parent)
         self.message: dict[str, Any] | None = None
         self.matrix: np.ndarray | None = None
+        self.names: list[str] = []
         self._lut = ramp_table(context.theme.base, series_color(0, context.theme))
         self.header = QLabel("The confusion matrix appears after the first validation pass.")
         self.header.setWordWrap(True)
@@ -108,16 +109,34 @@ class ConfusionPanel(Panel):
         share = m / np.maximum(m.sum(axis=1, keepdims=True), 1)
         self.image.setImage(colorize(share.astype(np.float32), self._lut, rgba(self._theme.base)), autoLevels=False)
         self._texts(m, share)
-        ticks = [(i + 0.5, n) for i, n in enumerate(names)]
+        self.names = names
+        self._ticks()
         item = self.plot.getPlotItem()
-        item.getAxis("bottom").setTicks([ticks])
-        item.getAxis("left").setTicks([ticks])
         item.setRange(xRange=(0, len(m)), yRange=(0, len(m)), padding=0.02)
         total = int(m.sum())
         correct = float(np.trace(m)) / total * 100 if total else 0.0
         split = "validation" if self.message.get("split") == "val" else "test"
         self.header.setText(f"<b>{split}</b> · epoch {int(self.message['epoch']) + 1} · {total} samples · "
                             f"{correct:.1f}% correct")
+
+    def _ticks(self) -> None:
+        """Class names on both axes; under the columns shortened until they fit their cells."""
+        item = self.plot.getPlotItem()
+        names = self.names
+        item.getAxis("left").setTicks([[(i + 0.5, n) for i, n in enumerate(names)]])
+        cell = item.getViewBox().width() / max(len(names), 1)
+        metrics = QFontMetrics(item.getAxis("bottom").style.get("tickFont") or QFont())
+        shown = list(names)
+        for length in (8, 5, 3, 1):
+            if all(metrics.horizontalAdvance(n) + 6 <= cell for n in shown):
+                break
+            shown = [n if len(n) <= length else n[:length] + "." for n in names]
+        item.getAxis("bottom").setTicks([[(i + 0.5, n) for i, n in enumerate(shown)]])
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self.names:
+            self._ticks()
 
     def _texts(self, m: np.ndarray, share: np.ndarray) -> None:
         index = (np.clip(share, 0.0, 1.0) * 255).astype(np.uint8)

@@ -57,6 +57,7 @@ class DatasetPanel(Panel):
     """Dataset choice, parameters, split and preview."""
 
     name, title = "dataset", "Dataset"
+    needs_engine = True
 
     def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)

@@ -46,6 +46,7 @@ class FeatureMapPanel(Panel):
         self.apply_theme(context.theme)
         context.runs.feature_maps_arrived.connect(self._arrived)
         context.runs.run_started.connect(self._started)
+        context.runs.run_finished.connect(lambda _m, _r: self.mark_dirty())
 
     def show_node(self, node_id: str | None) -> None:
         """Show `node_id`'s maps (as soon as they arrive)."""
@@ -72,8 +73,12 @@ class FeatureMapPanel(Panel):
         if message is None:
             self.image.clear()
             self.image_data = None
-            self.header.setText(f"Waiting for the feature maps of '{name}'…" if self.node_id
-                                else "Select a node and train to see its feature maps.")
+            if not self.node_id:
+                self.header.setText("Select a node and train to see its feature maps.")
+            elif self.context.runs.active:
+                self.header.setText(f"Waiting for the feature maps of '{name}'…")
+            else:
+                self.header.setText(f"No feature maps of '{name}' arrived: select a node and train.")
             return
         maps = np.asarray(message["maps"])
         aspect = self.view.width() / max(self.view.height(), 1)

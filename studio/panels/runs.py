@@ -57,6 +57,7 @@ class RunsPanel(Panel):
     """Past runs of the open project."""
 
     name, title = "runs", "Runs"
+    needs_engine = True
 
     def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)

@@ -31,10 +31,13 @@ class PlotPanel(Panel):
 
     x_label = "epoch"
     y_label = ""
+    log_y = False
+    legend_offset = (-8, 8)  # top right (curves that fall leave it free)
 
     def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
-        self.plot = new_plot(context.theme, self.x_label, self.y_label)
+        self.plot = new_plot(context.theme, self.x_label, self.y_label, log_y=self.log_y,
+                             legend_offset=self.legend_offset)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.plot)
@@ -110,6 +113,7 @@ class MetricsPanel(PlotPanel):
     """Accuracy (and top-k, MAE) per epoch for training and validation, and compared runs."""
 
     name, title, y_label = "metrics", "Metrics", "metric"
+    legend_offset = (-8, -8)  # bottom right: accuracy climbs into the top
 
     def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
@@ -146,10 +150,17 @@ class MetricsPanel(PlotPanel):
                     continue
                 created += 1
                 metric, split = key
+                self._label_axis()
                 name = f"{'train' if split == 'train' else 'validation'} {self._label(metric)}"
                 color = series_color(len(self.curves), self.context.theme)
                 self.curves[key] = self.add_curve(name, color, symbol="o")
             self.curves[key].setData(series.x, series.y)
+
+    def _label_axis(self) -> None:
+        metrics = {m for m, _ in self.series}
+        label = "accuracy (%)" if metrics <= set(PERCENT) else self._label(next(iter(metrics))) \
+            if len(metrics) == 1 else "metric"
+        self.plot.getPlotItem().setLabel("left", label)
 
     def clear(self) -> None:
         for series in self.series.values():
@@ -179,7 +190,7 @@ class StepScalarPanel(PlotPanel):
     def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         self.values = Series()
-        self.curve = self.add_curve(self.y_label, series_color(TRAIN, context.theme))
+        self.curve = self.add_curve(self.y_label, series_color(TRAIN, context.theme), width=1.0)
         self.plot.getPlotItem().legend.hide()
         context.runs.steps_arrived.connect(self._steps)
 

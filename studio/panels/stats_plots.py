@@ -35,11 +35,10 @@ class GradientFlowPanel(PlotPanel):
     """Per-node gradient norms over the run."""
 
     name, title, x_label, y_label = "gradient_flow", "Gradient Flow", "step", "gradient norm"
+    log_y = True
 
     def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
-        self.plot.getPlotItem().setLogMode(y=True)
-        self.plot.getPlotItem().getAxis("left").enableAutoSIPrefix(False)
         self.series: dict[str, Series] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}
         context.runs.grad_stats_arrived.connect(self._stats)
@@ -66,7 +65,7 @@ class GradientFlowPanel(PlotPanel):
         index = order.index(node_id) if node_id in order else len(self.curves)
         color = pg.intColor(index, hues=max(len(order), 8), values=1, maxValue=220)
         return self.plot.getPlotItem().plot(name=self.context.workspace.node_name(node_id),
-                                            pen=pg.mkPen(color, width=1.6), symbol="o", symbolSize=4,
+                                            pen=pg.mkPen(color, width=1.0), symbol="o", symbolSize=4,
                                             symbolBrush=color, symbolPen=None)
 
     def clear(self) -> None:
@@ -102,8 +101,8 @@ class HistogramPanel(Panel):
         row.addWidget(self.node_box, 1)
         row.addWidget(self.param_box, 1)
         t = context.theme
-        self.plots = {"weights": new_plot(t, "value", "count", legend=False),
-                      "grads": new_plot(t, "gradient", "count", legend=False)}
+        self.plots = {"weights": new_plot(t, "value", "count", legend=False, long_series=False),
+                      "grads": new_plot(t, "gradient", "count", legend=False, long_series=False)}
         for plot in self.plots.values():
             plot.setMinimumSize(110, 80)
         self.curves = {}
@@ -191,7 +190,7 @@ class HistogramPanel(Panel):
         for key, store in (("weights", self.weights), ("grads", self.grads)):
             stats = store.get(self.node_id or "", {}).get(param)
             if stats is None:
-                self.curves[key].setData([], [])
+                self.curves[key].clear()
                 continue
             hist = np.asarray(stats["hist"], dtype=np.float64)
             lo, hi = (float(v) for v in stats["edges"])

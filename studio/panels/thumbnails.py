@@ -14,7 +14,7 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 THUMB = 64
-TILE_W = THUMB + 40
+TILE_W = THUMB + 26
 
 MAX_NEW_TILES = 4  # making and showing a tile costs about a millisecond: a few at a time
 
@@ -32,8 +32,8 @@ def to_pixmap(image: np.ndarray, side: int = THUMB) -> QPixmap:
 
 
 class _Tile(QFrame):
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
         self.setObjectName("thumbnailTile")
         self.setFixedWidth(TILE_W)
         self.picture = QLabel()
@@ -79,7 +79,7 @@ class ThumbnailGrid(QScrollArea):
         """Show `items`; False when only some could be made this time (call again on the next tick)."""
         complete = len(self.tiles) + MAX_NEW_TILES >= len(items)
         for _ in range(min(len(items) - len(self.tiles), MAX_NEW_TILES)):
-            self.tiles.append(_Tile())
+            self.tiles.append(_Tile(self.host))
         items = items[:len(self.tiles)]
         for i, tile in enumerate(self.tiles):
             if i < len(items):

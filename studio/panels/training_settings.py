@@ -31,6 +31,7 @@ class TrainingSettingsPanel(Panel):
     """All training settings of the project, with the engine's checks."""
 
     name, title = "training", "Training"
+    needs_engine = True
 
     def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
@@ -96,11 +97,12 @@ class TrainingSettingsPanel(Panel):
 
     def load_from_project(self) -> None:
         """Show the project's training settings and check them."""
-        project = self.context.workspace.project
-        if not self.context.engine.is_ready or project is None:
+        if not self.context.engine.is_ready:
             return
         if not self.fields:
             self._build()
+        if self.context.workspace.project is None:
+            return
         data = self._settings_json()
         for f in self.fields:
             editor = self.editors[f.path]
@@ -120,13 +122,13 @@ class TrainingSettingsPanel(Panel):
 
     def check(self) -> list[str]:
         """Run the engine's checks and show the result."""
-        from studio.training.checks import settings_problems
-
         project = self.context.workspace.project
         if project is None or not self.context.engine.is_ready:
             return []
+        from studio.training.checks import settings_problems  # imports torch: only once the engine is loaded
+
         analysis = getattr(self.context.workspace.controller, "analysis", None)
-        summary = self.context.preview.summary if self.context.preview is not None else None
+        summary = self.context.preview.summary_for(project.dataset) if self.context.preview is not None else None
         self.problems = settings_problems(project, analysis, summary)
         t = self._theme
         if self.problems:

@@ -9,7 +9,7 @@ closes with its × button; it never blocks the window.
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
 
 from studio.theme import Theme
 
@@ -59,15 +59,16 @@ class ErrorBanner(QFrame):
         close.setToolTip("Dismiss")
         close.clicked.connect(self.hide)
         text = QWidget()
-        column = QHBoxLayout(text)
+        column = QVBoxLayout(text)
         column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
         column.addWidget(self.title)
-        column.addWidget(self.message, 1)
+        column.addWidget(self.message)
         row = QHBoxLayout(self)
         row.setContentsMargins(12, 8, 8, 8)
         row.addWidget(text, 1)
-        row.addWidget(self.show_node)
-        row.addWidget(details)
+        row.addWidget(self.show_node, 0, Qt.AlignmentFlag.AlignTop)
+        row.addWidget(details, 0, Qt.AlignmentFlag.AlignTop)
         row.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
         self.hide()
 

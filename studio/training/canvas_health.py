@@ -7,12 +7,14 @@ above it (``∇ 3.1e-03``, ``dead 42%``). The node where the loss first stopped 
 engine's diagnosis of a ``non_finite`` error) gets a red ring and a ``NaN`` label in every mode.
 Overlays are child items of the scene's node items (so they move with them); they accept no
 mouse buttons and their shape is only the ring and the label, so clicks still reach the node.
-The colours stay after the run ends, until the next run starts or another project opens.
+The colours stay after the run ends, until the next run starts or another project opens. New
+statistics repaint the canvas at most twice a second.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import shiboken6
@@ -23,6 +25,7 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 from studio.training.health_colors import NAN_COLOR, dead_color, grad_colors, norm_text
 
 MODES = ("off", "grad_norm", "dead_units")
+APPLY_INTERVAL_S = 0.5  # statistics come every few seconds; repainting the canvas more often buys nothing
 RING = 4.0
 LABEL_H = 18.0
 
@@ -42,6 +45,8 @@ class HealthOverlay(QGraphicsItem):
         self._font.setBold(True)
 
     def set_state(self, color: str, text: str, tooltip: str, nan: bool = False) -> None:
+        if (color, text, nan) == (self.color, self.text, self.nan) and tooltip == self.toolTip():
+            return
         self.prepareGeometryChange()
         self.color, self.text, self.nan = color, text, nan
         self.setToolTip(tooltip)
@@ -102,6 +107,7 @@ class CanvasHealth(QObject):
         self.nan_message = ""
         self.overlays: dict[str, HealthOverlay] = {}
         self._dirty = False
+        self._applied = 0.0
         runs.grad_stats_arrived.connect(self._grad_stats)
         runs.activation_stats_arrived.connect(self._activation_stats)
         runs.error_arrived.connect(self._error)
@@ -193,7 +199,9 @@ class CanvasHealth(QObject):
             self.clear()
 
     def _tick(self) -> None:
-        if self._dirty:
+        now = time.monotonic()
+        if self._dirty and now - self._applied >= APPLY_INTERVAL_S:
+            self._applied = now
             self.apply()
 
     def _project_changed(self) -> None:

@@ -4,7 +4,8 @@
 thread pool and emits `loaded(PreviewResult)` or `failed(message)` on the GUI thread; a newer
 request makes older results stale (they are dropped). The result holds the `DatasetSummary`,
 up to 16 sample images (uint8 N×H×W×C) or, for two-feature inputs, the first points with their
-classes, and the labels. `summary` keeps the last good summary for the Training panel's checks.
+classes, and the labels. `summary_for(config)` gives the last good summary when it belongs to
+that dataset section, for the checks of the Training panel and the Train action.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class PreviewResult:
     summary: Any  # engine.data.DatasetSummary
     images: np.ndarray | None = None
     labels: list[str] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)  # the dataset section it was loaded from
     points: np.ndarray | None = None  # (N, 2) float32
     point_classes: np.ndarray | None = None  # (N,) int64 (classification) or float32 targets
     thread: str = ""
@@ -42,7 +44,7 @@ def load_preview(config_json: dict[str, Any], base_dir: Path | None) -> PreviewR
 
     splits = load_dataset(DatasetConfig.from_json(config_json), base_dir)
     images, labels = sample_grid(splits, SAMPLES)
-    result = PreviewResult(splits.summary, images, labels, thread=threading.current_thread().name)
+    result = PreviewResult(splits.summary, images, labels, dict(config_json), thread=threading.current_thread().name)
     x, y = splits.train
     if images is None and x.dim() == 2 and x.shape[1] == 2 and x.is_floating_point():
         result.points = x[:POINTS].numpy().astype(np.float32)
@@ -102,6 +104,12 @@ class DatasetPreviewer(QObject):
         self.busy = True
         self.loading.emit()
         training_pool().start(_PreviewJob(self._generation, dict(config_json), base_dir, self._signals))
+
+    def summary_for(self, config_json: dict[str, Any]) -> Any:
+        """The last summary if it was loaded from exactly `config_json` (else None: it would mislead)."""
+        if self.result is not None and not self.busy and self.result.config == config_json:
+            return self.summary
+        return None
 
     def forget(self) -> None:
         """Drop the current preview (another project, or no dataset)."""

@@ -34,6 +34,8 @@ def make_docks(window: QMainWindow, context: PanelContext) -> tuple[dict[str, Pa
         dock.setObjectName(info.dock_name)
         dock.setFeatures(FEATURES)
         dock.setWidget(panel)
+        dock.visibilityChanged.connect(panel.set_on_screen)
+        dock.topLevelChanged.connect(lambda _floating, p=panel: p.set_on_screen(True))
         panels[name], docks[name] = panel, dock
     _arrange(window, docks)
     _list_in_view_menu(window, docks)

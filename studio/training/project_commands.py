@@ -43,6 +43,7 @@ class SetSectionCommand(QUndoCommand):
                 or other.section != self.section or other.project is not self.project:
             return False
         self.new = copy.deepcopy(other.new)
+        self.setText(other.text())
         return True
 
 

@@ -78,6 +78,7 @@ class RunActions:
         self.progress.setTextVisible(False)
         self.progress_label = QLabel("")
         self.progress_label.setObjectName("trainingProgressLabel")
+        self.state = "idle"
         bar = window.statusBar()
         bar.addPermanentWidget(self.progress_label)
         bar.addPermanentWidget(self.progress)
@@ -105,6 +106,7 @@ class RunActions:
             action.setIcon(run_icon(name, color))
 
     def show_state(self, state: str) -> None:
+        self.state = state
         for name, action in self.all.items():
             action.setEnabled(name in ENABLED.get(state, ()))
         busy = state != "idle"
@@ -114,9 +116,9 @@ class RunActions:
             self.progress.setRange(0, 0)  # busy indicator until the worker reports
             self.progress_label.setText("Starting the training process…")
         elif state == "paused":
-            self.progress_label.setText("Paused · " + self.progress_label.text().split(" · ", 1)[-1])
+            self.progress_label.setText("Paused · " + self.progress_label.text())
 
     def show_progress(self, progress: Any) -> None:
         self.progress.setRange(0, 1000)
         self.progress.setValue(round(min(max(progress.fraction, 0.0), 1.0) * 1000))
-        self.progress_label.setText(progress.text())
+        self.progress_label.setText(("Paused · " if self.state == "paused" else "") + progress.text())

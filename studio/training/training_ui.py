@@ -8,19 +8,24 @@ overlays. Then:
 
 - `train()` checks the network (the editor's analysis), the dataset and the settings with the
   engine's own checks, and starts a worker for the open project (the selected node, when the
-  settings name no probe, is probed);
+  settings name no probe, is probed; when they leave the CPU threads to Layerloom, the worker
+  gets every core but one, so the GUI never competes with torch's threads);
 - while a run is active the editor is locked (`EditLock`), and selecting a node switches the
   feature-map probe without restarting;
 - an error from the worker (bad data, NaN, out of memory, a dead worker) appears as a non-modal
   banner and in the log, and the node it names is selected and centred; the document is never
   touched;
-- a finished run (with weights) is added to the project's runs and the project marked unsaved.
+- a finished run (with weights) is added to the project's runs (its files are made on a worker
+  thread, `RunSaver`) and the project marked unsaved.
 
-The torch-backed engine modules load on a worker thread at start-up (`EngineLoader`).
+The torch-backed engine modules load on a worker thread (`EngineLoader`) the first time they are
+needed: Train, or a panel that shows engine data (Dataset, Training, Runs) coming into view. A
+session that only edits never loads torch.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -36,7 +41,14 @@ from studio.training.docks import default_sizes, make_docks, restore_state
 from studio.training.edit_lock import EditLock
 from studio.training.engine_loader import EngineLoader
 from studio.training.run_actions import RunActions
+from studio.training.run_saver import RunSaver
 from studio.training.workspace import Workspace
+
+
+def worker_threads() -> int:
+    """Torch threads for a run whose settings leave it to Layerloom: every core but one (at least one)."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
 
 LOCK_WORDS = {"starting": "Starting training", "running": "Training", "paused": "Training paused",
               "stopping": "Stopping training"}
@@ -52,6 +64,7 @@ class TrainingUi(QObject):
         super().__init__(window)
         self.window = window
         self.launcher: Callable[..., Any] | None = None  # None: a spawned worker (tests may pass LocalRun.start)
+        self._last_error = ""
         self.engine = EngineLoader(self)
         self.runs = RunController(self)
         self.workspace = Workspace(window, self)
@@ -64,6 +77,7 @@ class TrainingUi(QObject):
         self.banners = BannerStack(window.view, [self.lock_banner, self.error_banner])
         self.lock = EditLock(window, self.lock_banner, self)
         self.health = CanvasHealth(self.runs, self.workspace, self)
+        self.saver = RunSaver(self)
         self.actions = RunActions(window)
         self.run_menu = self.actions.add_to(window.toolbar, window.menuBar())
         self._connect()
@@ -75,7 +89,6 @@ class TrainingUi(QObject):
         if app is not None:
             app.aboutToQuit.connect(self.shutdown)
         self.engine.failed.connect(lambda reason: self.show_error("Training is not available", reason))
-        self.engine.load()
 
     def _connect(self) -> None:
         a, runs = self.actions.all, self.runs
@@ -90,6 +103,8 @@ class TrainingUi(QObject):
         runs.run_started.connect(self._run_started)
         runs.error_arrived.connect(self._worker_error)
         runs.run_finished.connect(self._run_finished)
+        self.saver.saved.connect(self._run_saved)
+        self.saver.failed.connect(lambda run_id, reason: self.show_error(f"{run_id} could not be stored", reason))
         self.workspace.selection_changed.connect(self._selection_changed)
         self.error_banner.show_node_requested.connect(self.workspace.reveal_node)
         self.error_banner.details_requested.connect(lambda: self.show_panel("log"))
@@ -121,7 +136,7 @@ class TrainingUi(QObject):
             self.show_error("Cannot train", problem)
             self.show_panel("dataset")
             return False
-        problems = settings_problems(project, analysis)
+        problems = settings_problems(project, analysis, self.preview.summary_for(project.dataset))
         if problems:
             self.show_error("Cannot train: check the training settings", "; ".join(problems))
             self.show_panel("training")
@@ -135,15 +150,20 @@ class TrainingUi(QObject):
 
         run_id = new_run_id(project)
         job = TrainingJob.from_project(project, run_id, self.workspace.base_dir)
+        threads = ""
+        if job.settings.cpu_threads == 0:  # leave a core to the GUI, so it stays smooth and never stalls torch
+            job.settings.cpu_threads = worker_threads()
+            threads = f", {job.settings.cpu_threads} CPU thread(s): one core is left to the studio"
         target = self._probe_target(self.workspace.selected())
         if not job.settings.probes and target:
             job.settings.probes = [target]
         self.error_banner.hide()
+        self._last_error = ""
         self.runs.start(job, run_id, base_dir=self.workspace.base_dir, launcher=self.launcher)
         if job.settings.probes:
             self.panels["feature_maps"].show_node(job.settings.probes[0])
         self.log(f"{run_id}: starting ({job.settings.epochs} epochs, batch {job.settings.batch_size}, "
-                 f"{job.settings.optimizer.kind} lr {job.settings.optimizer.lr:g})")
+                 f"{job.settings.optimizer.kind} lr {job.settings.optimizer.lr:g}{threads})")
 
     def _probe_target(self, node_ids: list[str]) -> str | None:
         """The first of `node_ids` whose output can be probed (any node but an Output)."""
@@ -177,6 +197,7 @@ class TrainingUi(QObject):
                  f"for {message['epochs']} epochs of {message['steps_per_epoch']} steps")
 
     def _worker_error(self, message: dict[str, Any]) -> None:
+        self._last_error = str(message.get("message", ""))
         node_id = message.get("node_id")
         scene = self.workspace.scene
         known = bool(node_id) and scene is not None and node_id in scene.nodes
@@ -188,21 +209,22 @@ class TrainingUi(QObject):
     def _run_finished(self, message: dict[str, Any], record: Any) -> None:
         status, run_id = message.get("status", "failed"), message.get("run_id", "")
         project = self.workspace.project
-        saved = False
-        if record is not None and record.weights and project is not None:
-            from engine.runs import add_run
-
-            add_run(project, record)
-            self.workspace.mark_modified()
-            self.panels["runs"].refresh()
-            saved = True
+        keep = record is not None and bool(record.weights) and project is not None
+        if keep:
+            self.saver.save(project, record)
         best = message.get("best") or {}
         shown = ", ".join(f"{k.removeprefix('val_')} {v * 100:.1f}%" if "accuracy" in k else f"{k} {v:.4g}"
                           for k, v in best.items() if k.startswith("val_"))
         text = f"{run_id}: {status} after {message.get('epochs', 0)} epoch(s)" + (f"; best {shown}" if shown else "")
-        text += "; saved in the project (unsaved until you save it)" if saved else ""
         self.log(text, "error" if status == "failed" else "info")
+        if status == "failed" and self._last_error:
+            text = f"{run_id} failed: {self._last_error.splitlines()[0]}"
         self.window.statusBar().showMessage(text, 10000)
+
+    def _run_saved(self, run_id: str) -> None:
+        self.workspace.mark_modified()
+        self.panels["runs"].refresh()
+        self.log(f"{run_id}: saved in the project (it is written to disk when you save the project)")
 
     # ---- helpers ---------------------------------------------------------------------------
     def show_error(self, title: str, message: str, node_id: str | None = None) -> None:
