@@ -34,6 +34,7 @@ from studio.palette import PaletteWidget
 from studio.problems import ProblemsPanel
 from studio.settings import make_settings
 from studio.theme import DEFAULT_THEME, apply_theme, theme
+from studio.training.integration import install_training
 from studio.window_actions import WindowActions, build_menus, build_toolbar
 
 APP_TITLE = "Layerloom"
@@ -64,8 +65,9 @@ class MainWindow(QMainWindow):
         self.problems.node_activated.connect(self.reveal_node)
         self.problems.count_changed.connect(self._update_problem_title)
         self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{round(z * 100)}%"))
+        self.training = install_training(self)  # docks, Run menu and toolbar; torch loads only when needed
         self.set_theme(self.theme_name, remember=False)
-        self._restore_layout()
+        self._restore_layout()  # after every dock exists, so saved layouts place the training docks too
 
     # ---- construction --------------------------------------------------------------
     def _dock(self, name: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -343,6 +345,7 @@ class MainWindow(QMainWindow):
             self.scene.set_colors(t.canvas)
         self.view.viewport().update()
         self.view.minimap.refresh()
+        self.training.apply_theme(t.name)
         if remember:
             self.settings.setValue("theme", t.name)
 

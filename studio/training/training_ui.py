@@ -108,8 +108,6 @@ class TrainingUi(QObject):
         self.workspace.selection_changed.connect(self._selection_changed)
         self.error_banner.show_node_requested.connect(self.workspace.reveal_node)
         self.error_banner.details_requested.connect(lambda: self.show_panel("log"))
-        for action in getattr(self.window.actions, "themes", {}).values():
-            action.triggered.connect(lambda _=False: self.apply_theme(self.window.theme_name))
 
     # ---- starting ------------------------------------------------------------------------
     def train(self) -> bool:

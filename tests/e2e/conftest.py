@@ -10,7 +10,6 @@ from PySide6.QtWidgets import QApplication
 
 from studio.app import create_application
 from studio.main_window import MainWindow
-from studio.training.integration import install_training
 
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "_screenshots"
 
@@ -43,7 +42,7 @@ def window(qapp, qtbot):
 @pytest.fixture
 def studio(window, qtbot):
     """The window's training UI, starting real spawned workers."""
-    ui = getattr(window, "training", None) or install_training(window)
+    ui = window.training
     ui.engine.load()
     qtbot.waitUntil(lambda: ui.engine.is_ready, timeout=120_000)
     yield ui

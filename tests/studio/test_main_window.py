@@ -20,7 +20,7 @@ def press(qtbot, window, key, modifiers=Qt.KeyboardModifier.ControlModifier) -> 
 
 def test_menus_hold_the_usual_actions_with_shortcuts(window):
     menus = {a.text().replace("&", ""): a.menu() for a in window.menuBar().actions()}
-    assert list(menus) == ["File", "Edit", "View"]
+    assert list(menus) == ["File", "Edit", "View", "Run"]
     edit = [a.text().replace("&", "") for a in menus["Edit"].actions() if a.text()]
     for wanted in ("Cut", "Copy", "Paste", "Duplicate", "Delete", "Select All", "Auto-arrange", "History"):
         assert wanted in edit

@@ -15,7 +15,6 @@ from PySide6.QtCore import QThreadPool
 
 from engine.project import load_project
 from engine.resources import example_path
-from studio.training.integration import install_training
 
 
 def small_example(name: str = "lenet5", samples: int = 600, epochs: int = 2, **training: Any) -> Any:
@@ -30,7 +29,7 @@ def small_example(name: str = "lenet5", samples: int = 600, epochs: int = 2, **t
 @pytest.fixture(name="training")
 def training_fixture(window, qtbot):
     """The main window's training UI (installed here until MainWindow installs it itself)."""
-    ui = getattr(window, "training", None) or install_training(window)
+    ui = window.training
     ui.engine.load()
     qtbot.waitUntil(lambda: ui.engine.is_ready, timeout=60_000)
     yield ui

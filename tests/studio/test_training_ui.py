@@ -12,7 +12,6 @@ from test_training_support import ScriptedRun, finished, message, open_small, st
 
 from studio.main_window import MainWindow
 from studio.panels.registry import PANELS, check_registry
-from studio.training.integration import install_training
 
 
 def menu_titles(window) -> list[str]:
@@ -60,7 +59,7 @@ def test_the_dock_layout_is_saved_with_the_window_state(window, training, qtbot)
     window.save_layout()
     again = MainWindow(prompt_unsaved=False)
     qtbot.addWidget(again)
-    ui = getattr(again, "training", None) or install_training(again)
+    ui = again.training
     again.show()
     qtbot.waitExposed(again)
     assert ui.docks["feature_maps"].isFloating()
@@ -149,9 +148,8 @@ def test_editing_never_loads_torch_and_training_loads_it_off_the_gui_thread(tmp_
         from studio.app import create_application
         app = create_application()
         from studio.main_window import MainWindow
-        from studio.training.integration import install_training
         w = MainWindow(prompt_unsaved=False)
-        ui = getattr(w, "training", None) or install_training(w)
+        ui = w.training
         w.show()
         w.open_example("lenet5")
         w.controller.add_node("Conv2d", (0.0, 300.0))
