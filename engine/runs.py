@@ -23,12 +23,12 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import torch
-from safetensors.torch import load as load_safetensors
+from typing import TYPE_CHECKING, Any
 
 from engine.project import Project
+
+if TYPE_CHECKING:  # listing runs must not load torch: the studio's Runs panel shows them at once
+    import torch
 
 RUNS = "runs/"
 WEIGHT_KINDS = ("best", "last")
@@ -199,6 +199,8 @@ def get_run(project: Project, run_id: str) -> RunRecord:
 
 def load_run_weights(project: Project, run_id: str, which: str = "best") -> dict[str, torch.Tensor]:
     """The weights of a run as a state dict keyed by node id (from safetensors, never pickle)."""
+    from safetensors.torch import load as load_safetensors
+
     if which not in WEIGHT_KINDS:
         raise RunError(f"weights are 'best' or 'last', not {which!r}")
     data = project.attachments.get(_prefix(run_id) + f"{which}.safetensors")

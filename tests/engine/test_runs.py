@@ -113,3 +113,14 @@ def test_a_record_written_to_a_folder_reads_back(trained, tmp_path):
     record.write_dir(tmp_path / "out")
     again = RunRecord.read_dir(tmp_path / "out")
     assert again.to_files() == record.to_files()
+
+
+def test_listing_runs_does_not_load_torch(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom engine.runs import list_runs\nfrom engine.project import load_project\n"
+            "from engine.resources import example_path\nlist_runs(load_project(example_path('lenet5')))\n"
+            "assert 'torch' not in sys.modules\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
