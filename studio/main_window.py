@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import shiboken6
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF, Qt, QTimer
 from PySide6.QtGui import QCursor, QGuiApplication, QUndoGroup
 from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QMessageBox, QUndoView, QWidget
 
@@ -389,6 +389,13 @@ class MainWindow(QMainWindow):
             self.resize(1440, 900)
         if state is not None:
             self.restoreState(state)
+        else:
+            # Dock sizes only stick once the window has its real size on screen (on xcb the docks
+            # added later would otherwise squeeze the palette to a sliver): apply them after showing.
+            QTimer.singleShot(0, self._apply_default_dock_sizes)
+
+    def _apply_default_dock_sizes(self) -> None:
+        self.resizeDocks([self.docks["palette"], self.docks["inspector"]], [230, 340], Qt.Orientation.Horizontal)
 
     def save_layout(self) -> None:
         self.settings.setValue("geometry", self.saveGeometry())
