@@ -21,8 +21,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
 
 from studio.run_controller import RunController
 from studio.theme import Theme, theme
@@ -132,6 +132,17 @@ class Panel(QWidget):
         started = time.perf_counter()
         self.redraw()
         self.update_ms.append((time.perf_counter() - started) * 1000.0)
+
+    def set_scrolling_body(self, body: QWidget) -> None:
+        """Make `body` this panel's content, scrolling vertically when the dock is short (forms)."""
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(body)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
 
     def redraw(self) -> None:
         """Show the stored data (subclasses)."""
