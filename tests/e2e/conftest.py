@@ -5,38 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings, QThreadPool
-from PySide6.QtWidgets import QApplication
-
-from studio.app import create_application
-from studio.main_window import MainWindow
+from PySide6.QtCore import QThreadPool
+from qt_fixtures import app, isolated_settings, qapp_cls, window  # noqa: F401
 
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "_screenshots"
-
-
-@pytest.fixture(scope="session")
-def qapp_cls():
-    return QApplication
-
-
-@pytest.fixture(autouse=True)
-def isolated_settings(tmp_path, monkeypatch):
-    folder = tmp_path / "settings"
-    folder.mkdir()
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(folder))
-    return folder
-
-
-@pytest.fixture
-def window(qapp, qtbot):
-    create_application()
-    w = MainWindow(prompt_unsaved=False)
-    qtbot.addWidget(w)
-    w.resize(1440, 900)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
 
 
 @pytest.fixture
