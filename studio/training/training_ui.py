@@ -40,6 +40,7 @@ from studio.training.dataset_preview import DatasetPreviewer
 from studio.training.docks import default_sizes, make_docks, restore_state
 from studio.training.edit_lock import EditLock
 from studio.training.engine_loader import EngineLoader
+from studio.training.export_action import ExportAction
 from studio.training.run_actions import RunActions
 from studio.training.run_saver import RunSaver
 from studio.training.workspace import Workspace
@@ -80,6 +81,9 @@ class TrainingUi(QObject):
         self.saver = RunSaver(self)
         self.actions = RunActions(window)
         self.run_menu = self.actions.add_to(window.toolbar, window.menuBar())
+        self.exporter = ExportAction(self)
+        self.run_menu.addSeparator()
+        self.run_menu.addAction(self.exporter.action)
         self._connect()
         if not restore_state(window):
             QTimer.singleShot(0, self, lambda: default_sizes(window, self.docks))

@@ -1,0 +1,117 @@
+"""Run ▸ Export Network…: write the trained network as ONNX, .pt2, safetensors or PyTorch code.
+
+`ExportAction` asks where to write (the file's suffix picks the format), snapshots the network
+and the chosen run's weights on the GUI thread (the run selected in the Runs panel, else the
+newest run, else freshly initialised weights, which it says), and runs `engine.export.
+export_network` on the training thread pool: the export builds, writes and checks the file
+against the network (onnxruntime for ONNX), which takes seconds and imports torch. The result,
+or the reason it failed, comes back to the status bar and the log; a failure also shows the
+error banner. The editor never waits for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QFileDialog
+
+from studio.training.engine_loader import training_pool
+
+FORMATS = {".onnx": "onnx", ".pt2": "pt2", ".safetensors": "safetensors", ".py": "code"}
+FILTERS = "ONNX (*.onnx);;torch.export program (*.pt2);;safetensors weights (*.safetensors);;PyTorch code (*.py)"
+
+
+class _Signals(QObject):
+    done = Signal(str)  # the report's line
+    failed = Signal(str)  # the reason
+
+
+class _ExportJob(QRunnable):
+    def __init__(self, network: dict[str, Any], project: Any, run_id: str | None, fmt: str, path: Path,
+                 signals: _Signals) -> None:
+        super().__init__()
+        self.network, self.project, self.run_id, self.fmt, self.path = network, project, run_id, fmt, path
+        self.signals = signals
+
+    def run(self) -> None:
+        try:
+            from engine.export import export_network
+            from engine.graph.serialize import document_from_data
+            from engine.runs import load_run_weights
+
+            weights = load_run_weights(self.project, self.run_id) if self.run_id else None
+            report = export_network(document_from_data(self.network), self.fmt, self.path, weights)
+        except Exception as exc:  # every failure is reported, never silent
+            with contextlib.suppress(RuntimeError):  # the window closed meanwhile
+                self.signals.failed.emit(f"{type(exc).__name__}: {exc}" if not str(exc) else str(exc))
+            return
+        with contextlib.suppress(RuntimeError):
+            self.signals.done.emit(report.line())
+
+
+class ExportAction(QObject):
+    """The Export Network… action and the exports it starts."""
+
+    def __init__(self, ui: Any) -> None:
+        super().__init__(ui)
+        self.ui = ui
+        self.pending = 0
+        self.action = QAction("&Export Network…", ui.window)
+        self.action.setObjectName("action_export")
+        self.action.setShortcut("Ctrl+E")
+        self.action.setStatusTip("Export the network with a run's weights (ONNX, torch.export, safetensors, code)")
+        self.action.triggered.connect(self.ask_and_export)
+        self._signals = _Signals(self)
+        self._signals.done.connect(self._done)
+        self._signals.failed.connect(self._failed)
+
+    def ask_and_export(self) -> None:
+        project = self.ui.workspace.project
+        if project is None:
+            return
+        start = str(Path(self.ui.window.controller.path or project.name).with_suffix(".onnx"))
+        path, _ = QFileDialog.getSaveFileName(self.ui.window, "Export Network", start, FILTERS)
+        if path:
+            self.export(Path(path))
+
+    def export(self, path: Path) -> bool:
+        """Start exporting to `path` (its suffix picks the format); False when it cannot start."""
+        fmt = FORMATS.get(path.suffix.lower())
+        if fmt is None:
+            self.ui.show_error("Cannot export", f"{path.name}: choose a name ending in {', '.join(FORMATS)}")
+            return False
+        project = self.ui.workspace.project
+        from engine.graph.serialize import document_to_data  # Qt-free and light: no torch here
+
+        run_id = self._run_to_export(project)
+        where = f"the weights of {run_id}" if run_id else "freshly initialised weights (no run yet)"
+        self.ui.log(f"exporting {fmt} to {path} with {where}")
+        self.ui.window.statusBar().showMessage(f"Exporting {path.name}…")
+        self.pending += 1
+        weights_source = SimpleNamespace(attachments=dict(project.attachments))  # the GUI thread may add runs
+        job = _ExportJob(document_to_data(project.network), weights_source, run_id, fmt, path, self._signals)
+        training_pool().start(job)
+        return True
+
+    def _run_to_export(self, project: Any) -> str | None:
+        chosen = self.ui.panels["runs"].selected_ids()
+        if chosen:
+            return chosen[0]
+        from engine.runs import run_ids
+
+        ids = run_ids(project)
+        return ids[-1] if ids else None
+
+    def _done(self, line: str) -> None:
+        self.pending -= 1
+        self.ui.log(f"exported {line}")
+        self.ui.window.statusBar().showMessage(f"Exported {line}", 15000)
+
+    def _failed(self, reason: str) -> None:
+        self.pending -= 1
+        self.ui.show_error("Export failed", reason)
