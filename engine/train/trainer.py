@@ -2,18 +2,24 @@
 
 `Trainer(setup, callbacks).fit()` trains and returns the final status: 'completed', 'stopped'
 or 'failed'. Everything it needs arrives ready-made in a `TrainSetup` (see `engine.train.job`);
-everything it reports goes through `Callback` hooks. The hot loop is lean: batches come from
-`engine.train.batches`, the loss and metric sums stay on the device, and the loop touches the
-host only when a progress report is due (about 10 times a second), where it also checks that the
-loss is still finite (on the CPU, where reading a number stalls nothing, it checks every step before
-the optimiser step, so a failing batch can be replayed with the weights that failed on it). Any
-exception becomes a `Failure` naming the node at fault (see `engine.train.diagnose`); the trainer
-itself never raises out of `fit`.
+everything it reports goes through `Callback` hooks.
+
+The hot loop never waits for the device. A step hands its output and loss to `MetricSums`
+(reduced on the device every few steps), and the loop reads a number back only when a progress
+report is due (``SYNC_INTERVAL``, about 10 times a second): there it brings the running loss sum
+to the host and checks that it is finite, so a NaN or infinity is caught within one interval.
+Optimisers with a fused kernel (Adam, AdamW, SGD) get a device-side guard instead of a host check:
+a step whose loss is not finite leaves the weights untouched, so when the report finds the
+failure, the batch that first failed (replayed from resident data, or the last batch) is run
+through the network node by node with the weights it failed on, and the node at fault is named
+(see `engine.train.diagnose`). A validation or test loss that is not finite fails the run too,
+naming the split and the node. Any exception becomes a `Failure`; `fit` itself never raises.
 
 To stop, set ``should_stop``; the step in flight finishes first (in data-parallel training, the
 epoch in flight, since all ranks must run the same steps; rank 0's decision then holds for all).
-The best weights (by the early-stopping metric, val_loss unless set otherwise) are kept on the
-host as ``best_state``.
+When the run keeps the best weights (early_stopping.restore_best, on by default), the epochs that
+improve the monitored metric (val_loss unless set otherwise) copy them into one flat device
+buffer (`engine.train.best_weights`); ``best_state`` gives them as host tensors.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import torch
 from torch import fx, nn
 
 from engine.train.batches import Batches, eval_batches
+from engine.train.best_weights import BestWeights
 from engine.train.callbacks import Callback, CallbackList, EpochRecord, Failure, Progress, metric_value
 from engine.train.device import Precision
 from engine.train.diagnose import NonFiniteLoss, describe_failure
@@ -39,6 +46,16 @@ SYNC_INTERVAL = 0.1  # seconds between host syncs (progress reports and finitene
 EVAL_BATCH_FACTOR = 4  # evaluation batches are this much larger than training batches
 
 TensorPair = tuple[torch.Tensor, torch.Tensor]
+
+
+def not_finite(loss: torch.Tensor) -> torch.Tensor:
+    """1.0 when `loss` is NaN or infinite, else 0.0, as a float tensor on its device (no sync).
+
+    ``loss * 0`` is 0 for a finite loss and NaN otherwise, and NaN != 0: two small kernels, in the
+    form fused optimisers read as ``found_inf``.
+    """
+    flag = loss.detach().float() * 0
+    return flag.ne_(0)
 
 
 @dataclass
@@ -79,13 +96,15 @@ class Trainer:
         self.epoch = 0
         self.history: list[EpochRecord] = []
         self.best: EpochRecord | None = None
-        self.best_state: dict[str, torch.Tensor] | None = None
+        es = setup.settings.early_stopping
+        self._best_weights = BestWeights(setup.module) if es.restore_best else None
         self.test_metrics: dict[str, float] = {}
         self.val_confusion: torch.Tensor | None = None
         self.test_confusion: torch.Tensor | None = None
         self.failure: Failure | None = None
         self.started = time.perf_counter()
         self._inputs: tuple[torch.Tensor, ...] | None = None  # the batch in flight, for diagnosis
+        self._eval_mode = False  # whether the failing batch ran in eval mode (validation, test)
         self._synced = (0.0, 0, time.perf_counter(), 0)  # loss sum, batches, time, samples at last sync
         self._seen = 0
         self._next_sync = time.perf_counter() + SYNC_INTERVAL
@@ -98,6 +117,11 @@ class Trainer:
     @property
     def lr(self) -> float:
         return self.setup.schedule.lr
+
+    @property
+    def best_state(self) -> dict[str, torch.Tensor] | None:
+        """Host copies of the best epoch's weights, when the run keeps them (else None)."""
+        return self._best_weights.state_dict() if self._best_weights is not None else None
 
     def mark_idle(self) -> None:
         """Forget the time since the last report (after a pause, so samples/s stays honest)."""
@@ -143,46 +167,54 @@ class Trainer:
         forward = model.forward if isinstance(model, fx.GraphModule) else model
         scaler, clip, autocast = s.precision.scaler, self.settings.grad_clip, s.precision.autocast
         step_callbacks = self.callbacks.step_callbacks
-        # On the CPU reading the loss costs a microsecond and stalls nothing, so every step is checked
-        # before the optimiser touches the weights: the failing batch can then be replayed exactly.
-        check_each_step = s.device.type == "cpu" and s.world == 1
-        sums = MetricSums(self.settings.metrics, s.task, s.num_classes, s.device, self.settings.top_k)
+        # Fused optimisers skip their update on device when `found_inf` is 1: a non-finite loss then leaves
+        # the weights as they were, without the host having to look (the GradScaler path does its own).
+        guard = scaler is None and getattr(opt, "_step_supports_amp_scaling", False)
+        sums = MetricSums(self.settings.metrics, s.task, s.num_classes, s.device, self.settings.top_k,
+                          keep_step_losses=s.world == 1)
         self._synced = (0.0, 0, self._synced[2], self._seen)
         model.train()
-        for xb, yb in s.batches.epoch(epoch):
-            if augment is not None:
-                xb = augment(xb)
-            self._inputs = (xb,)
-            schedule.before_step(self.step)
-            with autocast():
-                out = forward(xb)
-                loss = loss_fn(out, yb)
-            if check_each_step and not math.isfinite(loss.item()):
-                raise NonFiniteLoss("the training loss is not finite")
-            opt.zero_grad(set_to_none=True)
-            if scaler is None:
-                loss.backward()
-                if clip:
-                    nn.utils.clip_grad_norm_(model.parameters(), clip)
-                opt.step()
-            else:
-                self._scaled_step(loss, scaler, clip)
-            sums.update(out, yb, loss)
-            self.step += 1
-            self._seen += len(yb) * s.world
-            for callback in step_callbacks:
-                callback.on_step_end(self)
-            if self.should_stop or time.perf_counter() >= self._next_sync:
-                self._sync(sums, epoch)
-                self._next_sync = time.perf_counter() + SYNC_INTERVAL
-            if self.should_stop and s.agree is None:  # data-parallel ranks stop together, at the epoch's end
-                break
+        try:
+            for xb, yb in s.batches.epoch(epoch):
+                if augment is not None:
+                    xb = augment(xb)
+                self._inputs = (xb,)
+                schedule.before_step(self.step)
+                with autocast():
+                    out = forward(xb)
+                    loss = loss_fn(out, yb)
+                opt.zero_grad(set_to_none=True)
+                if scaler is None:
+                    loss.backward()
+                    if clip:
+                        nn.utils.clip_grad_norm_(model.parameters(), clip)
+                    if guard:
+                        opt.found_inf = not_finite(loss)
+                    opt.step()
+                else:
+                    self._scaled_step(loss, scaler, clip)
+                sums.update(out, yb, loss)
+                self.step += 1
+                self._seen += len(yb) * s.world
+                for callback in step_callbacks:
+                    callback.on_step_end(self)
+                if self.should_stop or time.perf_counter() >= self._next_sync:
+                    self._sync(sums, epoch)
+                    self._next_sync = time.perf_counter() + SYNC_INTERVAL
+                if self.should_stop and s.agree is None:  # data-parallel ranks stop together, at the epoch's end
+                    break
+        finally:
+            if guard and hasattr(opt, "found_inf"):
+                del opt.found_inf  # evaluation and later users see the optimiser as torch made it
         last_epoch = self.should_stop or epoch == self.settings.epochs - 1
         if last_epoch and sums.batches > self._synced[1]:  # even a run shorter than a report gets one
             self._sync(sums, epoch)
         if s.reduce is not None:
+            sums.flush()
             s.reduce(sums)
         result = sums.result() or {"loss": math.nan}
+        if s.world == 1:
+            self._check_training_loss(sums, epoch)
         self._check_finite(result["loss"], sums.batches)
         return result
 
@@ -196,33 +228,54 @@ class Trainer:
         scaler.update()
 
     def _sync(self, sums: MetricSums, epoch: int) -> None:
-        """Bring the running loss to the host, check it, and report progress."""
+        """Bring the running loss to the host (the loop's one sync), check it, and report progress."""
+        sums.flush()
         total, batches = float(sums.loss), sums.batches
         last_total, last_batches, last_time, last_seen = self._synced
         now = time.perf_counter()
         window = batches - last_batches
         loss = (total - last_total) / window if window else math.nan
         if self.setup.world == 1:  # data-parallel ranks check together at the epoch's end
-            self._check_finite(total, batches)
+            self._check_training_loss(sums, epoch, total)
         rate = (self._seen - last_seen) / max(now - last_time, 1e-9)
         self._synced = (total, batches, now, self._seen)
         progress = Progress(self.step, epoch, batches, loss, self.lr, rate, now - self.started)
         self.callbacks.call("on_progress", self, progress)
 
+    def _check_training_loss(self, sums: MetricSums, epoch: int, total: float | None = None) -> None:
+        """Fail when the loss sum is not finite, pointing the diagnosis at the batch that first failed."""
+        steps = sums.take_step_losses()
+        if total is None:
+            total = float(sums.loss)
+        if math.isfinite(total) or not sums.batches:
+            return
+        if steps is not None and len(steps):
+            bad = (~torch.isfinite(steps)).nonzero()
+            first = sums.batches - len(steps) + int(bad[0]) if len(bad) else None
+            replay = getattr(self.setup.batches, "batch_at", None)
+            if first is not None and replay is not None:
+                xb = replay(first)[0]
+                self._inputs = (self.setup.augment(xb) if self.setup.augment is not None else xb,)
+        raise NonFiniteLoss("the training loss is not finite", "training")
+
     def _check_finite(self, loss_sum: float, batches: int) -> None:
         if batches and not math.isfinite(loss_sum):
-            raise NonFiniteLoss("the training loss is not finite")
+            raise NonFiniteLoss("the training loss is not finite", "training")
 
     # ---- evaluation ---------------------------------------------------------------------
-    def evaluate(self, data: TensorPair,
-                 confusion: bool = False) -> tuple[dict[str, float], torch.Tensor | None]:
-        """Loss and metrics of the network on (x, y), in eval mode; optionally a confusion matrix."""
+    def evaluate(self, data: TensorPair, confusion: bool = False,
+                 split: str = "evaluation") -> tuple[dict[str, float], torch.Tensor | None]:
+        """Loss and metrics of the network on (x, y), in eval mode; optionally a confusion matrix.
+
+        A loss that is not finite raises `NonFiniteLoss` for `split`, with the first batch whose
+        loss was not finite kept for the diagnosis.
+        """
         s = self.setup
         x, y = data
         if len(x) == 0:
             return {}, None
         sums = MetricSums(self.settings.metrics, s.task, s.num_classes, s.device, self.settings.top_k,
-                          confusion)
+                          confusion, keep_step_losses=True)
         size = self.settings.batch_size * EVAL_BATCH_FACTOR
         s.module.eval()
         try:
@@ -233,10 +286,23 @@ class Trainer:
                     sums.update(out, yb, s.loss_fn(out, yb))
         finally:
             s.module.train()
-        return sums.result(), sums.confusion_matrix()
+        result = sums.result()
+        if not math.isfinite(result["loss"]):
+            self._keep_failing_batch(sums, x, size)
+            raise NonFiniteLoss(f"the {split} loss is not finite", split)
+        return result, sums.confusion_matrix()
+
+    def _keep_failing_batch(self, sums: MetricSums, x: torch.Tensor, size: int) -> None:
+        """Point the diagnosis at the first evaluation batch whose loss was not finite (in eval mode)."""
+        steps = sums.take_step_losses()
+        bad = (~torch.isfinite(steps)).nonzero() if steps is not None else None
+        if bad is not None and len(bad):
+            i = int(bad[0]) * size
+            self._inputs = (x[i:i + size].to(self.setup.device),)
+        self._eval_mode = True
 
     def _validate(self) -> dict[str, float]:
-        val, self.val_confusion = self.evaluate(self.setup.val, confusion=True)
+        val, self.val_confusion = self.evaluate(self.setup.val, confusion=True, split="validation")
         if val:
             self.callbacks.call("on_validation_end", self, val)
         return val
@@ -246,7 +312,8 @@ class Trainer:
         record.best = self._is_best(record)
         if record.best:
             self.best = record
-            self.best_state = self.state_dict_cpu()
+            if self._best_weights is not None:
+                self._best_weights.capture()
         self.history.append(record)
         self.callbacks.call("on_epoch_end", self, record)
         if self.setup.agree is not None:
@@ -271,18 +338,25 @@ class Trainer:
     # ---- the end ------------------------------------------------------------------------
     def _finish(self) -> None:
         es = self.settings.early_stopping
-        restore = es.enabled and es.restore_best and self.best_state is not None
-        if restore and self.best is not self.history[-1]:
-            self.module.load_state_dict(self.best_state)
-            self.log(f"restored the best weights (epoch {self.best.epoch + 1 if self.best else '?'})")
+        kept = self._best_weights is not None and self._best_weights.captured
+        if es.enabled and kept and self.best is not self.history[-1]:
+            assert self._best_weights is not None and self.best is not None
+            self._best_weights.restore()
+            self.log(f"restored the best weights (epoch {self.best.epoch + 1})")
         if self.status == "completed" and len(self.setup.test[0]):
-            self.test_metrics, self.test_confusion = self.evaluate(self.setup.test, confusion=True)
+            self.test_metrics, self.test_confusion = self.evaluate(self.setup.test, confusion=True, split="test")
             self.callbacks.call("on_test_end", self, self.test_metrics)
 
     def _fail(self, exc: BaseException) -> None:
         s = self.setup
-        self.failure = describe_failure(exc, s.module, self._inputs, s.names, self.settings.batch_size,
-                                        self.lr, s.precision.autocast)
+        training = s.module.training
+        if self._eval_mode:  # replay an evaluation batch as it ran (BatchNorm statistics, no dropout)
+            s.module.eval()
+        try:
+            self.failure = describe_failure(exc, s.module, self._inputs, s.names, self.settings.batch_size,
+                                            self.lr, s.precision.autocast)
+        finally:
+            s.module.train(training)
         self.status = "failed"
         try:
             self.callbacks.call("on_error", self, self.failure)
