@@ -29,6 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="interleaved rounds of the training sections (fresh processes each; default 8)")
     parser.add_argument("--cases", default=None,
                         help="networks and torch threads of the training sections (default mlp:1,cnn:1,cnn:2)")
+    parser.add_argument("--limit-adam", choices=("fused", "default"), default="fused",
+                        help="the hand-written limit's Adam: fused (the engine's kernel; default) or torch's default")
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies the epochs of every training run")
     parser.add_argument("--nodes", type=int, default=500, help="network size for inference and canvas")
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")

@@ -4,9 +4,10 @@ The limit is the loop a person writes when nothing else matters: the whole data 
 tensors on the device, a `torch.randperm` per epoch, index batches, forward, loss, backward,
 optimiser step; no metrics, no validation, no progress, nothing read back. It runs the engine's
 own layers (copies of the built network's modules in an `nn.Sequential`, same initial weights),
-the same data, seed, batch size, epochs and torch threads, and the same optimiser kernel (Adam
-with torch's fused kernel, which the engine also uses, so the ratio measures the loop and not the
-optimiser). The engine runs as ``layerloom train`` does (`engine.train.run_job`, telemetry detail
+the same data, seed, batch size, epochs and torch threads, and by default the same optimiser
+kernel (Adam with torch's fused kernel, which the engine also uses, so the ratio measures the loop
+and not the optimiser; ``--limit-adam default`` gives the limit torch's default Adam instead, as
+most hand-written loops have it). The engine runs as ``layerloom train`` does (`engine.train.run_job`, telemetry detail
 off, default metrics and settings, no validation split since the limit has none).
 
 Each run is a fresh process (`studio.bench.fresh`); the two alternate over at least 8 rounds and
@@ -62,7 +63,7 @@ def limit_run(spec: Spec) -> dict[str, Any]:
     data = load_dataset(net.dataset(spec["data_dir"]))
     torch.manual_seed(0)
     model = nn.Sequential(*(copy.deepcopy(m) for m in build_module(net.document()).children())).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=spec.get("limit_adam", "fused") == "fused")
     loss_fn = nn.CrossEntropyLoss()
     x, y = (t.to(device) for t in data.train)
     n, bs = len(x), net.batch_size
@@ -104,7 +105,7 @@ def engine_run(spec: Spec) -> dict[str, Any]:
 
 
 def bench_limit(cases: tuple[tuple[str, int], ...] = DEFAULT_CASES, rounds: int = 8, device: str = "cpu",
-                scale: float = 1.0, precision: str = "none") -> list[dict[str, Any]]:
+                scale: float = 1.0, precision: str = "none", limit_adam: str = "fused") -> list[dict[str, Any]]:
     """Engine against the hand-written limit, one row per (network, threads)."""
     rows = []
     with tempfile.TemporaryDirectory(prefix="layerloom-bench-") as data_dir:
@@ -112,12 +113,13 @@ def bench_limit(cases: tuple[tuple[str, int], ...] = DEFAULT_CASES, rounds: int 
         for name, threads in cases:
             net = TRAINING[name]
             spec = {"network": name, "threads": threads, "device": device, "data_dir": data_dir,
-                    "epochs": max(2, round(net.epochs * scale)), "precision": precision}
+                    "epochs": max(2, round(net.epochs * scale)), "precision": precision, "limit_adam": limit_adam}
             results = interleaved([("limit", limit_run, spec), ("engine", engine_run, spec)], rounds)
             limit = [r["seconds"] for r in results["limit"]]
             engine = [r["seconds"] for r in results["engine"]]
             steps = results["limit"][0]["steps"]
             rows.append({"network": name, "device": device, "threads": threads, "precision": precision,
+                         "limit_adam": limit_adam,
                          "rounds": rounds, "timed_steps": steps, "engine_steps": results["engine"][0]["steps"],
                          "limit_s": round(statistics.median(limit), 4),
                          "engine_s": round(statistics.median(engine), 4),
@@ -127,4 +129,5 @@ def bench_limit(cases: tuple[tuple[str, int], ...] = DEFAULT_CASES, rounds: int 
 
 
 def run_section(args: argparse.Namespace) -> list[dict[str, Any]]:
-    return bench_limit(parse_cases(args.cases), args.rounds, args.device, args.scale, args.precision)
+    return bench_limit(parse_cases(args.cases), args.rounds, args.device, args.scale, args.precision,
+                       args.limit_adam)
