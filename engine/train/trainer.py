@@ -54,8 +54,10 @@ def not_finite(loss: torch.Tensor) -> torch.Tensor:
     ``loss * 0`` is 0 for a finite loss and NaN otherwise, and NaN != 0: two small kernels, in the
     form fused optimisers read as ``found_inf``.
     """
-    flag = loss.detach().float() * 0
-    return flag.ne_(0)
+    flag = loss.detach()
+    if flag.dtype != torch.float32:
+        flag = flag.float()
+    return (flag * 0).ne_(0)
 
 
 @dataclass
