@@ -38,6 +38,12 @@ def _arrays(spec: Spec) -> tuple[Any, Any]:
 def lightning_run(spec: Spec) -> dict[str, Any]:
     """Lightning's documented loop (in a fresh process): seconds for epochs 2..N."""
     import copy
+    import logging
+    import warnings
+
+    logging.getLogger("lightning").setLevel(logging.ERROR)  # its tips and device banners, not ours to print
+    logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module="lightning")
 
     import lightning as L
     import torch
