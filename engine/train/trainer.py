@@ -8,18 +8,21 @@ The hot loop never waits for the device. A step hands its output and loss to `Me
 (reduced on the device every few steps), and the loop reads a number back only when a progress
 report is due (``SYNC_INTERVAL``, about 10 times a second): there it brings the running loss sum
 to the host and checks that it is finite, so a NaN or infinity is caught within one interval.
-Optimisers with a fused kernel (Adam, AdamW, SGD) get a device-side guard instead of a host check:
-a step whose loss is not finite leaves the weights untouched, so when the report finds the
-failure, the batch that first failed (replayed from resident data, or the last batch) is run
-through the network node by node with the weights it failed on, and the node at fault is named
-(see `engine.train.diagnose`). A validation or test loss that is not finite fails the run too,
-naming the split and the node. Any exception becomes a `Failure`; `fit` itself never raises.
+When a report finds the loss sum not finite, the batch that first failed (replayed from resident
+data, or else the last batch) is run through the network node by node and the node at fault is
+named (see `engine.train.diagnose`). By then the failing steps may have spoilt the weights, so the
+trainer also keeps the recent weights (a flat device copy taken at progress reports, never more
+often than keeps its cost under 1%): when the live weights are no longer finite, the batch is
+replayed with the recent ones, which tells a node that overflows or data that holds NaN (named)
+from training that diverged (the first node whose weights went non-finite, named as such). A
+validation or test loss that is not finite fails the run too, naming the split and the node. Any
+exception becomes a `Failure`; `fit` itself never raises.
 
 To stop, set ``should_stop``; the step in flight finishes first (in data-parallel training, the
 epoch in flight, since all ranks must run the same steps; rank 0's decision then holds for all).
 When the run keeps the best weights (early_stopping.restore_best, on by default), the epochs that
 improve the monitored metric (val_loss unless set otherwise) copy them into one flat device
-buffer (`engine.train.best_weights`); ``best_state`` gives them as host tensors.
+buffer (`engine.train.snapshot`); ``best_state`` gives them as host tensors.
 """
 
 from __future__ import annotations
@@ -34,30 +37,19 @@ import torch
 from torch import fx, nn
 
 from engine.train.batches import Batches, eval_batches
-from engine.train.best_weights import BestWeights
 from engine.train.callbacks import Callback, CallbackList, EpochRecord, Failure, Progress, metric_value
 from engine.train.device import Precision
 from engine.train.diagnose import NonFiniteLoss, describe_failure
 from engine.train.objective import LossFn, MetricSums
 from engine.train.optim import LRSchedule
 from engine.train.settings import TrainingSettings
+from engine.train.snapshot import WeightSnapshot
 
 SYNC_INTERVAL = 0.1  # seconds between host syncs (progress reports and finiteness checks)
+SNAPSHOT_BUDGET = 0.01  # the recent-weights copy may take at most this share of the training time
 EVAL_BATCH_FACTOR = 4  # evaluation batches are this much larger than training batches
 
 TensorPair = tuple[torch.Tensor, torch.Tensor]
-
-
-def not_finite(loss: torch.Tensor) -> torch.Tensor:
-    """1.0 when `loss` is NaN or infinite, else 0.0, as a float tensor on its device (no sync).
-
-    ``loss * 0`` is 0 for a finite loss and NaN otherwise, and NaN != 0: two small kernels, in the
-    form fused optimisers read as ``found_inf``.
-    """
-    flag = loss.detach()
-    if flag.dtype != torch.float32:
-        flag = flag.float()
-    return (flag * 0).ne_(0)
 
 
 @dataclass
@@ -99,7 +91,9 @@ class Trainer:
         self.history: list[EpochRecord] = []
         self.best: EpochRecord | None = None
         es = setup.settings.early_stopping
-        self._best_weights = BestWeights(setup.module) if es.restore_best else None
+        self._best_weights = WeightSnapshot(setup.module) if es.restore_best else None
+        self._recent = WeightSnapshot(setup.module)  # finite weights of a recent report, for diagnosis
+        self._next_snapshot = 0.0
         self.test_metrics: dict[str, float] = {}
         self.val_confusion: torch.Tensor | None = None
         self.test_confusion: torch.Tensor | None = None
@@ -137,6 +131,7 @@ class Trainer:
     def fit(self) -> str:
         """Train for the configured epochs (or until stopped); returns the final status."""
         try:
+            self._recent.capture()  # the initial weights, so even a failing first step is diagnosed
             self.callbacks.call("on_run_start", self)
             if self.setup.precision.note:
                 self.log(self.setup.precision.note, "warning")
@@ -169,45 +164,36 @@ class Trainer:
         forward = model.forward if isinstance(model, fx.GraphModule) else model
         scaler, clip, autocast = s.precision.scaler, self.settings.grad_clip, s.precision.autocast
         step_callbacks = self.callbacks.step_callbacks
-        # Fused optimisers skip their update on device when `found_inf` is 1: a non-finite loss then leaves
-        # the weights as they were, without the host having to look (the GradScaler path does its own).
-        guard = scaler is None and getattr(opt, "_step_supports_amp_scaling", False)
         sums = MetricSums(self.settings.metrics, s.task, s.num_classes, s.device, self.settings.top_k,
                           keep_step_losses=s.world == 1)
         self._synced = (0.0, 0, self._synced[2], self._seen)
         model.train()
-        try:
-            for xb, yb in s.batches.epoch(epoch):
-                if augment is not None:
-                    xb = augment(xb)
-                self._inputs = (xb,)
-                schedule.before_step(self.step)
-                with autocast():
-                    out = forward(xb)
-                    loss = loss_fn(out, yb)
-                opt.zero_grad(set_to_none=True)
-                if scaler is None:
-                    loss.backward()
-                    if clip:
-                        nn.utils.clip_grad_norm_(model.parameters(), clip)
-                    if guard:
-                        opt.found_inf = not_finite(loss)
-                    opt.step()
-                else:
-                    self._scaled_step(loss, scaler, clip)
-                sums.update(out, yb, loss)
-                self.step += 1
-                self._seen += len(yb) * s.world
-                for callback in step_callbacks:
-                    callback.on_step_end(self)
-                if self.should_stop or time.perf_counter() >= self._next_sync:
-                    self._sync(sums, epoch)
-                    self._next_sync = time.perf_counter() + SYNC_INTERVAL
-                if self.should_stop and s.agree is None:  # data-parallel ranks stop together, at the epoch's end
-                    break
-        finally:
-            if guard and hasattr(opt, "found_inf"):
-                del opt.found_inf  # evaluation and later users see the optimiser as torch made it
+        for xb, yb in s.batches.epoch(epoch):
+            if augment is not None:
+                xb = augment(xb)
+            self._inputs = (xb,)
+            schedule.before_step(self.step)
+            with autocast():
+                out = forward(xb)
+                loss = loss_fn(out, yb)
+            opt.zero_grad(set_to_none=True)
+            if scaler is None:
+                loss.backward()
+                if clip:
+                    nn.utils.clip_grad_norm_(model.parameters(), clip)
+                opt.step()
+            else:
+                self._scaled_step(loss, scaler, clip)
+            sums.update(out, yb, loss)
+            self.step += 1
+            self._seen += len(yb) * s.world
+            for callback in step_callbacks:
+                callback.on_step_end(self)
+            if self.should_stop or time.perf_counter() >= self._next_sync:
+                self._sync(sums, epoch)
+                self._next_sync = time.perf_counter() + SYNC_INTERVAL
+            if self.should_stop and s.agree is None:  # data-parallel ranks stop together, at the epoch's end
+                break
         last_epoch = self.should_stop or epoch == self.settings.epochs - 1
         if last_epoch and sums.batches > self._synced[1]:  # even a run shorter than a report gets one
             self._sync(sums, epoch)
@@ -239,10 +225,20 @@ class Trainer:
         loss = (total - last_total) / window if window else math.nan
         if self.setup.world == 1:  # data-parallel ranks check together at the epoch's end
             self._check_training_loss(sums, epoch, total)
+            self._keep_recent(now)
         rate = (self._seen - last_seen) / max(now - last_time, 1e-9)
         self._synced = (total, batches, now, self._seen)
         progress = Progress(self.step, epoch, batches, loss, self.lr, rate, now - self.started)
         self.callbacks.call("on_progress", self, progress)
+
+    def _keep_recent(self, now: float) -> None:
+        """Copy the (finite) weights for diagnosis, no more often than SNAPSHOT_BUDGET allows."""
+        if now < self._next_snapshot:
+            return
+        start = time.perf_counter()
+        self._recent.capture()
+        cost = time.perf_counter() - start
+        self._next_snapshot = now + max(SYNC_INTERVAL, cost / SNAPSHOT_BUDGET)
 
     def _check_training_loss(self, sums: MetricSums, epoch: int, total: float | None = None) -> None:
         """Fail when the loss sum is not finite, pointing the diagnosis at the batch that first failed."""
@@ -355,8 +351,7 @@ class Trainer:
         if self._eval_mode:  # replay an evaluation batch as it ran (BatchNorm statistics, no dropout)
             s.module.eval()
         try:
-            self.failure = describe_failure(exc, s.module, self._inputs, s.names, self.settings.batch_size,
-                                            self.lr, s.precision.autocast)
+            self.failure = self._describe(exc)
         finally:
             s.module.train(training)
         self.status = "failed"
@@ -364,6 +359,22 @@ class Trainer:
             self.callbacks.call("on_error", self, self.failure)
         except Exception as inner:  # a broken callback must not hide the original failure
             self.failure.traceback += f"\n(and a callback failed while reporting it: {inner!r})"
+
+    def _describe(self, exc: BaseException) -> Failure:
+        """The failure, diagnosed with the recent weights when the live ones were spoilt by it."""
+        s = self.setup
+        failure = describe_failure(exc, s.module, self._inputs, s.names, self.settings.batch_size, self.lr,
+                                   s.precision.autocast)
+        spoilt = isinstance(exc, NonFiniteLoss) and exc.split == "training" and self._recent.captured and \
+            not all(bool(torch.isfinite(p).all()) for p in s.module.parameters())
+        if not spoilt:
+            return failure
+        self._recent.restore()  # the run is over: the last weights saved are the recent finite ones
+        earlier = describe_failure(exc, s.module, self._inputs, s.names, self.settings.batch_size, self.lr,
+                                   s.precision.autocast)
+        # with finite weights, a node that still overflows (or data that holds NaN) is the cause; if
+        # every output is finite again, the weights diverged, as the first diagnosis says
+        return earlier if earlier.node_id is not None else failure
 
     def state_dict_cpu(self) -> dict[str, Any]:
         """The current weights, copied to the host (for saving)."""

@@ -138,7 +138,7 @@ def test_a_nan_in_one_training_batch_is_traced_to_that_batch(tmp_path, monkeypat
     dataset = DatasetConfig("npz", {"path": str(tmp_path / "data.npz")}, val_fraction=0.0, test_fraction=0.0)
     result, messages = train(mlp_document(), dataset, batch_size=16)
     error = the_error(messages)
-    # the fused optimiser skipped the failing step on the device, and the failing batch was replayed
+    # the NaN spoilt the weights, so the failing batch was replayed with the recent (finite) weights
     assert error["kind"] == "non_finite" and error["node_id"] == "input", error["message"]
     assert "an input batch for 'input' holds values that are not finite" in error["message"]
     assert result.record.epochs == []

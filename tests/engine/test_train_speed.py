@@ -21,8 +21,8 @@ from torch.profiler import ProfilerActivity, profile
 from engine.build import build_module
 from engine.data import DatasetConfig
 from engine.train import Callback, TrainingJob, TrainingSettings, run_job
-from engine.train.best_weights import BestWeights
 from engine.train.networks import mlp_document
+from engine.train.snapshot import WeightSnapshot
 from engine.train.trainer import Trainer
 
 SYNC_OPS = ("aten::item", "aten::_local_scalar_dense", "aten::is_nonzero")
@@ -105,31 +105,31 @@ def test_cuda_steps_never_synchronise(monkeypatch, precision):
 
 
 def test_best_weights_are_copied_only_on_improvement_when_kept(monkeypatch):
-    captures: list[int] = []
-    original = BestWeights.capture
+    captures: list[int] = []  # ids of the snapshots captured (the trainer also keeps recent weights)
+    original = WeightSnapshot.capture
 
-    def counting(self: BestWeights) -> None:
-        captures.append(1)
+    def counting(self: WeightSnapshot) -> None:
+        captures.append(id(self))
         original(self)
 
-    monkeypatch.setattr(BestWeights, "capture", counting)
+    monkeypatch.setattr(WeightSnapshot, "capture", counting)
     s = {"epochs": 6, "optimizer": {"kind": "sgd", "lr": 0.05, "momentum": 0.9}}
     kept = _train([], **s, early_stopping={"restore_best": True})
     best_epochs = sum(1 for e in kept.record.epochs if e["best"])
-    assert best_epochs >= 1 and len(captures) == best_epochs
     weights = kept.trainer._best_weights
+    assert best_epochs >= 1 and captures.count(id(weights)) == best_epochs
     assert len(weights._buffers) == 1  # one flat float32 buffer holds every tensor
     assert all(v.untyped_storage().data_ptr() == weights._buffers[0].untyped_storage().data_ptr()
                for v in weights._views)
-    captures.clear()
     not_kept = _train([], **s, early_stopping={"restore_best": False})
-    assert not_kept.status == "completed" and captures == [] and not_kept.trainer.best_state is None
+    assert not_kept.status == "completed" and not_kept.trainer._best_weights is None
+    assert not_kept.trainer.best_state is None
     assert not_kept.record.weights["best"] == not_kept.record.weights["last"]
 
 
 def test_the_best_snapshot_restores_exactly():
     module = build_module(mlp_document())
-    snapshot = BestWeights(module)
+    snapshot = WeightSnapshot(module)
     snapshot.capture()
     before = {k: v.clone() for k, v in module.state_dict().items()}
     with torch.no_grad():

@@ -1,11 +1,13 @@
-"""The weights of the best epoch so far, kept in one flat buffer on the training device.
+"""A copy of a module's weights in one flat buffer on the training device.
 
-`BestWeights(module)` snapshots every tensor of the module's state (parameters and buffers) with
+`WeightSnapshot(module)` copies every tensor of the module's state (parameters and buffers) with
 `capture()`: the first capture allocates one flat buffer per dtype on the module's device and
 views into it, every later capture is one in-place copy per tensor into those views. No state
-dict is built, nothing crosses to the host and nothing is allocated again, so keeping the best
-weights costs a device-side memcpy on the epochs that improve and nothing on the others. The
-trainer only keeps a snapshot when the run asks for the best weights (``restore_best``).
+dict is built, nothing crosses to the host and nothing is allocated again, so a capture costs a
+device-side memcpy and nothing else. The trainer keeps two: the best epoch's weights (only when
+the run asks for them, ``restore_best``, and only on the epochs that improve), and the recent
+weights, taken at progress reports, that a failure is diagnosed with when the live weights have
+already been spoilt by a non-finite step.
 
 `restore()` copies the snapshot back into the live tensors; `state_dict()` gives independent
 host copies keyed like the module's state dict (for saving the run).
@@ -17,7 +19,7 @@ import torch
 from torch import nn
 
 
-class BestWeights:
+class WeightSnapshot:
     """A reusable snapshot of a module's state tensors in one flat buffer per dtype."""
 
     def __init__(self, module: nn.Module) -> None:
