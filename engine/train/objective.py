@@ -93,7 +93,7 @@ class MetricSums:
         """Add one batch; `loss` is the batch mean. Never syncs, and launches no work on most calls."""
         self._pending.append((output, target, loss))
         self.batches += 1
-        self.samples += len(target)
+        self.samples += target.shape[0]
         if len(self._pending) >= FLUSH_STEPS:
             self.flush()
 

@@ -163,6 +163,7 @@ class Trainer:
         # training path carries no hooks by design, so calling forward directly is the same, only leaner.
         forward = model.forward if isinstance(model, fx.GraphModule) else model
         scaler, clip, autocast = s.precision.scaler, self.settings.grad_clip, s.precision.autocast
+        mixed, varying_lr = s.precision.dtype is not None, not schedule.constant
         step_callbacks = self.callbacks.step_callbacks
         sums = MetricSums(self.settings.metrics, s.task, s.num_classes, s.device, self.settings.top_k,
                           keep_step_losses=s.world == 1)
@@ -172,8 +173,13 @@ class Trainer:
             if augment is not None:
                 xb = augment(xb)
             self._inputs = (xb,)
-            schedule.before_step(self.step)
-            with autocast():
+            if varying_lr:  # a Python call per step saved where the rate never changes
+                schedule.before_step(self.step)
+            if mixed:
+                with autocast():
+                    out = forward(xb)
+                    loss = loss_fn(out, yb)
+            else:
                 out = forward(xb)
                 loss = loss_fn(out, yb)
             opt.zero_grad(set_to_none=True)
@@ -186,7 +192,7 @@ class Trainer:
                 self._scaled_step(loss, scaler, clip)
             sums.update(out, yb, loss)
             self.step += 1
-            self._seen += len(yb) * s.world
+            self._seen += yb.shape[0] * s.world  # shape, not len(): no Python-level Tensor.__len__
             for callback in step_callbacks:
                 callback.on_step_end(self)
             if self.should_stop or time.perf_counter() >= self._next_sync:
