@@ -23,15 +23,15 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QM
 from engine.graph.errors import ProjectFileError
 from engine.project import Project, load_project, save_project
 from engine.resources import example_path
-from studio import clipboard
-from studio.auto_layout import layout_is_broken
-from studio.canvas.scene import GraphScene
-from studio.canvas.view import GraphView
-from studio.document_controller import DocumentController
-from studio.inspector import Inspector
+from studio.editor import clipboard
+from studio.editor.auto_layout import layout_is_broken
+from studio.editor.canvas.scene import GraphScene
+from studio.editor.canvas.view import GraphView
+from studio.editor.document_controller import DocumentController
+from studio.editor.inspector import Inspector
+from studio.editor.palette import PaletteWidget
+from studio.editor.problems import ProblemsPanel
 from studio.number_format import format_count, validity_text
-from studio.palette import PaletteWidget
-from studio.problems import ProblemsPanel
 from studio.settings import make_settings
 from studio.theme import DEFAULT_THEME, apply_theme, theme
 from studio.training.integration import install_training

@@ -28,9 +28,9 @@ from engine.graph.document import Edge, GraphDocument
 from engine.layers.params import ParamError, coerce_param
 from engine.layers.spec import Fix
 from engine.project import Project
-from studio import clipboard
-from studio.auto_layout import layered_layout
-from studio.commands import (
+from studio.editor import clipboard
+from studio.editor.auto_layout import layered_layout
+from studio.editor.commands import (
     AddNodeCommand,
     ConnectCommand,
     DisconnectCommand,
@@ -40,7 +40,7 @@ from studio.commands import (
     SetParamCommand,
     wire_text,
 )
-from studio.document_bridge import DocumentBridge
+from studio.editor.document_bridge import DocumentBridge
 
 Position = tuple[float, float]
 

@@ -16,8 +16,8 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu
 
-from studio.panels.base import Panel, PanelContext
-from studio.panels.registry import GROUPS, PANELS
+from studio.training.panels.base import Panel, PanelContext
+from studio.training.panels.registry import GROUPS, PANELS
 
 FEATURES = (QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetClosable
             | QDockWidget.DockWidgetFeature.DockWidgetFloatable)

@@ -31,7 +31,6 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
 
-from studio.panels.base import PanelContext, RunComparison
 from studio.run_controller import RunController
 from studio.theme import theme
 from studio.training.banners import BannerStack, ErrorBanner, LockBanner
@@ -41,6 +40,7 @@ from studio.training.docks import default_sizes, make_docks, restore_state
 from studio.training.edit_lock import EditLock
 from studio.training.engine_loader import EngineLoader
 from studio.training.export_action import ExportAction
+from studio.training.panels.base import PanelContext, RunComparison
 from studio.training.run_actions import RunActions
 from studio.training.run_saver import RunSaver
 from studio.training.workspace import Workspace

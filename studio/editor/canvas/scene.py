@@ -21,11 +21,11 @@ from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent
 from engine.graph.analysis import Analysis, Problem
 from engine.graph.document import Edge, Node
 from engine.layers.spec import LONG
-from studio.canvas.edge_item import EdgeItem
-from studio.canvas.node_item import NodeItem
-from studio.canvas.port_item import PortItem
-from studio.canvas.wire_drag import WireDrag
-from studio.document_controller import DocumentController
+from studio.editor.canvas.edge_item import EdgeItem
+from studio.editor.canvas.node_item import NodeItem
+from studio.editor.canvas.port_item import PortItem
+from studio.editor.canvas.wire_drag import WireDrag
+from studio.editor.document_controller import DocumentController
 from studio.theme import CanvasColors
 
 GRID = 20.0

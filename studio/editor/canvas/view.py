@@ -21,11 +21,11 @@ from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QCursor, QPainter, QPen, QTransform
 from PySide6.QtWidgets import QFrame, QGraphicsView, QWidget
 
-from studio.canvas.minimap import Minimap
-from studio.canvas.node_item import HEADER_H
-from studio.canvas.quick_add import QuickAddPopup
-from studio.canvas.scene import GRID, GraphScene
-from studio.clipboard import layer_type_from_mime
+from studio.editor.canvas.minimap import Minimap
+from studio.editor.canvas.node_item import HEADER_H
+from studio.editor.canvas.quick_add import QuickAddPopup
+from studio.editor.canvas.scene import GRID, GraphScene
+from studio.editor.clipboard import layer_type_from_mime
 
 MIN_ZOOM, MAX_ZOOM = 0.1, 3.0
 

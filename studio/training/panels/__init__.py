@@ -1,1 +1,1 @@
-"""Dock panels of the training UI; `studio.panels.registry` names them all."""
+"""Dock panels of the training UI; `studio.training.panels.registry` names them all."""

@@ -30,13 +30,13 @@ from PySide6.QtWidgets import (
 )
 
 from engine.layers.spec import Param
-from studio.commands import describe_value
-from studio.panels.base import Panel, PanelContext
-from studio.panels.focus import has_focus
-from studio.panels.style import new_plot, series_color, style_plot
-from studio.panels.thumbnails import ThumbnailGrid
-from studio.param_editors import ParamEditor, make_editor
+from studio.editor.commands import describe_value
+from studio.editor.param_editors import ParamEditor, make_editor
 from studio.theme import Theme
+from studio.training.panels.base import Panel, PanelContext
+from studio.training.panels.focus import has_focus
+from studio.training.panels.style import new_plot, series_color, style_plot
+from studio.training.panels.thumbnails import ThumbnailGrid
 from studio.training.project_commands import SetSectionCommand
 
 PREVIEW_DELAY_MS = 250

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.panels.base import Panel, PanelContext
+from studio.training.panels.base import Panel, PanelContext
 from studio.training.project_commands import DeleteRunCommand
 
 COLUMNS = ("Run", "Status", "Epochs", "Best val loss", "Best val accuracy", "Test accuracy", "Settings", "Started")

@@ -16,11 +16,11 @@ from typing import Any
 
 from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QVBoxLayout, QWidget
 
-from studio.commands import describe_value
-from studio.panels.base import Panel, PanelContext
-from studio.panels.focus import has_focus
-from studio.param_editors import ParamEditor
+from studio.editor.commands import describe_value
+from studio.editor.param_editors import ParamEditor
 from studio.theme import Theme
+from studio.training.panels.base import Panel, PanelContext
+from studio.training.panels.focus import has_focus
 from studio.training.project_commands import SetSectionCommand
 
 FIELD_MIN_WIDTH = 80
