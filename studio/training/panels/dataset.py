@@ -73,10 +73,10 @@ class DatasetPanel(Panel):
         self._timer.timeout.connect(self._request_preview)
         self._build()
         ws = context.workspace
-        ws.project_changed.connect(self._project_changed)
+        ws.project_opened.connect(self._project_changed)
         ws.document_changed.connect(self.load_from_project)
         context.engine.ready.connect(self.load_from_project)
-        context.runs.state_changed.connect(lambda state: self.form_host.setEnabled(state == "idle"))
+        ws.editable_changed.connect(self.form_host.setEnabled)  # read-only while a run trains the project
         self.previewer.loading.connect(self._preview_loading)
         self.previewer.loaded.connect(self._preview_loaded)
         self.previewer.failed.connect(self._preview_failed)
