@@ -2,8 +2,8 @@
 
 `TrainingUi(window)` builds everything on the window's public Qt API (``view``, ``toolbar``,
 ``docks``, menus and status bar) and learns about the open project only through the editor's
-session (``window.session``, wrapped as `Workspace`): the run controller, the dock panels, the Run menu and toolbar
-actions, the status-bar progress, the lock and error banners on the canvas and the canvas health
+session (``window.session``, wrapped as `Workspace`): the run controller, the dock panels, the
+Run menu and toolbar actions, the status-bar progress, the lock and error banners on the canvas and the canvas health
 overlays. Then:
 
 - `train()` checks the network (the editor's analysis), the dataset and the settings with the
