@@ -8,7 +8,9 @@ and its `analysis_changed` signal (shapes, parameter counts, badges, wire
 labels). It is the one place that turns mouse gestures on items into controller
 calls: a node drag becomes one move command on release, a wire drag (see
 `wire_drag.py`) one connect, reconnect or disconnect. Items never write the
-document, and neither does the scene.
+document, and neither does the scene. While the controller is read-only
+(`editable_changed`) nodes cannot be dragged and ports start no wires; selecting
+still works.
 """
 
 from __future__ import annotations
@@ -21,11 +23,11 @@ from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent
 from engine.graph.analysis import Analysis, Problem
 from engine.graph.document import Edge, Node
 from engine.layers.spec import LONG
-from studio.canvas.edge_item import EdgeItem
-from studio.canvas.node_item import NodeItem
-from studio.canvas.port_item import PortItem
-from studio.canvas.wire_drag import WireDrag
-from studio.document_controller import DocumentController
+from studio.editor.canvas.edge_item import EdgeItem
+from studio.editor.canvas.node_item import NodeItem
+from studio.editor.canvas.port_item import PortItem
+from studio.editor.canvas.wire_drag import WireDrag
+from studio.editor.document_controller import DocumentController
 from studio.theme import CanvasColors
 
 GRID = 20.0
@@ -63,6 +65,7 @@ class GraphScene(QGraphicsScene):
         bridge.node_renamed.connect(self._on_node_changed)
         bridge.nodes_moved.connect(self._on_nodes_moved)
         controller.analysis_changed.connect(self.apply_analysis)
+        controller.editable_changed.connect(self._editable_changed)
         self.apply_analysis(controller.analysis)
 
     # ---- queries -----------------------------------------------------------------------
@@ -96,6 +99,7 @@ class GraphScene(QGraphicsScene):
     # ---- document -> items -----------------------------------------------------------
     def _on_node_added(self, node: Node) -> None:
         item = NodeItem(node, self.controller.doc.registry.get(node.type_id))
+        item.setFlag(NodeItem.GraphicsItemFlag.ItemIsMovable, self.controller.editable)
         self.nodes[node.id] = item
         self._edges_of[node.id] = set()
         self.addItem(item)
@@ -161,6 +165,11 @@ class GraphScene(QGraphicsScene):
         finally:
             self._syncing = False
 
+    def _editable_changed(self, editable: bool) -> None:
+        self.cancel_gesture()
+        for item in self.nodes.values():
+            item.setFlag(NodeItem.GraphicsItemFlag.ItemIsMovable, editable)
+
     def _update_edges_of(self, node_id: str) -> None:
         for edge in self._edges_of.get(node_id, ()):
             self.edges[edge].update_path()
@@ -199,14 +208,15 @@ class GraphScene(QGraphicsScene):
         return None
 
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
-        if event.button() == Qt.MouseButton.LeftButton:
+        editable = self.controller.editable
+        if event.button() == Qt.MouseButton.LeftButton and editable:
             port = self.port_at(event.scenePos())
             if port is not None:
                 self._wire_drag = WireDrag(self, port)
                 event.accept()
                 return
         super().mousePressEvent(event)
-        if event.button() == Qt.MouseButton.LeftButton:
+        if event.button() == Qt.MouseButton.LeftButton and editable:
             self._drag_start = {n: (self.nodes[n].x(), self.nodes[n].y()) for n in self.selected_node_ids()}
 
     def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:

@@ -17,8 +17,8 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QAbstractItemView, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from engine.layers.registry import LayerRegistry
-from studio.category_style import category_icon
-from studio.clipboard import LAYER_MIME_TYPE, layer_mime
+from studio.editor.category_style import category_icon
+from studio.editor.clipboard import LAYER_MIME_TYPE, layer_mime
 
 TYPE_ROLE = Qt.ItemDataRole.UserRole
 SEARCH_ROLE = Qt.ItemDataRole.UserRole + 1

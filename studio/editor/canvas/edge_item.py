@@ -16,7 +16,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, 
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem, QWidget
 
 from engine.graph.document import Edge
-from studio.canvas.port_item import PortItem
+from studio.editor.canvas.port_item import PortItem
 
 LABEL_MIN_LOD = 0.45
 

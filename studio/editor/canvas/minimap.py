@@ -15,11 +15,11 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
-from studio.category_style import category_color
+from studio.editor.category_style import category_color
 
 if TYPE_CHECKING:
-    from studio.canvas.scene import GraphScene
-    from studio.canvas.view import GraphView
+    from studio.editor.canvas.scene import GraphScene
+    from studio.editor.canvas.view import GraphView
 
 WIDTH, HEIGHT, MARGIN = 200, 130, 12
 

@@ -5,8 +5,9 @@ button, or Space held with the left button, pans; a left drag on empty canvas
 draws a rubber band (Ctrl or Shift adds to the selection). The background is a
 grid that the scene snaps nodes to. A layer dragged from the palette and dropped
 here becomes a node where it was dropped; a double-click on empty canvas, Tab or
-Ctrl+Space opens the quick-add box at the cursor. Everything that changes the
-document goes through the scene's controller.
+Ctrl+Space opens the quick-add box at the cursor; while the document is
+read-only both are ignored. Everything that changes the document goes through
+the scene's controller.
 
 Repainting uses `BoundingRectViewportUpdate`; the grid skips its fine lines when
 zoomed out so that a 500-node network pans and zooms without stutter.
@@ -21,11 +22,11 @@ from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QCursor, QPainter, QPen, QTransform
 from PySide6.QtWidgets import QFrame, QGraphicsView, QWidget
 
-from studio.canvas.minimap import Minimap
-from studio.canvas.node_item import HEADER_H
-from studio.canvas.quick_add import QuickAddPopup
-from studio.canvas.scene import GRID, GraphScene
-from studio.clipboard import layer_type_from_mime
+from studio.editor.canvas.minimap import Minimap
+from studio.editor.canvas.node_item import HEADER_H
+from studio.editor.canvas.quick_add import QuickAddPopup
+from studio.editor.canvas.scene import GRID, GraphScene
+from studio.editor.clipboard import layer_type_from_mime
 
 MIN_ZOOM, MAX_ZOOM = 0.1, 3.0
 
@@ -215,8 +216,16 @@ class GraphView(QGraphicsView):
         _shift_as_ctrl(event)
         super().mouseReleaseEvent(event)
 
+    def editable(self) -> bool:
+        """Whether the shown document takes edits (quick add and drops are ignored while read-only)."""
+        scene = self.graph_scene()
+        return scene is not None and scene.controller.editable
+
     def mouseDoubleClickEvent(self, event) -> None:
         if event.button() == Qt.MouseButton.LeftButton and self.itemAt(event.position().toPoint()) is None:
+            if not self.editable():
+                event.accept()
+                return
             self.open_quick_add(event.position().toPoint())
             event.accept()
             return
@@ -230,7 +239,8 @@ class GraphView(QGraphicsView):
             event.accept()
             return
         if key == Qt.Key.Key_Tab and not event.modifiers():
-            self.open_quick_add()
+            if self.editable():
+                self.open_quick_add()
             event.accept()
             return
         scene = self.graph_scene()
@@ -282,26 +292,28 @@ class GraphView(QGraphicsView):
             return None
         pos = scene.snap_point(QPointF(scene_pos.x() - 20, scene_pos.y() - HEADER_H / 2))
         node_id = scene.controller.add_node(type_id, (pos.x(), pos.y()))
+        if node_id is None:  # refused: the document is read-only
+            return None
         scene.select_nodes([node_id])
         self.setFocus()
         return node_id
 
     # ---- drops from the palette -------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:
-        if layer_type_from_mime(event.mimeData()) is not None:
+        if layer_type_from_mime(event.mimeData()) is not None and self.editable():
             event.acceptProposedAction()
         else:
             super().dragEnterEvent(event)
 
     def dragMoveEvent(self, event) -> None:
-        if layer_type_from_mime(event.mimeData()) is not None:
+        if layer_type_from_mime(event.mimeData()) is not None and self.editable():
             event.acceptProposedAction()
         else:
             super().dragMoveEvent(event)
 
     def dropEvent(self, event) -> None:
         type_id = layer_type_from_mime(event.mimeData())
-        if type_id is None or self.graph_scene() is None:
+        if type_id is None or not self.editable():
             super().dropEvent(event)
             return
         self.add_layer_at(type_id, self.mapToScene(event.position().toPoint()))
