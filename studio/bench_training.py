@@ -122,7 +122,7 @@ class StudioBench:
         epochs: list[dict[str, Any]] = []
         finished: list[dict[str, Any]] = []
         runs.epochs_arrived.connect(epochs.extend)
-        runs.run_finished.connect(lambda message, _record: finished.append(message))
+        runs.run_finished.connect(finished.append)
         started, cpu = time.perf_counter(), time.process_time()
         self.ui.actions.all["train"].trigger()
         self._wait(lambda: bool(finished), 900.0)

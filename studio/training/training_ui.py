@@ -16,8 +16,10 @@ overlays. Then:
 - an error from the worker (bad data, NaN, out of memory, a dead worker) appears as a non-modal
   banner and in the log, and the node it names is selected and centred; the document is never
   touched;
-- a finished run (with weights) is added to the project's runs (its files are made on a worker
-  thread, `RunSaver`) and the project marked unsaved.
+- a finished run (with weights) is added to the project's runs (its files are read as bytes on a
+  pool thread and attached as they are, `RunSaver`) and the project marked unsaved;
+- one worker process is kept warm (torch imported) from shortly after start-up, so Train starts
+  at once; a fresh one is prepared after each run and ended when the studio closes.
 
 The torch-backed engine modules load on a worker thread (`EngineLoader`) the first time they are
 needed: Train, or a panel that shows engine data (Dataset, Training, Runs) coming into view. A
@@ -110,6 +112,8 @@ class TrainingUi(QObject):
         runs.run_started.connect(self._run_started)
         runs.error_arrived.connect(self._worker_error)
         runs.run_finished.connect(self._run_finished)
+        runs.run_files_read.connect(self.saver.attach)
+        runs.run_files_failed.connect(self.saver.give_up)
         self.saver.saved.connect(self._run_saved)
         self.saver.failed.connect(lambda run_id, reason: self.show_error(f"{run_id} could not be stored", reason))
         self.workspace.selection_changed.connect(self._selection_changed)
@@ -210,12 +214,11 @@ class TrainingUi(QObject):
         if known:
             self.workspace.reveal_node(node_id)
 
-    def _run_finished(self, message: dict[str, Any], record: Any) -> None:
+    def _run_finished(self, message: dict[str, Any]) -> None:
         status, run_id = message.get("status", "failed"), message.get("run_id", "")
         project = self.workspace.project
-        keep = record is not None and bool(record.weights) and project is not None
-        if keep:
-            self.saver.save(project, record)
+        if project is not None and message.get("weights") and message.get("record_dir"):
+            self.saver.expect(project, run_id)  # its files arrive with runs.run_files_read
         best = message.get("best") or {}
         shown = ", ".join(f"{k.removeprefix('val_')} {v * 100:.1f}%" if "accuracy" in k else f"{k} {v:.4g}"
                           for k, v in best.items() if k.startswith("val_"))

@@ -79,6 +79,9 @@ class ScriptedRun:
     def record(self) -> None:
         return None
 
+    def run_files(self) -> dict[str, bytes]:
+        return {}
+
     def close(self) -> None:
         self.closed = True
 
