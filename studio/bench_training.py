@@ -92,8 +92,6 @@ class StudioBench:
         self.window.show()
         self.ui = getattr(self.window, "training", None) or install_training(self.window)
         self.ui.health.set_mode("grad_norm")
-        self.ui.engine.load()
-        self._wait(lambda: self.ui.engine.is_ready, 120.0)
 
     def _wait(self, done: Any, timeout: float) -> None:
         """Run the event loop as the studio would (sleeping until an event) until `done()`."""

@@ -15,8 +15,7 @@ SCREENSHOTS = Path(__file__).resolve().parents[1] / "_screenshots"
 def studio(window, qtbot):
     """The window's training UI, starting real spawned workers."""
     ui = window.training
-    ui.engine.load()
-    qtbot.waitUntil(lambda: ui.engine.is_ready, timeout=120_000)
+    ui.preview.want()  # as when a person opens the Dataset or Training panel
     yield ui
     ui.shutdown()
     QThreadPool.globalInstance().waitForDone(60_000)
