@@ -11,8 +11,7 @@ from qt_fixtures import app, isolated_settings, qapp_cls, screenshots, window  #
 def studio(window, qtbot):
     """The window's training UI, starting real spawned workers."""
     ui = window.training
-    ui.engine.load()
-    qtbot.waitUntil(lambda: ui.engine.is_ready, timeout=120_000)
+    ui.preview.want()  # as when a person opens the Dataset or Training panel
     yield ui
     ui.shutdown()
     QThreadPool.globalInstance().waitForDone(60_000)

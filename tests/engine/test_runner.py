@@ -92,7 +92,7 @@ def test_local_run_reports_malformed_settings_as_messages():
     run = LocalRun.start(project, run_id="bad")
     messages = run.wait(30)
     assert [m["type"] for m in messages] == ["error", "finished"]
-    assert "training.epochs must be a whole number" in messages[0]["message"]
+    assert "Epochs (epochs) must be a whole number" in messages[0]["message"]
     run.close()
 
 
