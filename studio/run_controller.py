@@ -36,8 +36,10 @@ from typing import Any
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
 from engine import telemetry as t
+from engine.project import Project
 from engine.runner import RunClient, Worker
 from engine.train.formatting import format_duration
+from engine.train.job import TrainingJob
 
 POLL_MS = 33  # about 30 drains a second
 REAP_S = 5.0  # how long a finished worker may take to exit before it is closed by force
@@ -160,7 +162,7 @@ class RunController(QObject):
             return
         self.spare = Worker.spawn()
 
-    def start(self, source: Any, run_id: str, *, base_dir: str | Path | None = None,
+    def start(self, source: Project | TrainingJob, run_id: str, *, base_dir: str | Path | None = None,
               launcher: Callable[..., RunClient] | None = None) -> None:
         """Start `source` (a Project, TrainingJob or (document, dataset, settings)) in a worker.
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QObject, QRectF, Qt, Signal
@@ -23,6 +22,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, 
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from engine import telemetry as t
+from studio.run_controller import RunController
 from studio.training.health_colors import NAN_COLOR, dead_color, grad_colors, norm_text
 from studio.training.workspace import Workspace
 
@@ -99,7 +99,7 @@ class CanvasHealth(QObject):
 
     mode_changed = Signal(str)
 
-    def __init__(self, runs: Any, workspace: Workspace, parent: QObject | None = None) -> None:
+    def __init__(self, runs: RunController, workspace: Workspace, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.runs, self.workspace = runs, workspace
         self.mode = "off"
