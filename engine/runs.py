@@ -152,6 +152,8 @@ def _read_json(files: dict[str, bytes], name: str, default: Any = None) -> Any:
         return json.loads(files[name].decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise RunError(f"the run's {name} is malformed: {exc}") from None
+    except RecursionError:
+        raise RunError(f"the run's {name} is nested too deeply to read") from None
 
 
 @dataclass
@@ -231,7 +233,12 @@ def load_run_weights(project: Project, run_id: str, which: str = "best") -> dict
         if not any(n.startswith(_prefix(run_id)) for n in project.attachments):
             raise RunError(f"the project has no run {run_id!r}")
         raise RunError(f"run {run_id!r} has no {which} weights")
-    return load_safetensors(data)
+    try:
+        return load_safetensors(data)
+    except Exception as exc:  # safetensors raises SafetensorError (or others) for any foreign payload
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise RunError(f"the {which} weights of run {run_id!r} are not a readable safetensors file "
+                       f"({reason})") from None
 
 
 def new_run_id(project: Project, stem: str = "run") -> str:

@@ -9,15 +9,16 @@ looked for and how to place them.
 
 MNIST-style sets are read through `torchvision.datasets` and their ``.data`` /
 ``.targets`` arrays converted to float once (no per-item PIL transforms).
-CIFAR-10 batches are unpickled here with the layout torchvision uses, because
-torchvision's reader insists on the checksums of the full release; torchvision
-is used to download them. The official test split is the test split; images are
+CIFAR-10 batches are pickles: they are read here with the restricted unpickler of
+`engine.data.safe_pickle`, which admits only numpy arrays and builtin containers,
+so a crafted batch file is refused before it can run anything (torchvision's
+reader would `pickle.load` them). torchvision is used only to download and
+verify the release archive. The official test split is the test split; images are
 float32 in [0, 1]. torchvision is imported only when one of these kinds loads.
 """
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,7 @@ import numpy as np
 from engine.data.errors import DatasetError
 from engine.data.kind import IMAGE_SETS, DatasetKindInfo
 from engine.data.paths import default_cache_root, resolve
+from engine.data.safe_pickle import UnsafePickleError, load_restricted
 from engine.data.source import CLASSIFICATION, SourceData
 from engine.layers.spec import Param
 
@@ -110,8 +112,12 @@ def load_fashion_mnist(params: Mapping[str, Any], seed: int, base: Path | None) 
 
 def _unpickle(path: Path) -> dict[str, Any]:
     try:
-        with open(path, "rb") as f:
-            entry = pickle.load(f, encoding="latin1")
+        entry = load_restricted(path)
+    except UnsafePickleError as err:
+        raise DatasetError(
+            f"the CIFAR-10 file {path} was refused: it names {err}, which a CIFAR-10 file never needs "
+            f"and which could run code when read. Delete the folder {path.parent} and download CIFAR-10 again."
+        ) from None
     except Exception as err:  # a truncated or foreign file can raise almost anything while unpickling
         raise DatasetError(f"the CIFAR-10 file {path} could not be read: {err}") from err
     if not isinstance(entry, dict):
@@ -135,9 +141,11 @@ def _cifar_batch(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
 
 def _download_cifar(root: Path) -> None:
     from torchvision import datasets
+    from torchvision.datasets.utils import download_and_extract_archive
 
+    cifar = datasets.CIFAR10  # only its release's address and checksum: constructing it would unpickle
     try:
-        datasets.CIFAR10(str(root), train=True, download=True)
+        download_and_extract_archive(cifar.url, str(root), filename=cifar.filename, md5=cifar.tgz_md5)
     except Exception as err:  # network errors arrive as URLError, OSError or RuntimeError
         reason = f"download failed: {_first_line(err)}"
         raise _missing("CIFAR-10", root / CIFAR_FOLDER, CIFAR_FILES, reason) from err

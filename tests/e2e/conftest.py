@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from PySide6.QtCore import QThreadPool
-from qt_fixtures import app, isolated_settings, qapp_cls, window  # noqa: F401
-
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "_screenshots"
+from qt_fixtures import app, isolated_settings, qapp_cls, screenshots, window  # noqa: F401
 
 
 @pytest.fixture
@@ -19,9 +15,3 @@ def studio(window, qtbot):
     yield ui
     ui.shutdown()
     QThreadPool.globalInstance().waitForDone(60_000)
-
-
-@pytest.fixture
-def screenshots() -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    return SCREENSHOTS

@@ -85,10 +85,10 @@ def test_generated_kind_is_deterministic_from_the_seed(kind: str) -> None:
 
 
 def test_generation_at_default_size_is_fast() -> None:
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time of this process: what the generation costs, whatever the load
     for kind in GENERATED_KINDS:
         load_dataset(DatasetConfig(kind, {}))
-    assert time.perf_counter() - start < 2.0  # well under a second on a laptop; slack for busy CI machines
+    assert time.process_time() - start < 2.0  # about 0.1 s of CPU on a laptop
 
 
 def test_value_ranges_and_token_vocabulary() -> None:

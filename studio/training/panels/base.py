@@ -43,6 +43,7 @@ class RedrawScheduler(QObject):
         self.runs = runs
         self.panels: list[Panel] = []
         self._next = 0
+        self.served: deque[int] = deque(maxlen=100_000)  # panels redrawn by each call of `redraw`
         self._catch_up = QTimer(self)  # what the ticks did not draw (or data that came without a tick)
         self._catch_up.setSingleShot(True)
         self._catch_up.setInterval(runs.interval_ms)
@@ -69,6 +70,7 @@ class RedrawScheduler(QObject):
                 panel.flush()
                 served += 1
                 self._next = index + 1
+        self.served.append(served)
         if any(p.dirty and p.showing() for p in self.panels):
             self._catch_up.start()
 
@@ -113,7 +115,8 @@ class Panel(QWidget):
         super().__init__(parent)
         self.setObjectName(f"panel_{self.name}")
         self.context = context
-        self.update_ms: deque[float] = deque(maxlen=100_000)
+        self.update_ms: deque[float] = deque(maxlen=100_000)  # wall time of each redraw (for benchmarks)
+        self.update_cpu_ms: deque[float] = deque(maxlen=100_000)  # the GUI thread's CPU time of each redraw
         self._dirty = False
         context.redraws.add(self)
         context.runs.state_changed.connect(self._state_changed)
@@ -127,13 +130,14 @@ class Panel(QWidget):
         self.context.redraws.request()
 
     def flush(self) -> None:
-        """Redraw now if anything changed (timed into `update_ms`)."""
+        """Redraw now if anything changed (timed into `update_ms` and `update_cpu_ms`)."""
         if not self._dirty:
             return
         self._dirty = False
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         self.redraw()
         self.update_ms.append((time.perf_counter() - started) * 1000.0)
+        self.update_cpu_ms.append((time.thread_time() - cpu) * 1000.0)
 
     def set_scrolling_body(self, body: QWidget) -> None:
         """Make `body` this panel's content, scrolling vertically when the dock is short (forms)."""
