@@ -21,10 +21,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from engine.data.errors import DatasetError
 from engine.data.kind import IMAGE_SETS, DatasetKindInfo
@@ -32,6 +31,9 @@ from engine.data.paths import default_cache_root, resolve
 from engine.data.safe_pickle import UnsafePickleError, load_restricted
 from engine.data.source import CLASSIFICATION, SourceData
 from engine.layers.spec import Param
+
+if TYPE_CHECKING:  # tensors only when data loads: listing kinds must not import torch
+    import torch
 
 MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
                "t10k-labels-idx1-ubyte")
@@ -91,6 +93,7 @@ def _first_line(err: BaseException) -> str:
 
 def _limit(x: torch.Tensor, y: torch.Tensor, limit: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """A random subset of at most `limit` samples (0 = all), chosen from the seed."""
+    import torch
     if limit <= 0 or limit >= len(y):
         return x, y
     keep = torch.from_numpy(np.sort(np.random.default_rng([seed, 11]).permutation(len(y))[:limit]))
@@ -146,6 +149,7 @@ def _unpickle(path: Path) -> dict[str, Any]:
 
 
 def _cifar_batch(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
+    import torch
     entry = _unpickle(path)
     if "data" not in entry or "labels" not in entry:
         raise DatasetError(f"the CIFAR-10 file {path} has no 'data' and 'labels' entries")
@@ -171,6 +175,7 @@ def _download_cifar(root: Path) -> None:
 
 
 def load_cifar10(params: Mapping[str, Any], seed: int, base: Path | None) -> SourceData:
+    import torch
     root = data_root(params, base)
     folder = root / CIFAR_FOLDER
     if not all((folder / f).is_file() for f in CIFAR_FILES):
