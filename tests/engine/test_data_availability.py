@@ -54,3 +54,23 @@ def test_relative_paths_resolve_against_the_project_folder(tmp_path):
 def test_unusable_settings_are_not_ready_and_say_why(tmp_path, dataset, words):
     result = dataset_availability(dataset, tmp_path)
     assert not result.ready and words in result.message
+
+
+def test_preflight_with_the_project_folder_reports_unavailable_data_and_validate_says_so(tmp_path, capsys):
+    from engine.cli import main
+    from engine.project import load_project, save_project
+    from engine.resources import example_path
+    from engine.train.preflight import DATASET, preflight
+
+    project = load_project(example_path("resnet_small"))
+    assert preflight(project.network, project.dataset, project.training, base=tmp_path) == []
+    project.dataset = cifar("data", False)
+    problems = preflight(project.network, project.dataset, project.training, base=tmp_path)
+    assert [p.section for p in problems] == [DATASET] and "CIFAR-10 files were not found" in problems[0].message
+    assert preflight(project.network, project.dataset, project.training) == []  # no folder: not checked
+    write_cifar(tmp_path / "data", per_batch=2)
+    assert preflight(project.network, project.dataset, project.training, base=tmp_path) == []
+
+    path = save_project(project, tmp_path / "elsewhere" / "p.loom")  # its data/ folder is not beside it
+    assert main(["validate", str(path)]) == 1
+    assert "CIFAR-10 files were not found" in capsys.readouterr().out
