@@ -45,4 +45,4 @@ def test_train_uses_the_warm_worker_then_prepares_a_fresh_one_and_shutdown_ends_
     finally:
         controller.shutdown()
     assert controller.spare is None and not spare.alive
-    assert not fresh.alive and fresh.process.exitcode == 0  # asked to leave, not killed
+    assert not fresh.alive  # closing the studio ends the spare too (at once if it was still loading torch)
