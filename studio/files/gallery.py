@@ -124,9 +124,9 @@ def entry_preview(entry: GalleryEntry, theme_name: str = "light") -> Preview:
 
 def render_preview(project: Project, theme_name: str = "light", size: tuple[int, int] = PREVIEW_SIZE) -> Preview:
     """Draw `project`'s network into an image of `size`, fitted and centred."""
-    from studio.auto_layout import layout_is_broken
-    from studio.canvas.scene import GraphScene
-    from studio.document_controller import DocumentController
+    from studio.editor.auto_layout import layout_is_broken
+    from studio.editor.canvas.scene import GraphScene
+    from studio.editor.document_controller import DocumentController
     from studio.theme import theme
 
     colors = theme(theme_name).canvas
