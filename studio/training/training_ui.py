@@ -119,6 +119,7 @@ class TrainingUi(QObject):
         self.saver.saved.connect(self._run_saved)
         self.saver.failed.connect(lambda run_id, reason: self.show_error(f"{run_id} could not be stored", reason))
         self.workspace.selection_changed.connect(self._selection_changed)
+        self.workspace.project_opened.connect(self._project_changed)
         self.error_banner.show_node_requested.connect(self.workspace.reveal_node)
         self.error_banner.details_requested.connect(lambda: self.show_panel("log"))
 
@@ -187,6 +188,12 @@ class TrainingUi(QObject):
                     self.docks[name].raise_()
         else:
             self.lock.unlock()
+        self.banners.place()
+
+    def _project_changed(self, _controller: object = None) -> None:
+        """Another project: an error about the previous one no longer applies."""
+        self.error_banner.hide()
+        self._last_error = ""
         self.banners.place()
 
     def _selection_changed(self, node_ids: list[str]) -> None:
