@@ -24,6 +24,9 @@ DEFAULT_EXAMPLE = "lenet5"
 _clipboard_guarded = False
 
 
+WARM_WORKER_DELAY_MS = 1500  # after the window and the first project are up
+
+
 def create_application(argv: list[str] | None = None) -> QApplication:
     """The process's QApplication, named so QSettings finds the studio's preferences."""
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
@@ -50,13 +53,15 @@ def _release_clipboard() -> None:
 
 
 def open_initial(window, path: str | None) -> None:
-    """Open `path`, or the default example, or a new network."""
+    """Offer to recover what a crashed session left; else open `path`, or the default example, or a blank network."""
+    if window.files.offer_recovery():
+        return
     if path:
         if window.open_path(path):
             return
     elif window.open_example(DEFAULT_EXAMPLE):
         return
-    window.new_document()
+    window.new_blank_document()
 
 
 def run_studio(path: str | None = None) -> int:
@@ -68,4 +73,6 @@ def run_studio(path: str | None = None) -> int:
     window.show()
     app.processEvents()
     QTimer.singleShot(0, lambda: open_initial(window, path))
+    # a worker process imports torch while the person looks at the network, so Train starts at once
+    QTimer.singleShot(WARM_WORKER_DELAY_MS, window.training.keep_worker_warm)
     return app.exec()

@@ -15,5 +15,6 @@ Modules:
   - `fresh`: runs a function in a fresh spawned process, and interleaved rounds with ratio
     statistics (min, median, max, spread);
   - `networks`: the networks and data the sections measure on;
-  - `inference`, `canvas`, `limit`, `telemetry_cost`, `frameworks`, `studio_training`: the sections.
+  - `inference`, `canvas`, `limit`, `telemetry_cost`, `frameworks`, `train_start`, `studio_training`:
+    the sections.
 """

@@ -1,8 +1,7 @@
 """The networks and data the benchmarks measure on (engine code only, no Qt; torch only when training).
 
-- `chain_network(n)`: a deep MLP-like chain with a residual Add every three nodes, for shape
-  inference;
-- `canvas_network(n)`: chains of Linear and ReLU with an Add skip every four pairs, for the canvas;
+- `chain_network(n)` and `canvas_network(n)` (built in `engine.examples`, where every example
+  network is): the large networks for shape inference and for the canvas;
 - `TRAINING`: the training benchmark's networks by name, each with its data set and batch size:
   ``mlp`` (64-128-64-10 on 8×8 digits-like images, about half a millisecond a step on a laptop
   CPU, so any per-step overhead shows) and ``cnn`` (a LeNet-style CNN on 28×28 shapes);
@@ -18,58 +17,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from engine.examples import canvas_network, chain_network
 from engine.graph.document import GraphDocument
 
 if TYPE_CHECKING:
     from engine.data import DatasetConfig
 
+__all__ = ["DEFAULT_CASES", "TRAINING", "TrainingNetwork", "canvas_network", "chain_network", "digits_like",
+           "parse_cases", "prepare_data"]
+
 DIGITS_SAMPLES = 1797
 DIGITS_SIDE = 8
-
-
-def chain_network(n_nodes: int = 500) -> tuple[GraphDocument, list[str]]:
-    """A deep MLP-like chain with residual joins every few layers, `n_nodes` nodes in all."""
-    doc = GraphDocument()
-    prev = doc.add_node("Input", params={"shape": (64,)}).id
-    ids = [prev]
-    block_start = prev
-    while len(doc.nodes) < n_nodes - 1:
-        fc = doc.add_node("Linear", params={"out_features": 64}).id
-        doc.connect(prev, "out", fc, "in")
-        act = doc.add_node("ReLU").id
-        doc.connect(fc, "out", act, "in")
-        add = doc.add_node("Add").id
-        doc.connect(act, "out", add, "in")
-        doc.connect(block_start, "out", add, "in")
-        prev = block_start = add
-        ids.extend([fc, act, add])
-    out = doc.add_node("Output").id
-    doc.connect(prev, "out", out, "in")
-    ids.append(out)
-    return doc, ids
-
-
-def canvas_network(n_nodes: int, width: int = 64, block: int = 4) -> GraphDocument:
-    """Input -> (Linear, ReLU)* with an Add skip every `block` pairs -> Output, `n_nodes` nodes in all."""
-    doc = GraphDocument()
-    previous = doc.add_node("Input", params={"shape": (width,)}).id
-    block_start, pairs = previous, 0
-    while len(doc.nodes) < n_nodes - 1:
-        if pairs == block and len(doc.nodes) < n_nodes - 2:
-            add = doc.add_node("Add").id
-            doc.connect(previous, "out", add, "in")
-            doc.connect(block_start, "out", add, "in")
-            previous = block_start = add
-            pairs = 0
-            continue
-        node = doc.add_node("Linear" if len(doc.nodes) % 2 else "ReLU",
-                            params={"out_features": width} if len(doc.nodes) % 2 else None).id
-        doc.connect(previous, "out", node, "in")
-        previous = node
-        pairs += doc.nodes[node].type_id == "ReLU"
-    out = doc.add_node("Output").id
-    doc.connect(previous, "out", out, "in")
-    return doc
 
 
 def digits_like(path: Path, samples: int = DIGITS_SAMPLES, seed: int = 0) -> Path:
@@ -96,7 +54,7 @@ class TrainingNetwork:
     epochs: int
 
     def document(self) -> GraphDocument:
-        from engine.train.networks import cnn_document, mlp_document
+        from engine.examples import cnn_document, mlp_document
 
         if self.name == "mlp":
             return mlp_document(DIGITS_SIDE * DIGITS_SIDE, (128, 64), 10)

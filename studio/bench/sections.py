@@ -56,6 +56,12 @@ def _frameworks(args: argparse.Namespace) -> Report:
     return frameworks.run_section(args)
 
 
+def _train_start(args: argparse.Namespace) -> Report:
+    from studio.bench import train_start
+
+    return train_start.run_section(args)
+
+
 def _studio_training(args: argparse.Namespace) -> Report:
     from studio.bench import studio_training
 
@@ -70,6 +76,8 @@ SECTIONS: tuple[Section, ...] = (
             _telemetry),
     Section("frameworks", "the engine against Lightning and Keras, when installed (layerloom[bench])",
             _frameworks),
+    Section("train_start", "from pressing Train to the first step metric, with a warm worker and cold",
+            _train_start),
     Section("studio_training", "the same run from the studio's Train action and headless", _studio_training,
             qt=True),
 )

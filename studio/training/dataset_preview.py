@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QRunnable, Signal
 
-from studio.training.engine_loader import training_pool
+from engine.data.config import DatasetSummary
+from studio.training.pool import training_pool
 
 SAMPLES = 16
 POINTS = 600
@@ -29,7 +30,7 @@ POINTS = 600
 class PreviewResult:
     """What the Dataset panel shows."""
 
-    summary: Any  # engine.data.DatasetSummary
+    summary: DatasetSummary
     images: np.ndarray | None = None
     labels: list[str] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)  # the dataset section it was loaded from
@@ -86,35 +87,50 @@ class DatasetPreviewer(QObject):
     loading = Signal()
     loaded = Signal(object)  # PreviewResult
     failed = Signal(str)
+    wanted_now = Signal()  # previews are wanted from now on (a panel that shows them came into view)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.summary: Any = None
+        self.summary: DatasetSummary | None = None
         self.result: PreviewResult | None = None
         self.error = ""
         self.busy = False
+        self._config: dict[str, Any] | None = None  # the section of the newest request
+        self.wanted = False  # previews load data, and so torch: not before a panel that shows them is seen
         self._generation = 0
         self._signals = _Signals(self)
         self._signals.loaded.connect(self._loaded)
         self._signals.failed.connect(self._failed)
 
+    def want(self) -> None:
+        """From now on keep a preview of the project's dataset (the Dataset or Training panel is seen, or
+        Train was pressed); an editing session that never looks at them never loads data."""
+        if not self.wanted:
+            self.wanted = True
+            self.wanted_now.emit()
+
     def request(self, config_json: dict[str, Any], base_dir: Path | None) -> None:
-        """Load `config_json` for a preview (the engine must be loaded)."""
+        """Load `config_json` for a preview, on the training pool."""
         self._generation += 1
         self.busy = True
+        self._config = dict(config_json)
         self.loading.emit()
         training_pool().start(_PreviewJob(self._generation, dict(config_json), base_dir, self._signals))
 
-    def summary_for(self, config_json: dict[str, Any]) -> Any:
+    def summary_for(self, config_json: dict[str, Any]) -> DatasetSummary | None:
         """The last summary if it was loaded from exactly `config_json` (else None: it would mislead)."""
         if self.result is not None and not self.busy and self.result.config == config_json:
             return self.summary
         return None
 
+    def error_for(self, config_json: dict[str, Any]) -> str:
+        """Why `config_json` could not be loaded, when its newest preview failed (else "")."""
+        return self.error if not self.busy and self._config == config_json else ""
+
     def forget(self) -> None:
         """Drop the current preview (another project, or no dataset)."""
         self._generation += 1
-        self.summary, self.result, self.error, self.busy = None, None, "", False
+        self.summary, self.result, self.error, self.busy, self._config = None, None, "", False, None
 
     def _loaded(self, generation: int, result: PreviewResult) -> None:
         if generation == self._generation:

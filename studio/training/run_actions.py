@@ -15,6 +15,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QAction, QActionGroup, QColor, QIcon, QKeySequence, QPainter, QPixmap, QPolygonF
 from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QProgressBar
 
+from studio.run_controller import RunProgress
 from studio.training.canvas_health import MODES
 
 HEALTH_TITLES = {"off": "&Plain", "grad_norm": "By &Gradient Norm", "dead_units": "By &Dead Units"}
@@ -84,8 +85,8 @@ class RunActions:
         bar.addPermanentWidget(self.progress)
         self.show_state("idle")
 
-    def add_to(self, toolbar: Any, menu_bar: Any) -> QMenu:
-        """Put the controls on `toolbar` and in a Run menu before Help (or at the end)."""
+    def add_to(self, toolbar: Any, menu_bar: Any, before: QMenu | None = None) -> QMenu:
+        """Put the controls on `toolbar` and in a Run menu before the menu `before` (or at the end)."""
         toolbar.addSeparator()
         toolbar.addActions([self.all[n] for n in ("train", "pause", "resume", "stop")])
         menu = QMenu("&Run", self.window)
@@ -94,9 +95,8 @@ class RunActions:
         menu.addSeparator()
         colour = menu.addMenu("&Colour Nodes")
         colour.addActions(list(self.health.values()))
-        help_action = next((a for a in menu_bar.actions() if a.text().replace("&", "") == "Help"), None)
-        if help_action is not None:
-            menu_bar.insertMenu(help_action, menu)
+        if before is not None:
+            menu_bar.insertMenu(before.menuAction(), menu)
         else:
             menu_bar.addMenu(menu)
         return menu
@@ -118,7 +118,7 @@ class RunActions:
         elif state == "paused":
             self.progress_label.setText("Paused · " + self.progress_label.text())
 
-    def show_progress(self, progress: Any) -> None:
+    def show_progress(self, progress: RunProgress) -> None:
         self.progress.setRange(0, 1000)
         self.progress.setValue(round(min(max(progress.fraction, 0.0), 1.0) * 1000))
         self.progress_label.setText(("Paused · " if self.state == "paused" else "") + progress.text())
