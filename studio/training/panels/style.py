@@ -89,7 +89,8 @@ def new_plot(theme: Theme, x_label: str = "", y_label: str = "", legend: bool = 
     if y_label:
         item.setLabel("left", y_label)
     if legend:
-        item.addLegend(offset=legend_offset, labelTextSize="8pt")
+        # two columns: a short plot (the row under the canvas) keeps every entry and most of its curves
+        item.addLegend(offset=legend_offset, labelTextSize="8pt", colCount=2)
     style_plot(widget, theme)
     return widget
 
