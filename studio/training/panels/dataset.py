@@ -47,6 +47,7 @@ FIELD_MIN_WIDTH = 80
 PLOT_MIN_WIDTH = 160
 # the split settings, from the engine's declaration (the kind's own parameters come from its DatasetKindInfo)
 SPLIT_PARAMS = tuple(field_for(s).param for s in DATASET_SETTINGS if s.path != "kind")
+SPLIT_LABELS = {s.path: s.label for s in DATASET_SETTINGS}
 
 
 def _title(name: str) -> str:
@@ -171,7 +172,8 @@ class DatasetPanel(Panel):
             field: QWidget = editor
             if param.name in info.paths:
                 field = self._with_browse(editor, info.paths[param.name])
-            self.form.addRow(_title(param.name), field)
+            label = SPLIT_LABELS[param.name] if param in SPLIT_PARAMS else _title(param.name)
+            self.form.addRow(label, field)
         self.kind = kind
 
     def _with_browse(self, editor: ParamEditor, what: str) -> QWidget:
