@@ -168,7 +168,6 @@ class MainWindow(QMainWindow):
         self.undo_group.addStack(self.controller.undo_stack)
         self.undo_group.setActiveStack(self.controller.undo_stack)
         self.controller.undo_stack.cleanChanged.connect(self._update_title)
-        self.files.project_opened(self.controller, recovered=recovered)
         self._show_totals(self.controller.analysis)
         self._update_title()
         if self.isVisible():
