@@ -2,8 +2,8 @@
 
 `TrainingUi(window)` builds everything on the window's public Qt API (``view``, ``toolbar``,
 ``docks``, menus and status bar) and learns about the open project only through the editor's
-session (``window.session``, wrapped as `Workspace`): the run controller, the dock panels, the Run menu and toolbar
-actions, the status-bar progress, the lock and error banners on the canvas and the canvas health
+session (``window.session``, wrapped as `Workspace`): the run controller, the dock panels, the
+Run menu and toolbar actions, the status-bar progress, the lock and error banners on the canvas and the canvas health
 overlays. Then:
 
 - `train()` checks the network (the editor's analysis), the dataset and the settings with the
@@ -119,6 +119,7 @@ class TrainingUi(QObject):
         self.saver.saved.connect(self._run_saved)
         self.saver.failed.connect(lambda run_id, reason: self.show_error(f"{run_id} could not be stored", reason))
         self.workspace.selection_changed.connect(self._selection_changed)
+        self.workspace.project_opened.connect(self._project_changed)
         self.error_banner.show_node_requested.connect(self.workspace.reveal_node)
         self.error_banner.details_requested.connect(lambda: self.show_panel("log"))
 
@@ -187,6 +188,12 @@ class TrainingUi(QObject):
                     self.docks[name].raise_()
         else:
             self.lock.unlock()
+        self.banners.place()
+
+    def _project_changed(self, _controller: object = None) -> None:
+        """Another project: an error about the previous one no longer applies."""
+        self.error_banner.hide()
+        self._last_error = ""
         self.banners.place()
 
     def _selection_changed(self, node_ids: list[str]) -> None:

@@ -75,7 +75,6 @@ class DatasetPanel(Panel):
         self._timer.timeout.connect(self._request_preview)
         self._build()
         ws = context.workspace
-        ws.project_opened.connect(self._project_changed)
         ws.document_changed.connect(self.load_from_project)
         ws.editable_changed.connect(self.form_host.setEnabled)  # read-only while a run trains the project
         self.previewer.loading.connect(self._preview_loading)
@@ -120,9 +119,9 @@ class DatasetPanel(Panel):
         self.preview_stack = QStackedWidget()
         self.preview_stack.addWidget(self.samples)
         self.preview_stack.addWidget(self.scatter_plot)
-        no_picture = QLabel("No picture of these inputs; see the summary above.")
-        no_picture.setWordWrap(True)
-        self.preview_stack.addWidget(no_picture)
+        self.no_picture = QLabel("No picture of these inputs; see the summary above.")
+        self.no_picture.setWordWrap(True)
+        self.preview_stack.addWidget(self.no_picture)
         self.counts_plot = new_plot(self.context.theme, legend=False, y_label="training samples")
         self.counts_plot.setMinimumHeight(150)
         self.counts_plot.setMinimumWidth(PLOT_MIN_WIDTH)
@@ -197,10 +196,24 @@ class DatasetPanel(Panel):
             self._edited(editor.param.name, path, None)
 
     # ---- project -> form -----------------------------------------------------------------
-    def _project_changed(self) -> None:
+    def project_changed(self) -> None:
+        """Another project: no trace of the previous dataset until this one's preview arrives."""
         self.previewer.forget()
         self._requested = None
+        self._show_error("")
+        self._clear_preview()
+        if self.context.workspace.project is not None and not (self.context.workspace.project.dataset or {}):
+            self.status.setText("")
         self.load_from_project()
+
+    def _clear_preview(self, message: str = "") -> None:
+        self.summary.setText("")
+        self.samples.set_items([])
+        self.scatter.setData(x=[], y=[])
+        self.bars.setOpts(x=[], height=[])
+        self.counts_plot.setVisible(False)
+        self.no_picture.setText(message or "No picture of these inputs; see the summary above.")
+        self.preview_stack.setCurrentWidget(self.no_picture)
 
     def load_from_project(self) -> None:
         """Show the project's dataset section (and preview it again if it changed)."""
@@ -283,10 +296,8 @@ class DatasetPanel(Panel):
 
     def _preview_failed(self, message: str) -> None:
         self.status.setText("")
-        self.summary.setText("")
+        self._clear_preview("No preview: the dataset could not be loaded.")
         self._show_error(message)
-        self.samples.set_items([])
-        self.bars.setOpts(x=[], height=[])
 
     def _preview_loaded(self, result: Any) -> None:
         self._show_error("")
@@ -302,7 +313,8 @@ class DatasetPanel(Panel):
             self.preview_stack.setCurrentIndex(1)
             self._show_points(result, summary)
         else:
-            self.preview_stack.setCurrentIndex(2)
+            self._clear_preview()
+            self.summary.setText("<br>".join(line.replace("<", "&lt;") for line in summary.lines()))
         self._show_counts(summary)
 
     def _show_points(self, result: Any, summary: Any) -> None:
