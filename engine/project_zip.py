@@ -97,6 +97,8 @@ def read_project_zip(source: Path) -> ZipContents:
     except ProjectFileError:
         raise
     except zipfile.BadZipFile as exc:
+        if str(exc) == "File is not a zip file":
+            raise ProjectFileError(f"{where} is not a Layerloom project (not a zip file)") from None
         raise ProjectFileError(f"{where} is not a readable Layerloom project (damaged zip: {exc})") from None
     except (OSError, EOFError, ValueError, OverflowError, RuntimeError, NotImplementedError, zlib.error,
             UnicodeDecodeError) as exc:
