@@ -139,7 +139,7 @@ def test_opening_a_broken_file_reports_it_and_keeps_the_open_project(window, tmp
     bad = tmp_path / "bad.loom"
     bad.write_text("not a zip")
     assert not window.open_path(bad)
-    assert "not a readable Layerloom project" in window.statusBar().currentMessage()
+    assert "not a Layerloom project" in window.statusBar().currentMessage()
     assert window.controller.doc.node_by_name("fc1") is not None
 
 
