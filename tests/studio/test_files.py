@@ -245,6 +245,7 @@ def test_no_path_replaces_the_project_while_a_run_trains_it(window, qtbot, tmp_p
     window.files.recent.add(other)
     window.training.runs.attach(ScriptedRun([[started()]] + [[]] * 1000), "scripted")
     assert window.training.runs.active
+    assert not window.files.recent_menu.menuAction().isEnabled()  # greyed like New and Open
     assert not window.open_path(other)
     _open_recent(window, other)
     _drop(window, other)
@@ -252,3 +253,4 @@ def test_no_path_replaces_the_project_while_a_run_trains_it(window, qtbot, tmp_p
     assert "Stop the run" in window.statusBar().currentMessage()
     window.training.runs.stop()
     window.training.shutdown()
+    qtbot.waitUntil(lambda: window.files.recent_menu.menuAction().isEnabled(), timeout=10_000)
