@@ -9,8 +9,8 @@ ends every worker.
 from __future__ import annotations
 
 from engine.data import DatasetConfig
+from engine.examples import mlp_document
 from engine.train import TrainingJob, TrainingSettings
-from engine.train.networks import mlp_document
 from studio.run_controller import RunController
 
 
