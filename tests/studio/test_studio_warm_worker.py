@@ -11,8 +11,8 @@ from __future__ import annotations
 from test_training_support import small_example
 
 from engine.data import DatasetConfig
+from engine.examples import mlp_document
 from engine.train import TrainingJob, TrainingSettings
-from engine.train.networks import mlp_document
 from studio.run_controller import RunController
 
 
