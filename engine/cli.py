@@ -29,10 +29,14 @@ def _load(path: str):  # -> Project
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from engine.graph.analysis import analyze
+    from engine.memory import memory_warnings
 
     project = _load(args.file)
     doc = project.network
     result = analyze(doc)
+    device = args.device or str(project.training.get("device", "auto"))
+    batch = project.training.get("batch_size", 64)
+    memory = memory_warnings(result, device, batch if isinstance(batch, int) and batch > 0 else 64)
     if args.json:
         print(json.dumps({
             "ok": result.ok,
@@ -43,16 +47,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
                     "severity": p.severity,
                     "message": p.message,
                     "fix": p.fix.description if p.fix else None,
+                    "path": list(p.path),
                 }
                 for p in result.problems
-            ],
+            ] + [{"node_id": None, "node": None, "severity": "warning", "message": m, "fix": None, "path": []}
+                 for m in memory],
         }, indent=2))
     else:
         for p in result.problems:
-            where = f"{doc.nodes[p.node_id].name}: " if p.node_id in doc.nodes else ""
+            where = f"{doc.nodes[p.node_id].name}: " if p.node_id in doc.nodes and not p.inside else ""
             fix = f"\n    fix: {p.fix.description}" if p.fix else ""
             print(f"{p.severity:7s} {where}{p.message}{fix}")
-        errors, warnings = len(result.errors), len(result.warnings)
+        for message in memory:
+            print(f"warning memory: {message}")
+        errors, warnings = len(result.errors), len(result.warnings) + len(memory)
         verdict = "valid" if result.ok else "invalid"
         print(f"{args.file}: {verdict} ({errors} error(s), {warnings} warning(s), "
               f"{result.total_params:,} parameters)")
@@ -103,6 +111,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check a project's network and print its problems")
     p.add_argument("file", help="a .loom project")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    p.add_argument("--device", help="check that training fits this device's memory (auto, cpu, cuda:N, mps; "
+                   "default: the project's training device)")
     p.set_defaults(handler=cmd_validate)
 
     p = sub.add_parser("summary", help="print a per-node table of shapes, parameters and FLOPs")

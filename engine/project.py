@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.graph.bulk import gc_paused
 from engine.graph.document import GraphDocument
 from engine.graph.errors import ProjectFileError
 from engine.graph.serialize import document_from_data, document_to_data
@@ -148,7 +149,8 @@ def load_project(path: str | os.PathLike[str], registry: LayerRegistry | None = 
 
 def project_from_json(raw: bytes, registry: LayerRegistry | None = None, where: str = "project") -> Project:
     try:
-        data = json.loads(raw.decode("utf-8"))
+        with gc_paused():  # parsing allocates one dict per node: see engine.graph.bulk
+            data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise ProjectFileError(f"{where}: {PROJECT_MEMBER} is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
