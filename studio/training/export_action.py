@@ -20,7 +20,7 @@ from PySide6.QtCore import QObject, QRunnable, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog
 
-from studio.training.engine_loader import training_pool
+from studio.training.pool import training_pool
 
 FORMATS = {".onnx": "onnx", ".pt2": "pt2", ".safetensors": "safetensors", ".py": "code"}
 FILTERS = "ONNX (*.onnx);;torch.export program (*.pt2);;safetensors weights (*.safetensors);;PyTorch code (*.py)"
@@ -74,7 +74,7 @@ class ExportAction(QObject):
         project = self.ui.workspace.project
         if project is None:
             return
-        start = str(Path(self.ui.window.controller.path or project.name).with_suffix(".onnx"))
+        start = str(Path(self.ui.workspace.path or project.name).with_suffix(".onnx"))
         path, _ = QFileDialog.getSaveFileName(self.ui.window, "Export Network", start, FILTERS)
         if path:
             self.export(Path(path))

@@ -1,8 +1,8 @@
 """The training UI of the main window: run controls, panels, lock, errors and runs, wired together.
 
-`TrainingUi(window)` builds everything on the window's public Qt API and the editor's public
-attributes (``controller``, ``scene``, ``view``, ``toolbar``, ``undo_group``, ``docks``,
-``actions``, ``settings``): the run controller, the dock panels, the Run menu and toolbar
+`TrainingUi(window)` builds everything on the window's public Qt API (``view``, ``toolbar``,
+``docks``, menus and status bar) and learns about the open project only through the editor's
+session (``window.session``, wrapped as `Workspace`): the run controller, the dock panels, the Run menu and toolbar
 actions, the status-bar progress, the lock and error banners on the canvas and the canvas health
 overlays. Then:
 
@@ -10,40 +10,49 @@ overlays. Then:
   engine's own checks, and starts a worker for the open project (the selected node, when the
   settings name no probe, is probed; when they leave the CPU threads to Layerloom, the worker
   gets every core but one, so the GUI never competes with torch's threads);
-- while a run is active the editor is locked (`EditLock`), and selecting a node switches the
-  feature-map probe without restarting;
+- while a run is active the open project is read-only (`EditLock` asks the editor's document
+  controller, which refuses edits), and selecting a node switches the feature-map probe without
+  restarting;
 - an error from the worker (bad data, NaN, out of memory, a dead worker) appears as a non-modal
   banner and in the log, and the node it names is selected and centred; the document is never
   touched;
-- a finished run (with weights) is added to the project's runs (its files are made on a worker
-  thread, `RunSaver`) and the project marked unsaved.
+- a finished run (with weights) is added to the project's runs (its files are read as bytes on a
+  pool thread and attached as they are, `RunSaver`) and the project marked unsaved;
+- one worker process is kept warm (torch imported) from shortly after start-up, so Train starts
+  at once; a fresh one is prepared after each run and ended when the studio closes.
 
-The torch-backed engine modules load on a worker thread (`EngineLoader`) the first time they are
-needed: Train, or a panel that shows engine data (Dataset, Training, Runs) coming into view. A
-session that only edits never loads torch.
+The studio process never imports torch for training: the forms, the pre-flight, the job and the
+run store are the engine's light schema layer; torch loads in the worker process (kept warm) and,
+for dataset previews, on a pool thread.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
+from PySide6.QtCore import QCoreApplication, QObject, QTimer
 
-from studio.panels.base import PanelContext, RunComparison
+from engine.project import Project
+from engine.runs import new_run_id
+from engine.train.job import TrainingJob
 from studio.run_controller import RunController
 from studio.theme import theme
 from studio.training.banners import BannerStack, ErrorBanner, LockBanner
 from studio.training.canvas_health import CanvasHealth
+from studio.training.checks import dataset_problem, network_errors, settings_problems
 from studio.training.dataset_preview import DatasetPreviewer
 from studio.training.docks import default_sizes, make_docks, restore_state
 from studio.training.edit_lock import EditLock
-from studio.training.engine_loader import EngineLoader
 from studio.training.export_action import ExportAction
+from studio.training.panels.base import PanelContext, RunComparison
 from studio.training.run_actions import RunActions
 from studio.training.run_saver import RunSaver
 from studio.training.workspace import Workspace
+
+if TYPE_CHECKING:  # the window is above training: named for annotations only, never imported
+    from studio.main_window import MainWindow
 
 
 def worker_threads() -> int:
@@ -61,26 +70,25 @@ ERROR_TITLES = {"worker_died": "The training process stopped unexpectedly", "non
 class TrainingUi(QObject):
     """Everything training adds to the main window."""
 
-    def __init__(self, window: Any) -> None:
+    def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.window = window
         self.launcher: Callable[..., Any] | None = None  # None: a spawned worker (tests may pass LocalRun.start)
         self._last_error = ""
-        self.engine = EngineLoader(self)
         self.runs = RunController(self)
-        self.workspace = Workspace(window, self)
+        self.workspace = Workspace(window.session, self)
         self.preview = DatasetPreviewer(self)
-        self.context = PanelContext(self.runs, self.workspace, self.engine, self.preview, RunComparison(self),
+        self.context = PanelContext(self.runs, self.workspace, self.preview, RunComparison(self),
                                     theme(getattr(window, "theme_name", "light")))
         self.panels, self.docks = make_docks(window, self.context)
         self.lock_banner = LockBanner(window.view)
         self.error_banner = ErrorBanner(window.view)
         self.banners = BannerStack(window.view, [self.lock_banner, self.error_banner])
-        self.lock = EditLock(window, self.lock_banner, self)
+        self.lock = EditLock(self.workspace, self.lock_banner, self)
         self.health = CanvasHealth(self.runs, self.workspace, self)
         self.saver = RunSaver(self)
         self.actions = RunActions(window)
-        self.run_menu = self.actions.add_to(window.toolbar, window.menuBar())
+        self.run_menu = self.actions.add_to(window.toolbar, window.menuBar(), window.actions.help_menu)
         self.exporter = ExportAction(self)
         self.run_menu.addSeparator()
         self.run_menu.addAction(self.exporter.action)
@@ -88,11 +96,9 @@ class TrainingUi(QObject):
         if not restore_state(window):
             QTimer.singleShot(0, self, lambda: default_sizes(window, self.docks))
         self.apply_theme(getattr(window, "theme_name", "light"))
-        window.installEventFilter(self)
         app = QCoreApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.shutdown)
-        self.engine.failed.connect(lambda reason: self.show_error("Training is not available", reason))
 
     def _connect(self) -> None:
         a, runs = self.actions.all, self.runs
@@ -107,6 +113,8 @@ class TrainingUi(QObject):
         runs.run_started.connect(self._run_started)
         runs.error_arrived.connect(self._worker_error)
         runs.run_finished.connect(self._run_finished)
+        runs.run_files_read.connect(self.saver.attach)
+        runs.run_files_failed.connect(self.saver.give_up)
         self.saver.saved.connect(self._run_saved)
         self.saver.failed.connect(lambda run_id, reason: self.show_error(f"{run_id} could not be stored", reason))
         self.workspace.selection_changed.connect(self._selection_changed)
@@ -118,12 +126,7 @@ class TrainingUi(QObject):
         """Check the open project and start a run; False (with the reason shown) when it cannot start."""
         if self.runs.active or self.workspace.project is None:
             return False
-        if not self.engine.is_ready:
-            self.window.statusBar().showMessage("Loading the training engine…", 5000)
-            self.engine.when_ready(self.train)
-            return False
-        from studio.training.checks import dataset_problem, network_errors, settings_problems
-
+        self.preview.want()
         controller, project = self.workspace.controller, self.workspace.project
         analysis = controller.flush_analysis() if controller.analysis_pending else controller.analysis
         errors = network_errors(analysis)
@@ -146,10 +149,7 @@ class TrainingUi(QObject):
         self._start(project)
         return True
 
-    def _start(self, project: Any) -> None:
-        from engine.runs import new_run_id
-        from engine.train.job import TrainingJob
-
+    def _start(self, project: Project) -> None:
         run_id = new_run_id(project)
         job = TrainingJob.from_project(project, run_id, self.workspace.base_dir)
         threads = ""
@@ -201,19 +201,17 @@ class TrainingUi(QObject):
     def _worker_error(self, message: dict[str, Any]) -> None:
         self._last_error = str(message.get("message", ""))
         node_id = message.get("node_id")
-        scene = self.workspace.scene
-        known = bool(node_id) and scene is not None and node_id in scene.nodes
+        known = bool(node_id) and node_id in self.workspace.node_ids()
         self.show_error(ERROR_TITLES.get(str(message.get("kind")), "Training failed"), str(message.get("message", "")),
                         node_id if known else None)
         if known:
             self.workspace.reveal_node(node_id)
 
-    def _run_finished(self, message: dict[str, Any], record: Any) -> None:
+    def _run_finished(self, message: dict[str, Any]) -> None:
         status, run_id = message.get("status", "failed"), message.get("run_id", "")
         project = self.workspace.project
-        keep = record is not None and bool(record.weights) and project is not None
-        if keep:
-            self.saver.save(project, record)
+        if project is not None and message.get("weights") and message.get("record_dir"):
+            self.saver.expect(project, run_id)  # its files arrive with runs.run_files_read
         best = message.get("best") or {}
         shown = ", ".join(f"{k.removeprefix('val_')} {v * 100:.1f}%" if "accuracy" in k else f"{k} {v:.4g}"
                           for k, v in best.items() if k.startswith("val_"))
@@ -254,14 +252,5 @@ class TrainingUi(QObject):
         self.actions.tint(t.text)
 
     def shutdown(self) -> None:
-        """Stop any run (the studio is closing)."""
+        """Stop any run (the studio is closing: the window calls this once its close is accepted)."""
         self.runs.shutdown()
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.window and event.type() == QEvent.Type.Close:
-            QTimer.singleShot(0, self, self._closed)
-        return False
-
-    def _closed(self) -> None:
-        if not self.window.isVisible():
-            self.shutdown()

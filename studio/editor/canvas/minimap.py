@@ -1,0 +1,122 @@
+"""The minimap: an overview of the whole network in a corner of the canvas.
+
+A small overlay on the view's bottom-right corner paints each node as a block in
+its category colour and the part of the scene the view shows as a frame; a click
+or drag in it moves the view there. It paints from the node items' positions
+(no scene render), so it stays cheap with hundreds of nodes. It is hidden while
+everything is already in view.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import QWidget
+
+from studio.editor.category_style import category_color
+
+if TYPE_CHECKING:
+    from studio.editor.canvas.scene import GraphScene
+    from studio.editor.canvas.view import GraphView
+
+WIDTH, HEIGHT, MARGIN = 200, 130, 12
+
+
+class Minimap(QWidget):
+    """The overview overlay of a `GraphView`."""
+
+    def __init__(self, view: GraphView) -> None:
+        super().__init__(view)
+        self.view = view
+        self.scene: GraphScene | None = None
+        self.setFixedSize(WIDTH, HEIGHT)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setToolTip("Overview: click or drag to move the view")
+        self.wanted = True  # View > Minimap
+        self.hide()
+
+    def set_scene(self, scene: GraphScene) -> None:
+        if self.scene is not None:
+            self.scene.content_changed.disconnect(self._content_changed)
+        self.scene = scene
+        scene.content_changed.connect(self._content_changed)
+        self._content_changed()
+
+    def _content_changed(self) -> None:
+        self.place()
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Show the overview only when part of the network is out of view, and repaint it."""
+        shown = False
+        if self.wanted and self.scene is not None and self.scene.nodes:
+            seen = self.view.mapToScene(self.view.viewport().rect()).boundingRect()
+            shown = not seen.contains(self._nodes_rect())
+        if shown != self.isVisible():
+            self.setVisible(shown)
+        if shown:
+            self.update()
+
+    def _nodes_rect(self) -> QRectF:
+        rect = QRectF()
+        for item in self.scene.nodes.values():
+            rect = rect.united(item.sceneBoundingRect())
+        return rect
+
+    def place(self) -> None:
+        area = self.view.viewport().geometry()
+        self.move(area.right() - WIDTH - MARGIN, area.bottom() - HEIGHT - MARGIN)
+
+    def _mapping(self) -> tuple[QRectF, float, QPointF]:
+        """The scene rect shown, the scale, and the offset into the widget."""
+        nodes = self._nodes_rect()
+        seen = self.view.mapToScene(self.view.viewport().rect()).boundingRect()
+        world = nodes.united(seen).adjusted(-40, -40, 40, 40)
+        inner = QRectF(self.rect()).adjusted(6, 6, -6, -6)
+        scale = min(inner.width() / world.width(), inner.height() / world.height())
+        offset = QPointF(inner.center().x() - world.center().x() * scale,
+                         inner.center().y() - world.center().y() * scale)
+        return seen, scale, offset
+
+    def paintEvent(self, event) -> None:
+        if self.scene is None or not self.scene.nodes:
+            return
+        colors = self.scene.colors
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(QColor(colors.node_border), 1))
+        background = QColor(colors.minimap_bg)
+        background.setAlpha(235)
+        painter.setBrush(background)
+        painter.drawRoundedRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), 6, 6)
+        seen, scale, offset = self._mapping()
+        painter.setPen(Qt.PenStyle.NoPen)
+        for item in self.scene.nodes.values():
+            r = item.sceneBoundingRect()
+            color = category_color(item.spec.category)
+            color.setAlpha(200)
+            painter.setBrush(color)
+            painter.drawRect(QRectF(r.x() * scale + offset.x(), r.y() * scale + offset.y(),
+                                    max(2.0, r.width() * scale), max(2.0, r.height() * scale)))
+        frame = QColor(colors.minimap_view)
+        fill = QColor(frame)
+        fill.setAlpha(30)
+        painter.setPen(QPen(frame, 1.5))
+        painter.setBrush(fill)
+        painter.drawRect(QRectF(seen.x() * scale + offset.x(), seen.y() * scale + offset.y(),
+                                seen.width() * scale, seen.height() * scale))
+
+    def _move_view(self, pos: QPointF) -> None:
+        _, scale, offset = self._mapping()
+        self.view.center_on_point(QPointF((pos.x() - offset.x()) / scale, (pos.y() - offset.y()) / scale))
+
+    def mousePressEvent(self, event) -> None:
+        self._move_view(event.position())
+        event.accept()
+
+    def mouseMoveEvent(self, event) -> None:
+        if event.buttons() & Qt.MouseButton.LeftButton:
+            self._move_view(event.position())
+        event.accept()

@@ -1,0 +1,247 @@
+"""The canvas scene: node and wire items kept in step with one document.
+
+`GraphScene` builds a `NodeItem` per node and an `EdgeItem` per wire, keeps them
+in `nodes: dict[node_id, NodeItem]` and `edges: dict[Edge, EdgeItem]`, and
+follows the document only through the controller's `DocumentBridge` signals
+(added, removed, connected, disconnected, parameter changed, renamed, moved)
+and its `analysis_changed` signal (shapes, parameter counts, badges, wire
+labels). It is the one place that turns mouse gestures on items into controller
+calls: a node drag becomes one move command on release, a wire drag (see
+`wire_drag.py`) one connect, reconnect or disconnect. Items never write the
+document, and neither does the scene. While the controller is read-only
+(`editable_changed`) nodes cannot be dragged and ports start no wires; selecting
+still works.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent
+
+from engine.graph.analysis import Analysis, Problem
+from engine.graph.document import Edge, Node
+from engine.layers.spec import LONG
+from studio.editor.canvas.edge_item import EdgeItem
+from studio.editor.canvas.node_item import NodeItem
+from studio.editor.canvas.port_item import PortItem
+from studio.editor.canvas.wire_drag import WireDrag
+from studio.editor.document_controller import DocumentController
+from studio.theme import CanvasColors
+
+GRID = 20.0
+EXTENT = 200_000.0
+
+
+class GraphScene(QGraphicsScene):
+    """Items for one document's nodes and wires."""
+
+    content_changed = Signal()  # nodes added, removed or moved (the minimap listens)
+
+    def __init__(self, controller: DocumentController, colors: CanvasColors) -> None:
+        super().__init__()
+        self.controller = controller
+        self.colors = colors
+        self.snap_enabled = True
+        self.nodes: dict[str, NodeItem] = {}
+        self.edges: dict[Edge, EdgeItem] = {}
+        self._edges_of: dict[str, set[Edge]] = {}
+        self._wire_drag: WireDrag | None = None
+        self._drag_start: dict[str, tuple[float, float]] | None = None
+        self._syncing = False
+        self.setSceneRect(-EXTENT / 2, -EXTENT / 2, EXTENT, EXTENT)
+        doc = controller.doc
+        for node in doc.nodes.values():
+            self._on_node_added(node)
+        for edge in doc.edges:
+            self._on_edge_connected(edge)
+        bridge = controller.bridge
+        bridge.node_added.connect(self._on_node_added)
+        bridge.node_removed.connect(self._on_node_removed)
+        bridge.edge_connected.connect(self._on_edge_connected)
+        bridge.edge_disconnected.connect(self._on_edge_disconnected)
+        bridge.param_changed.connect(self._on_node_changed)
+        bridge.node_renamed.connect(self._on_node_changed)
+        bridge.nodes_moved.connect(self._on_nodes_moved)
+        controller.analysis_changed.connect(self.apply_analysis)
+        controller.editable_changed.connect(self._editable_changed)
+        self.apply_analysis(controller.analysis)
+
+    # ---- queries -----------------------------------------------------------------------
+    def selected_node_ids(self) -> list[str]:
+        """Selected nodes, in document order."""
+        chosen = {i.node_id for i in self.selectedItems() if isinstance(i, NodeItem)}
+        return [n for n in self.controller.doc.nodes if n in chosen]
+
+    def selected_edges(self) -> list[Edge]:
+        return [i.edge for i in self.selectedItems() if isinstance(i, EdgeItem)]
+
+    def select_nodes(self, node_ids: Iterable[str]) -> None:
+        self.clearSelection()
+        for node_id in node_ids:
+            if node_id in self.nodes:
+                self.nodes[node_id].setSelected(True)
+
+    def node_sizes(self) -> dict[str, tuple[float, float]]:
+        return {n: item.size() for n, item in self.nodes.items()}
+
+    def snap_point(self, point: QPointF) -> QPointF:
+        """Where a dragged node lands: on the grid while snapping is on."""
+        if not self.snap_enabled or self._syncing:
+            return point
+        return QPointF(round(point.x() / GRID) * GRID, round(point.y() / GRID) * GRID)
+
+    def set_colors(self, colors: CanvasColors) -> None:
+        self.colors = colors
+        self.update()
+
+    # ---- document -> items -----------------------------------------------------------
+    def _on_node_added(self, node: Node) -> None:
+        item = NodeItem(node, self.controller.doc.registry.get(node.type_id))
+        item.setFlag(NodeItem.GraphicsItemFlag.ItemIsMovable, self.controller.editable)
+        self.nodes[node.id] = item
+        self._edges_of[node.id] = set()
+        self.addItem(item)
+        self._keep_inside(item)
+        self.content_changed.emit()
+
+    def _keep_inside(self, item: NodeItem) -> None:
+        """Grow the scene when a node lands near its edge, so huge networks still pan freely."""
+        rect = self.sceneRect()
+        needed = item.sceneBoundingRect().adjusted(-EXTENT / 4, -EXTENT / 4, EXTENT / 4, EXTENT / 4)
+        if not rect.contains(needed):
+            self.setSceneRect(rect.united(needed))
+
+    def _on_node_removed(self, node: Node) -> None:
+        item = self.nodes.pop(node.id, None)
+        self._edges_of.pop(node.id, None)
+        if item is not None:
+            self.removeItem(item)
+        self.content_changed.emit()
+
+    def _on_edge_connected(self, edge: Edge) -> None:
+        source = self.nodes[edge.source]
+        target = self.nodes[edge.target]
+        item = EdgeItem(edge, source.out_ports[edge.source_port], target.in_ports[edge.target_port])
+        item.set_label(source.output_label)
+        self.edges[edge] = item
+        self._edges_of[edge.source].add(edge)
+        self._edges_of[edge.target].add(edge)
+        self.addItem(item)
+        self._update_port(edge.target, edge.target_port)
+
+    def _on_edge_disconnected(self, edge: Edge) -> None:
+        item = self.edges.pop(edge, None)
+        if item is not None:
+            self.removeItem(item)
+        for node_id in (edge.source, edge.target):
+            self._edges_of.get(node_id, set()).discard(edge)
+        if edge.target in self.nodes:
+            self._update_port(edge.target, edge.target_port)
+
+    def _update_port(self, node_id: str, port: str) -> None:
+        wires = [e for e in self._edges_of[node_id] if e.target == node_id and e.target_port == port]
+        is_int = any(self._output_is_int(e.source) for e in wires)
+        self.nodes[node_id].in_ports[port].set_state(connected=bool(wires), is_int=is_int)
+
+    def _output_is_int(self, node_id: str) -> bool:
+        info = self.nodes[node_id].info
+        return bool(info and info.output and info.output.dtype == LONG)
+
+    def _on_node_changed(self, node_id: str, *args: object) -> None:
+        item = self.nodes.get(node_id)
+        if item is not None:
+            item.refresh(self.controller.doc.nodes[node_id])
+            self._update_edges_of(node_id)
+
+    def _on_nodes_moved(self, positions: dict[str, tuple[float, float]]) -> None:
+        self._syncing = True
+        try:
+            for node_id, (x, y) in positions.items():
+                item = self.nodes.get(node_id)
+                if item is not None and (item.x(), item.y()) != (x, y):
+                    item.setPos(x, y)
+        finally:
+            self._syncing = False
+
+    def _editable_changed(self, editable: bool) -> None:
+        self.cancel_gesture()
+        for item in self.nodes.values():
+            item.setFlag(NodeItem.GraphicsItemFlag.ItemIsMovable, editable)
+
+    def _update_edges_of(self, node_id: str) -> None:
+        for edge in self._edges_of.get(node_id, ()):
+            self.edges[edge].update_path()
+
+    def node_item_moved(self, item: NodeItem) -> None:
+        """Called by a node as it moves: its wires follow."""
+        self._update_edges_of(item.node_id)
+        self._keep_inside(item)
+        self.content_changed.emit()
+
+    def apply_analysis(self, analysis: Analysis) -> None:
+        """Show inferred shapes, parameter counts and problems on nodes and wires."""
+        problems: dict[str, list[Problem]] = {}
+        for p in analysis.problems:
+            if p.node_id is not None:
+                problems.setdefault(p.node_id, []).append(p)
+        changed: set[str] = set()
+        for node_id, item in self.nodes.items():
+            info = analysis.nodes.get(node_id)
+            mine = problems.get(node_id, [])
+            if info is item.info and mine == item.problems:
+                continue
+            item.set_info(info, mine)
+            self._update_edges_of(node_id)
+            changed.add(node_id)
+        for edge, edge_item in self.edges.items():
+            if edge.source in changed:
+                edge_item.set_label(self.nodes[edge.source].output_label)
+                self._update_port(edge.target, edge.target_port)
+
+    # ---- gestures ------------------------------------------------------------------------
+    def port_at(self, pos: QPointF) -> PortItem | None:
+        for item in self.items(pos):
+            if isinstance(item, PortItem) and item.isVisible():
+                return item
+        return None
+
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        editable = self.controller.editable
+        if event.button() == Qt.MouseButton.LeftButton and editable:
+            port = self.port_at(event.scenePos())
+            if port is not None:
+                self._wire_drag = WireDrag(self, port)
+                event.accept()
+                return
+        super().mousePressEvent(event)
+        if event.button() == Qt.MouseButton.LeftButton and editable:
+            self._drag_start = {n: (self.nodes[n].x(), self.nodes[n].y()) for n in self.selected_node_ids()}
+
+    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if self._wire_drag is not None:
+            self._wire_drag.move(event.scenePos())
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if self._wire_drag is not None and event.button() == Qt.MouseButton.LeftButton:
+            drag, self._wire_drag = self._wire_drag, None
+            drag.finish(event.scenePos())
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+        if self._drag_start is not None and event.button() == Qt.MouseButton.LeftButton:
+            start, self._drag_start = self._drag_start, None
+            new = {n: (self.nodes[n].x(), self.nodes[n].y()) for n in start if n in self.nodes}
+            self.controller.move_nodes(start, new)
+
+    def cancel_gesture(self) -> bool:
+        """Drop a wire drag in progress (Escape); True when there was one."""
+        if self._wire_drag is None:
+            return False
+        self._wire_drag.cancel()
+        self._wire_drag = None
+        return True

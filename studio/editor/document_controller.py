@@ -1,0 +1,343 @@
+"""The editing controller: the only way the studio changes a document.
+
+A `DocumentController` owns one open project: its `GraphDocument`, the
+`DocumentBridge` that turns the document's events into Qt signals, a
+`QUndoStack`, and a `NetworkAnalyzer`. Canvas items, the palette, the inspector
+and the problems panel never write the document; they call a method here, which
+checks the change first (so a refused change leaves the document untouched and
+returns the reason) and then pushes undo commands: one command, or one macro for
+a gesture that makes several changes.
+
+After any document event the controller re-analyses the network on a 0 ms
+single-shot timer, so a macro of many changes triggers one analysis, and emits
+`analysis_changed`. Refusals and hints go out through `status_message`.
+
+Read-only mode lives here, and only here: `set_editable(False, reason)` (a run
+trains this network) makes every method that changes the project refuse with
+`reason` and leave the document untouched. Those methods are marked with
+`@_edits`, the one place the rule is checked; a test walks the class so a new
+mutator cannot forget it. `editable_changed(bool)` is the one signal the editing
+widgets (canvas, palette, inspector, problems, edit actions) follow.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QUndoCommand, QUndoStack
+
+from engine.graph.analysis import Analysis, NetworkAnalyzer
+from engine.graph.document import Edge, GraphDocument
+from engine.layers.params import ParamError, coerce_param
+from engine.layers.spec import Fix
+from engine.project import Project
+from studio.editor import clipboard
+from studio.editor.auto_layout import layered_layout
+from studio.editor.commands import (
+    AddNodeCommand,
+    ConnectCommand,
+    DisconnectCommand,
+    MoveNodesCommand,
+    RemoveNodeCommand,
+    RenameCommand,
+    SetParamCommand,
+    wire_text,
+)
+from studio.editor.document_bridge import DocumentBridge
+
+Position = tuple[float, float]
+Method = TypeVar("Method", bound=Callable[..., Any])
+_REASON = object()  # a refused method returns the reason, as it does for a refused value
+
+
+def _edits(refused: Any = _REASON) -> Callable[[Method], Method]:
+    """Mark a method that changes the project: while read-only it refuses (status message) and
+    returns `refused` (by default the reason) without running."""
+
+    def mark(method: Method) -> Method:
+        @functools.wraps(method)
+        def guarded(self: DocumentController, *args: Any, **kwargs: Any) -> Any:
+            if not self._editable:
+                reason = self._refuse(self.read_only_reason)
+                return reason if refused is _REASON else copy.copy(refused)
+            return method(self, *args, **kwargs)
+
+        guarded.edits_project = True  # type: ignore[attr-defined]
+        return guarded  # type: ignore[return-value]
+
+    return mark
+
+
+READ_ONLY_REASON = "The network is read-only"
+
+
+class DocumentController(QObject):
+    """Checked, undoable edits of one project's network, and its live analysis."""
+
+    analysis_changed = Signal(object)  # Analysis
+    status_message = Signal(str)
+    editable_changed = Signal(bool)
+
+    def __init__(self, project: Project, path: Path | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.project = project
+        self.doc: GraphDocument = project.network
+        self.path = path
+        self.bridge = DocumentBridge(self.doc, self)
+        self.undo_stack = QUndoStack(self)
+        self.analyzer = NetworkAnalyzer(self.doc)
+        self.analysis: Analysis = self.analyzer.analyze()
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self.flush_analysis)
+        self.bridge.changed.connect(self._timer.start)
+        self._editable = True
+        self.read_only_reason = READ_ONLY_REASON
+
+    def close(self) -> None:
+        """Let go of the document's events (call before dropping the controller)."""
+        self._timer.stop()
+        self.bridge.close()
+        self.analyzer.close()
+
+    # ---- analysis ---------------------------------------------------------------
+    def flush_analysis(self) -> Analysis:
+        """Analyse now (normally the timer does this once per burst of edits)."""
+        self._timer.stop()
+        self.analysis = self.analyzer.analyze()
+        self.analysis_changed.emit(self.analysis)
+        return self.analysis
+
+    @property
+    def analysis_pending(self) -> bool:
+        return self._timer.isActive()
+
+    # ---- read-only mode ----------------------------------------------------------
+    @property
+    def editable(self) -> bool:
+        return self._editable
+
+    def set_editable(self, editable: bool, reason: str = READ_ONLY_REASON) -> None:
+        """Allow or refuse edits; `reason` is what a refused edit says (shown in the status bar)."""
+        self.read_only_reason = reason or READ_ONLY_REASON
+        if editable != self._editable:
+            self._editable = editable
+            self.editable_changed.emit(editable)
+
+    # ---- helpers ----------------------------------------------------------------
+    @contextmanager
+    def _macro(self, text: str) -> Iterator[None]:
+        self.undo_stack.beginMacro(text)
+        try:
+            yield
+        finally:
+            self.undo_stack.endMacro()
+
+    def _refuse(self, message: str) -> str:
+        self.status_message.emit(message)
+        return message
+
+    def hint(self, message: str) -> None:
+        """Show a transient message in the status bar (gestures use this for their feedback)."""
+        self.status_message.emit(message)
+
+    # ---- project-level steps ---------------------------------------------------------
+    @_edits(None)
+    def push(self, commands: Iterable[QUndoCommand], text: str = "") -> None:
+        """Push undo commands made elsewhere (dataset and training settings, runs): several
+        become one undo step named `text`."""
+        commands = list(commands)
+        if len(commands) == 1:
+            self.undo_stack.push(commands[0])
+        elif commands:
+            with self._macro(text or commands[0].text()):
+                for command in commands:
+                    self.undo_stack.push(command)
+
+    # ---- nodes --------------------------------------------------------------------
+    @_edits(None)
+    def add_node(self, type_id: str, position: Position, params: Mapping[str, Any] | None = None) -> str | None:
+        """Add a node of `type_id` at `position` (top-left, scene coordinates); returns its id (None: refused)."""
+        command = AddNodeCommand(self.doc, type_id, params=params, position=position)
+        self.undo_stack.push(command)
+        return command.node_id
+
+    @_edits(None)
+    def delete(self, node_ids: Iterable[str] = (), edges: Iterable[Edge] = (), verb: str = "Delete") -> None:
+        """Delete nodes and wires as one undo step ("Delete 3 nodes", "Cut conv1")."""
+        node_ids = [n for n in dict.fromkeys(node_ids) if n in self.doc.nodes]
+        edges = [e for e in dict.fromkeys(edges) if e in self.doc.edges
+                 and e.source not in node_ids and e.target not in node_ids]
+        if not node_ids and not edges:
+            return
+        if len(node_ids) == 1 and not edges:
+            command = RemoveNodeCommand(self.doc, node_ids[0])
+            command.setText(command.text().replace("Delete", verb, 1))
+            self.undo_stack.push(command)
+            return
+        if len(edges) == 1 and not node_ids:
+            command = DisconnectCommand(self.doc, edges[0])
+            command.setText(f"{verb} wire {wire_text(self.doc, edges[0])}")
+            self.undo_stack.push(command)
+            return
+        parts = []
+        if node_ids:
+            parts.append(f"{len(node_ids)} node" + ("s" if len(node_ids) > 1 else ""))
+        if edges:
+            parts.append(f"{len(edges)} wire" + ("s" if len(edges) > 1 else ""))
+        with self._macro(f"{verb} " + " and ".join(parts)):
+            for edge in edges:
+                self.undo_stack.push(DisconnectCommand(self.doc, edge))
+            for node_id in node_ids:
+                self.undo_stack.push(RemoveNodeCommand(self.doc, node_id))
+
+    @_edits()
+    def rename(self, node_id: str, name: str) -> str | None:
+        """Rename a node; returns the reason when the name is refused."""
+        name = name.strip()
+        node = self.doc.node(node_id)
+        if name == node.name:
+            return None
+        if not name:
+            return self._refuse("a node needs a non-empty name")
+        if len(name) > 64:
+            return self._refuse("a node name may be at most 64 characters")
+        if self.doc.node_by_name(name) is not None:
+            return self._refuse(f"the name '{name}' is already used by another node")
+        self.undo_stack.push(RenameCommand(self.doc, node_id, name))
+        return None
+
+    def check_param(self, node_id: str, key: str, value: Any) -> tuple[Any, str | None]:
+        """The canonical value and None, or the value and the reason it is refused."""
+        try:
+            return coerce_param(self.doc.spec(node_id).param(key), value), None
+        except ParamError as exc:
+            return value, str(exc)
+
+    @_edits()
+    def set_param(self, node_id: str, key: str, value: Any, session: int | None = None) -> str | None:
+        """Change a parameter; edits of one editing `session` merge into one undo step.
+
+        Returns the reason when the value is refused (the document is then unchanged)."""
+        canonical, problem = self.check_param(node_id, key, value)
+        if problem:
+            return self._refuse(problem)
+        current = self.doc.node(node_id).params.get(key)
+        if current == canonical and type(current) is type(canonical):
+            return None
+        self.undo_stack.push(SetParamCommand(self.doc, node_id, key, canonical, session))
+        return None
+
+    @_edits(None)
+    def move_nodes(self, old: Mapping[str, Position], new: Mapping[str, Position]) -> None:
+        """Record a finished drag as one undo step."""
+        moved = {k: v for k, v in new.items() if k in self.doc.nodes and tuple(old.get(k, v)) != tuple(v)}
+        if moved:
+            self.undo_stack.push(MoveNodesCommand(self.doc, {k: old[k] for k in moved}, moved))
+
+    @_edits(None)
+    def auto_arrange(self, sizes: Mapping[str, tuple[float, float]], *, undoable: bool = True) -> None:
+        """Lay the network out left to right; `undoable=False` is for arranging a file as it opens."""
+        new = layered_layout(self.doc, sizes)
+        old = {n: self.doc.nodes[n].position for n in new}
+        new = {n: p for n, p in new.items() if p != old[n]}
+        if not new:
+            return
+        if undoable:
+            text = f"Auto-arrange {len(self.doc.nodes)} nodes"
+            self.undo_stack.push(MoveNodesCommand(self.doc, {n: old[n] for n in new}, new, text))
+        else:
+            self.doc.move_nodes(new)
+
+    # ---- wires ---------------------------------------------------------------------
+    def wire_problem(self, source: str, source_port: str, target: str, target_port: str) -> str | None:
+        return self.doc.wire_problem(source, source_port, target, target_port, allow_cycle=False)
+
+    @_edits()
+    def connect(self, source: str, source_port: str, target: str, target_port: str) -> str | None:
+        """Make a wire; returns the reason when it is refused."""
+        problem = self.wire_problem(source, source_port, target, target_port)
+        if problem:
+            return self._refuse(f"Cannot connect: {problem}")
+        self.undo_stack.push(ConnectCommand(self.doc, Edge(source, source_port, target, target_port)))
+        return None
+
+    @_edits(None)
+    def disconnect(self, edge: Edge) -> None:
+        if edge in self.doc.edges:
+            self.undo_stack.push(DisconnectCommand(self.doc, edge))
+
+    @_edits()
+    def reconnect(self, edge: Edge, target: str, target_port: str) -> str | None:
+        """Move the input end of `edge` to another input port, as one undo step."""
+        if (target, target_port) == (edge.target, edge.target_port):
+            return None
+        problem = self.wire_problem(edge.source, edge.source_port, target, target_port)
+        if problem:
+            return self._refuse(f"Cannot connect: {problem}")
+        new = Edge(edge.source, edge.source_port, target, target_port)
+        with self._macro(f"Reconnect {wire_text(self.doc, edge)} to {self.doc.nodes[target].name}"):
+            self.undo_stack.push(DisconnectCommand(self.doc, edge))
+            self.undo_stack.push(ConnectCommand(self.doc, new))
+        return None
+
+    # ---- clipboard -----------------------------------------------------------------
+    def copy_data(self, node_ids: Iterable[str]) -> dict[str, Any]:
+        return clipboard.copy_data(self.doc, node_ids)
+
+    @_edits([])
+    def paste(self, data: Mapping[str, Any], offset: Position, verb: str = "Paste") -> list[str]:
+        """Add copied nodes (fresh names) and the wires among them as one undo step; returns new ids."""
+        nodes, edges = clipboard.plan_paste(self.doc, dict(data), offset)
+        if not nodes:
+            return []
+        text = f"{verb} {nodes[0].name}" if len(nodes) == 1 else f"{verb} {len(nodes)} nodes"
+        with self._macro(text):
+            for n in nodes:
+                self.undo_stack.push(AddNodeCommand(self.doc, n.type_id, name=n.name, params=n.params,
+                                                    position=n.position, node_id=n.node_id, strict=False))
+            for e in edges:
+                if self.doc.wire_problem(e.source, e.source_port, e.target, e.target_port) is None:
+                    self.undo_stack.push(ConnectCommand(self.doc, e))
+        return [n.node_id for n in nodes]
+
+    @_edits([])
+    def duplicate(self, node_ids: Iterable[str], offset: Position = (40.0, 40.0)) -> list[str]:
+        return self.paste(self.copy_data(node_ids), offset, verb="Duplicate")
+
+    # ---- fixes -----------------------------------------------------------------------
+    @_edits()
+    def apply_fix(self, fix: Fix) -> str | None:
+        """Insert the adapter a problem suggests on the wire source -> target, as one undo step."""
+        edge = next((e for e in self.doc.edges_into(fix.target, fix.target_port) if e.source == fix.source),
+                    None)
+        if edge is None or fix.insert_type not in self.doc.registry:
+            return self._refuse("This fix no longer applies: the wire it repairs has changed")
+        index = self.doc.edges.index(edge)
+        (sx, sy), (tx, ty) = self.doc.nodes[fix.source].position, self.doc.nodes[fix.target].position
+        spec = self.doc.registry.get(fix.insert_type)
+        name = self.doc.unique_name(spec.name_prefix or fix.insert_type.lower())
+        try:
+            params = {k: coerce_param(spec.param(k), v) for k, v in fix.params.items()}
+        except (ParamError, KeyError) as exc:
+            return self._refuse(f"Cannot apply the fix: {exc}")
+        with self._macro(f"Insert {spec.title} between {self.doc.nodes[fix.source].name} and "
+                         f"{self.doc.nodes[fix.target].name}"):
+            self.undo_stack.push(DisconnectCommand(self.doc, edge))
+            add = AddNodeCommand(self.doc, fix.insert_type, name=name, params=params,
+                                 position=((sx + tx) / 2, (sy + ty) / 2))
+            self.undo_stack.push(add)
+            out_port = spec.outputs[0].name
+            in_port = spec.inputs[0].name
+            self.undo_stack.push(ConnectCommand(self.doc, Edge(edge.source, edge.source_port, add.node_id,
+                                                               in_port)))
+            self.undo_stack.push(ConnectCommand(self.doc, Edge(add.node_id, out_port, edge.target,
+                                                               edge.target_port), index=index))
+        return None

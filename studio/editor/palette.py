@@ -1,0 +1,119 @@
+"""The layer palette: every layer type in the catalog, grouped by category, searchable.
+
+The palette reads the registry when it is built, so it always lists exactly the
+catalog (plug-in layers included). Each category is a group with its icon; each
+entry shows the layer's title with its help as tooltip. Typing in the search
+field keeps the entries whose title, type id or category contain every typed
+word. Dragging an entry carries its type id (`clipboard.layer_mime`) to the
+canvas, which adds the node where it is dropped; double-clicking an entry (or
+Enter) emits `layer_activated`, and the main window adds it at the view centre.
+The palette never writes the document.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QMimeData, Qt, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QAbstractItemView, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+
+from engine.layers.registry import LayerRegistry
+from studio.editor.category_style import category_icon
+from studio.editor.clipboard import LAYER_MIME_TYPE, layer_mime
+
+TYPE_ROLE = Qt.ItemDataRole.UserRole
+SEARCH_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class PaletteTree(QTreeWidget):
+    """The grouped list; dragging a layer entry exports its type id."""
+
+    def mimeData(self, items: list[QTreeWidgetItem]) -> QMimeData:
+        type_ids = [i.data(0, TYPE_ROLE) for i in items if i.data(0, TYPE_ROLE)]
+        return layer_mime(type_ids[0]) if type_ids else QMimeData()
+
+    def mimeTypes(self) -> list[str]:
+        return [LAYER_MIME_TYPE]
+
+
+class PaletteWidget(QWidget):
+    """Search field over the grouped layer list."""
+
+    layer_activated = Signal(str)  # type id
+
+    def __init__(self, registry: LayerRegistry, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.registry = registry
+        self.search = QLineEdit(self)
+        self.search.setPlaceholderText("Search layers…")
+        self.search.setClearButtonEnabled(True)
+        self.tree = PaletteTree(self)
+        self.tree.setHeaderHidden(True)
+        self.tree.setRootIsDecorated(False)
+        self.tree.setIndentation(10)
+        self.tree.setDragEnabled(True)
+        self.tree.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.tree.setExpandsOnDoubleClick(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 0)
+        layout.setSpacing(6)
+        layout.addWidget(self.search)
+        layout.addWidget(self.tree)
+        self._populate()
+        self.search.textChanged.connect(self.filter)
+        self.tree.itemActivated.connect(self._activated)
+        self.tree.itemClicked.connect(self._clicked)
+
+    def _populate(self) -> None:
+        bold = QFont(self.font())
+        bold.setWeight(QFont.Weight.DemiBold)
+        for category, specs in self.registry.categories().items():
+            group = QTreeWidgetItem(self.tree, [category])
+            group.setIcon(0, category_icon(category))
+            group.setFont(0, bold)
+            group.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            for spec in specs:
+                item = QTreeWidgetItem(group, [spec.title])
+                item.setData(0, TYPE_ROLE, spec.type_id)
+                item.setData(0, SEARCH_ROLE, f"{spec.title} {spec.type_id} {category}".lower())
+                item.setToolTip(0, f"<b>{spec.title}</b><br>{spec.help}")
+                item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+                              | Qt.ItemFlag.ItemIsDragEnabled)
+            group.setExpanded(True)
+
+    def entries(self) -> dict[str, QTreeWidgetItem]:
+        """Every layer entry, by type id."""
+        found = {}
+        for g in range(self.tree.topLevelItemCount()):
+            group = self.tree.topLevelItem(g)
+            for i in range(group.childCount()):
+                found[group.child(i).data(0, TYPE_ROLE)] = group.child(i)
+        return found
+
+    def visible_types(self) -> list[str]:
+        entries = self.entries().items()
+        return [t for t, item in entries if not item.isHidden() and not item.parent().isHidden()]
+
+    def filter(self, text: str) -> None:
+        """Keep the entries matching every word of `text`, and the groups that hold one."""
+        words = text.lower().split()
+        for g in range(self.tree.topLevelItemCount()):
+            group = self.tree.topLevelItem(g)
+            any_shown = False
+            for i in range(group.childCount()):
+                child = group.child(i)
+                shown = all(w in child.data(0, SEARCH_ROLE) for w in words)
+                child.setHidden(not shown)
+                any_shown |= shown
+            group.setHidden(not any_shown)
+            if words and any_shown:
+                group.setExpanded(True)
+
+    def _activated(self, item: QTreeWidgetItem, column: int) -> None:
+        type_id = item.data(0, TYPE_ROLE)
+        if type_id:
+            self.layer_activated.emit(type_id)
+
+    def _clicked(self, item: QTreeWidgetItem, column: int) -> None:
+        if item.data(0, TYPE_ROLE) is None:
+            item.setExpanded(not item.isExpanded())

@@ -1,0 +1,154 @@
+"""The project's past runs: settings and best metrics, comparison, deletion.
+
+The table lists `engine.runs.list_runs(project)` (only each run's small run.json is read).
+Selecting runs puts their per-epoch metrics into the `RunComparison`, which the Loss and Metrics
+panels draw as dashed curves. Delete asks first and removes the run as one undo step
+(`DeleteRunCommand`). The run store is light (no torch), so the list shows at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.runs import RunError, get_run, list_runs, run_ids
+from studio.training.panels.base import Panel, PanelContext
+from studio.training.project_commands import DeleteRunCommand
+
+COLUMNS = ("Run", "Status", "Epochs", "Best val loss", "Best val accuracy", "Test accuracy", "Settings", "Started")
+
+
+def settings_text(settings: dict[str, Any]) -> str:
+    """``adam lr 0.002 · batch 64 · 8 epochs`` for a run's settings."""
+    opt = settings.get("optimizer", {})
+    parts = [f"{opt.get('kind', 'adam')} lr {opt.get('lr', 0.001):g}", f"batch {settings.get('batch_size', 64)}",
+             f"{settings.get('epochs', 10)} epochs"]
+    return " · ".join(parts)
+
+
+def _percent(value: Any) -> str:
+    return f"{value * 100:.1f}%" if isinstance(value, (int, float)) else "—"
+
+
+def _number(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, (int, float)) else "—"
+
+
+def ask(parent: QWidget, text: str) -> bool:
+    answer = QMessageBox.question(parent, "Delete run", text,
+                                  QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                                  QMessageBox.StandardButton.Cancel)
+    return answer == QMessageBox.StandardButton.Yes
+
+
+class RunsPanel(Panel):
+    """Past runs of the open project."""
+
+    name, title = "runs", "Runs"
+
+    def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        self.confirm: Callable[[QWidget, str], bool] = ask
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(list(COLUMNS))
+        self.tree.setRootIsDecorated(False)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setMinimumWidth(160)
+        self.tree.itemSelectionChanged.connect(self._selection_changed)
+        self.hint = QLabel("Select runs to compare their curves in the Loss and Metrics panels.")
+        self.hint.setObjectName("muted")
+        self.hint.setWordWrap(True)
+        self.delete_button = QPushButton("Delete…")
+        self.delete_button.setEnabled(False)
+        self.delete_button.clicked.connect(lambda: self.delete_selected())
+        row = QHBoxLayout()
+        row.addWidget(self.hint, 1)
+        row.addWidget(self.delete_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.tree, 1)
+        layout.addLayout(row)
+        ws = context.workspace
+        ws.project_opened.connect(self.refresh)
+        ws.document_changed.connect(self._maybe_refresh)
+        self.summaries: list[Any] = []
+        self.refresh()
+
+    def run_ids(self) -> list[str]:
+        return [s.run_id for s in self.summaries]
+
+    def selected_ids(self) -> list[str]:
+        return [item.data(0, Qt.ItemDataRole.UserRole) for item in self.tree.selectedItems()]
+
+    def refresh(self) -> None:
+        """Re-read the project's runs (keeping the selection)."""
+        project = self.context.workspace.project
+        if project is None:
+            self.summaries = []
+            self.tree.clear()
+            return
+        selected = set(self.selected_ids())
+        self.summaries = list_runs(project)
+        self.tree.blockSignals(True)
+        self.tree.clear()
+        for s in reversed(self.summaries):  # newest first
+            item = QTreeWidgetItem([s.run_id, s.status, str(s.epochs), _number(s.best.get("val_loss")),
+                                    _percent(s.best.get("val_accuracy")), _percent(s.test.get("accuracy")),
+                                    settings_text(s.settings), s.started.replace("T", " ")[:19]])
+            item.setData(0, Qt.ItemDataRole.UserRole, s.run_id)
+            item.setToolTip(6, settings_text(s.settings))
+            self.tree.addTopLevelItem(item)
+            item.setSelected(s.run_id in selected)
+        self.tree.blockSignals(False)
+        for column in range(len(COLUMNS) - 1):
+            self.tree.resizeColumnToContents(column)
+        self._selection_changed()
+
+    def _maybe_refresh(self) -> None:
+        project = self.context.workspace.project
+        if project is not None and run_ids(project) != [s.run_id for s in self.summaries]:
+            self.refresh()
+
+    def _selection_changed(self) -> None:
+        ids = self.selected_ids()
+        self.delete_button.setEnabled(bool(ids) and not self.context.runs.active)
+        project = self.context.workspace.project
+        if project is None:
+            return
+        runs: dict[str, list[dict[str, Any]]] = {}
+        for run_id in ids:
+            try:
+                runs[run_id] = get_run(project, run_id).epochs
+            except RunError:
+                continue
+        self.context.comparison.set_runs(runs)
+
+    def delete_selected(self) -> bool:
+        """Delete the selected runs after asking; one undo step per run."""
+        ids = self.selected_ids()
+        project = self.context.workspace.project
+        if not ids or project is None or self.context.runs.active:
+            return False
+        names = ", ".join(ids)
+        if not self.confirm(self, f"Delete {names} from the project? Its metrics and weights are removed "
+                                  "(Undo brings them back until the project is closed)."):
+            return False
+        self.context.workspace.push(*(DeleteRunCommand(project, run_id) for run_id in ids),
+                                    text=f"Delete {len(ids)} runs")
+        self.refresh()
+        return True

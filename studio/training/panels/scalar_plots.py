@@ -1,0 +1,213 @@
+"""Curves of a run's scalars: loss, metrics, learning rate and throughput.
+
+Every curve is made once and updated with ``setData`` from a growing `Series`; x is measured in
+epochs (epoch + fraction for per-batch points), so runs with other batch sizes line up. The Loss
+and Metrics panels also draw the runs chosen for comparison in the Runs panel, dashed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from studio.theme import Theme
+from studio.training.panels.base import Panel, PanelContext
+from studio.training.panels.series import Series
+from studio.training.panels.style import TRAIN, VALIDATION, new_plot, series_color, style_plot
+
+PERCENT = ("accuracy", "top_k")
+MAX_NEW_CURVES = 1
+
+
+def _x(step: dict[str, Any]) -> float:
+    return float(step["epoch"]) + float(step["epoch_fraction"])
+
+
+class PlotPanel(Panel):
+    """A panel holding one plot."""
+
+    x_label = "epoch"
+    y_label = ""
+    log_y = False
+    legend_offset = (-8, 8)  # top right (curves that fall leave it free)
+
+    def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        self.plot = new_plot(context.theme, self.x_label, self.y_label, log_y=self.log_y,
+                             legend_offset=self.legend_offset)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.plot)
+
+    def add_curve(self, name: str, color: str, symbol: str | None = None, dashed: bool = False,
+                  width: float = 1.6) -> pg.PlotDataItem:
+        pen = pg.mkPen(color, width=width, style=Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
+        kwargs: dict[str, Any] = {"name": name, "pen": pen}
+        if symbol:
+            kwargs.update(symbol=symbol, symbolSize=6, symbolBrush=color, symbolPen=None)
+        return self.plot.getPlotItem().plot(**kwargs)
+
+    def apply_theme(self, t: Theme) -> None:
+        style_plot(self.plot, t)
+
+
+class LossPanel(PlotPanel):
+    """Training loss per batch and per epoch, validation loss per epoch, and compared runs."""
+
+    name, title, y_label = "loss", "Loss", "loss"
+
+    def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        t = context.theme
+        self.batches, self.train, self.val = Series(), Series(), Series()
+        self.curves = {"batches": self.add_curve("train (batches)", series_color(TRAIN, t), width=1.0),
+                       "train": self.add_curve("train", series_color(TRAIN, t), symbol="o"),
+                       "val": self.add_curve("validation", series_color(VALIDATION, t), symbol="o")}
+        self.curves["batches"].setOpacity(0.45)
+        self.compared: list[pg.PlotDataItem] = []
+        context.runs.steps_arrived.connect(self._steps)
+        context.runs.epochs_arrived.connect(self._epochs)
+        context.comparison.changed.connect(self._compare)
+
+    def _steps(self, steps: list[dict[str, Any]]) -> None:
+        self.batches.extend((_x(s) for s in steps), (float(s["loss"]) for s in steps))
+        self.mark_dirty()
+
+    def _epochs(self, epochs: list[dict[str, Any]]) -> None:
+        for e in epochs:
+            x = float(e["epoch"]) + 1.0
+            if "loss" in e["train"]:
+                self.train.append(x, float(e["train"]["loss"]))
+            if "loss" in e["val"]:
+                self.val.append(x, float(e["val"]["loss"]))
+        self.mark_dirty()
+
+    def redraw(self) -> None:
+        for name, series in (("batches", self.batches), ("train", self.train), ("val", self.val)):
+            self.curves[name].setData(series.x, series.y)
+
+    def clear(self) -> None:
+        for series in (self.batches, self.train, self.val):
+            series.clear()
+
+    def _compare(self, runs: dict[str, list[dict[str, Any]]]) -> None:
+        item = self.plot.getPlotItem()
+        for curve in self.compared:
+            item.removeItem(curve)
+        self.compared = []
+        for i, (run_id, epochs) in enumerate(runs.items()):
+            color = series_color(i + 2, self.context.theme)
+            xs = [float(e["epoch"]) + 1.0 for e in epochs]
+            for split, symbol in (("train", "t"), ("val", "o")):
+                ys = [e[split].get("loss", float("nan")) for e in epochs]
+                if any(y == y for y in ys):
+                    curve = self.add_curve(f"{run_id} {split}", color, symbol=symbol, dashed=True, width=1.2)
+                    curve.setData(xs, ys)
+                    self.compared.append(curve)
+
+
+class MetricsPanel(PlotPanel):
+    """Accuracy (and top-k, MAE) per epoch for training and validation, and compared runs."""
+
+    name, title, y_label = "metrics", "Metrics", "metric"
+    legend_offset = (-8, -8)  # bottom right: accuracy climbs into the top
+
+    def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        self.series: dict[tuple[str, str], Series] = {}
+        self.curves: dict[tuple[str, str], pg.PlotDataItem] = {}
+        self.compared: list[pg.PlotDataItem] = []
+        context.runs.epochs_arrived.connect(self._epochs)
+        context.comparison.changed.connect(self._compare)
+
+    @staticmethod
+    def scale(metric: str) -> float:
+        return 100.0 if metric in PERCENT else 1.0
+
+    def _label(self, metric: str) -> str:
+        return {"accuracy": "accuracy %", "top_k": "top-k accuracy %", "mae": "mean abs. error"}.get(metric, metric)
+
+    def _epochs(self, epochs: list[dict[str, Any]]) -> None:
+        for e in epochs:
+            for split in ("train", "val"):
+                for metric, value in e[split].items():
+                    if metric != "loss":
+                        self._series(metric, split).append(float(e["epoch"]) + 1.0, value * self.scale(metric))
+        self.mark_dirty()
+
+    def _series(self, metric: str, split: str) -> Series:
+        return self.series.setdefault((metric, split), Series(256))
+
+    def redraw(self) -> None:
+        created = 0
+        for key, series in self.series.items():
+            if key not in self.curves:  # a metric's curves are made the first time it is reported
+                if created == MAX_NEW_CURVES:  # a new curve (and its legend entry) costs milliseconds
+                    self.mark_dirty()
+                    continue
+                created += 1
+                metric, split = key
+                self._label_axis()
+                name = f"{'train' if split == 'train' else 'validation'} {self._label(metric)}"
+                color = series_color(len(self.curves), self.context.theme)
+                self.curves[key] = self.add_curve(name, color, symbol="o")
+            self.curves[key].setData(series.x, series.y)
+
+    def _label_axis(self) -> None:
+        metrics = {m for m, _ in self.series}
+        label = "accuracy (%)" if metrics <= set(PERCENT) else self._label(next(iter(metrics))) \
+            if len(metrics) == 1 else "metric"
+        self.plot.getPlotItem().setLabel("left", label)
+
+    def clear(self) -> None:
+        for series in self.series.values():
+            series.clear()
+
+    def _compare(self, runs: dict[str, list[dict[str, Any]]]) -> None:
+        item = self.plot.getPlotItem()
+        for curve in self.compared:
+            item.removeItem(curve)
+        self.compared = []
+        for i, (run_id, epochs) in enumerate(runs.items()):
+            metrics = sorted({m for e in epochs for m in e.get("val", {}) if m != "loss"})
+            for metric in metrics:
+                xs = [float(e["epoch"]) + 1.0 for e in epochs]
+                ys = [e["val"].get(metric, float("nan")) * self.scale(metric) for e in epochs]
+                curve = self.add_curve(f"{run_id} validation {self._label(metric)}",
+                                       series_color(i + 2, self.context.theme), symbol="o", dashed=True, width=1.2)
+                curve.setData(xs, ys)
+                self.compared.append(curve)
+
+
+class StepScalarPanel(PlotPanel):
+    """One scalar of the step messages over the run (learning rate, throughput)."""
+
+    key = ""
+
+    def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        self.values = Series()
+        self.curve = self.add_curve(self.y_label, series_color(TRAIN, context.theme), width=1.0)
+        self.plot.getPlotItem().legend.hide()
+        context.runs.steps_arrived.connect(self._steps)
+
+    def _steps(self, steps: list[dict[str, Any]]) -> None:
+        self.values.extend((_x(s) for s in steps), (float(s[self.key]) for s in steps))
+        self.mark_dirty()
+
+    def redraw(self) -> None:
+        self.curve.setData(self.values.x, self.values.y)
+
+    def clear(self) -> None:
+        self.values.clear()
+
+
+class LearningRatePanel(StepScalarPanel):
+    name, title, y_label, key = "learning_rate", "Learning Rate", "learning rate", "lr"
+
+
+class ThroughputPanel(StepScalarPanel):
+    name, title, y_label, key = "throughput", "Throughput", "samples / s", "samples_per_s"
