@@ -94,7 +94,7 @@ def format_summary(doc: GraphDocument, analysis: Analysis | None = None, title: 
     header = ("Layer (type)", "Output shape", "Param #", "FLOPs", "Connected to")
     body = [
         (
-            f"{r.name} ({r.type_id})",
+            f"{r.name} ({r.type_id}{_repeat_label(doc, r.node_id)})",
             _shape_label(r.output_shape),
             f"{r.params:,}",
             _flops_label(r.flops),
@@ -121,6 +121,15 @@ def format_summary(doc: GraphDocument, analysis: Analysis | None = None, title: 
     else:
         lines.append(f"{len(analysis.errors)} error(s): run 'layerloom validate' for details.")
     return "\n".join(lines)
+
+
+def _repeat_label(doc: GraphDocument, node_id: str) -> str:
+    """`` ×4`` for a block instance repeated 4 times (its row counts every copy)."""
+    node = doc.nodes[node_id]
+    if node.type_id not in doc.library.definitions:
+        return ""
+    repeat = node.params.get("repeat", 1)
+    return "" if repeat == 1 else f" ×{repeat}"
 
 
 def _row(cells: tuple[str, ...], widths: list[int]) -> str:
