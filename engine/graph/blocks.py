@@ -253,9 +253,25 @@ class BlockLibrary:
         def changed(*_: Any) -> None:
             self.touch(name)
 
+        def port_removed(node: Any) -> None:
+            if node.type_id in PORT_SPECS and self.definitions.get(name) is definition:
+                self._drop_port_wires(name, node.id, node.type_id == BLOCK_INPUT)
+
+        ev.node_removed.subscribe(port_removed)
         for event in (ev.node_added, ev.node_removed, ev.edge_connected, ev.edge_disconnected,
                       ev.param_changed, ev.node_renamed):
             event.subscribe(changed)
+
+    def _drop_port_wires(self, name: str, port: str, is_input: bool) -> None:
+        """A port left the block: every instance's wire on it goes too (as part of the same edit)."""
+        documents = [self.network] if self.network is not None else []
+        documents += [d.body for d in self.definitions.values()]
+        for doc in documents:
+            for node in [n for n in doc.nodes.values() if n.type_id == name]:
+                edges = doc.edges_into(node.id, port) if is_input else [
+                    e for e in doc.edges_from(node.id) if e.source_port == port]
+                for edge in edges:
+                    doc.disconnect(edge)
 
     def touch(self, name: str) -> None:
         """Note that `name` changed: re-derive specs and tell listeners every definition it reaches."""

@@ -22,6 +22,26 @@ ordinary mutators and commands work on it and every instance follows). A
 problem inside a block names its path (``Problem.path``: instance ids from the
 network down); `document_at(network, path)` is the document it lives in.
 
+Notes for the canvas and the inspector:
+- Read a node's declaration with ``doc.spec(node_id)`` (not ``doc.registry.get(type_id)``): for an
+  instance it is the block's synthesised `LayerSpec` (ports = its Block Inputs/Outputs by id,
+  params = ``repeat`` and the exposed parameters), so the inspector form and ports come for free.
+  ``doc.is_block(node_id)``, ``doc.definition_of(node_id)``; Block Input/Output are type ids
+  ``"BlockInput"``/``"BlockOutput"`` (`engine.graph.blocks`), not in the layer registry/palette.
+- ``doc.library.events.definition_changed(names)`` fires after any edit inside a definition
+  (names: it and every block containing it): redraw instances of those names (their ports and
+  titles may have changed). ``definition_added``/``definition_removed`` for the palette.
+- Edits made inside a body with the ordinary mutators are fine for the live document, but for an
+  exact undo wrap them in `edit_inside` (or `record`): removing a Block Input also removes the
+  instances' wires on that port, which a per-mutator undo would not put back.
+- Shapes inside an opened block: ``block_inference.body_analysis(network, path)`` (the instance's
+  real inputs), or keep ``NetworkAnalyzer(body, inputs, bindings)`` incrementally. The network's
+  own `NetworkAnalyzer` re-infers instances when their definition changes by itself.
+- Problems inside a block are on the instance (``analysis.problems_of(instance_id)`` is the badge
+  count); ``problem.path`` leads to the node at fault; ``apply_fix(network, problem.path,
+  problem.fix)`` repairs it there. Bundled blocks: `engine.block_catalog`; sharing a block as a
+  file: `engine.block_files`.
+
 Every `Step` keeps the network's saved form before and after and restores it
 with `engine.graph.restore.apply_data`, so undo gives back exactly the bytes
 the network had, whatever the operation did, and objects that stay keep their

@@ -33,7 +33,16 @@ def test_resnet18_from_blocks_is_torchvisions_resnet18() -> None:
     assert type(module.layer1[0]).__name__ == "BasicBlock"
 
 
-def test_a_transformer_made_of_one_repeated_block_builds_and_trains() -> None:
+@pytest.fixture
+def one_thread():
+    """Tiny models train fastest on one thread; on a loaded machine more threads spin (40x slower)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_a_transformer_made_of_one_repeated_block_builds_and_trains(one_thread) -> None:
     torch.manual_seed(0)
     net = transformer_classifier(vocab=20, length=12, d_model=32, heads=4, layers=3, classes=2)
     module = build_module(net.doc)

@@ -158,3 +158,14 @@ def test_a_block_travels_in_its_own_file(tmp_path) -> None:
     bad.write_text(json.dumps(data))
     with pytest.raises(ProjectFileError, match="cannot contain itself"):
         read_block_file(bad)
+
+
+def test_removing_a_port_inside_removes_the_instances_wires_to_it_and_undo_restores_them() -> None:
+    doc = _chain().doc
+    group_into_block(doc, ["conv1", "bn1"], name="Pair", instance_name="pair")
+    before = _bytes(doc)
+    step = edit_inside(doc, "Pair", lambda body: body.remove_node("x"))
+    assert doc.edges_into("pair") == []
+    assert "Pair" in document_from_data(json.loads(_bytes(doc))).library  # still a loadable file
+    step.undo()
+    assert _bytes(doc) == before
