@@ -4,7 +4,7 @@ Measured as CPU time of this process (not wall time: the machine is shared), bes
 of two, for a 10,000- and a 40,000-node chain: linear work costs about 4 times
 as much for 4 times the nodes, quadratic work 16 times; the test fails past 9.
 The landed code before this change took 1 / 4 / 21 / 151 s for 2,500 / 5,000 /
-10,000 / 20,000 nodes (quadratic); `layerloom bench` reports absolute figures.
+10,000 / 20,000 nodes (quadratic).
 """
 
 from __future__ import annotations
