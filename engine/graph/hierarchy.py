@@ -12,6 +12,7 @@ API for the studio (each returns a `Step`; wrap it in one QUndoCommand whose
     step = place_block(doc, "BasicBlock", position=(x, y))          # an instance; result: its id
     step = edit_inside(doc, "BasicBlock", lambda body: body.set_param("conv1", "kernel_size", 5))
     step = expose_param(doc, "BasicBlock", BlockParam("channels", (("conv1", "out_channels"),)))
+    step = set_exposed_params(doc, "BasicBlock", [...])  # un-expose, retarget, later-copies values
     step = add_definition(doc, definition_data)         # a bundled or shared block; result: its name
     step = apply_fix(doc, problem)                      # a fix for a problem at any depth
     step.undo(); step.redo()
@@ -51,6 +52,7 @@ identity. A failing operation leaves the network as it was and raises
 
 from __future__ import annotations
 
+import keyword
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -249,7 +251,8 @@ def _ungroup(doc: GraphDocument, node: Node, definition: BlockDefinition) -> lis
         bound = definition.bindings(node.params, copy)
         for n in inner:
             stem = n.id if repeat == 1 else f"{node.id}_{copy}_{n.id}"
-            new_id = stem if stem.isidentifier() and stem not in taken else _free(f"{node.id}_{stem}", taken)
+            usable = stem.isidentifier() and not keyword.iskeyword(stem) and stem not in taken
+            new_id = stem if usable else _free(f"{node.id}_{stem}", taken)
             taken.add(new_id)
             name = n.name if repeat == 1 else f"{node.name}.{copy}.{n.name}"
             name = name if name not in names else _free_name(f"{node.name}.{n.name}"[:60], names)
@@ -406,6 +409,12 @@ def expose_param(doc: GraphDocument, block: str, param: BlockParam) -> Step:
                     owner.replace_params(node.id, {**node.params, param.name: default})
 
     return record(doc, f"Expose {param.name} on {block}", edit)
+
+
+def set_exposed_params(doc: GraphDocument, block: str, params: Sequence[BlockParam]) -> Step:
+    """Replace what a block exposes (un-expose, retarget, change a later-copies value) as one step."""
+    doc.library.get(block)
+    return record(doc, f"Change the parameters of {block}", lambda: doc.library.set_params(block, list(params)))
 
 
 def apply_fix(network: GraphDocument, path: Sequence[str], fix: Fix) -> Step:

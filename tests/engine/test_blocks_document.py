@@ -169,3 +169,20 @@ def test_removing_a_port_inside_removes_the_instances_wires_to_it_and_undo_resto
     assert "Pair" in document_from_data(json.loads(_bytes(doc))).library  # still a loadable file
     step.undo()
     assert _bytes(doc) == before
+
+
+def test_unexposing_a_parameter_forgets_the_instances_values_and_stays_loadable() -> None:
+    from engine.graph.hierarchy import set_exposed_params
+
+    doc = _chain().doc
+    group_into_block(doc, ["conv1", "bn1"], name="Pair", instance_name="pair")
+    expose_param(doc, "Pair", BlockParam("channels", (("conv1", "out_channels"),)))
+    set_block_param(doc, "pair", "channels", 6)
+    before = _bytes(doc)
+    step = set_exposed_params(doc, "Pair", [])
+    assert doc.nodes["pair"].params == {"repeat": 1}
+    assert _bytes(document_from_data(json.loads(_bytes(doc)))) == _bytes(doc)
+    step.undo()
+    assert _bytes(doc) == before and doc.nodes["pair"].params["channels"] == 6
+    with pytest.raises(DocumentError, match="still used in the network"):
+        doc.library.remove("Pair")
