@@ -40,8 +40,7 @@ Notes for the canvas and the inspector:
   own `NetworkAnalyzer` re-infers instances when their definition changes by itself.
 - Problems inside a block are on the instance (``analysis.problems_of(instance_id)`` is the badge
   count); ``problem.path`` leads to the node at fault; ``apply_fix(network, problem.path,
-  problem.fix)`` repairs it there. Bundled blocks: `engine.block_catalog`; sharing a block as a
-  file: `engine.block_files`.
+  problem.fix)`` repairs it there. Bundled blocks: `engine.block_catalog`.
 
 Every `Step` keeps the network's saved form before and after and restores it
 with `engine.graph.restore.apply_data`, so undo gives back exactly the bytes
