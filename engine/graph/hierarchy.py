@@ -160,7 +160,7 @@ def _group(doc: GraphDocument, chosen: list[Node], block_name: str, instance_nam
     ids = {n.id for n in chosen}
     original = list(doc.edges)
     body = library.new_body(doc.registry)
-    taken = set(ids)
+    taken = set(ids) | {n.name for n in chosen}  # a port's id is also its name
     inputs: dict[tuple[str, str], str] = {}  # outside (source, port) -> block input id
     outputs: dict[tuple[str, str], str] = {}  # inside (source, port) -> block output id
     for e in original:

@@ -159,3 +159,13 @@ def test_unexposing_a_parameter_forgets_the_instances_values_and_stays_loadable(
     assert _bytes(doc) == before and doc.nodes["pair"].params["channels"] == 6
     with pytest.raises(DocumentError, match="still used in the network"):
         doc.library.remove("Pair")
+
+
+def test_grouping_nodes_named_like_ports_keeps_names_unique() -> None:
+    doc = _chain().doc
+    doc.rename("conv1", "x")
+    doc.rename("bn1", "y")
+    step = group_into_block(doc, ["conv1", "bn1"], name="Pair")
+    body = doc.library.get("Pair").body
+    ports = [n.name for n in body.nodes.values() if n.type_id in ("BlockInput", "BlockOutput")]
+    assert ports == ["x2", "y2"] and doc.spec(step.result).inputs[0].name == "x2"
