@@ -10,7 +10,11 @@ project opened, selection changed, document changed, editable changed. When the
 open project turns read-only (its controller refuses every edit, e.g. while a run
 trains it), the window follows that one `editable_changed` signal: the palette,
 inspector, problems and history are disabled, so are the edit actions and those
-that would replace the project, and Undo/Redo leave the stack alone.
+that would replace the project, and Undo/Redo leave the stack alone. Every user action that replaces
+the open project (New's gallery, Open, Open Recent, examples, dropped files, recovery, imports to
+come) goes through `replace_document`, which asks about unsaved changes; `self.files`
+(`studio.files.file_ui.FileUi`) adds Open Recent, drops, autosave and recovery, and
+`studio.window_layout` the first layout, which leaves the canvas most of the window.
 
 Window geometry, the dock layout and the theme are kept
 in QSettings (`studio.settings`); the canvas zoom and centre are kept in the

@@ -50,6 +50,8 @@ class FileUi(QObject):
             lambda reason: window.statusBar().showMessage(f"Autosave failed: {reason}", 10000))
         self._recovering = False
         window.session.project_opened.connect(self.project_opened)
+        # like New and Open, Open Recent waits while the project is read-only (a run trains it)
+        window.session.editable_changed.connect(self.recent_menu.menuAction().setEnabled)
         window.setAcceptDrops(True)
         for target in (window, window.view.viewport()):
             target.installEventFilter(self)
