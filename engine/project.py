@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.graph.bulk import gc_paused
 from engine.graph.document import GraphDocument
 from engine.graph.errors import ProjectFileError
 from engine.graph.serialize import document_from_data, document_to_data
@@ -36,7 +37,9 @@ from engine.project_zip import (
 )
 
 FORMAT = "layerloom-project"
-FORMAT_VERSION = 1
+# 2: block definitions ("blocks") and block instances ("block" nodes). Format-1 files have neither and
+# read unchanged; see `_migrate`.
+FORMAT_VERSION = 2
 TOP_LEVEL_KEYS = ("format", "version", "name", "network", "dataset", "training", "ui")
 
 
@@ -106,7 +109,19 @@ def load_project(path: str | os.PathLike[str], registry: LayerRegistry | None = 
 
 
 def project_from_json(raw: bytes, registry: LayerRegistry | None = None, where: str = "project") -> Project:
-    return project_from_data(parse_json_member(raw, where), registry, where)
+    with gc_paused():  # parsing allocates one dict per node: see engine.graph.bulk
+        data = parse_json_member(raw, where)
+    return project_from_data(data, registry, where)
+
+
+def _migrate(data: dict[str, Any], version: int) -> dict[str, Any]:
+    """Bring an older project's data to the current format, step by step (never in place)."""
+    if version == 1:
+        # Format 1 is format 2 without blocks: its networks are valid format-2 networks as they are.
+        network = data.get("network")
+        if isinstance(network, dict) and "blocks" in network:
+            raise ProjectFileError("a format-1 project cannot hold blocks")
+    return data
 
 
 def project_from_data(data: Any, registry: LayerRegistry | None = None, where: str = "project") -> Project:
@@ -124,6 +139,7 @@ def project_from_data(data: Any, registry: LayerRegistry | None = None, where: s
         )
     if version < 1:
         raise ProjectFileError(f"{where}: unsupported project format {version}")
+    data = _migrate(data, version)
     unknown = sorted(set(data) - set(TOP_LEVEL_KEYS))
     if unknown:
         raise ProjectFileError(f"{where}: unknown field(s) {', '.join(unknown)}")

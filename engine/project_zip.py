@@ -45,8 +45,8 @@ from engine.graph.errors import ProjectFileError
 
 PROJECT_MEMBER = "project.json"
 MAX_PROJECT_JSON = 64 * 1024 * 1024  # the document, settings and UI state: text, never weights
-MAX_MEMBER_BYTES = 2 * 1024**3  # one run file (weights of a big network)
-MAX_TOTAL_BYTES = 8 * 1024**3  # everything read from one project
+MAX_MEMBER_BYTES = 8 * 1024**3  # one run file: the weights of a big network (read into memory, as torch needs)
+MAX_TOTAL_BYTES = 32 * 1024**3  # everything read from one project
 MAX_MEMBERS = 20_000
 MAX_JSON_DEPTH = 100  # the project format nests a few levels; deeper is hostile or broken
 _CHUNK = 1024 * 1024
@@ -55,6 +55,7 @@ _COMPRESSIONS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
 _RUN_MEMBER = re.compile(r"^runs/[A-Za-z0-9][A-Za-z0-9_.-]{0,63}/[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed member timestamps keep saves byte-identical
 _STALE_TEMP_AGE_S = 600.0  # where liveness of the writer cannot be checked (Windows)
+_REUSED_PID_AGE_S = 3600.0
 
 
 def is_known_member(name: str) -> bool:
@@ -97,6 +98,8 @@ def read_project_zip(source: Path) -> ZipContents:
     except ProjectFileError:
         raise
     except zipfile.BadZipFile as exc:
+        if str(exc) == "File is not a zip file":
+            raise ProjectFileError(f"{where} is not a Layerloom project (not a zip file)") from None
         raise ProjectFileError(f"{where} is not a readable Layerloom project (damaged zip: {exc})") from None
     except (OSError, EOFError, ValueError, OverflowError, RuntimeError, NotImplementedError, zlib.error,
             UnicodeDecodeError) as exc:
@@ -302,11 +305,17 @@ def _writer_is_gone(path: Path, target: Path) -> bool:
         except ProcessLookupError:
             return True
         except OSError:
-            return False
-        return False
-    with suppress(OSError):
-        return time.time() - path.stat().st_mtime > _STALE_TEMP_AGE_S
-    return False
+            pass
+        # the pid may have been reused by another program: a file untouched for an hour is no live save
+        return _age_s(path) > _REUSED_PID_AGE_S
+    return _age_s(path) > _STALE_TEMP_AGE_S
+
+
+def _age_s(path: Path) -> float:
+    try:
+        return time.time() - path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def current_umask() -> int:

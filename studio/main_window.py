@@ -10,7 +10,11 @@ project opened, selection changed, document changed, editable changed. When the
 open project turns read-only (its controller refuses every edit, e.g. while a run
 trains it), the window follows that one `editable_changed` signal: the palette,
 inspector, problems and history are disabled, so are the edit actions and those
-that would replace the project, and Undo/Redo leave the stack alone.
+that would replace the project, and Undo/Redo leave the stack alone. Every user action that replaces
+the open project (New's gallery, Open, Open Recent, examples, dropped files, recovery, imports to
+come) goes through `replace_document`, which asks about unsaved changes; `self.files`
+(`studio.files.file_ui.FileUi`) adds Open Recent, drops, autosave and recovery, and
+`studio.window_layout` the first layout, which leaves the canvas most of the window.
 
 Window geometry, the dock layout and the theme are kept
 in QSettings (`studio.settings`); the canvas zoom and centre are kept in the
@@ -76,7 +80,9 @@ class MainWindow(QMainWindow):
         self.problems.node_activated.connect(self.reveal_node)
         self.problems.count_changed.connect(self._update_problem_title)
         self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{round(z * 100)}%"))
-        self.session.selection_changed.connect(self.inspector.show_nodes)
+        self.session.selection_changed.connect(self._show_selection)
+        self.view.minimap.close_requested.connect(lambda: self.actions.minimap.setChecked(False))
+        self.actions.minimap.setChecked(self.settings.value("minimap", True, type=bool))
         self.session.editable_changed.connect(self._editable_changed)
         self.session.reveal_requested.connect(self.reveal_node)
         self.training = install_training(self)  # docks, Run menu and toolbar; torch loads only when needed
@@ -108,14 +114,14 @@ class MainWindow(QMainWindow):
         self.history.setEmptyLabel("<opened>")
         self._dock("palette", "Layers", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)
         self._dock("inspector", "Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea)
-        self._dock("problems", "Problems", self.problems, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self._dock("history", "History", self.history, Qt.DockWidgetArea.BottomDockWidgetArea)
+        # Problems and History sit under the palette, so the row under the canvas is left to training
+        # (studio.window_layout): the canvas keeps most of a small screen.
+        self._dock("problems", "Problems", self.problems, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self._dock("history", "History", self.history, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.tabifyDockWidget(self.docks["problems"], self.docks["history"])
         self.docks["problems"].raise_()
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.resizeDocks([self.docks["palette"], self.docks["inspector"]], [230, 330], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["problems"]], [170], Qt.Orientation.Vertical)
 
     def _make_status_bar(self) -> None:
         bar = self.statusBar()
@@ -166,7 +172,6 @@ class MainWindow(QMainWindow):
         self.undo_group.addStack(self.controller.undo_stack)
         self.undo_group.setActiveStack(self.controller.undo_stack)
         self.controller.undo_stack.cleanChanged.connect(self._update_title)
-        self.files.project_opened(self.controller, recovered=recovered)
         self._show_totals(self.controller.analysis)
         self._update_title()
         if self.isVisible():
@@ -378,6 +383,13 @@ class MainWindow(QMainWindow):
     def set_minimap_visible(self, on: bool) -> None:
         self.view.minimap.wanted = on
         self.view.minimap.refresh()
+        self.settings.setValue("minimap", on)
+
+    def _show_selection(self, node_ids: list[str]) -> None:
+        """The Inspector shows the selection, and comes to the front of its tabs when a node is selected."""
+        self.inspector.show_nodes(node_ids)
+        if node_ids:
+            self.docks["inspector"].raise_()
 
     def reveal_node(self, node_id: str) -> None:
         """Select a node and centre the view on it (double-click in Problems)."""
@@ -458,7 +470,9 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self._apply_default_dock_sizes)
 
     def _apply_default_dock_sizes(self) -> None:
-        self.resizeDocks([self.docks["palette"], self.docks["inspector"]], [230, 340], Qt.Orientation.Horizontal)
+        from studio.window_layout import default_sizes
+
+        default_sizes(self)
 
     def save_layout(self) -> None:
         self.settings.setValue("geometry", self.saveGeometry())

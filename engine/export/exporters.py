@@ -20,11 +20,11 @@ from engine.project_zip import current_umask
 
 
 def _input_names(doc: GraphDocument) -> list[str]:
-    return [n.id for n in doc.nodes.values() if doc.registry.get(n.type_id).is_input]
+    return [n.id for n in doc.nodes.values() if doc.spec_of(n).is_input]
 
 
 def _output_names(doc: GraphDocument) -> list[str]:
-    return [n.id for n in doc.nodes.values() if doc.registry.get(n.type_id).is_output]
+    return [n.id for n in doc.nodes.values() if doc.spec_of(n).is_output]
 
 
 def _dynamic_batch(n_inputs: int) -> tuple[dict[int, object], ...]:
@@ -173,7 +173,7 @@ def export_network(
         os.replace(scratch, target)
     report.path = target
     report.extra_files = [target.parent / extra.name for extra in report.extra_files]
-    report.weights_from = weights_from or ("as given" if weights is not None else "freshly initialised")
+    report.weights_from = weights_from or ("" if weights is not None else "freshly initialised")
     return report
 
 

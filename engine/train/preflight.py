@@ -52,8 +52,8 @@ class StartProblem:
 def inputs_and_outputs(document: GraphDocument) -> tuple[list[Node], list[Node]]:
     """The network's Input nodes and Output nodes."""
     nodes = list(document.nodes.values())
-    spec = document.registry.get
-    return [n for n in nodes if spec(n.type_id).is_input], [n for n in nodes if spec(n.type_id).is_output]
+    spec = document.spec_of  # a block instance is neither
+    return [n for n in nodes if spec(n).is_input], [n for n in nodes if spec(n).is_output]
 
 
 def network_problems(document: GraphDocument, analysis: Analysis) -> list[StartProblem]:
