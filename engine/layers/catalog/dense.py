@@ -1,4 +1,4 @@
-"""Dense layers: Linear (fully connected) and Dropout."""
+"""Dense layers: Linear (fully connected), Dropout and StochasticDepth."""
 
 from __future__ import annotations
 
@@ -82,4 +82,32 @@ DROPOUT = LayerSpec(
     name_prefix="dropout",
 )
 
-SPECS = [LINEAR, DROPOUT]
+
+
+def _stochastic_build(params: Mapping[str, Any], inputs: Sequence[TensorSpec]) -> Any:
+    from engine.layers.modules import StochasticDepth
+
+    return StochasticDepth(params["p"], params["mode"])
+
+
+STOCHASTIC_DEPTH = LayerSpec(
+    type_id="StochasticDepth",
+    title="StochasticDepth",
+    category="Dense",
+    help="During training, drops a residual branch for a whole sample (row) or the whole batch with "
+    "probability p and scales the survivors by 1/(1-p); does nothing at evaluation time. Put it on the "
+    "branch just before the residual Add.",
+    params=(
+        Param("p", "float", 0.1, help="Probability of dropping the branch.", minimum=0.0, maximum=1.0),
+        Param("mode", "choice", "row", help="row: per sample; batch: the whole batch at once.",
+              choices=("row", "batch")),
+    ),
+    inputs=(Port("in"),),
+    outputs=(Port("out"),),
+    infer=_dropout_shape,
+    build=_stochastic_build,
+    key_params=("p",),
+    name_prefix="drop_path",
+)
+
+SPECS = [LINEAR, DROPOUT, STOCHASTIC_DEPTH]
