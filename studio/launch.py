@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-HEADLESS_COMMANDS = ("validate", "summary", "train", "export", "bench")
+HEADLESS_COMMANDS = ("validate", "summary", "train", "export", "bench", "import")
 USAGE = ("usage: layerloom [FILE.loom]\n"
          "       layerloom {validate,summary,train,export,bench} ...   (headless; see layerloom --help)")
 
