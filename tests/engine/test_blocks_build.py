@@ -78,3 +78,13 @@ def test_networks_with_blocks_export(tmp_path, fmt: str) -> None:
     net = resnet18_network(num_classes=5, input_shape=(3, 32, 32))
     report = export_network(net.doc, fmt, tmp_path / "resnet")
     assert report.max_abs_diff is not None and report.max_abs_diff < 1e-4
+
+
+def test_the_readme_blocks_example_runs(capsys) -> None:
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    example = next(b for b in re.findall(r"```python\n(.*?)```", readme, flags=re.S) if "install_bundled" in b)
+    exec(compile(example, "README.md", "exec"), {})
+    assert "['layer2.0.conv1.weight', 'layer2.0.bn1.weight', 'layer2.0.bn1.bias']" in capsys.readouterr().out

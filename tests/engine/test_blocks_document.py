@@ -131,3 +131,30 @@ def test_ports_belong_where_they_make_sense() -> None:
 
 def test_format_one_networks_have_no_blocks_key() -> None:
     assert "blocks" not in document_to_data(_chain().doc)
+
+
+def test_a_block_travels_in_its_own_file(tmp_path) -> None:
+    from engine.block_catalog import resnet18_network
+    from engine.block_files import import_block, read_block_file, save_block_file
+
+    source = resnet18_network().doc
+    path = save_block_file(source, "BasicBlock", tmp_path / "basic")
+    assert path.name == "basic.loomblock"
+    data = read_block_file(path)
+    assert [d["name"] for d in data["definitions"]] == ["Downsample", "BasicBlock"]
+    doc = _chain().doc
+    before = _bytes(doc)
+    step = import_block(doc, data)
+    assert step.result == "BasicBlock" and {"BasicBlock", "Downsample"} <= set(doc.library.definitions)
+    step.undo()
+    assert _bytes(doc) == before
+    step.redo()
+    place_block(doc, "BasicBlock", name="res")
+    with pytest.raises(DocumentError, match="different block named 'BasicBlock'"):
+        edit_inside(doc, "BasicBlock", lambda body: body.set_param("conv1", "kernel_size", 5))
+        import_block(doc, data)
+    data["definitions"][0]["nodes"].append({"id": "loop", "block": "BasicBlock", "name": "loop"})
+    bad = tmp_path / "bad.loomblock"
+    bad.write_text(json.dumps(data))
+    with pytest.raises(ProjectFileError, match="cannot contain itself"):
+        read_block_file(bad)
