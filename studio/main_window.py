@@ -4,13 +4,15 @@
 `DocumentController` (document, undo stack, live analysis) and a `GraphScene`
 for it, hands them to the view, the inspector and the problems panel, and puts
 the undo stack into the window's `QUndoGroup` so the Undo/Redo actions and the
-History view follow it. Everything outside the editor (the training UI) learns about
-the open project through `self.session` (`studio.editor.session.EditorSession`):
+History view follow it. Everything outside the editor (the training UI) learns
+about the open project through `self.session` (`studio.editor.session.EditorSession`):
 project opened, selection changed, document changed, editable changed. When the
 open project turns read-only (its controller refuses every edit, e.g. while a run
 trains it), the window follows that one `editable_changed` signal: the palette,
-inspector, problems and history are disabled, so are the edit actions and those that
-would replace the project, and Undo/Redo leave the stack alone. Window geometry, the dock layout and the theme are kept
+inspector, problems and history are disabled, so are the edit actions and those
+that would replace the project, and Undo/Redo leave the stack alone.
+
+Window geometry, the dock layout and the theme are kept
 in QSettings (`studio.settings`); the canvas zoom and centre are kept in the
 project's ``ui`` section. A network whose stored layout is a muddle (all nodes
 at the origin, nodes on top of each other, wires through nodes) is arranged left

@@ -30,7 +30,7 @@ POINTS = 600
 class PreviewResult:
     """What the Dataset panel shows."""
 
-    summary: Any  # engine.data.DatasetSummary
+    summary: DatasetSummary
     images: np.ndarray | None = None
     labels: list[str] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)  # the dataset section it was loaded from
@@ -115,7 +115,7 @@ class DatasetPreviewer(QObject):
         self.loading.emit()
         training_pool().start(_PreviewJob(self._generation, dict(config_json), base_dir, self._signals))
 
-    def summary_for(self, config_json: dict[str, Any]) -> Any:
+    def summary_for(self, config_json: dict[str, Any]) -> DatasetSummary | None:
         """The last summary if it was loaded from exactly `config_json` (else None: it would mislead)."""
         if self.result is not None and not self.busy and self.result.config == config_json:
             return self.summary

@@ -14,7 +14,7 @@ def _linear_shape(params: Mapping[str, Any], inputs: Sequence[TensorSpec]) -> Te
     need_float(x, "Linear")
     if not x.shape:
         raise ShapeError("Linear needs at least one feature dimension per sample")
-    if len(x.shape) > 2:
+    if len(x.shape) > 2 and not params["per_position"]:
         raise ShapeError(
             f"Linear works on the last dimension, but gets {x.label()}: "
             "flatten the feature maps first",
@@ -57,6 +57,9 @@ LINEAR = LayerSpec(
         Param("out_features", "int", 64, help="Number of output features.", minimum=1, maximum=1_000_000),
         bias_param(),
         init_param(),
+        Param("per_position", "bool", False, help="Also accept inputs with more than two dimensions per "
+              "sample and apply the layer to the last dimension at every position (channels-last feature "
+              "maps, as in ConvNeXt). Off, such an input is refused as a likely missing Flatten."),
     ),
     inputs=(Port("in"),),
     outputs=(Port("out"),),
