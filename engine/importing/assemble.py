@@ -21,11 +21,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from torch import fx, nn
+from torch import fx
 
 from engine.graph.blocks import BLOCK_INPUT, BLOCK_OUTPUT, REPEAT, BlockDefinition
 from engine.graph.document import GraphDocument
 from engine.graph.serialize import body_to_data
+from engine.importing.leaves import LEAVES
 from engine.importing.ops import Layer
 from engine.importing.trace import Traced
 
@@ -45,7 +46,7 @@ class Op:
 class Scope:
     key: str
     qualname: str
-    module: nn.Module
+    type_name: str  # the module's class, qualified: "torchvision.models.resnet.BasicBlock"
     local: str  # the child's name in its parent ("layer1", "0")
     items: list[Op | Scope] = field(default_factory=list)
     inputs: list[fx.Node] = field(default_factory=list)
@@ -59,11 +60,21 @@ class Assembly:
     instances: int = 0
 
 
-def scope_chain(node: fx.Node) -> list[tuple[str, str]]:
-    """(stack key, module qualified name) of every module `node` ran in, its own leaf module excluded."""
+SEQUENTIAL = "torch.nn.modules.container.Sequential"
+
+
+def type_name(value: Any) -> str:
+    """A module class as its qualified name (fx records classes, torch.export their names)."""
+    return value if isinstance(value, str) else f"{value.__module__}.{value.__qualname__}"
+
+
+def scope_chain(node: fx.Node) -> list[tuple[str, str, str]]:
+    """(stack key, module path, class) of every module `node` ran in, below the root and above its layer."""
     stack = list((node.meta.get("nn_module_stack") or {}).items())
-    chain = [(key, value[0]) for key, value in stack]
+    chain = [(key, value[0], type_name(value[1])) for key, value in stack if value[0]]
     if node.op == "call_module" and chain:
+        chain = chain[:-1]
+    while chain and chain[-1][2] in LEAVES:  # torch.export: the ops inside a layer's module
         chain = chain[:-1]
     return chain
 
@@ -77,7 +88,7 @@ class Assembler:
         self.layers = layers
         self.aliases = aliases
         self.doc = doc
-        self.root = Scope("", "", traced.root, "")
+        self.root = Scope("", "", type_name(type(traced.root)), "")
         self.scopes: dict[str, Scope] = {"": self.root}
         self.ops: dict[fx.Node, Op] = {}
         self.signatures: dict[str, str] = {}
@@ -124,17 +135,17 @@ class Assembler:
                 continue
             chain = scope_chain(node)
             parent = self.root
-            for key, qualname in chain:
+            for key, qualname, cls in chain:
                 scope = self.scopes.get(key)
                 if scope is None:
                     local = self.node_name(qualname[len(parent.qualname) + 1:] if parent.qualname else qualname)
-                    scope = Scope(key, qualname, self.traced.root.get_submodule(qualname), local)
+                    scope = Scope(key, qualname, cls, local)
                     self.scopes[key] = scope
                     parent.items.append(scope)
                 parent = scope
             if layer.stem and node.op in ("call_module", "get_attr"):
                 layer.stem = self.node_name(layer.stem)
-            op = Op(node, layer, [key for key, _ in chain], order)
+            op = Op(node, layer, [key for key, _, _ in chain], order)
             parent.items.append(op)
             self.ops[node] = op
         self._wire_scopes()
@@ -246,14 +257,13 @@ class Assembler:
         if signature in self.signatures:
             return self.signatures[signature], 1
         name = self._definition_name(scope)
-        library.add(BlockDefinition(name, body, [], "", f"Imported from {type(scope.module).__qualname__}."))
+        library.add(BlockDefinition(name, body, [], "", f"Imported from {scope.type_name}."))
         self.signatures[signature] = name
         return name, 1
 
     def _definition_name(self, scope: Scope) -> str:
-        cls = type(scope.module).__name__
-        stem = cls
-        if isinstance(scope.module, (nn.Sequential, nn.ModuleList)) and scope.local.isidentifier():
+        stem = scope.type_name.rsplit(".", 1)[-1]
+        if stem in ("Sequential", "ModuleList") and scope.local.isidentifier():
             stem = scope.local[:1].upper() + scope.local[1:]
         stem = "".join(ch for ch in stem if ch.isalnum() or ch == "_")[:56] or "Block"
         if not stem[0].isalpha():
@@ -269,7 +279,7 @@ class Assembler:
 
 
 def _keeps_name(op: Op) -> bool:
-    return op.node.op in ("call_module", "get_attr") and bool(op.layer.stem)
+    return (op.layer.keep_name or op.node.op in ("call_module", "get_attr")) and bool(op.layer.stem)
 
 
 def _reserved(scope: Scope) -> set[str]:
@@ -285,7 +295,7 @@ def _reserved(scope: Scope) -> set[str]:
 
 def _repeated_block(scope: Scope, body: GraphDocument) -> tuple[str, int] | None:
     """A Sequential of N >= 2 chained copies of one single-port block: that block, repeated N times."""
-    if not isinstance(scope.module, nn.Sequential) or len(scope.items) < 2:
+    if scope.type_name != SEQUENTIAL or len(scope.items) < 2:
         return None
     if len(scope.inputs) != 1 or len(scope.outputs) != 1:
         return None

@@ -115,7 +115,7 @@ def _op_of(traced: Traced, node: fx.Node) -> str:
 
 
 def verify(doc: GraphDocument, source: nn.Module, theirs: dict[str, torch.Tensor],
-           input_shapes: Sequence[tuple[int, ...]], report: ImportReport) -> None:
+           input_shapes: Sequence[tuple[int, ...]], report: ImportReport, batch: int = 2) -> None:
     """Check the imported network against the source: validity, counts, keys, shapes and outputs."""
     analysis = analyze(doc)
     if not analysis.ok:
@@ -137,32 +137,36 @@ def verify(doc: GraphDocument, source: nn.Module, theirs: dict[str, torch.Tensor
         report.problems.append(f"state-dict shapes differ for {wrong[:5]}")
         return
     built.load_state_dict(theirs)
-    report.max_abs_diff, scale = compare_outputs(built, source, input_shapes)
+    report.max_abs_diff, scale = compare_outputs(built, source, input_shapes, batch)
     if report.max_abs_diff > TOLERANCE * max(1.0, scale):
         report.problems.append(f"outputs differ from the source by up to {report.max_abs_diff:.3g}")
 
 
-def example_batch(input_shapes: Sequence[tuple[int, ...]], seed: int = 0) -> list[torch.Tensor]:
+def example_batch(input_shapes: Sequence[tuple[int, ...]], batch: int = 2, seed: int = 0) -> list[torch.Tensor]:
     generator = torch.Generator().manual_seed(seed)
-    return [torch.randn((2, *s), generator=generator) for s in input_shapes]
+    return [torch.randn((batch, *s), generator=generator) for s in input_shapes]
 
 
 def _outputs(module: nn.Module, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
     was_training = module.training
-    module.eval()
+    try:
+        module.eval()
+    except NotImplementedError:  # a torch.export program runs as it was exported
+        was_training = None
     try:
         with torch.no_grad():
             out = module(*inputs)
     finally:
-        module.train(was_training)
+        if was_training is not None:
+            module.train(was_training)
     return list(out) if isinstance(out, (tuple, list)) else [out]
 
 
-def compare_outputs(ours: nn.Module, source: nn.Module,
-                    input_shapes: Sequence[tuple[int, ...]]) -> tuple[float, float]:
+def compare_outputs(ours: nn.Module, source: nn.Module, input_shapes: Sequence[tuple[int, ...]],
+                    batch: int = 2) -> tuple[float, float]:
     """The largest absolute difference between the two modules' eval outputs on one random batch,
     and the largest absolute output of the source (its scale)."""
-    inputs = example_batch(input_shapes)
+    inputs = example_batch(input_shapes, batch)
     a, b = _outputs(ours, inputs), _outputs(source, inputs)
     if len(a) != len(b) or any(x.shape != y.shape for x, y in zip(a, b)):
         return float("inf"), 0.0

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import math
 import operator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import fx
 
-from engine.importing.leaves import Unmappable, convert_module
+from engine.importing.leaves import LEAVES, Unmappable, convert_module
 from engine.importing.trace import Traced
 
 
@@ -34,7 +34,7 @@ class Layer:
     params: dict[str, Any]
     inputs: list[fx.Node]
     stem: str = ""  # preferred node name
-    fields: dict[str, Any] = field(default_factory=dict)
+    keep_name: bool = False  # the stem is the source's module name: the state-dict keys depend on it
 
 
 @dataclass
@@ -61,11 +61,30 @@ ACTIVATIONS: dict[Any, str] = {
     torch.tanh: "Tanh", F.tanh: "Tanh", "tanh": "Tanh", F.silu: "SiLU", F.hardswish: "Hardswish",
     F.hardsigmoid: "Hardsigmoid", F.mish: "Mish",
 }
-PASS_THROUGH = {"contiguous", "clone", torch.clone, "detach"}
+ACTIVATIONS.update({"silu": "SiLU", "silu_": "SiLU", "hardswish": "Hardswish", "hardswish_": "Hardswish",
+                    "hardsigmoid": "Hardsigmoid", "mish": "Mish"})
+PASS_THROUGH = {"contiguous", "clone", torch.clone, "detach", "alias"}
+SPLITS = ("chunk", "split", "split_with_sizes")
+# torch.export ops that return (output, saved statistics...): item 0 is the layer's output
+TUPLE_LAYERS = ("_native_batch_norm_legit_no_training", "_native_batch_norm_legit_functional")
+# torch.export ops that read a layer's weights (get_attr nodes feeding them are not learned tensors)
+WEIGHTED = ("conv2d", "conv1d", "linear", "batch_norm", "layer_norm", "group_norm", "embedding", *TUPLE_LAYERS)
 
 
 def _name(target: Any) -> str:
+    """A call target's plain name: ``add`` for operator.add, Tensor.add and aten.add.Tensor alike."""
+    if isinstance(target, torch._ops.OpOverload):
+        return target._opname
     return target if isinstance(target, str) else getattr(target, "__name__", str(target))
+
+
+def _is(target: Any, group: set[Any]) -> bool:
+    try:
+        if target in group:
+            return True
+    except TypeError:
+        pass
+    return isinstance(target, torch._ops.OpOverload) and target._opname in group
 
 
 class NodeMapper:
@@ -121,18 +140,25 @@ class NodeMapper:
         if node.target is operator.getitem:
             return self._getitem(node)
         if isinstance(value, (tuple, list)) and any(isinstance(v, torch.Tensor) for v in value) \
-                and _name(node.target) not in ("chunk", "split"):
+                and _name(node.target) not in SPLITS and _name(node.target) not in TUPLE_LAYERS:
             raise Unmappable(f"no catalog layer computes {_name(node.target)}")
         if node.target is getattr and isinstance(node.args[0], fx.Node) \
                 and isinstance(self.traced.value(node.args[0]), tuple):
             return HIDDEN  # a field of a result already reported (x.sort().values)
+        if _name(node.target) in TUPLE_LAYERS:
+            return self._tensor_op(node)
         if not isinstance(value, torch.Tensor):
             # shapes, asserts, guards: not part of the network; a tuple of tensors (chunk, split) has
             # its items mapped where they are used
             return HIDDEN
-        return self._tensor_op(node)
+        mapped = self._tensor_op(node)
+        if isinstance(mapped, Layer) and not mapped.keep_name:
+            mapped.stem = self._leaf_name(node) or mapped.stem  # torch.export: the layer module's name
+        return mapped
 
     def _module(self, node: fx.Node) -> Mapped:
+        if str(node.target).startswith("_guards"):
+            return HIDDEN  # torch.export's input checks
         module = self.traced.module.get_submodule(str(node.target))
         type_id, params = convert_module(module)
         tensors = [a for a in node.args if isinstance(a, fx.Node)]
@@ -156,7 +182,7 @@ class NodeMapper:
         if not isinstance(source, fx.Node):
             return HIDDEN
         value = self.traced.value(source)
-        if source.op == "call_module" and isinstance(value, tuple):
+        if (source.op == "call_module" or _name(source.target) in TUPLE_LAYERS) and isinstance(value, tuple):
             if index == 0 and self.traced.is_tensor(node):
                 return Alias(source)  # (output, attention weights)[0]
             if self.traced.value(node) is None:
@@ -171,7 +197,7 @@ class NodeMapper:
 
     def _split_item(self, source: fx.Node, i: int, node: fx.Node) -> Mapped:
         name = _name(source.target)
-        if name not in ("chunk", "split"):
+        if name not in SPLITS:
             raise Unmappable(f"uses an item of {name}")
         x = source.args[0]
         rank = len(self.shape(x))
@@ -208,6 +234,10 @@ class NodeMapper:
 
     def _get_attr(self, node: fx.Node) -> Mapped:
         value = self.traced.value(node)
+        if not node.users:
+            return HIDDEN  # read by nothing (a program's num_batches_tracked)
+        if node not in self.learned_like and all(_name(u.target) in WEIGHTED for u in node.users):
+            return HIDDEN  # a layer's weight in a torch.export graph: the layer's node carries it
         if not isinstance(value, torch.nn.Parameter):
             raise Unmappable("a constant tensor that is not a learned parameter")
         like = self.learned_like.get(node)
@@ -242,7 +272,7 @@ class NodeMapper:
         if _name(user.target) == "expand" and user.args[0] is param:
             size = user.args[1] if len(user.args) > 1 else None
             return _shape_owner(size)
-        if user.target in ADD | MUL | SUB | DIV:
+        if _is(user.target, ADD | MUL | SUB | DIV):
             others = [a for a in user.args if isinstance(a, fx.Node) and a is not param]
             if len(others) == 1 and self.traced.is_tensor(others[0]):
                 return others[0]
@@ -252,7 +282,7 @@ class NodeMapper:
     def _tensor_op(self, node: fx.Node) -> Mapped:
         target = node.target
         name = _name(target)
-        if target in PASS_THROUGH:
+        if _is(target, PASS_THROUGH):
             return Alias(node.args[0])
         if name == "expand":
             x = node.args[0]
@@ -261,14 +291,25 @@ class NodeMapper:
             if self.traced.sample_shape(node) == self.traced.sample_shape(x):
                 return Alias(x)
             raise Unmappable("expands a tensor to a larger shape")
-        if target in ADD | MUL | SUB | DIV | POW:
+        if _is(target, ADD | MUL | SUB | DIV | POW):
             return self._arithmetic(node)
-        if target in ACTIVATIONS:
-            return Layer(ACTIVATIONS[target], {}, [node.args[0]], name.rstrip("_"))
-        handler = _HANDLERS.get(name)
+        if _is(target, set(ACTIVATIONS)):
+            type_id = ACTIVATIONS[target] if target in ACTIVATIONS else ACTIVATIONS[name]
+            return Layer(type_id, {}, [node.args[0]], self._leaf_name(node) or name.rstrip("_"))
+        handler = _handler(name)
         if handler is None:
             raise Unmappable(f"no catalog layer computes {name}")
         return handler(self, node)
+
+    def _leaf_name(self, node: fx.Node) -> str:
+        """In a torch.export graph, the name of the layer module an op ran in (``relu``), else ""."""
+        stack = list((node.meta.get("nn_module_stack") or {}).values())
+        if node.op == "call_function" and stack:
+            path, cls = stack[-1]
+            cls = cls if isinstance(cls, str) else f"{cls.__module__}.{cls.__qualname__}"
+            if path and cls in LEAVES:
+                return str(path).rsplit(".", 1)[-1]
+        return ""
 
     def _arithmetic(self, node: fx.Node) -> Mapped:
         target = node.target
@@ -276,9 +317,11 @@ class NodeMapper:
         reverse = isinstance(target, str) and target.startswith("__r")
         if reverse:
             a, b = b, a
+        if node.kwargs.get("alpha", 1) != 1:
+            raise Unmappable("adds or subtracts a scaled tensor (alpha)")
         tensors = [v for v in (a, b) if self.traced.is_tensor(v)]
-        kind = ("add" if target in ADD else "multiply" if target in MUL else "subtract" if target in SUB
-                else "divide" if target in DIV else "power")
+        kind = ("add" if _is(target, ADD) else "multiply" if _is(target, MUL) else "subtract" if _is(target, SUB)
+                else "divide" if _is(target, DIV) else "power")
         if len(tensors) == 2:
             if kind == "power":
                 raise Unmappable("a tensor raised to a tensor power")
@@ -439,10 +482,22 @@ def _gelu(m: NodeMapper, node: fx.Node) -> Mapped:
 
 
 _HANDLERS: dict[str, Any] = {
-    "view": _reshape, "reshape": _reshape, "flatten": _flatten, "transpose": _transpose,
+    "view": _reshape, "reshape": _reshape, "_unsafe_view": _reshape, "flatten": _flatten, "transpose": _transpose,
     "permute": _permute, "cat": _cat, "concat": _cat, "mean": _reduce("mean"), "sum": _reduce("sum"),
     "amax": _reduce("amax"), "amin": _reduce("amin"), "softmax": _softmax("Softmax"),
     "log_softmax": _softmax("LogSoftmax"), "dropout": _dropout, "stochastic_depth": _stochastic_depth,
     "adaptive_avg_pool2d": _adaptive_avg_pool, "interpolate": _interpolate, "pad": _pad,
     "hardtanh": _hardtanh, "gelu": _gelu,
 }
+
+
+
+def _handler(name: str) -> Any:
+    """The handler of an op by name: these, then torch.export's own ops (`engine.importing.aten`)."""
+    from engine.importing.aten import HANDLERS
+
+    for key in (name, name[:-1] if name.endswith("_") and not name.startswith("_") else name):
+        handler = _HANDLERS.get(key) or HANDLERS.get(key)
+        if handler is not None:
+            return handler
+    return None

@@ -41,6 +41,7 @@ class Traced:
     module: fx.GraphModule
     values: tuple[dict[fx.Node, Any], dict[fx.Node, Any]]
     input_shapes: tuple[tuple[int, ...], ...]
+    batches: tuple[int, int] = BATCHES
 
     @property
     def graph(self) -> fx.Graph:
@@ -57,7 +58,7 @@ class Traced:
         a, b = self.values[0].get(node), self.values[1].get(node)
         if not isinstance(a, torch.Tensor) or not isinstance(b, torch.Tensor) or a.dim() == 0:
             return None
-        if a.shape[0] != BATCHES[0] or b.shape[0] != BATCHES[1] or a.shape[1:] != b.shape[1:]:
+        if a.shape[0] != self.batches[0] or b.shape[0] != self.batches[1] or a.shape[1:] != b.shape[1:]:
             return None
         return tuple(int(s) for s in a.shape[1:])
 

@@ -19,7 +19,9 @@ from typing import Any
 
 import torch
 
-INITIAL_WEIGHTS = "weights/initial.safetensors"
+from engine.project_zip import INITIAL_WEIGHTS_MEMBER
+
+INITIAL_WEIGHTS = INITIAL_WEIGHTS_MEMBER
 STATE_DICT_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt")
 
 
