@@ -88,7 +88,10 @@ def import_by_export(module: nn.Module, input_shapes: Sequence[tuple[int, ...]],
 
 
 def import_program(module: fx.GraphModule, source: str, input_shapes: Sequence[tuple[int, ...]] | None,
-                   check: bool, method: str) -> ImportResult:
+                   check: bool, method: str, reference: nn.Module | None = None,
+                   strict_keys: bool = True) -> ImportResult:
+    """Import a graph of ATen calls; `reference` (default: the graph itself) is what outputs are compared
+    with, and without `strict_keys` the network may hold buffers the graph lacks (num_batches_tracked)."""
     started = time.process_time()
     report = ImportReport(source, method=method)
     placeholders = [n for n in module.graph.nodes if n.op == "placeholder"]
@@ -119,7 +122,7 @@ def import_program(module: fx.GraphModule, source: str, input_shapes: Sequence[t
     report.layers, report.blocks, report.definitions = counts.layers, counts.instances, len(doc.library)
     state = {assembler.our_key(k): v.detach().clone() for k, v in module.state_dict().items()}
     if check:
-        verify(doc, module, state, shapes, report, batch=batch)
+        verify(doc, module, state, shapes, report, batch=batch, reference=reference, strict_keys=strict_keys)
     report.seconds = time.process_time() - started
     if not report.ok:
         raise ImportFailed(report)

@@ -115,8 +115,10 @@ def _op_of(traced: Traced, node: fx.Node) -> str:
 
 
 def verify(doc: GraphDocument, source: nn.Module, theirs: dict[str, torch.Tensor],
-           input_shapes: Sequence[tuple[int, ...]], report: ImportReport, batch: int = 2) -> None:
-    """Check the imported network against the source: validity, counts, keys, shapes and outputs."""
+           input_shapes: Sequence[tuple[int, ...]], report: ImportReport, batch: int = 2,
+           reference: nn.Module | None = None, strict_keys: bool = True) -> None:
+    """Check the imported network against the source: validity, counts, keys, shapes and outputs
+    (compared with `reference` where given: an ONNX file run by onnxruntime)."""
     analysis = analyze(doc)
     if not analysis.ok:
         report.problems.extend(f"the imported network does not validate: {p.message}" for p in analysis.errors[:10])
@@ -129,6 +131,8 @@ def verify(doc: GraphDocument, source: nn.Module, theirs: dict[str, torch.Tensor
         report.problems.append(f"parameter count {report.parameters:,} differs from the source's "
                                f"{report.source_parameters:,}")
     missing, extra = sorted(set(theirs) - set(ours)), sorted(set(ours) - set(theirs))
+    if not strict_keys:
+        extra = [k for k in extra if not k.endswith("num_batches_tracked")]
     if missing or extra:
         report.problems.append(f"state-dict keys differ: missing {missing[:5]}, extra {extra[:5]}")
         return
@@ -136,8 +140,8 @@ def verify(doc: GraphDocument, source: nn.Module, theirs: dict[str, torch.Tensor
     if wrong:
         report.problems.append(f"state-dict shapes differ for {wrong[:5]}")
         return
-    built.load_state_dict(theirs)
-    report.max_abs_diff, scale = compare_outputs(built, source, input_shapes, batch)
+    built.load_state_dict(theirs, strict=strict_keys)
+    report.max_abs_diff, scale = compare_outputs(built, reference or source, input_shapes, batch)
     if report.max_abs_diff > TOLERANCE * max(1.0, scale):
         report.problems.append(f"outputs differ from the source by up to {report.max_abs_diff:.3g}")
 

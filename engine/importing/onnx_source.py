@@ -1,0 +1,410 @@
+"""Importing an ONNX file: its graph rewritten as a torch.export-style graph, then imported like one.
+
+Each ONNX node becomes the ATen call that computes the same thing (Conv ->
+``aten.conv2d``, Gemm -> ``aten.linear``, BatchNormalization ->
+``aten._native_batch_norm_legit_no_training``, ...), with its weights as
+parameters of a plain module, named after the module that owns them
+(``layer1.0.conv1.weight``; a bias fused in by the exporter joins its weight's
+owner). The exporter's ``pkg.torch.onnx.name_scopes`` and ``class_hierarchy``
+metadata become ``nn_module_stack``, so the blocks follow the original module
+tree. Integer shape arithmetic (Shape, Gather, Concat of int64 values) is not
+part of the network: a Reshape takes its per-sample shape from ONNX shape
+inference. Anything else is reported by node and op type.
+
+The result is checked against onnxruntime on the file itself when onnxruntime
+is installed, else against the rewritten graph. Reading an ONNX file runs no
+code: it is protobuf data.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import fx, nn
+
+from engine.importing.report import ImportFailed, ImportReport, UnmappedOp
+from engine.importing.weights import WeightsError
+
+aten = torch.ops.aten
+
+
+class _Unsupported(Exception):
+    pass
+
+
+class OnnxTranslator:
+    """Builds an fx graph of ATen calls (and the module holding the weights) from an ONNX graph."""
+
+    def __init__(self, model: Any) -> None:
+        from onnx import numpy_helper
+
+        self.graph = model.graph
+        self.root = nn.Module()
+        self.fx = fx.Graph()
+        self.values: dict[str, Any] = {}
+        self.constants: dict[str, np.ndarray] = {
+            i.name: numpy_helper.to_array(i) for i in self.graph.initializer}
+        self.registered: dict[str, str] = {}  # ONNX initializer -> parameter path
+        self.shapes = _value_shapes(model)
+        self.unmapped: list[UnmappedOp] = []
+        self.folded: set[str] = set()  # values computed from shapes only
+        self.failed: set[str] = set()  # values of nodes that could not be mapped
+
+    # ---- values -----------------------------------------------------------------------
+    def const(self, name: str) -> np.ndarray | None:
+        return self.constants.get(name)
+
+    def param(self, name: str, path: str, transform: Callable[[np.ndarray], np.ndarray] | None = None) -> fx.Node:
+        """A get_attr of the initializer `name`, registered as a parameter at `path`."""
+        path = ".".join(re.sub(r"\W", "_", part) or "p" for part in path.split("."))
+        if path not in self.registered.values():
+            array = self.constants[name]
+            array = transform(array) if transform else array
+            _set_parameter(self.root, path, nn.Parameter(torch.from_numpy(np.array(array, copy=True)),
+                                                         requires_grad=False))
+            self.registered[name] = path
+        return self.fx.get_attr(path)
+
+    def value(self, name: str) -> Any:
+        if name in self.values:
+            return self.values[name]
+        if name in self.constants:
+            array = self.constants[name]
+            if array.dtype.kind == "f" and array.ndim > 0:
+                return self.param(name, f"constants.{name}")
+            return array.tolist()
+        raise _Unsupported(f"uses {name}, which is computed from shapes")
+
+    # ---- the graph --------------------------------------------------------------------
+    def translate(self, input_names: list[str]) -> fx.GraphModule:
+        for name in input_names:
+            node = self.fx.placeholder(re.sub(r"\W", "_", name))
+            shape = self.shapes.get(name) or (None,)
+            if any(d is None for d in shape[1:]):
+                raise _Unsupported(f"the input {name} has no fixed per-sample shape {shape}")
+            node.meta["val"] = torch.empty((shape[0] or 2, *shape[1:]))
+            self.values[name] = node
+        for node in self.graph.node:
+            if node.op_type == "Constant":
+                self._constant(node)
+                continue
+            if self._is_shape_arithmetic(node):
+                self.folded.update(node.output)
+                continue
+            if any(i in self.failed for i in node.input):
+                self.failed.update(node.output)  # its cause is reported already
+                continue
+            handler = HANDLERS.get(node.op_type)
+            try:
+                if handler is None:
+                    raise _Unsupported(f"no catalog layer computes the ONNX op {node.op_type}")
+                stack = _module_stack(node)
+                before = len(self.fx.nodes)
+                outputs = handler(self, node)
+                for created in list(self.fx.nodes)[before:]:
+                    created.meta["nn_module_stack"] = stack
+                for name, value in zip(node.output, outputs if isinstance(outputs, tuple) else (outputs,)):
+                    self.values[name] = value
+            except _Unsupported as exc:
+                self.failed.update(node.output)
+                self.unmapped.append(UnmappedOp(_scope_path(node), f"onnx.{node.op_type}", str(exc)))
+        outputs = [self.values.get(o.name) for o in self.graph.output]
+        self.fx.output(outputs[0] if len(outputs) == 1 else tuple(outputs))
+        return fx.GraphModule(self.root, self.fx)
+
+    def _constant(self, node: Any) -> None:
+        from onnx import numpy_helper
+
+        value = next((a for a in node.attribute if a.name == "value"), None)
+        if value is None:
+            raise _Unsupported("a Constant without a tensor value")
+        self.constants[node.output[0]] = numpy_helper.to_array(value.t)
+
+    def _is_shape_arithmetic(self, node: Any) -> bool:
+        """Shape, and anything computed only from shapes and integer constants: not part of the network."""
+        if node.op_type == "Shape":
+            return True
+        inputs = [i for i in node.input if i]
+        return bool(inputs) and all(i in self.folded or (i in self.constants and self.constants[i].dtype.kind in "iu")
+                                    for i in inputs)
+
+    def call(self, target: Any, *args: Any) -> fx.Node:
+        return self.fx.call_function(target, args)
+
+    def reshape_target(self, node: Any) -> list[int]:
+        shape = self.shapes.get(node.output[0])
+        if not shape or any(s is None for s in shape[1:]):
+            raise _Unsupported("a reshape whose result has no known per-sample shape")
+        return [-1, *shape[1:]]
+
+
+def _set_parameter(root: nn.Module, path: str, value: nn.Parameter) -> None:
+    *owners, leaf = path.split(".")
+    module = root
+    for part in owners:
+        if not hasattr(module, part):
+            module.add_module(part, nn.Module())
+        module = getattr(module, part)
+    module.register_parameter(leaf, value)
+
+
+def _owner_path(name: str, node: Any) -> str:
+    """``layer1.0.conv1`` for an initializer ``layer1.0.conv1.weight``; else the node's innermost scope."""
+    for suffix in (".weight", ".bias", ".running_mean", ".running_var"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    scopes = _scopes(node)
+    return scopes[-2] if len(scopes) >= 2 and scopes[-2] else re.sub(r"\W", "_", node.name)
+
+
+def _scopes(node: Any) -> list[str]:
+    props = {p.key: p.value for p in node.metadata_props}
+    try:
+        return list(ast.literal_eval(props.get("pkg.torch.onnx.name_scopes", "[]")))
+    except (ValueError, SyntaxError):
+        return []
+
+
+def _module_stack(node: Any) -> dict[str, tuple[str, str]]:
+    props = {p.key: p.value for p in node.metadata_props}
+    scopes = _scopes(node)
+    try:
+        classes = list(ast.literal_eval(props.get("pkg.torch.onnx.class_hierarchy", "[]")))
+    except (ValueError, SyntaxError):
+        classes = []
+    stack: dict[str, tuple[str, str]] = {}
+    for scope, cls in zip(scopes[1:-1], classes[1:-1]):  # the root and the op itself are not modules
+        stack[scope] = (scope, str(cls))
+    return stack
+
+
+def _scope_path(node: Any) -> str:
+    scopes = [s for s in _scopes(node)[1:-1]]
+    parts = scopes[-1].split(".") if scopes else []
+    return " ▸ ".join([*parts, node.name]) if parts else node.name
+
+
+def _value_shapes(model: Any) -> dict[str, tuple[int | None, ...]]:
+    import onnx
+
+    try:
+        inferred = onnx.shape_inference.infer_shapes(model, data_prop=True)
+    except Exception:  # shape inference is a help, not a requirement
+        inferred = model
+    shapes: dict[str, tuple[int | None, ...]] = {}
+    for info in [*inferred.graph.input, *inferred.graph.value_info, *inferred.graph.output]:
+        dims = info.type.tensor_type.shape.dim
+        shapes[info.name] = tuple(d.dim_value if d.HasField("dim_value") else None for d in dims)
+    return shapes
+
+
+def _attrs(node: Any) -> dict[str, Any]:
+    import onnx
+
+    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+
+# ---- ONNX op -> ATen call ----------------------------------------------------------------
+def _conv(t: OnnxTranslator, node: Any) -> fx.Node:
+    a = _attrs(node)
+    pads = list(a.get("pads", [0, 0, 0, 0]))
+    if len(pads) != 4 or pads[:2] != pads[2:]:
+        raise _Unsupported(f"a convolution with uneven padding {pads}")
+    if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+        raise _Unsupported("a convolution with auto_pad")
+    owner = _owner_path(node.input[1], node)
+    weight = t.param(node.input[1], f"{owner}.weight")
+    bias = t.param(node.input[2], f"{owner}.bias") if len(node.input) > 2 and node.input[2] else None
+    return t.call(aten.conv2d.default, t.value(node.input[0]), weight, bias, list(a.get("strides", [1, 1])),
+                  pads[:2], list(a.get("dilations", [1, 1])), int(a.get("group", 1)))
+
+
+def _gemm(t: OnnxTranslator, node: Any) -> fx.Node:
+    a = _attrs(node)
+    if a.get("alpha", 1.0) != 1.0 or a.get("beta", 1.0) != 1.0 or a.get("transA", 0):
+        raise _Unsupported("a Gemm with alpha, beta or transA")
+    owner = _owner_path(node.input[1], node)
+    transform = None if a.get("transB", 0) else (lambda w: w.T)
+    weight = t.param(node.input[1], f"{owner}.weight", transform)
+    bias = t.param(node.input[2], f"{owner}.bias") if len(node.input) > 2 and node.input[2] else None
+    return t.call(aten.linear.default, t.value(node.input[0]), weight, bias)
+
+
+def _matmul(t: OnnxTranslator, node: Any) -> fx.Node:
+    if t.const(node.input[1]) is None:
+        raise _Unsupported("a product of two computed tensors")
+    owner = _owner_path(node.input[1], node)
+    weight = t.param(node.input[1], f"{owner}.weight", lambda w: w.T)
+    return t.call(aten.linear.default, t.value(node.input[0]), weight, None)
+
+
+def _batch_norm(t: OnnxTranslator, node: Any) -> fx.Node:
+    a = _attrs(node)
+    owner = _owner_path(node.input[3], node)
+    w, b, mean, var = (t.param(node.input[i], f"{owner}.{k}") for i, k in
+                       enumerate(("weight", "bias", "running_mean", "running_var"), start=1))
+    out = t.call(aten._native_batch_norm_legit_no_training.default, t.value(node.input[0]), w, b, mean, var,
+                 1.0 - float(a.get("momentum", 0.9)), float(a.get("epsilon", 1e-5)))
+    return t.call(operator.getitem, out, 0)
+
+
+def _layer_norm(t: OnnxTranslator, node: Any) -> fx.Node:
+    a = _attrs(node)
+    owner = _owner_path(node.input[1], node)
+    weight = t.param(node.input[1], f"{owner}.weight")
+    bias = t.param(node.input[2], f"{owner}.bias") if len(node.input) > 2 and node.input[2] else None
+    shape = list(t.const(node.input[1]).shape)
+    if a.get("axis", -1) != -len(shape) and a.get("axis", -1) != -1:
+        raise _Unsupported(f"layer normalisation from axis {a.get('axis')}")
+    return t.call(aten.layer_norm.default, t.value(node.input[0]), shape, weight, bias, float(a.get("epsilon", 1e-5)))
+
+
+def _pool(kind: str) -> Callable[[OnnxTranslator, Any], fx.Node]:
+    def handler(t: OnnxTranslator, node: Any) -> fx.Node:
+        a = _attrs(node)
+        pads = list(a.get("pads", [0, 0, 0, 0]))
+        if pads[:2] != pads[2:]:
+            raise _Unsupported(f"pooling with uneven padding {pads}")
+        kernel, strides = list(a["kernel_shape"]), list(a.get("strides", a["kernel_shape"]))
+        x = t.value(node.input[0])
+        if kind == "max":
+            return t.call(aten.max_pool2d.default, x, kernel, strides, pads[:2], list(a.get("dilations", [1, 1])),
+                          bool(a.get("ceil_mode", 0)))
+        return t.call(aten.avg_pool2d.default, x, kernel, strides, pads[:2], bool(a.get("ceil_mode", 0)),
+                      bool(a.get("count_include_pad", 0)))
+
+    return handler
+
+
+def _simple(target: Any) -> Callable[[OnnxTranslator, Any], fx.Node]:
+    return lambda t, node: t.call(target, *(t.value(i) for i in node.input))
+
+
+def _clip(t: OnnxTranslator, node: Any) -> fx.Node:
+    low = t.const(node.input[1]) if len(node.input) > 1 and node.input[1] else None
+    high = t.const(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+    if low is None or high is None or (float(low), float(high)) != (0.0, 6.0):
+        raise _Unsupported("a Clip other than to [0, 6] (ReLU6)")
+    return t.call(aten.hardtanh.default, t.value(node.input[0]), 0.0, 6.0)
+
+
+def _hard_sigmoid(t: OnnxTranslator, node: Any) -> fx.Node:
+    a = _attrs(node)
+    if abs(a.get("alpha", 0.2) - 1 / 6) > 1e-6 or abs(a.get("beta", 0.5) - 0.5) > 1e-6:
+        raise _Unsupported("a HardSigmoid with other slopes than torch's")
+    return t.call(aten.hardsigmoid.default, t.value(node.input[0]))
+
+
+def _reduce_mean(t: OnnxTranslator, node: Any) -> fx.Node:
+    a = _attrs(node)
+    axes = a.get("axes") or (t.const(node.input[1]).tolist() if len(node.input) > 1 else None)
+    if axes is None:
+        raise _Unsupported("a mean over every dimension")
+    return t.call(aten.mean.dim, t.value(node.input[0]), list(axes), bool(a.get("keepdims", 1)))
+
+
+def _global_avg(t: OnnxTranslator, node: Any) -> fx.Node:
+    return t.call(aten.adaptive_avg_pool2d.default, t.value(node.input[0]), [1, 1])
+
+
+def _flatten(t: OnnxTranslator, node: Any) -> fx.Node:
+    axis = _attrs(node).get("axis", 1)
+    if axis != 1:
+        raise _Unsupported(f"a Flatten from axis {axis}")
+    return t.call(aten.flatten.using_ints, t.value(node.input[0]), 1, -1)
+
+
+def _reshape(t: OnnxTranslator, node: Any) -> fx.Node:
+    return t.call(aten.view.default, t.value(node.input[0]), t.reshape_target(node))
+
+
+def _transpose(t: OnnxTranslator, node: Any) -> fx.Node:
+    return t.call(aten.permute.default, t.value(node.input[0]), list(_attrs(node)["perm"]))
+
+
+def _concat(t: OnnxTranslator, node: Any) -> fx.Node:
+    return t.call(aten.cat.default, [t.value(i) for i in node.input], int(_attrs(node)["axis"]))
+
+
+def _softmax(t: OnnxTranslator, node: Any) -> fx.Node:
+    return t.call(aten.softmax.int, t.value(node.input[0]), int(_attrs(node).get("axis", -1)))
+
+
+def _identity(t: OnnxTranslator, node: Any) -> Any:
+    return t.value(node.input[0])
+
+
+def _gather(t: OnnxTranslator, node: Any) -> fx.Node:
+    index = t.const(node.input[1])
+    if index is None or index.ndim != 0:
+        raise _Unsupported("a Gather of computed or several indexes")
+    return t.call(aten.select.int, t.value(node.input[0]), int(_attrs(node).get("axis", 0)), int(index))
+
+
+HANDLERS: dict[str, Callable[[OnnxTranslator, Any], Any]] = {
+    "Conv": _conv, "Gemm": _gemm, "MatMul": _matmul, "BatchNormalization": _batch_norm,
+    "LayerNormalization": _layer_norm, "MaxPool": _pool("max"), "AveragePool": _pool("avg"),
+    "GlobalAveragePool": _global_avg, "Relu": _simple(aten.relu.default), "Sigmoid": _simple(aten.sigmoid.default),
+    "Tanh": _simple(aten.tanh.default), "HardSwish": _simple(aten.hardswish.default),
+    "HardSigmoid": _hard_sigmoid, "Clip": _clip, "Add": _simple(aten.add.Tensor), "Mul": _simple(aten.mul.Tensor),
+    "Sub": _simple(aten.sub.Tensor), "Div": _simple(aten.div.Tensor), "ReduceMean": _reduce_mean,
+    "Flatten": _flatten, "Reshape": _reshape, "Transpose": _transpose, "Concat": _concat, "Softmax": _softmax,
+    "Identity": _identity, "Dropout": _identity, "Gather": _gather,
+}
+
+
+def import_onnx(path: Path, input_shapes: Sequence[tuple[int, ...]] | None, weights: str | Path | None,
+                check: bool = True) -> Any:
+    import onnx
+
+    from engine.importing.exported import import_program
+
+    if weights is not None:
+        raise WeightsError("an ONNX file carries its own weights; --weights does not apply")
+    if not path.is_file():
+        raise WeightsError(f"{path}: no such file")
+    try:
+        model = onnx.load(str(path))
+    except Exception as exc:
+        raise WeightsError(f"{path.name} is not a readable ONNX model ({str(exc)[:160]})") from None
+    translator = OnnxTranslator(model)
+    initializers = set(translator.constants)
+    inputs = [i.name for i in model.graph.input if i.name not in initializers]
+    module = translator.translate(inputs)
+    if translator.unmapped:
+        report = ImportReport(str(path), method="onnx")
+        report.unmapped.extend(translator.unmapped)
+        raise ImportFailed(report)
+    reference = _onnxruntime_reference(path, inputs)
+    return import_program(module, str(path), input_shapes, check, method="onnx", reference=reference,
+                          strict_keys=False)
+
+
+class _OnnxRuntimeModule(nn.Module):
+    """The ONNX file itself, run by onnxruntime: what the imported network is compared with."""
+
+    def __init__(self, path: Path, inputs: list[str]) -> None:
+        super().__init__()
+        import onnxruntime
+
+        self.session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        self.inputs = inputs
+
+    def forward(self, *xs: torch.Tensor) -> Any:
+        feeds = {name: x.detach().cpu().numpy() for name, x in zip(self.inputs, xs)}
+        outs = [torch.from_numpy(o) for o in self.session.run(None, feeds)]
+        return outs[0] if len(outs) == 1 else tuple(outs)
+
+
+def _onnxruntime_reference(path: Path, inputs: list[str]) -> nn.Module | None:
+    try:
+        return _OnnxRuntimeModule(path, inputs)
+    except ImportError:
+        return None
