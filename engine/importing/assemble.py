@@ -26,7 +26,7 @@ from torch import fx
 from engine.graph.blocks import BLOCK_INPUT, BLOCK_OUTPUT, REPEAT, BlockDefinition
 from engine.graph.document import GraphDocument
 from engine.graph.serialize import body_to_data
-from engine.importing.leaves import LEAVES
+from engine.importing.leaves import is_leaf_type
 from engine.importing.ops import Layer
 from engine.importing.trace import Traced
 
@@ -74,7 +74,7 @@ def scope_chain(node: fx.Node) -> list[tuple[str, str, str]]:
     chain = [(key, value[0], type_name(value[1])) for key, value in stack if value[0]]
     if node.op == "call_module" and chain:
         chain = chain[:-1]
-    while chain and chain[-1][2] in LEAVES:  # torch.export: the ops inside a layer's module
+    while chain and is_leaf_type(chain[-1][2]):  # torch.export: the ops inside a layer's module
         chain = chain[:-1]
     return chain
 

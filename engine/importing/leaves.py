@@ -233,8 +233,43 @@ LEAVES: dict[str, Converter] = {
     "engine.layers.modules.StochasticDepth": _stochastic_depth,
 }
 
+# Layerloom's own modules (engine.layers.modules), also as copies in exported code, by class name:
+# (catalog type id, the attributes that are its parameters)
+LAYERLOOM_MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "Add": ("Add", ()), "Multiply": ("Multiply", ()), "Concat": ("Concat", ("dim",)),
+    "Subtract": ("Subtract", ()), "Divide": ("Divide", ()), "Reshape": ("Reshape", ("shape",)),
+    "Permute": ("Permute", ("dims",)), "Transpose": ("Transpose", ("dim0", "dim1")),
+    "GlobalAvgPool": ("GlobalAvgPool", ()), "Select": ("Select", ("dim", "index")),
+    "Slice": ("Slice", ("dim", "start", "end", "step")), "Reduce": ("Reduce", ("op", "dims", "keepdim")),
+    "ScalarOp": ("ScalarOp", ("op", "value")), "SequencePool": ("SequencePool", ("mode",)),
+    "StochasticDepth": ("StochasticDepth", ("p", "mode")),
+}
+
+
+def _layerloom_twin(module: nn.Module) -> tuple[str, tuple[str, ...]] | None:
+    """The catalog layer of a Layerloom module or of its copy in exported code (same name, same forward)."""
+    cls = type(module)
+    entry = LAYERLOOM_MODULES.get(cls.__name__)
+    if entry is None:
+        return None
+    from engine.layers import modules
+
+    original = getattr(modules, cls.__name__, None)
+    if original is None or getattr(cls.forward, "__code__", None) is None:
+        return None
+    if cls is not original and cls.forward.__code__.co_code != original.forward.__code__.co_code:
+        return None
+    return entry
+
+
 # Modules the tracer must not enter even though no layer computes them: they are reported.
 OPAQUE_PREFIXES = ("torch.nn.modules.",)
+
+
+def is_leaf_type(name: str) -> bool:
+    """Whether a module class, by qualified name, is a catalog layer (torch.export records names)."""
+    module, _, cls = name.rpartition(".")
+    return name in LEAVES or (module == "engine.layers.modules" and cls in LAYERLOOM_MODULES)
 
 
 def qualified_name(module: nn.Module) -> str:
@@ -245,7 +280,7 @@ def qualified_name(module: nn.Module) -> str:
 def is_leaf(module: nn.Module) -> bool:
     """Modules kept whole by the tracer: catalog layers, and torch.nn modules without children."""
     name = qualified_name(module)
-    if name in LEAVES:
+    if name in LEAVES or _layerloom_twin(module) is not None:
         return True
     return name.startswith(OPAQUE_PREFIXES) and not isinstance(module, (nn.Sequential, nn.ModuleList,
                                                                         nn.ModuleDict))
@@ -254,6 +289,10 @@ def is_leaf(module: nn.Module) -> bool:
 def convert_module(module: nn.Module) -> Converted:
     """The catalog layer computing `module`, or `Unmappable`."""
     converter = LEAVES.get(qualified_name(module))
+    twin = _layerloom_twin(module) if converter is None else None
+    if twin is not None:
+        type_id, names = twin
+        return type_id, {n: getattr(module, n) for n in names}
     if converter is None:
         raise Unmappable(f"no catalog layer computes {type(module).__name__}")
     return converter(module)

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import fx
 
-from engine.importing.leaves import LEAVES, Unmappable, convert_module
+from engine.importing.leaves import Unmappable, convert_module, is_leaf_type
 from engine.importing.trace import Traced
 
 
@@ -65,6 +65,7 @@ ACTIVATIONS.update({"silu": "SiLU", "silu_": "SiLU", "hardswish": "Hardswish", "
                     "hardsigmoid": "Hardsigmoid", "mish": "Mish"})
 PASS_THROUGH = {"contiguous", "clone", torch.clone, "detach", "alias"}
 SPLITS = ("chunk", "split", "split_with_sizes")
+MULTI_INPUT = ("Add", "Multiply", "Concat", "Subtract", "Divide")
 # torch.export ops that return (output, saved statistics...): item 0 is the layer's output
 TUPLE_LAYERS = ("_native_batch_norm_legit_no_training", "_native_batch_norm_legit_functional")
 # torch.export ops that read a layer's weights (get_attr nodes feeding them are not learned tensors)
@@ -170,7 +171,8 @@ class NodeMapper:
             if node.kwargs.get("attn_mask") is not None or node.kwargs.get("key_padding_mask") is not None:
                 raise Unmappable("attention with a mask")
             tensors = [query]
-        if len(tensors) != 1 or (node.kwargs and type_id != "MultiheadAttention"):
+        several = type_id in MULTI_INPUT and len(tensors) >= 2
+        if (len(tensors) != 1 and not several) or (node.kwargs and type_id != "MultiheadAttention"):
             raise Unmappable(f"{type(module).__name__} called with {len(tensors)} tensors and "
                              f"{sorted(node.kwargs)}")
         if type_id == "Linear" and len(self.shape(tensors[0])) > 2:
@@ -307,7 +309,7 @@ class NodeMapper:
         if node.op == "call_function" and stack:
             path, cls = stack[-1]
             cls = cls if isinstance(cls, str) else f"{cls.__module__}.{cls.__qualname__}"
-            if path and cls in LEAVES:
+            if path and is_leaf_type(cls):
                 return str(path).rsplit(".", 1)[-1]
         return ""
 

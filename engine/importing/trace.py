@@ -4,7 +4,8 @@ Catalog layers (`leaves.is_leaf`) stay whole as ``call_module`` nodes; every
 other module is traced through, and each node keeps the chain of modules it was
 called from in ``node.meta["nn_module_stack"]`` — the module tree the imported
 blocks follow. The module is traced in training mode, so dropout and
-stochastic depth written as functions are recorded rather than folded away.
+stochastic depth written as functions are recorded rather than folded away,
+and measured in eval mode, so that nothing in the source changes.
 
 `record_values` then runs the graph twice on fake tensors (no memory, no
 arithmetic: shapes only), with batch sizes 2 and 3. A value whose first
@@ -82,6 +83,7 @@ def trace_module(root: nn.Module, input_shapes: Sequence[tuple[int, ...]],
     try:
         graph = ModuleTracer().trace(root)
         module = fx.GraphModule(root, graph, class_name=type(root).__name__)
+        module.eval()  # measuring must not touch the source: batch norm counts batches in training mode
         values = tuple(record_values(module, input_shapes, batch, input_dtypes) for batch in BATCHES)
     finally:
         root.train(was_training)

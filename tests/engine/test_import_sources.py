@@ -180,3 +180,12 @@ def test_cli_import_exits_2_for_a_source_that_cannot_be_loaded(tmp_path: Path,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     status = main(["import", str(tmp_path / "missing.py") + ":Net", "-o", str(tmp_path / "x.loom")])
     assert status == 2 and "no such Python file" in capsys.readouterr().err
+
+
+def test_importing_leaves_the_source_module_untouched(model_file: Path) -> None:
+    source, _ = load_module(f"{model_file}:SmallNet")
+    source.train()
+    before = {k: v.clone() for k, v in source.state_dict().items()}
+    import_module(source, [(1, 8, 8)])
+    assert source.training
+    assert all(torch.equal(before[k], v) for k, v in source.state_dict().items())  # batch counters too
