@@ -129,7 +129,30 @@ def _slice(m: NodeMapper, node: fx.Node) -> Mapped:
     return Layer("Slice", dict(dim=dim, start=int(start or 0), end=end, step=step), [x], "slice")
 
 
+def multi_head_self_attention(x: Any, in_proj_weight: Any, in_proj_bias: Any, out_proj_weight: Any,
+                              out_proj_bias: Any, num_heads: int) -> Any:
+    """nn.MultiheadAttention(batch_first=True)(x, x, x)[0], as a function of its weights.
+
+    The ONNX importer writes an attention module that the exporter spread over a few dozen ops
+    (some of them moving the batch dimension) back as this one call.
+    """
+    import torch.nn.functional as F
+
+    seq = x.transpose(0, 1)
+    out = F.multi_head_attention_forward(seq, seq, seq, x.shape[-1], num_heads, in_proj_weight, in_proj_bias,
+                                         None, None, False, 0.0, out_proj_weight, out_proj_bias,
+                                         training=False, need_weights=False)[0]
+    return out.transpose(0, 1)
+
+
+def _attention(m: NodeMapper, node: fx.Node) -> Mapped:
+    x, in_weight, in_bias, _, out_bias, heads = node.args
+    params = dict(num_heads=int(heads), dropout=0.0, bias=in_bias is not None and out_bias is not None)
+    return Layer("MultiheadAttention", params, [x], _owner(in_weight), keep_name=True)
+
+
 HANDLERS = {
+    "multi_head_self_attention": _attention,
     "conv2d": _conv2d, "linear": _linear, "batch_norm": _batch_norm_op,
     "_native_batch_norm_legit_no_training": _batch_norm_legit, "layer_norm": _layer_norm,
     "max_pool2d": _max_pool, "avg_pool2d": _avg_pool, "select": _select, "slice": _slice,

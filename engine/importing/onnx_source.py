@@ -56,6 +56,12 @@ class OnnxTranslator:
         self.unmapped: list[UnmappedOp] = []
         self.folded: set[str] = set()  # values computed from shapes only
         self.failed: set[str] = set()  # values of nodes that could not be mapped
+        self.absorbed: dict[str, str] = {}  # node name -> the value it adds nothing to (a fused bias Add)
+        self.shape_sources: dict[str, str] = {}  # a value computed from shapes -> the tensor it measured
+        self.consumers: dict[str, list[Any]] = {}
+        for n in self.graph.node:
+            for i in n.input:
+                self.consumers.setdefault(i, []).append(n)
 
     # ---- values -----------------------------------------------------------------------
     def const(self, name: str) -> np.ndarray | None:
@@ -73,14 +79,16 @@ class OnnxTranslator:
         return self.fx.get_attr(path)
 
     def value(self, name: str) -> Any:
+        if name in self.folded:
+            raise _Unsupported(f"uses {name}, a size computed from shapes, as a tensor")
         if name in self.values:
             return self.values[name]
         if name in self.constants:
             array = self.constants[name]
             if array.dtype.kind == "f" and array.ndim > 0:
-                return self.param(name, f"constants.{name}")
+                return self.param(name, name)  # a learned tensor (class token, position table)
             return array.tolist()
-        raise _Unsupported(f"uses {name}, which is computed from shapes")
+        raise _Unsupported(f"uses {name}, which is not computed before it")
 
     # ---- the graph --------------------------------------------------------------------
     def translate(self, input_names: list[str]) -> fx.GraphModule:
@@ -91,12 +99,31 @@ class OnnxTranslator:
                 raise _Unsupported(f"the input {name} has no fixed per-sample shape {shape}")
             node.meta["val"] = torch.empty((shape[0] or 2, *shape[1:]))
             self.values[name] = node
-        for node in self.graph.node:
+        nodes = list(self.graph.node)
+        index = 0
+        while index < len(nodes):
+            node = nodes[index]
+            index += 1
+            attention = _attention_scope(node)
+            if attention is not None:
+                run = [node]
+                while index < len(nodes) and _attention_scope(nodes[index]) == attention:
+                    run.append(nodes[index])
+                    index += 1
+                self._attention(attention, run)
+                continue
             if node.op_type == "Constant":
                 self._constant(node)
                 continue
+            if node.name in self.absorbed:
+                self.values[node.output[0]] = self.values[self.absorbed[node.name]]
+                continue
             if self._is_shape_arithmetic(node):
                 self.folded.update(node.output)
+                sources = [node.input[0]] if node.op_type == "Shape" else \
+                    [self.shape_sources[i] for i in node.input if i in self.shape_sources]
+                if sources:
+                    self.shape_sources.update({o: sources[0] for o in node.output})
                 continue
             if any(i in self.failed for i in node.input):
                 self.failed.update(node.output)  # its cause is reported already
@@ -135,6 +162,69 @@ class OnnxTranslator:
         return bool(inputs) and all(i in self.folded or (i in self.constants and self.constants[i].dtype.kind in "iu")
                                     for i in inputs)
 
+    def _attention(self, scope: str, run: list[Any]) -> None:
+        """The ops of one nn.MultiheadAttention (self-attention), written back as one call."""
+        try:
+            made = {o for n in run for o in n.output}
+            inputs = {i for n in run for i in n.input if i and i not in made}
+            tensors = [i for i in inputs if i in self.values]
+            outputs = [o for o in made if any(u not in run for u in self.consumers.get(o, []))
+                       or o in {g.name for g in self.graph.output}]
+            if len(tensors) != 1 or len(outputs) != 1:
+                raise _Unsupported("attention other than self-attention on one sequence")
+            width = self.shapes.get(tensors[0], ())[-1]
+            weights = {i: self.constants[i] for i in inputs if i in self.constants and
+                       self.constants[i].dtype.kind == "f" and self.constants[i].ndim >= 1}
+            in_w = next(k for k, a in weights.items() if a.ndim == 2 and 3 * width in a.shape)
+            out_w = next(k for k, a in weights.items() if a.ndim == 2 and a.shape == (width, width))
+            in_b = next((k for k, a in weights.items() if a.shape == (3 * width,)), None)
+            out_b = next((k for k, a in weights.items() if a.shape == (width,)), None)
+            heads = next(s[1] for o in made for s in [self.shapes.get(o, ())]
+                         if len(s) == 4 and s[1] and s[3] and s[1] * s[3] == width)
+        except (StopIteration, TypeError, IndexError):
+            raise _Unsupported("an attention module whose weights or heads cannot be found") from None
+        except _Unsupported as exc:
+            self.failed.update(o for n in run for o in n.output)
+            self.unmapped.append(UnmappedOp(scope.replace(".", " ▸ "), "onnx.MultiheadAttention", str(exc)))
+            return
+        if (in_b is None) != (out_b is None):  # the exporter drops an all-zero bias: put it back
+            zero_name = f"{scope}.{'in_proj_bias' if in_b is None else 'out_proj.bias'}:zeros"
+            self.constants[zero_name] = np.zeros(3 * width if in_b is None else width, dtype=np.float32)
+            in_b, out_b = (zero_name, out_b) if in_b is None else (in_b, zero_name)
+        transposed = self.constants[in_w].shape[0] != 3 * width
+        args = [self.values[tensors[0]],
+                self.param(in_w, f"{scope}.in_proj_weight", (lambda a: a.T) if transposed else None),
+                self.param(in_b, f"{scope}.in_proj_bias") if in_b else None,
+                self.param(out_w, f"{scope}.out_proj.weight"),
+                self.param(out_b, f"{scope}.out_proj.bias") if out_b else None, int(heads)]
+        before = len(self.fx.nodes)
+        from engine.importing.aten import multi_head_self_attention
+
+        value = self.call(multi_head_self_attention, *args)
+        stack = _module_stack(run[0])
+        for created in list(self.fx.nodes)[before:]:
+            created.meta["nn_module_stack"] = {k: v for k, v in stack.items() if not k.startswith(scope)} | {
+                scope: (scope, "torch.nn.modules.activation.MultiheadAttention")}
+        self.values[outputs[0]] = value
+
+    def bias_add(self, node: Any) -> Any:
+        """The Add right after a MatMul that adds a 1-D weight vector: the bias of one Linear layer."""
+        users = self.consumers.get(node.output[0], [])
+        if len(users) != 1 or users[0].op_type != "Add":
+            return None
+        others = [i for i in users[0].input if i != node.output[0]]
+        array = self.constants.get(others[0]) if len(others) == 1 else None
+        if array is None or array.ndim != 1 or array.dtype.kind != "f":
+            return None
+        return users[0]
+
+    def batch_size_of(self, name: str) -> fx.Node:
+        """An int node reading the batch size of the tensor a shape value was computed from."""
+        source = self.shape_sources.get(name)
+        if source is None or source not in self.values:
+            raise _Unsupported("a size computed from something other than an input's shape")
+        return self.call(aten.sym_size.int, self.values[source], 0)
+
     def call(self, target: Any, *args: Any) -> fx.Node:
         return self.fx.call_function(target, args)
 
@@ -155,13 +245,30 @@ def _set_parameter(root: nn.Module, path: str, value: nn.Parameter) -> None:
     module.register_parameter(leaf, value)
 
 
+LAYER_OF_OP = {"Conv": "Conv", "Gemm": "Linear", "MatMul": "Linear", "LayerNormalization": "LayerNorm",
+               "BatchNormalization": "BatchNorm"}
+
+
 def _owner_path(name: str, node: Any) -> str:
-    """``layer1.0.conv1`` for an initializer ``layer1.0.conv1.weight``; else the node's innermost scope."""
+    """The module owning a layer's weights: the node's own layer scope when its class fits the op
+    (``...ln_2``, even where the exporter shared an equal initializer named ``...ln_1.weight``), else the
+    initializer's name without its suffix (``layer1.0.conv1``), else the innermost scope."""
+    scopes, classes = _scopes(node), _classes(node)
+    kind = LAYER_OF_OP.get(node.op_type, "?")
+    if len(scopes) >= 2 and len(classes) >= 2 and scopes[-2] and classes[-2].rsplit(".", 1)[-1].startswith(kind):
+        return scopes[-2]
     for suffix in (".weight", ".bias", ".running_mean", ".running_var"):
         if name.endswith(suffix):
             return name[: -len(suffix)]
-    scopes = _scopes(node)
     return scopes[-2] if len(scopes) >= 2 and scopes[-2] else re.sub(r"\W", "_", node.name)
+
+
+def _classes(node: Any) -> list[str]:
+    props = {p.key: p.value for p in node.metadata_props}
+    try:
+        return [str(c) for c in ast.literal_eval(props.get("pkg.torch.onnx.class_hierarchy", "[]"))]
+    except (ValueError, SyntaxError):
+        return []
 
 
 def _scopes(node: Any) -> list[str]:
@@ -173,16 +280,19 @@ def _scopes(node: Any) -> list[str]:
 
 
 def _module_stack(node: Any) -> dict[str, tuple[str, str]]:
-    props = {p.key: p.value for p in node.metadata_props}
-    scopes = _scopes(node)
-    try:
-        classes = list(ast.literal_eval(props.get("pkg.torch.onnx.class_hierarchy", "[]")))
-    except (ValueError, SyntaxError):
-        classes = []
+    scopes, classes = _scopes(node), _classes(node)
     stack: dict[str, tuple[str, str]] = {}
     for scope, cls in zip(scopes[1:-1], classes[1:-1]):  # the root and the op itself are not modules
         stack[scope] = (scope, str(cls))
     return stack
+
+
+def _attention_scope(node: Any) -> str | None:
+    """The path of the nn.MultiheadAttention module `node` belongs to, if any."""
+    for scope, cls in zip(_scopes(node), _classes(node)):
+        if cls == "torch.nn.modules.activation.MultiheadAttention":
+            return scope
+    return None
 
 
 def _scope_path(node: Any) -> str:
@@ -237,12 +347,18 @@ def _gemm(t: OnnxTranslator, node: Any) -> fx.Node:
     return t.call(aten.linear.default, t.value(node.input[0]), weight, bias)
 
 
-def _matmul(t: OnnxTranslator, node: Any) -> fx.Node:
+def _matmul(t: OnnxTranslator, node: Any) -> Any:
     if t.const(node.input[1]) is None:
         raise _Unsupported("a product of two computed tensors")
     owner = _owner_path(node.input[1], node)
     weight = t.param(node.input[1], f"{owner}.weight", lambda w: w.T)
-    return t.call(aten.linear.default, t.value(node.input[0]), weight, None)
+    bias_add = t.bias_add(node)
+    bias = None
+    if bias_add is not None:
+        other = next(i for i in bias_add.input if i != node.output[0])
+        bias = t.param(other, f"{owner}.bias")
+        t.absorbed[bias_add.name] = node.output[0]
+    return t.call(aten.linear.default, t.value(node.input[0]), weight, bias)
 
 
 def _batch_norm(t: OnnxTranslator, node: Any) -> fx.Node:
@@ -348,7 +464,28 @@ def _gather(t: OnnxTranslator, node: Any) -> fx.Node:
     return t.call(aten.select.int, t.value(node.input[0]), int(_attrs(node).get("axis", 0)), int(index))
 
 
+def _expand(t: OnnxTranslator, node: Any) -> fx.Node:
+    x = t.value(node.input[0])
+    array = t.const(node.input[0])
+    if array is None or array.shape[0] != 1:
+        raise _Unsupported("an Expand of a computed tensor (only a learned tensor repeated over the batch maps)")
+    batch = t.batch_size_of(node.input[1])
+    return t.call(aten.expand.default, x, [batch, *([-1] * (array.ndim - 1))])
+
+
+def _gelu(t: OnnxTranslator, node: Any) -> fx.Node:
+    approximate = _attrs(node).get("approximate", "none")
+    approximate = approximate.decode() if isinstance(approximate, bytes) else approximate
+    return t.fx.call_function(aten.gelu.default, (t.value(node.input[0]),), {"approximate": approximate})
+
+
+def _same_shape_reshape(t: OnnxTranslator, node: Any) -> fx.Node:
+    """Unsqueeze and Squeeze, which only rearrange a sample's dimensions: a reshape to the inferred shape."""
+    return t.call(aten.view.default, t.value(node.input[0]), t.reshape_target(node))
+
+
 HANDLERS: dict[str, Callable[[OnnxTranslator, Any], Any]] = {
+    "Expand": _expand, "Gelu": _gelu, "Unsqueeze": _same_shape_reshape, "Squeeze": _same_shape_reshape,
     "Conv": _conv, "Gemm": _gemm, "MatMul": _matmul, "BatchNormalization": _batch_norm,
     "LayerNormalization": _layer_norm, "MaxPool": _pool("max"), "AveragePool": _pool("avg"),
     "GlobalAveragePool": _global_avg, "Relu": _simple(aten.relu.default), "Sigmoid": _simple(aten.sigmoid.default),

@@ -69,7 +69,8 @@ MULTI_INPUT = ("Add", "Multiply", "Concat", "Subtract", "Divide")
 # torch.export ops that return (output, saved statistics...): item 0 is the layer's output
 TUPLE_LAYERS = ("_native_batch_norm_legit_no_training", "_native_batch_norm_legit_functional")
 # torch.export ops that read a layer's weights (get_attr nodes feeding them are not learned tensors)
-WEIGHTED = ("conv2d", "conv1d", "linear", "batch_norm", "layer_norm", "group_norm", "embedding", *TUPLE_LAYERS)
+WEIGHTED = ("conv2d", "conv1d", "linear", "batch_norm", "layer_norm", "group_norm", "embedding",
+            "multi_head_self_attention", *TUPLE_LAYERS)
 
 
 def _name(target: Any) -> str:
@@ -254,7 +255,8 @@ class NodeMapper:
         like = self.learned_like[node]
         rank = len(self.traced.sample_shape(like) or ())
         shape = tuple(int(s) for s in self.traced.value(node).shape)
-        if len(shape) == rank + 1 and shape[0] == 1:
+        expanded = any(_name(u.target) == "expand" for u in node.users)  # to (batch, *shape[1:])
+        if shape and shape[0] == 1 and (expanded or len(shape) == rank + 1):
             return dict(shape=shape[1:], leading_one=True)
         if len(shape) == rank:
             return dict(shape=shape, leading_one=False)
@@ -273,6 +275,8 @@ class NodeMapper:
     def _batch_source(self, param: fx.Node, user: fx.Node) -> fx.Node | None:
         if _name(user.target) == "expand" and user.args[0] is param:
             size = user.args[1] if len(user.args) > 1 else None
+            if isinstance(size, (list, tuple)):  # aten.expand(x, [n, -1, -1])
+                size = size[0] if size else None
             return _shape_owner(size)
         if _is(user.target, ADD | MUL | SUB | DIV):
             others = [a for a in user.args if isinstance(a, fx.Node) and a is not param]
@@ -352,7 +356,7 @@ def _shape_owner(size: Any) -> fx.Node | None:
             return shape.args[0]
         if isinstance(shape, fx.Node) and _name(shape.target) == "size" and len(shape.args) == 1:
             return shape.args[0]
-    if _name(size.target) == "size" and len(size.args) == 2 and size.args[1] == 0:
+    if _name(size.target) in ("size", "sym_size") and len(size.args) == 2 and size.args[1] == 0:
         return size.args[0]
     return None
 

@@ -37,7 +37,8 @@ class ImportReport:
     parameters: int | None = None
     source_parameters: int | None = None
     max_abs_diff: float | None = None
-    seconds: float | None = None
+    seconds: float | None = None  # reading, tracing, mapping and assembling
+    check_seconds: float | None = None  # building the network and comparing it with the source
 
     @property
     def ok(self) -> bool:
@@ -63,7 +64,8 @@ class ImportReport:
             lines.append(f"outputs match the source: largest difference {self.max_abs_diff:.2e}")
         lines.extend(f"note: {n}" for n in self.notes)
         if self.seconds is not None:
-            lines.append(f"took {self.seconds:.1f} s")
+            checked = f" (and {self.check_seconds:.1f} s to check it)" if self.check_seconds is not None else ""
+            lines.append(f"imported in {self.seconds:.1f} s{checked}")
         lines.append("result: " + ("imported" if self.ok else "FAILED"))
         return "\n".join(lines)
 
