@@ -1,11 +1,12 @@
-"""The headless command line: `layerloom validate | summary | train | export | bench`.
+"""The headless command line: `layerloom validate | summary | train | export`.
 
 Each command loads a project with the same engine code the studio uses and
 prints for people by default or JSON with ``--json``. Exit status: 0 on
 success, 1 when the network or the run has errors, 2 for unusable input (a
 missing or malformed file, bad flags). Opening the studio (``layerloom`` with
 no command) is handled by `studio.launch`, which calls `main` here for the
-headless commands; this module never imports Qt.
+headless commands; this module never imports Qt. ``layerloom bench`` lives in
+`studio.bench` (some benchmarks drive the studio) and is routed there by `studio.launch`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from engine.graph.errors import ProjectFileError
 
-COMMANDS = ("validate", "summary", "train", "export", "bench", "import")
+COMMANDS = ("validate", "summary", "train", "export", "import")
 
 
 def _load(path: str):  # -> Project
@@ -108,12 +109,6 @@ def cmd_export(args: argparse.Namespace) -> int:
     return run(args)
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    from engine.bench import run
-
-    return run(args)
-
-
 def cmd_import(args: argparse.Namespace) -> int:
     from engine.importing.cli import run
 
@@ -126,6 +121,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         prog="layerloom",
         description="Layerloom: build neural networks visually, train them with PyTorch. "
         "With no command (or a .loom file) the studio opens.",
+        epilog="layerloom bench measures inference, canvas and training speed (see layerloom bench --help).",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -158,9 +154,6 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     _add_optional("engine.importing.cli", p, command)
     p.set_defaults(handler=cmd_import)
 
-    p = sub.add_parser("bench", help="measure inference, canvas and training speed")
-    _add_optional("engine.bench", p, command)
-    p.set_defaults(handler=cmd_bench)
     return parser
 
 

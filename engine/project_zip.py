@@ -46,8 +46,8 @@ from engine.graph.errors import ProjectFileError
 
 PROJECT_MEMBER = "project.json"
 MAX_PROJECT_JSON = 64 * 1024 * 1024  # the document, settings and UI state: text, never weights
-MAX_MEMBER_BYTES = 2 * 1024**3  # one run file (weights of a big network)
-MAX_TOTAL_BYTES = 8 * 1024**3  # everything read from one project
+MAX_MEMBER_BYTES = 8 * 1024**3  # one run file: the weights of a big network (read into memory, as torch needs)
+MAX_TOTAL_BYTES = 32 * 1024**3  # everything read from one project
 MAX_MEMBERS = 20_000
 MAX_JSON_DEPTH = 100  # the project format nests a few levels; deeper is hostile or broken
 _CHUNK = 1024 * 1024
@@ -101,6 +101,8 @@ def read_project_zip(source: Path) -> ZipContents:
     except ProjectFileError:
         raise
     except zipfile.BadZipFile as exc:
+        if str(exc) == "File is not a zip file":
+            raise ProjectFileError(f"{where} is not a Layerloom project (not a zip file)") from None
         raise ProjectFileError(f"{where} is not a readable Layerloom project (damaged zip: {exc})") from None
     except (OSError, EOFError, ValueError, OverflowError, RuntimeError, NotImplementedError, zlib.error,
             UnicodeDecodeError) as exc:

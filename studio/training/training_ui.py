@@ -44,7 +44,7 @@ from studio.training.banners import BannerStack, ErrorBanner, LockBanner
 from studio.training.canvas_health import CanvasHealth
 from studio.training.checks import dataset_problem, network_errors, settings_problems
 from studio.training.dataset_preview import DatasetPreviewer
-from studio.training.docks import default_sizes, make_docks, restore_state
+from studio.training.docks import default_sizes, make_docks, restore_state, show_row
 from studio.training.edit_lock import EditLock
 from studio.training.export_action import ExportAction
 from studio.training.panels.base import PanelContext, RunComparison
@@ -119,6 +119,7 @@ class TrainingUi(QObject):
         self.saver.saved.connect(self._run_saved)
         self.saver.failed.connect(lambda run_id, reason: self.show_error(f"{run_id} could not be stored", reason))
         self.workspace.selection_changed.connect(self._selection_changed)
+        self.workspace.project_opened.connect(self._project_changed)
         self.error_banner.show_node_requested.connect(self.workspace.reveal_node)
         self.error_banner.details_requested.connect(lambda: self.show_panel("log"))
 
@@ -183,10 +184,21 @@ class TrainingUi(QObject):
         if state in LOCK_WORDS:
             self.lock.lock(LOCK_WORDS[state])
             if state == "starting":
-                for name in ("loss", "feature_maps"):
-                    self.docks[name].raise_()
+                show_row(self.docks, "loss")
+                self.docks["feature_maps"].raise_()
         else:
             self.lock.unlock()
+        self.banners.place()
+
+    def _project_changed(self, _controller: object = None) -> None:
+        """Another project: an error about the previous one no longer applies; its runs are shown."""
+        from engine.runs import run_ids
+
+        project = self.workspace.project
+        if project is not None and run_ids(project):
+            show_row(self.docks, "runs")
+        self.error_banner.hide()
+        self._last_error = ""
         self.banners.place()
 
     def _selection_changed(self, node_ids: list[str]) -> None:

@@ -63,6 +63,7 @@ MUTATIONS: dict[str, Callable[[DocumentController], object]] = {
     "paste": lambda c: c.paste(c.copy_data(_ids(c, "fc1")), (40.0, 40.0)),
     "duplicate": lambda c: c.duplicate(_ids(c, "fc1")),
     "apply_fix": lambda c: c.apply_fix(_fix(c)),
+    "add_after": lambda c: c.add_after(_ids(c, "relu1")[0], "Dropout"),
 }
 
 

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from engine.graph.analysis import ERROR, NodeInfo, Problem
 from engine.graph.document import Node
-from engine.layers.spec import LONG, LayerSpec
+from engine.layers.spec import LONG, Fix, LayerSpec
 from studio.editor.canvas.port_item import PortItem
 from studio.editor.category_style import category_color, paint_category_badge
 from studio.editor.commands import describe_value
@@ -80,13 +80,18 @@ class BadgeItem(QGraphicsItem):
     def __init__(self, parent: QGraphicsItem) -> None:
         super().__init__(parent)
         self.severity = ERROR
+        self.fix: Fix | None = None  # the first suggested fix: a click on the badge applies it
         self.setZValue(3)
         self.setAcceptHoverEvents(True)
 
     def set_problems(self, problems: list[Problem]) -> None:
         self.severity = ERROR if any(p.severity == ERROR for p in problems) else "warning"
-        self.setToolTip("\n".join(f"{'Error' if p.severity == ERROR else 'Warning'}: {p.message}"
-                                  for p in problems))
+        self.fix = next((p.fix for p in sorted(problems, key=lambda p: p.severity != ERROR) if p.fix), None)
+        text = "\n".join(f"{'Error' if p.severity == ERROR else 'Warning'}: {p.message}" for p in problems)
+        if self.fix is not None:
+            text += f"\nClick to fix: {self.fix.description}"
+        self.setToolTip(text)
+        self.setCursor(Qt.CursorShape.PointingHandCursor if self.fix else Qt.CursorShape.ArrowCursor)
         self.update()
 
     def boundingRect(self) -> QRectF:

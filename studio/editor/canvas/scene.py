@@ -24,7 +24,7 @@ from engine.graph.analysis import Analysis, Problem
 from engine.graph.document import Edge, Node
 from engine.layers.spec import LONG
 from studio.editor.canvas.edge_item import EdgeItem
-from studio.editor.canvas.node_item import NodeItem
+from studio.editor.canvas.node_item import BadgeItem, NodeItem
 from studio.editor.canvas.port_item import PortItem
 from studio.editor.canvas.wire_drag import WireDrag
 from studio.editor.document_controller import DocumentController
@@ -42,6 +42,7 @@ class GraphScene(QGraphicsScene):
     def __init__(self, controller: DocumentController, colors: CanvasColors) -> None:
         super().__init__()
         self.controller = controller
+        controller.measure = self.node_sizes  # insertions make room using the drawn sizes
         self.colors = colors
         self.snap_enabled = True
         self.nodes: dict[str, NodeItem] = {}
@@ -210,6 +211,11 @@ class GraphScene(QGraphicsScene):
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         editable = self.controller.editable
         if event.button() == Qt.MouseButton.LeftButton and editable:
+            badge = self.badge_at(event.scenePos())
+            if badge is not None and badge.fix is not None:  # the one-click fix, on the node itself
+                self.controller.apply_fix(badge.fix)
+                event.accept()
+                return
             port = self.port_at(event.scenePos())
             if port is not None:
                 self._wire_drag = WireDrag(self, port)
@@ -218,6 +224,13 @@ class GraphScene(QGraphicsScene):
         super().mousePressEvent(event)
         if event.button() == Qt.MouseButton.LeftButton and editable:
             self._drag_start = {n: (self.nodes[n].x(), self.nodes[n].y()) for n in self.selected_node_ids()}
+
+    def badge_at(self, pos: QPointF) -> BadgeItem | None:
+        """The problem badge under `pos`, if any."""
+        for item in self.items(pos):
+            if isinstance(item, BadgeItem) and item.isVisible():
+                return item
+        return None
 
     def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if self._wire_drag is not None:
