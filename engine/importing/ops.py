@@ -182,6 +182,8 @@ class NodeMapper:
 
     def _getitem(self, node: fx.Node) -> Mapped:
         source, index = node.args
+        if not node.users:
+            return HIDDEN  # an unused result (``x, _ = attention(x, x, x)``)
         if not isinstance(source, fx.Node):
             return HIDDEN
         value = self.traced.value(source)
