@@ -520,8 +520,12 @@ def import_onnx(path: Path, input_shapes: Sequence[tuple[int, ...]] | None, weig
         report.unmapped.extend(translator.unmapped)
         raise ImportFailed(report)
     reference = _onnxruntime_reference(path, inputs)
-    return import_program(module, str(path), input_shapes, check, method="onnx", reference=reference,
-                          strict_keys=False)
+    result = import_program(module, str(path), input_shapes, check, method="onnx", reference=reference,
+                            strict_keys=False)
+    if check and reference is None:
+        result.report.notes.append("onnxruntime is not installed: outputs were compared with the rewritten "
+                                   "graph, not with the file run by onnxruntime")
+    return result
 
 
 class _OnnxRuntimeModule(nn.Module):
