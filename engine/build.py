@@ -96,11 +96,6 @@ def graph_module(doc: GraphDocument, analysis: Analysis, bindings: Mapping[str, 
     return module
 
 
-def _value(graph: fx.Graph, values: dict[str, fx.Node], edge: object) -> fx.Node:
-    port_value = values.get(f"{edge.source}.{edge.source_port}")  # type: ignore[attr-defined]
-    return port_value if port_value is not None else values[edge.source]  # type: ignore[attr-defined]
-
-
 def cache_submodules(module: fx.GraphModule) -> None:
     """Make ``self.<name>`` in the generated forward a plain instance-attribute read (see above)."""
     for name, child in module.named_children():
@@ -113,6 +108,11 @@ def _delattr_uncached(self: nn.Module, name: str) -> None:
     if name in self._modules:
         self.__dict__.pop(name, None)
     nn.Module.__delattr__(self, name)
+
+
+def _value(graph: fx.Graph, values: dict[str, fx.Node], edge: object) -> fx.Node:
+    port_value = values.get(f"{edge.source}.{edge.source_port}")  # type: ignore[attr-defined]
+    return port_value if port_value is not None else values[edge.source]  # type: ignore[attr-defined]
 
 
 def _topological(doc: GraphDocument) -> list[str]:

@@ -56,6 +56,7 @@ _COMPRESSIONS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
 _RUN_MEMBER = re.compile(r"^runs/[A-Za-z0-9][A-Za-z0-9_.-]{0,63}/[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed member timestamps keep saves byte-identical
 _STALE_TEMP_AGE_S = 600.0  # where liveness of the writer cannot be checked (Windows)
+_REUSED_PID_AGE_S = 3600.0
 
 
 INITIAL_WEIGHTS_MEMBER = "weights/initial.safetensors"  # an imported network's weights (engine.importing)
@@ -308,11 +309,17 @@ def _writer_is_gone(path: Path, target: Path) -> bool:
         except ProcessLookupError:
             return True
         except OSError:
-            return False
-        return False
-    with suppress(OSError):
-        return time.time() - path.stat().st_mtime > _STALE_TEMP_AGE_S
-    return False
+            pass
+        # the pid may have been reused by another program: a file untouched for an hour is no live save
+        return _age_s(path) > _REUSED_PID_AGE_S
+    return _age_s(path) > _STALE_TEMP_AGE_S
+
+
+def _age_s(path: Path) -> float:
+    try:
+        return time.time() - path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def current_umask() -> int:

@@ -119,8 +119,8 @@ def warm_up(job_waiting: Callable[[], bool] = lambda: False) -> None:
     if job_waiting():
         return
     from engine.data.config import DatasetConfig
+    from engine.examples import mlp_document
     from engine.train.job import TrainingJob
-    from engine.train.networks import mlp_document
     from engine.train.session import run_job
     from engine.train.settings import TrainingSettings
 

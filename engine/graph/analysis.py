@@ -99,7 +99,14 @@ class Analysis:
         return info.output if info else None
 
     def problems_of(self, node_id: str) -> list[Problem]:
-        return [p for p in self.problems if p.node_id == node_id]
+        """A node's problems (for a block instance, also those inside it: the badge count)."""
+        index: dict[str | None, list[Problem]] | None = self.__dict__.get("_by_node")
+        if index is None:  # built once per snapshot: a canvas asks for every node
+            index = {}
+            for problem in self.problems:
+                index.setdefault(problem.node_id, []).append(problem)
+            self.__dict__["_by_node"] = index
+        return list(index.get(node_id, ()))
 
 
 class NetworkAnalyzer:

@@ -22,6 +22,7 @@ import tempfile
 import time
 from typing import Any
 
+from engine import telemetry as t
 from studio.bench.fresh import in_fresh_process
 
 POLL_S = 0.033
@@ -118,8 +119,8 @@ class StudioBench:
         runs.tick_ms.clear()
         for panel in self.ui.panels.values():
             panel.update_ms.clear()
-        epochs: list[dict[str, Any]] = []
-        finished: list[dict[str, Any]] = []
+        epochs: list[t.Epoch] = []
+        finished: list[t.Finished] = []
         runs.epochs_arrived.connect(epochs.extend)
         runs.run_finished.connect(finished.append)
         started, cpu = time.perf_counter(), time.process_time()
@@ -128,11 +129,11 @@ class StudioBench:
         wall = time.perf_counter() - started
         gui_cpu = time.process_time() - cpu
         runs.epochs_arrived.disconnect(epochs.extend)
-        _check(finished[0])
+        _check(finished[0].to_dict())  # the controller hands typed messages (engine.telemetry)
         ticks = sorted(runs.tick_ms)
         panel_max = max((max(p.update_ms) for p in self.ui.panels.values() if p.update_ms), default=0.0)
         self._wait(lambda: runs.handle is None, 30.0)
-        return {"wall_s": wall, "train_s": sum(float(e["seconds"]) for e in epochs), "gui_cpu_s": gui_cpu,
+        return {"wall_s": wall, "train_s": sum(float(e.seconds) for e in epochs), "gui_cpu_s": gui_cpu,
                 "messages": runs.messages_seen, "tick_max_ms": ticks[-1] if ticks else 0.0,
                 "tick_p99_ms": ticks[int(0.99 * (len(ticks) - 1))] if ticks else 0.0,
                 "panel_update_max_ms": panel_max, "ticks": len(ticks)}

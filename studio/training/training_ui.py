@@ -264,6 +264,14 @@ class TrainingUi(QObject):
         self.error_banner.apply_theme(t)
         self.actions.tint(t.text)
 
+    def keep_worker_warm(self) -> None:
+        """From now on keep one worker process ready, torch loaded (`studio.app` calls this shortly after
+        start-up; tests that train in-process never do)."""
+        self.runs.warm_workers = True
+        if not self.runs.active:
+            self.runs.prepare_worker()
+
     def shutdown(self) -> None:
-        """Stop any run (the studio is closing: the window calls this once its close is accepted)."""
+        """Stop any run and end the warm worker (the studio is closing: the window calls this once its close
+        is accepted)."""
         self.runs.shutdown()

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from engine.examples import chain_network
 from engine.graph.analysis import ERROR, WARNING, NetworkAnalyzer, analyze
 from engine.graph.document import GraphDocument
 from engine.network import Network
-from studio.bench.networks import chain_network
 
 
 def codes(doc: GraphDocument) -> list[tuple[str | None, str, str]]:

@@ -66,3 +66,23 @@ def test_grouped_blocks_with_values_only_the_caller_knows_export(tmp_path) -> No
     text = report.path.read_text()
     assert all(f"class {name}(nn.Module)" in text for name in ("Branch", "Stem", "Head"))
     assert outer.result in text
+
+
+def test_a_repeated_block_with_two_inputs_and_two_outputs_builds_and_exports(tmp_path) -> None:
+    from engine.graph.analysis import analyze
+
+    net = Network("two_way")
+    x = net.input((4,), name="x")
+    a = net.add("Linear", x, name="a", out_features=4)
+    b = net.add("Linear", x, name="b", out_features=4)
+    c = net.add("Concat", [net.add("ReLU", a, name="ra"), net.add("Tanh", b, name="rb")], name="cat")
+    net.output(net.add("Linear", c, name="head", out_features=2), name="y")
+    step = group_into_block(net.doc, ["ra", "rb"], name="TwoWay", instance_name="pair")
+    assert [p.name for p in net.doc.spec("pair").inputs] == ["x1", "x2"]
+    assert [p.name for p in net.doc.spec("pair").outputs] == ["y1", "y2"]
+    set_repeat(net.doc, step.result, 3)
+    assert analyze(net.doc).ok
+    for fmt in ("code", "pt2"):
+        report = export_network(net.doc, fmt, tmp_path / "two_way")
+        assert report.max_abs_diff is not None and report.max_abs_diff < 1e-5
+    assert "self.pair = BlockChain(TwoWay(), TwoWay(), TwoWay())" in (tmp_path / "two_way.py").read_text()

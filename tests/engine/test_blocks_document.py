@@ -133,28 +133,39 @@ def test_format_one_networks_have_no_blocks_key() -> None:
     assert "blocks" not in document_to_data(_chain().doc)
 
 
-def test_a_block_travels_in_its_own_file(tmp_path) -> None:
-    from engine.block_catalog import resnet18_network
-    from engine.block_files import import_block, read_block_file, save_block_file
-
-    source = resnet18_network().doc
-    path = save_block_file(source, "BasicBlock", tmp_path / "basic")
-    assert path.name == "basic.loomblock"
-    data = read_block_file(path)
-    assert [d["name"] for d in data["definitions"]] == ["Downsample", "BasicBlock"]
+def test_removing_a_port_inside_removes_the_instances_wires_to_it_and_undo_restores_them() -> None:
     doc = _chain().doc
+    group_into_block(doc, ["conv1", "bn1"], name="Pair", instance_name="pair")
     before = _bytes(doc)
-    step = import_block(doc, data)
-    assert step.result == "BasicBlock" and {"BasicBlock", "Downsample"} <= set(doc.library.definitions)
+    step = edit_inside(doc, "Pair", lambda body: body.remove_node("x"))
+    assert doc.edges_into("pair") == []
+    assert "Pair" in document_from_data(json.loads(_bytes(doc))).library  # still a loadable file
     step.undo()
     assert _bytes(doc) == before
-    step.redo()
-    place_block(doc, "BasicBlock", name="res")
-    with pytest.raises(DocumentError, match="different block named 'BasicBlock'"):
-        edit_inside(doc, "BasicBlock", lambda body: body.set_param("conv1", "kernel_size", 5))
-        import_block(doc, data)
-    data["definitions"][0]["nodes"].append({"id": "loop", "block": "BasicBlock", "name": "loop"})
-    bad = tmp_path / "bad.loomblock"
-    bad.write_text(json.dumps(data))
-    with pytest.raises(ProjectFileError, match="cannot contain itself"):
-        read_block_file(bad)
+
+
+def test_unexposing_a_parameter_forgets_the_instances_values_and_stays_loadable() -> None:
+    from engine.graph.hierarchy import set_exposed_params
+
+    doc = _chain().doc
+    group_into_block(doc, ["conv1", "bn1"], name="Pair", instance_name="pair")
+    expose_param(doc, "Pair", BlockParam("channels", (("conv1", "out_channels"),)))
+    set_block_param(doc, "pair", "channels", 6)
+    before = _bytes(doc)
+    step = set_exposed_params(doc, "Pair", [])
+    assert doc.nodes["pair"].params == {"repeat": 1}
+    assert _bytes(document_from_data(json.loads(_bytes(doc)))) == _bytes(doc)
+    step.undo()
+    assert _bytes(doc) == before and doc.nodes["pair"].params["channels"] == 6
+    with pytest.raises(DocumentError, match="still used in the network"):
+        doc.library.remove("Pair")
+
+
+def test_grouping_nodes_named_like_ports_keeps_names_unique() -> None:
+    doc = _chain().doc
+    doc.rename("conv1", "x")
+    doc.rename("bn1", "y")
+    step = group_into_block(doc, ["conv1", "bn1"], name="Pair")
+    body = doc.library.get("Pair").body
+    ports = [n.name for n in body.nodes.values() if n.type_id in ("BlockInput", "BlockOutput")]
+    assert ports == ["x2", "y2"] and doc.spec(step.result).inputs[0].name == "x2"

@@ -12,11 +12,11 @@ import torch
 from torch import nn
 
 from engine.data import DatasetConfig
+from engine.examples import chain_document, mlp_document
 from engine.layers.catalog import builtin_specs
 from engine.layers.registry import LayerRegistry
 from engine.layers.spec import LayerSpec, Port, TensorSpec
 from engine.train import TrainingJob, TrainingSettings, run_job
-from engine.train.networks import chain_document, mlp_document
 
 
 class Blowup(nn.Module):

@@ -20,8 +20,8 @@ from torch.profiler import ProfilerActivity, profile
 
 from engine.build import build_module
 from engine.data import DatasetConfig
+from engine.examples import mlp_document
 from engine.train import Callback, TrainingJob, TrainingSettings, run_job
-from engine.train.networks import mlp_document
 from engine.train.snapshot import WeightSnapshot
 from engine.train.trainer import Trainer
 

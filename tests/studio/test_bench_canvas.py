@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import time
 
+from engine.examples import canvas_network as build_network
 from studio.bench.canvas import bench_canvas
-from studio.bench.networks import canvas_network as build_network
 
 
 def test_synthetic_network_has_the_requested_size():
