@@ -34,6 +34,7 @@ from torch import fx, nn
 
 from engine.graph.analysis import Analysis, analyze
 from engine.graph.document import GraphDocument
+from engine.layers.modules import keep_learned_tensor_names
 from engine.layers.params import coerce_params
 
 if TYPE_CHECKING:
@@ -89,6 +90,7 @@ def graph_module(doc: GraphDocument, analysis: Analysis, bindings: Mapping[str, 
             values[node_id] = graph.call_module(node_id, args)
     graph.output(outputs[0] if len(outputs) == 1 else tuple(outputs))
     module = fx.GraphModule(modules, graph, class_name=class_name)
+    keep_learned_tensor_names(module)  # an imported `encoder.pos_embedding` keeps its source name
     module.graph.lint()
     cache_submodules(module)
     return module

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from engine.graph.errors import ProjectFileError
 
-COMMANDS = ("validate", "summary", "train", "export")
+COMMANDS = ("validate", "summary", "train", "export", "import")
 
 
 def _load(path: str):  # -> Project
@@ -109,6 +109,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    from engine.importing.cli import run
+
+    return run(args)
+
+
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser; only the chosen `command` imports its module for extra flags."""
     parser = argparse.ArgumentParser(
@@ -141,6 +147,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("file", help="a .loom project")
     _add_optional("engine.export.cli", p, command)
     p.set_defaults(handler=cmd_export)
+
+    p = sub.add_parser("import", help="import a PyTorch model, torch.export program or ONNX file as a project")
+    p.add_argument("source", help="torchvision:NAME, package.module:NAME, path/to/file.py:NAME, FILE.pt2 or "
+                   "FILE.onnx")
+    _add_optional("engine.importing.cli", p, command)
+    p.set_defaults(handler=cmd_import)
+
     return parser
 
 

@@ -2,8 +2,9 @@
 
 Reading (`read_project_zip`, `parse_json_member`) treats every file as hostile:
 
-- only known member names are read: ``project.json`` and run files
-  ``runs/<run id>/<file name>``; anything else (``__MACOSX/``, stray folders) is
+- only known member names are read: ``project.json``, run files
+  ``runs/<run id>/<file name>`` and the initial weights of an imported network
+  (``weights/initial.safetensors``); anything else (``__MACOSX/``, stray folders) is
   skipped, never inflated;
 - a member is read in chunks and may inflate to at most its declared size, which
   must itself be plausible for its compressed size, below a per-member cap and,
@@ -58,9 +59,12 @@ _STALE_TEMP_AGE_S = 600.0  # where liveness of the writer cannot be checked (Win
 _REUSED_PID_AGE_S = 3600.0
 
 
+INITIAL_WEIGHTS_MEMBER = "weights/initial.safetensors"  # an imported network's weights (engine.importing)
+
+
 def is_known_member(name: str) -> bool:
-    """Whether `name` is a member Layerloom reads: project.json or a run file."""
-    return name == PROJECT_MEMBER or bool(_RUN_MEMBER.match(name))
+    """Whether `name` is a member Layerloom reads: project.json, a run file or the initial weights."""
+    return name in (PROJECT_MEMBER, INITIAL_WEIGHTS_MEMBER) or bool(_RUN_MEMBER.match(name))
 
 
 @dataclass

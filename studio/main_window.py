@@ -87,6 +87,7 @@ class MainWindow(QMainWindow):
         self.session.reveal_requested.connect(self.reveal_node)
         self.training = install_training(self)  # docks, Run menu and toolbar; torch loads only when needed
         self.files = FileUi(self)  # Open Recent, dropped files, autosave and recovery
+        self.import_dialog: QDialog | None = None  # File ▸ Import Model… while it is open
         self.training.saver.saved.connect(lambda _run_id: self.files.run_stored())
         self.set_theme(self.theme_name, remember=False)
         self._restore_layout()  # after every dock exists, so saved layouts place the training docks too
@@ -216,6 +217,21 @@ class MainWindow(QMainWindow):
             self.show_error("Cannot open the example", str(exc))
             return False
         return self.replace_document(project, None)  # saved elsewhere, never over the bundled file
+
+    def import_model(self) -> None:
+        """File ▸ Import Model…: import off the GUI thread, then open the result as a new project."""
+        from studio.files.import_dialog import ImportDialog
+
+        dialog = ImportDialog(self)
+        dialog.imported.connect(lambda project: self.replace_document(project, None))
+        self.import_dialog = dialog  # tests and the screenshot reach it here
+
+        def closed() -> None:
+            self.import_dialog = None
+            dialog.deleteLater()
+
+        dialog.finished.connect(closed)
+        dialog.open()
 
     def new_document(self) -> bool:
         """File ▸ New: choose a blank network, a template or an example in the gallery."""
