@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QRunnable, Signal
 from PySide6.QtGui import QAction
@@ -21,6 +21,9 @@ from PySide6.QtWidgets import QFileDialog
 
 from engine.project import Project
 from studio.training.pool import training_pool
+
+if TYPE_CHECKING:  # the training UI owns this action; a run-time import would be circular
+    from studio.training.training_ui import TrainingUi
 
 FORMATS = {".onnx": "onnx", ".pt2": "pt2", ".safetensors": "safetensors", ".py": "code"}
 FILTERS = "ONNX (*.onnx);;torch.export program (*.pt2);;safetensors weights (*.safetensors);;PyTorch code (*.py)"
@@ -57,7 +60,7 @@ class _ExportJob(QRunnable):
 class ExportAction(QObject):
     """The Export Network… action and the exports it starts."""
 
-    def __init__(self, ui: Any) -> None:
+    def __init__(self, ui: TrainingUi) -> None:
         super().__init__(ui)
         self.ui = ui
         self.pending = 0
