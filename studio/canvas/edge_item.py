@@ -18,7 +18,8 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGrap
 from engine.graph.document import Edge
 from studio.canvas.port_item import PortItem
 
-LABEL_MIN_LOD = 0.45
+_SELECTABLE = QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+LABEL_MIN_LOD = 0.7  # the 10 px label is 7 px on screen here; smaller is unreadable
 
 
 def wire_path(start: QPointF, end: QPointF) -> QPainterPath:
@@ -46,19 +47,19 @@ class _LabelFont:
 class EdgeItem(QGraphicsItem):
     """One wire between two ports."""
 
-    def __init__(self, edge: Edge, source: PortItem, target: PortItem) -> None:
+    def __init__(self, edge: Edge, source: PortItem, target: PortItem, label: str = "") -> None:
         super().__init__()
         self.edge = edge
         self.source = source
         self.target = target
-        self.label = ""
+        self.label = label
         self._path = QPainterPath()
-        self._shape = QPainterPath()
+        self._shape: QPainterPath | None = None
         self._label_rect = QRectF()
         self._show_label = False
         self._bounds = QRectF()
         self._hover = False
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.setFlag(_SELECTABLE)
         self.setAcceptHoverEvents(True)
         self.setZValue(0)
         self.update_path()
@@ -66,6 +67,10 @@ class EdgeItem(QGraphicsItem):
     def path(self) -> QPainterPath:
         """The wire's curve, in scene coordinates."""
         return self._path
+
+    def set_overview(self, on: bool) -> None:
+        """In overview mode the wire paints nothing itself: the scene's overview draws all wires at once."""
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, on)
 
     def label_shown(self) -> bool:
         return self._show_label
@@ -80,9 +85,7 @@ class EdgeItem(QGraphicsItem):
         start, end = self.source.anchor(), self.target.anchor()
         self.prepareGeometryChange()
         self._path = wire_path(start, end)
-        stroker = QPainterPathStroker()
-        stroker.setWidth(10.0)
-        self._shape = stroker.createStroke(self._path)
+        self._shape = None  # stroked when first hit-tested: most wires of a big network never are
         self._bounds = self._path.boundingRect().adjusted(-4, -4, 4, 4)
         self._show_label = False
         if self.label:
@@ -100,6 +103,10 @@ class EdgeItem(QGraphicsItem):
         return self._bounds
 
     def shape(self) -> QPainterPath:
+        if self._shape is None:
+            stroker = QPainterPathStroker()
+            stroker.setWidth(10.0)
+            self._shape = stroker.createStroke(self._path)
         return self._shape
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None):
