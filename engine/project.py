@@ -30,7 +30,9 @@ from engine.graph.serialize import document_from_data, document_to_data
 from engine.layers.registry import LayerRegistry
 
 FORMAT = "layerloom-project"
-FORMAT_VERSION = 1
+# 2: block definitions ("blocks") and block instances ("block" nodes). Format-1 files have neither and
+# read unchanged; see `_migrate`.
+FORMAT_VERSION = 2
 PROJECT_MEMBER = "project.json"
 TOP_LEVEL_KEYS = ("format", "version", "name", "network", "dataset", "training", "ui")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed member timestamps keep saves byte-identical
@@ -155,6 +157,16 @@ def project_from_json(raw: bytes, registry: LayerRegistry | None = None, where: 
     return project_from_data(data, registry, where)
 
 
+def _migrate(data: dict[str, Any], version: int) -> dict[str, Any]:
+    """Bring an older project's data to the current format, step by step (never in place)."""
+    if version == 1:
+        # Format 1 is format 2 without blocks: its networks are valid format-2 networks as they are.
+        network = data.get("network")
+        if isinstance(network, dict) and "blocks" in network:
+            raise ProjectFileError("a format-1 project cannot hold blocks")
+    return data
+
+
 def project_from_data(data: Any, registry: LayerRegistry | None = None, where: str = "project") -> Project:
     if not isinstance(data, dict):
         raise ProjectFileError(f"{where}: the project must be a JSON object")
@@ -170,6 +182,7 @@ def project_from_data(data: Any, registry: LayerRegistry | None = None, where: s
         )
     if version < 1:
         raise ProjectFileError(f"{where}: unsupported project format {version}")
+    data = _migrate(data, version)
     unknown = sorted(set(data) - set(TOP_LEVEL_KEYS))
     if unknown:
         raise ProjectFileError(f"{where}: unknown field(s) {', '.join(unknown)}")
