@@ -27,6 +27,7 @@ class DocumentBridge(QObject):
     param_changed = Signal(str, str, object, object)  # node_id, key, old, new
     node_renamed = Signal(str, str, str)  # node_id, old name, new name
     nodes_moved = Signal(object)  # {node_id: (x, y)}
+    definitions_changed = Signal(object)  # frozenset of block names whose definition (or a block inside) changed
     changed = Signal()  # after any of the above
 
     def __init__(self, doc: GraphDocument, parent: QObject | None = None) -> None:
@@ -43,12 +44,21 @@ class DocumentBridge(QObject):
         }
         for name, handler in self._handlers.items():
             getattr(doc.events, name).subscribe(handler)
+        self._library_events = doc.library.events
+        self._library_events.definition_changed.subscribe(self._on_definitions_changed)
 
     def close(self) -> None:
         """Stop listening to the document (call before dropping it)."""
         for name, handler in self._handlers.items():
             getattr(self.doc.events, name).unsubscribe(handler)
         self._handlers = {}
+        if self._library_events is not None:
+            self._library_events.definition_changed.unsubscribe(self._on_definitions_changed)
+            self._library_events = None
+
+    def _on_definitions_changed(self, names: frozenset) -> None:
+        self.definitions_changed.emit(names)
+        self.changed.emit()
 
     def _on_node_added(self, node: Node) -> None:
         self.node_added.emit(node)

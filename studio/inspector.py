@@ -100,7 +100,7 @@ class Inspector(QScrollArea):
         self.setWidget(page)
 
     def _build(self, layout: QVBoxLayout, node: Node) -> None:
-        spec = self.controller.doc.registry.get(node.type_id)
+        spec = self.controller.doc.spec_of(node)
         head = QHBoxLayout()
         icon = QLabel()
         icon.setPixmap(category_icon(spec.category).pixmap(28, 28))

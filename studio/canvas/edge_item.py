@@ -34,6 +34,9 @@ class _LabelFont:
     font: QFont | None = None
     metrics: QFontMetricsF | None = None
 
+    widths: dict[str, float] = {}
+    height = 0.0
+
     @classmethod
     def get(cls) -> tuple[QFont, QFontMetricsF]:
         if cls.font is None:
@@ -41,7 +44,16 @@ class _LabelFont:
             cls.font.setStyleHint(QFont.StyleHint.Monospace)
             cls.font.setPixelSize(10)
             cls.metrics = QFontMetricsF(cls.font)
+            cls.height = cls.metrics.height()
         return cls.font, cls.metrics
+
+    @classmethod
+    def width(cls, label: str) -> float:
+        """The label's advance, measured once per distinct label (a network has few shapes)."""
+        found = cls.widths.get(label)
+        if found is None:
+            found = cls.widths[label] = cls.get()[1].horizontalAdvance(label)
+        return found
 
 
 class EdgeItem(QGraphicsItem):
@@ -61,7 +73,7 @@ class EdgeItem(QGraphicsItem):
         self._hover = False
         self.setFlag(_SELECTABLE)
         self.setAcceptHoverEvents(True)
-        self.setZValue(0)
+        self.setZValue(-1)  # under the nodes (which keep the default 0: one call fewer per node)
         self.update_path()
 
     def path(self) -> QPainterPath:
@@ -89,9 +101,9 @@ class EdgeItem(QGraphicsItem):
         self._bounds = self._path.boundingRect().adjusted(-4, -4, 4, 4)
         self._show_label = False
         if self.label:
-            _, metrics = _LabelFont.get()
-            w, h = metrics.horizontalAdvance(self.label) + 8, metrics.height() + 4
-            mid = self._path.pointAtPercent(0.5)
+            w, h = _LabelFont.width(self.label) + 8, _LabelFont.height + 4
+            # The curve is point-symmetric about the middle of its ends, so that is its midpoint.
+            mid = QPointF((start.x() + end.x()) / 2, (start.y() + end.y()) / 2)
             self._label_rect = QRectF(mid.x() - w / 2, mid.y() - h / 2, w, h)
             # Only where the gap between the two nodes can hold it.
             self._show_label = end.x() - start.x() >= w + 6

@@ -91,18 +91,23 @@ class _Fonts:
 
     @classmethod
     def width(cls, font: str, text: str) -> float:
-        """The advance of `text` in `font`, measured once per (font, text): most texts repeat."""
-        key = (font, text)
-        found = cls.widths.get(key)
-        if found is None:
-            if len(cls.widths) > 100_000:
-                cls.widths.clear()
-            found = cls.widths[key] = cls.metrics[font].horizontalAdvance(text)
-        return found
+        """The advance of `text` in `font`: the sum of its characters' advances, each measured once.
+
+        Node names are mostly distinct, so caching whole strings would not help; summing
+        per-character advances ignores kerning (a fraction of a pixel per pair), which the node
+        width, rounded up to 10 px with padding, absorbs. Elision measures exactly."""
+        table = cls.widths
+        total = 0.0
+        for ch in text:
+            w = table.get((font, ch))
+            if w is None:
+                w = table[(font, ch)] = cls.metrics[font].horizontalAdvance(ch)
+            total += w
+        return total
 
     @classmethod
     def elide(cls, font: str, text: str, mode: Qt.TextElideMode, width: float) -> str:
-        if cls.width(font, text) <= width:
+        if cls.width(font, text) <= width - 2 and cls.metrics[font].horizontalAdvance(text) <= width:
             return text
         key = (font, text, mode, width)
         found = cls.elided.get(key)
@@ -129,29 +134,40 @@ class BadgeItem(QGraphicsItem):
     def __init__(self, parent: QGraphicsItem) -> None:
         super().__init__(parent)
         self.severity = ERROR
+        self.label = "!"
         self.setZValue(3)
         self.setAcceptHoverEvents(True)
 
-    def set_problems(self, problems: list[Problem]) -> None:
+    def set_problems(self, problems: list[Problem], counted: bool = False) -> None:
+        """Show these problems; `counted` writes their number instead of "!" (a block's badge)."""
         self.severity = ERROR if any(p.severity == ERROR for p in problems) else "warning"
+        label = (str(len(problems)) if len(problems) < 100 else "99+") if counted else "!"
+        if label != self.label:
+            self.prepareGeometryChange()
+            self.label = label
         self.setToolTip("\n".join(f"{'Error' if p.severity == ERROR else 'Warning'}: {p.message}"
                                   for p in problems))
         self.update()
 
+    def _half_width(self) -> float:
+        return self.R + 3.5 * (len(self.label) - 1)  # a pill wide enough for a two- or three-digit count
+
     def boundingRect(self) -> QRectF:
-        return QRectF(-self.R - 1, -self.R - 1, 2 * self.R + 2, 2 * self.R + 2)
+        w = self._half_width()
+        return QRectF(-w - 1, -self.R - 1, 2 * w + 2, 2 * self.R + 2)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None):
         colors = self.scene().colors
         painter.setPen(QPen(QColor(colors.node_body), 1.5))
         painter.setBrush(QColor(colors.error if self.severity == ERROR else colors.warning))
-        painter.drawEllipse(QPointF(0, 0), self.R, self.R)
+        w = self._half_width()
+        painter.drawRoundedRect(QRectF(-w, -self.R, 2 * w, 2 * self.R), self.R, self.R)
         painter.setPen(QColor("white"))
         font = QFont(_Fonts.get().name)
         font.setPixelSize(12)
         font.setBold(True)
         painter.setFont(font)
-        painter.drawText(self.boundingRect(), Qt.AlignmentFlag.AlignCenter, "!")
+        painter.drawText(self.boundingRect(), Qt.AlignmentFlag.AlignCenter, self.label)
 
 
 class NodeItem(QGraphicsItem):
@@ -167,15 +183,9 @@ class NodeItem(QGraphicsItem):
         self.info: NodeInfo | None = info
         self.problems: list[Problem] = list(problems or [])
         self.setFlags(_NODE_FLAGS)
-        self.setZValue(1)
-        self.setCursor(Qt.CursorShape.ArrowCursor)
         self.in_ports = {p.name: PortItem(self, node.id, p.name, True, p.multi) for p in spec.inputs}
         self.out_ports = {p.name: PortItem(self, node.id, p.name, False) for p in spec.outputs}
-        self.badge = BadgeItem(self)
-        self.badge.hide()
-        if self.problems:
-            self.badge.set_problems(self.problems)
-            self.badge.show()
+        self._badge: BadgeItem | None = None  # made when the node first has a problem
         self._rect = QRectF()
         self._texts: list[_Text] | None = None
         self._label_of = None
@@ -187,6 +197,20 @@ class NodeItem(QGraphicsItem):
         if info is not None:
             self._set_port_dtypes()
         self._layout()
+        if self.problems:
+            self.badge.set_problems(self.problems, counted=self.counts_problems)
+            self.badge.show()
+
+    counts_problems = False  # a block's badge shows how many problems it holds
+
+    @property
+    def badge(self) -> BadgeItem:
+        """The problem badge (hidden while the node has no problem)."""
+        if self._badge is None:
+            self._badge = BadgeItem(self)
+            self._badge.hide()
+            self._badge.setPos(self._rect.width() - 3, 3)
+        return self._badge
 
     # ---- content ---------------------------------------------------------------------
     @property
@@ -202,8 +226,9 @@ class NodeItem(QGraphicsItem):
         """Take the latest inferred shape, parameter count and problems."""
         self.info, self.problems = info, problems
         if problems:
-            self.badge.set_problems(problems)
-        self.badge.setVisible(bool(problems) and not self.flags() & NO_CONTENTS)
+            self.badge.set_problems(problems, counted=self.counts_problems)
+        if self._badge is not None:
+            self._badge.setVisible(bool(problems) and not self.flags() & NO_CONTENTS)
         self._set_port_dtypes()
         self._layout()
 
@@ -261,7 +286,7 @@ class NodeItem(QGraphicsItem):
         f = _Fonts.get()
         rows = self._rows()
         shape, count = self._footer()
-        header_w = ICON + 8 + f.width("name", self.name) + 14 + f.width("small", self.spec.title)
+        header_w = ICON + 8 + f.width("name", self.display_name()) + 14 + f.width("small", self.spec.title)
         row_w = max((f.width("small", a) + 16 + f.width("body", b) for a, b, _ in rows), default=0.0)
         footer_w = f.width("mono", shape) + 14 + f.width("small", count)
         width = max(MIN_W, min(MAX_W, max(header_w, row_w, footer_w) + 2 * PAD))
@@ -284,7 +309,7 @@ class NodeItem(QGraphicsItem):
         name_w = width - name_x - PAD - type_w - 8
         texts = [
             _Text(QRectF(name_x, 0, name_w, HEADER_H), f.elide(
-                "name", self.name, Qt.TextElideMode.ElideRight, name_w), "name", "text", _LEFT),
+                "name", self.display_name(), Qt.TextElideMode.ElideRight, name_w), "name", "text", _LEFT),
             _Text(QRectF(width - PAD - type_w, 0, type_w, HEADER_H), f.elide(
                 "small", self.spec.title, Qt.TextElideMode.ElideRight, type_w), "small", "text_muted", _RIGHT),
         ]
@@ -323,7 +348,8 @@ class NodeItem(QGraphicsItem):
             port.setPos(0, ys[min(i, len(ys) - 1)])
         for i, port in enumerate(self.out_ports.values()):
             port.setPos(width, ys[min(i, len(ys) - 1)])
-        self.badge.setPos(width - 3, 3)
+        if self._badge is not None:
+            self._badge.setPos(width - 3, 3)
 
     # ---- QGraphicsItem ---------------------------------------------------------------
     def boundingRect(self) -> QRectF:
@@ -369,7 +395,12 @@ class NodeItem(QGraphicsItem):
         self.setFlag(NO_CONTENTS, on)
         for port in (*self.in_ports.values(), *self.out_ports.values()):
             port.setVisible(not on)
-        self.badge.setVisible(bool(self.problems) and not on)
+        if self._badge is not None:
+            self._badge.setVisible(bool(self.problems) and not on)
+
+    def display_name(self) -> str:
+        """The name as the header and the overview show it."""
+        return self.name
 
     def overview_color(self) -> str:
         return self._color.name()
@@ -392,5 +423,5 @@ class NodeItem(QGraphicsItem):
             if scene is not None:
                 scene.node_item_moved(self)
         elif change == _SELECTED_CHANGED:
-            self.setZValue(1.5 if value else 1)
+            self.setZValue(0.5 if value else 0)
         return value

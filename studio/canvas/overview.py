@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt
+from PySide6.QtCore import QLineF, QPointF, QRectF, QSizeF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
@@ -32,6 +32,7 @@ DETAIL_LOD = 0.65  # the smallest node text (11 px) is about 7 px on screen here
 TITLE_MIN_PX = 11  # no overview title is drawn smaller than this many pixels
 TITLE_MAX_PX = 16
 TITLE_MIN_CHARS_PX = 30  # a box narrower than this on screen gets no title (it would be "…")
+STRAIGHT_WIRES_BELOW = 0.05  # zoom under which wires are drawn as straight lines
 FILL_MIX = 0.30  # how much of the category colour tints a box
 
 
@@ -96,6 +97,7 @@ class OverviewItem(QGraphicsItem):
         self._boxes: list[OverviewBox] | None = None
         self._groups: dict[str, list[QRectF]] = {}
         self._wires: QPainterPath | None = QPainterPath()
+        self._lines: list[QLineF] = []
         self._bounds = QRectF()
         self._nodes_rect = QRectF()
         self._error_rects: list[QRectF] = []
@@ -157,7 +159,7 @@ class OverviewItem(QGraphicsItem):
         bounds = QRectF()
         for node_id, item in scene.nodes.items():
             rect = QRectF(item.pos(), QPointF(item.pos().x() + item.size()[0], item.pos().y() + item.size()[1]))
-            box = OverviewBox(node_id, rect, item.overview_color(), item.name, item.has_error(),
+            box = OverviewBox(node_id, rect, item.overview_color(), item.display_name(), item.has_error(),
                               item.overview_badge())
             boxes.append(box)
             groups.setdefault(box.color, []).append(rect)
@@ -166,8 +168,7 @@ class OverviewItem(QGraphicsItem):
         wires = self._collect_wires()
         if not wires.isEmpty():
             bounds = bounds.united(wires.boundingRect())
-        self.prepareGeometryChange()
-        self._by_id = {b.node_id: b for b in boxes}
+        self._by_id = {b.node_id: b for b in boxes}  # (invalidate announced the geometry change)
         self._boxes, self._groups, self._wires, self._nodes_rect = boxes, groups, wires, nodes_rect
         self.generation += 1
         self._error_rects = [b.rect for b in boxes if b.error]
@@ -177,8 +178,13 @@ class OverviewItem(QGraphicsItem):
 
     def _collect_wires(self) -> QPainterPath:
         wires = QPainterPath()
+        lines = []
         for edge_item in self._scene.edges.values():
-            wires.addPath(edge_item.path())
+            path = edge_item.path()
+            wires.addPath(path)
+            lines.append(QLineF(path.elementAt(0).x, path.elementAt(0).y,
+                                path.currentPosition().x(), path.currentPosition().y()))
+        self._lines = lines
         return wires
 
     # ---- QGraphicsItem ------------------------------------------------------------------
@@ -197,12 +203,15 @@ class OverviewItem(QGraphicsItem):
         painter.setBrush(Qt.BrushStyle.NoBrush)
         if self._wires is None:
             self._wires = self._collect_wires()
-        painter.drawPath(self._wires)
+        if painter.worldTransform().m11() < STRAIGHT_WIRES_BELOW:
+            painter.drawLines(self._lines)  # curves this small are lines anyway, and far cheaper
+        else:
+            painter.drawPath(self._wires)
         body = QColor(colors.node_body)
         for color, rects in self._groups.items():
             edge = QColor(color)
             pen = QPen(edge, 1.0)
-            pen.setCosmetic(True)
+            pen.setCosmetic(True)  # a box of any size shows as at least a pixel of its colour
             painter.setPen(pen)
             painter.setBrush(_mix(edge, body, FILL_MIX))
             painter.drawRects(rects)

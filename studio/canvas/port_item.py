@@ -41,7 +41,6 @@ class PortItem(QGraphicsItem):
         self.highlight = NO_HIGHLIGHT
         self._hover = False
         self.setAcceptHoverEvents(True)
-        self.setZValue(2)
 
     # ---- state set by the node / scene -------------------------------------------
     def set_state(self, *, connected: bool | None = None, is_int: bool | None = None) -> None:

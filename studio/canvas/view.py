@@ -28,7 +28,7 @@ from studio.canvas.quick_add import QuickAddPopup
 from studio.canvas.scene import GRID, GraphScene
 from studio.clipboard import layer_type_from_mime
 
-MIN_ZOOM, MAX_ZOOM = 0.01, 3.0  # far enough out to fit thousands of nodes (drawn as an overview)
+MIN_ZOOM, MAX_ZOOM = 0.001, 3.0  # far enough out to fit thousands of nodes (drawn as an overview)
 
 
 class GraphView(QGraphicsView):

@@ -18,7 +18,7 @@ from engine.train.settings import SettingsError, TrainingSettings
 def output_spec(project: Any, analysis: Any) -> Any:
     """The network's output tensor spec (or None when there is not exactly one Output node)."""
     doc = project.network
-    outputs = [n for n in doc.nodes.values() if doc.registry.get(n.type_id).is_output]
+    outputs = [n for n in doc.nodes.values() if doc.spec_of(n).is_output]
     return analysis.output_of(outputs[0].id) if len(outputs) == 1 and analysis is not None else None
 
 
