@@ -26,7 +26,7 @@ from studio.canvas.minimap import Minimap
 from studio.canvas.node_item import HEADER_H
 from studio.canvas.quick_add import QuickAddPopup
 from studio.canvas.scene import GRID, GraphScene
-from studio.clipboard import layer_type_from_mime
+from studio.clipboard import block_from_mime, layer_type_from_mime
 
 MIN_ZOOM, MAX_ZOOM = 0.001, 3.0  # far enough out to fit thousands of nodes (drawn as an overview)
 
@@ -294,25 +294,46 @@ class GraphView(QGraphicsView):
         return node_id
 
     # ---- drops from the palette -------------------------------------------------------------
+    @staticmethod
+    def _palette_drag(mime) -> bool:
+        return layer_type_from_mime(mime) is not None or block_from_mime(mime) is not None
+
     def dragEnterEvent(self, event) -> None:
-        if layer_type_from_mime(event.mimeData()) is not None:
+        if self._palette_drag(event.mimeData()):
             event.acceptProposedAction()
         else:
             super().dragEnterEvent(event)
 
     def dragMoveEvent(self, event) -> None:
-        if layer_type_from_mime(event.mimeData()) is not None:
+        if self._palette_drag(event.mimeData()):
             event.acceptProposedAction()
         else:
             super().dragMoveEvent(event)
 
     def dropEvent(self, event) -> None:
         type_id = layer_type_from_mime(event.mimeData())
-        if type_id is None or self.graph_scene() is None:
+        block = block_from_mime(event.mimeData())
+        if (type_id is None and block is None) or self.graph_scene() is None:
             super().dropEvent(event)
             return
-        self.add_layer_at(type_id, self.mapToScene(event.position().toPoint()))
+        at = self.mapToScene(event.position().toPoint())
+        if type_id is not None:
+            self.add_layer_at(type_id, at)
+        else:
+            self.add_block_at(*block, at)
         event.acceptProposedAction()
+
+    def add_block_at(self, source: str, name: str, scene_pos: QPointF) -> str | None:
+        """Place an instance of a block (the project's, or a bundled one) with its header under `scene_pos`."""
+        scene = self.graph_scene()
+        if scene is None:
+            return None
+        pos = scene.snap_point(QPointF(scene_pos.x() - 20, scene_pos.y() - HEADER_H / 2))
+        node_id = scene.controller.place_block(source, name, (pos.x(), pos.y()))
+        if node_id is not None:
+            scene.select_nodes([node_id])
+            self.setFocus()
+        return node_id
 
 
 def _shift_as_ctrl(event) -> None:
