@@ -64,9 +64,9 @@ def bench_canvas(n_nodes: int = 500, steps: int = 20) -> dict[str, float]:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(["layerloom-bench"])
-    from studio.canvas.scene import GraphScene
-    from studio.canvas.view import GraphView
-    from studio.document_controller import DocumentController
+    from studio.editor.canvas.scene import GraphScene
+    from studio.editor.canvas.view import GraphView
+    from studio.editor.document_controller import DocumentController
     from studio.theme import theme
 
     doc = build_network(n_nodes)

@@ -4,7 +4,13 @@
 `DocumentController` (document, undo stack, live analysis) and a `GraphScene`
 for it, hands them to the view, the inspector and the problems panel, and puts
 the undo stack into the window's `QUndoGroup` so the Undo/Redo actions and the
-History view follow it. Window geometry, the dock layout and the theme are kept
+History view follow it. Everything outside the editor (the training UI) learns about
+the open project through `self.session` (`studio.editor.session.EditorSession`):
+project opened, selection changed, document changed, editable changed. When the
+open project turns read-only (its controller refuses every edit, e.g. while a run
+trains it), the window follows that one `editable_changed` signal: the palette,
+inspector, problems and history are disabled, so are the edit actions and those that
+would replace the project, and Undo/Redo leave the stack alone. Window geometry, the dock layout and the theme are kept
 in QSettings (`studio.settings`); the canvas zoom and centre are kept in the
 project's ``ui`` section. A network whose stored layout is a muddle (all nodes
 at the origin, nodes on top of each other, wires through nodes) is arranged left
@@ -15,7 +21,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import shiboken6
 from PySide6.QtCore import QPointF, Qt, QTimer
 from PySide6.QtGui import QCursor, QGuiApplication, QUndoGroup
 from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QMessageBox, QUndoView, QWidget
@@ -23,15 +28,16 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QM
 from engine.graph.errors import ProjectFileError
 from engine.project import Project, load_project, save_project
 from engine.resources import example_path
-from studio import clipboard
-from studio.auto_layout import layout_is_broken
-from studio.canvas.scene import GraphScene
-from studio.canvas.view import GraphView
-from studio.document_controller import DocumentController
-from studio.inspector import Inspector
+from studio.editor import clipboard
+from studio.editor.auto_layout import layout_is_broken
+from studio.editor.canvas.scene import GraphScene
+from studio.editor.canvas.view import GraphView
+from studio.editor.document_controller import DocumentController
+from studio.editor.inspector import Inspector
+from studio.editor.palette import PaletteWidget
+from studio.editor.problems import ProblemsPanel
+from studio.editor.session import EditorSession
 from studio.number_format import format_count, validity_text
-from studio.palette import PaletteWidget
-from studio.problems import ProblemsPanel
 from studio.settings import make_settings
 from studio.theme import DEFAULT_THEME, apply_theme, theme
 from studio.training.integration import install_training
@@ -51,6 +57,7 @@ class MainWindow(QMainWindow):
         self.controller: DocumentController | None = None
         self.scene: GraphScene | None = None
         self.undo_group = QUndoGroup(self)
+        self.session = EditorSession(self)
         self.theme_name = str(self.settings.value("theme", DEFAULT_THEME))
         self._view_pending = False
         self.setObjectName("mainWindow")
@@ -65,6 +72,9 @@ class MainWindow(QMainWindow):
         self.problems.node_activated.connect(self.reveal_node)
         self.problems.count_changed.connect(self._update_problem_title)
         self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{round(z * 100)}%"))
+        self.session.selection_changed.connect(self.inspector.show_nodes)
+        self.session.editable_changed.connect(self._editable_changed)
+        self.session.reveal_requested.connect(self.reveal_node)
         self.training = install_training(self)  # docks, Run menu and toolbar; torch loads only when needed
         self.set_theme(self.theme_name, remember=False)
         self._restore_layout()  # after every dock exists, so saved layouts place the training docks too
@@ -115,12 +125,9 @@ class MainWindow(QMainWindow):
     def open_project(self, project: Project, path: Path | None = None) -> None:
         """Show `project` (replacing the open one)."""
         old_controller, old_scene = self.controller, self.scene
-        if old_scene is not None:
-            old_scene.selectionChanged.disconnect(self._selection_changed)
         self.controller = DocumentController(project, path, self)
         self.scene = GraphScene(self.controller, theme(self.theme_name).canvas)
         self.scene.setParent(self.view)  # dies with the view, never after it (see GraphView.setScene)
-        self.scene.selectionChanged.connect(self._selection_changed)
         self.controller.status_message.connect(lambda m: self.statusBar().showMessage(m, 6000))
         self.controller.analysis_changed.connect(self._show_totals)
         self.scene.snap_enabled = self.actions.snap.isChecked()
@@ -143,6 +150,7 @@ class MainWindow(QMainWindow):
         if self.isVisible():
             self.layout().activate()  # docks settle first, so the view fits its final size
         self._restore_view()
+        self.session.open(self.controller, self.scene)
 
     def _restore_view(self) -> None:
         canvas = self.controller.project.ui.get("canvas") if self.controller else None
@@ -375,9 +383,14 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{name}[*] — {APP_TITLE}")
         self.setWindowModified(not self.controller.undo_stack.isClean())
 
-    def _selection_changed(self) -> None:
-        if self.scene is not None and shiboken6.isValid(self.scene):
-            self.inspector.show_nodes(self.scene.selected_node_ids())
+    def _editable_changed(self, editable: bool) -> None:
+        """Follow the open project's read-only mode (the controller refuses the edits themselves)."""
+        for widget in (self.palette, self.inspector, self.problems, self.history):
+            widget.setEnabled(editable)
+        for action in self.actions.read_only_disabled():
+            action.setEnabled(editable)
+        stack = self.controller.undo_stack if self.controller is not None else None
+        self.undo_group.setActiveStack(stack if editable else None)
 
     # ---- settings -----------------------------------------------------------------------------
     def _restore_layout(self) -> None:
@@ -408,6 +421,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.save_layout()
+        self.training.shutdown()  # a run must not outlive its window
         if self.scene is not None:
             # A closed window may be destroyed next, and a scene being destroyed reports its
             # selection emptying to panels that are already gone.

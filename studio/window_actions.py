@@ -48,12 +48,21 @@ _SPECS: dict[str, tuple[str, list, str, str, str]] = {
 }
 
 
+# Disabled while the open project is read-only: the edits, and what would replace the project
+# (a run is training it). Copy, select all and the view actions stay.
+READ_ONLY_DISABLED = ("new", "open", "cut", "paste", "duplicate", "delete", "quick_add", "arrange")
+
+
 class WindowActions:
     """Every action of the main window, as attributes (`actions.save`, `actions.undo`, ...)."""
 
     def __init__(self, window: MainWindow) -> None:
         self.window = window
         self.all: dict[str, QAction] = {}
+        # Menus that other parts of the studio add to or follow, made by build_menus (never looked up by text).
+        self.examples_menu: QMenu | None = None  # File ▸ Open Example
+        self.panels_menu: QMenu | None = None  # View ▸ Panels (training lists its docks here)
+        self.help_menu: QMenu | None = None  # the Run menu goes before it (none yet)
         for name, (text, keys, icon, method, tip) in _SPECS.items():
             action = QAction(text, window)
             action.setObjectName(f"action_{name}")
@@ -88,6 +97,13 @@ class WindowActions:
             self.theme_group.addAction(action)
             self.themes[name] = action
 
+    def read_only_disabled(self) -> list[QAction]:
+        """The actions to disable while the open project is read-only."""
+        actions = [self.all[name] for name in READ_ONLY_DISABLED]
+        if self.examples_menu is not None and self.examples_menu.actions():
+            actions.append(self.examples_menu.menuAction())
+        return actions
+
     def tint(self, color: str) -> None:
         """Give every action its icon in `color` (after a theme change)."""
         for action in self.all.values():
@@ -104,6 +120,7 @@ def build_menus(window: MainWindow, a: WindowActions) -> None:
     for name in example_names():
         examples.addAction(name.replace("_", " "), lambda n=name: window.open_example(n))
     examples.setEnabled(bool(examples.actions()))
+    a.examples_menu = examples
     file_menu.addMenu(examples)
     file_menu.addSeparator()
     file_menu.addActions([a.save, a.save_as])
@@ -124,6 +141,7 @@ def build_menus(window: MainWindow, a: WindowActions) -> None:
     view.addSeparator()
     view.addActions([a.snap, a.minimap])
     panels = view.addMenu("&Panels")
+    a.panels_menu = panels
     for dock in window.docks.values():
         panels.addAction(dock.toggleViewAction())
     theme = view.addMenu("&Theme")

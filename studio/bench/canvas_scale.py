@@ -37,9 +37,9 @@ def bench_canvas_scale(n_nodes: int = 5000, frames: int = FRAMES) -> dict[str, f
     app = QApplication.instance() or QApplication(["layerloom-bench"])
     from engine.project import Project
     from studio.bench_canvas import build_network
-    from studio.canvas.scene import GraphScene
-    from studio.canvas.view import GraphView
-    from studio.document_controller import DocumentController
+    from studio.editor.canvas.scene import GraphScene
+    from studio.editor.canvas.view import GraphView
+    from studio.editor.document_controller import DocumentController
     from studio.theme import theme
 
     doc = build_network(n_nodes)

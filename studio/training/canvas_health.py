@@ -23,6 +23,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, 
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from studio.training.health_colors import NAN_COLOR, dead_color, grad_colors, norm_text
+from studio.training.workspace import Workspace
 
 MODES = ("off", "grad_norm", "dead_units")
 APPLY_INTERVAL_S = 0.5  # statistics come every few seconds; repainting the canvas more often buys nothing
@@ -97,7 +98,7 @@ class CanvasHealth(QObject):
 
     mode_changed = Signal(str)
 
-    def __init__(self, runs: Any, workspace: Any, parent: QObject | None = None) -> None:
+    def __init__(self, runs: Any, workspace: Workspace, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.runs, self.workspace = runs, workspace
         self.mode = "off"
@@ -113,7 +114,7 @@ class CanvasHealth(QObject):
         runs.error_arrived.connect(self._error)
         runs.state_changed.connect(self._state_changed)
         runs.tick_finished.connect(self._tick)
-        workspace.project_changed.connect(self._project_changed)
+        workspace.project_opened.connect(self._project_changed)
 
     # ---- what is shown ----------------------------------------------------------------------
     def set_mode(self, mode: str) -> None:

@@ -14,10 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu
+from PySide6.QtWidgets import QDockWidget, QMainWindow
 
-from studio.panels.base import Panel, PanelContext
-from studio.panels.registry import GROUPS, PANELS
+from studio.training.panels.base import Panel, PanelContext
+from studio.training.panels.registry import GROUPS, PANELS
 
 FEATURES = (QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetClosable
             | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
@@ -86,19 +86,8 @@ def default_sizes(window: QMainWindow, docks: dict[str, QDockWidget]) -> None:
     window.resizeDocks([first_curve], [BOTTOM_HEIGHT], Qt.Orientation.Vertical)
 
 
-def _panels_menu(window: QMainWindow) -> QMenu:
-    for action in window.menuBar().actions():
-        menu = action.menu()
-        if menu is not None and action.text().replace("&", "") == "View":
-            for sub in menu.actions():
-                if sub.menu() is not None and sub.text().replace("&", "") == "Panels":
-                    return sub.menu()
-            return menu.addMenu("&Panels")
-    return window.menuBar().addMenu("&Panels")
-
-
 def _list_in_view_menu(window: QMainWindow, docks: dict[str, QDockWidget]) -> None:
-    menu = _panels_menu(window)
+    menu = window.actions.panels_menu  # View ▸ Panels, named by the window's actions
     menu.addSection("Training")
     for name, dock in docks.items():
         action = dock.toggleViewAction()

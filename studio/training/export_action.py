@@ -74,7 +74,7 @@ class ExportAction(QObject):
         project = self.ui.workspace.project
         if project is None:
             return
-        start = str(Path(self.ui.window.controller.path or project.name).with_suffix(".onnx"))
+        start = str(Path(self.ui.workspace.path or project.name).with_suffix(".onnx"))
         path, _ = QFileDialog.getSaveFileName(self.ui.window, "Export Network", start, FILTERS)
         if path:
             self.export(Path(path))

@@ -84,8 +84,8 @@ class RunActions:
         bar.addPermanentWidget(self.progress)
         self.show_state("idle")
 
-    def add_to(self, toolbar: Any, menu_bar: Any) -> QMenu:
-        """Put the controls on `toolbar` and in a Run menu before Help (or at the end)."""
+    def add_to(self, toolbar: Any, menu_bar: Any, before: QMenu | None = None) -> QMenu:
+        """Put the controls on `toolbar` and in a Run menu before the menu `before` (or at the end)."""
         toolbar.addSeparator()
         toolbar.addActions([self.all[n] for n in ("train", "pause", "resume", "stop")])
         menu = QMenu("&Run", self.window)
@@ -94,9 +94,8 @@ class RunActions:
         menu.addSeparator()
         colour = menu.addMenu("&Colour Nodes")
         colour.addActions(list(self.health.values()))
-        help_action = next((a for a in menu_bar.actions() if a.text().replace("&", "") == "Help"), None)
-        if help_action is not None:
-            menu_bar.insertMenu(help_action, menu)
+        if before is not None:
+            menu_bar.insertMenu(before.menuAction(), menu)
         else:
             menu_bar.addMenu(menu)
         return menu

@@ -1,4 +1,4 @@
-"""Editors for the setting kinds that layers do not have, in the style of `studio.param_editors`.
+"""Editors for the setting kinds that layers do not have, in the style of `studio.editor.param_editors`.
 
 ``choices`` (several names: check boxes), ``names`` (comma-separated node ids), ``optional_float``
 (a number or empty for none) and ``device`` (text with suggestions). `make_setting_editor` picks
@@ -12,7 +12,7 @@ from typing import Any
 from PySide6.QtWidgets import QCheckBox, QComboBox, QVBoxLayout, QWidget
 
 from engine.layers.spec import Param
-from studio.param_editors import ParamEditor, TextEditor, make_editor
+from studio.editor.param_editors import ParamEditor, TextEditor, make_editor
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 

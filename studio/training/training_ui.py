@@ -1,8 +1,8 @@
 """The training UI of the main window: run controls, panels, lock, errors and runs, wired together.
 
-`TrainingUi(window)` builds everything on the window's public Qt API and the editor's public
-attributes (``controller``, ``scene``, ``view``, ``toolbar``, ``undo_group``, ``docks``,
-``actions``, ``settings``): the run controller, the dock panels, the Run menu and toolbar
+`TrainingUi(window)` builds everything on the window's public Qt API (``view``, ``toolbar``,
+``docks``, menus and status bar) and learns about the open project only through the editor's
+session (``window.session``, wrapped as `Workspace`): the run controller, the dock panels, the Run menu and toolbar
 actions, the status-bar progress, the lock and error banners on the canvas and the canvas health
 overlays. Then:
 
@@ -10,8 +10,9 @@ overlays. Then:
   engine's own checks, and starts a worker for the open project (the selected node, when the
   settings name no probe, is probed; when they leave the CPU threads to Layerloom, the worker
   gets every core but one, so the GUI never competes with torch's threads);
-- while a run is active the editor is locked (`EditLock`), and selecting a node switches the
-  feature-map probe without restarting;
+- while a run is active the open project is read-only (`EditLock` asks the editor's document
+  controller, which refuses edits), and selecting a node switches the feature-map probe without
+  restarting;
 - an error from the worker (bad data, NaN, out of memory, a dead worker) appears as a non-modal
   banner and in the log, and the node it names is selected and centred; the document is never
   touched;
@@ -27,11 +28,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
+from PySide6.QtCore import QCoreApplication, QObject, QTimer
 
-from studio.panels.base import PanelContext, RunComparison
 from studio.run_controller import RunController
 from studio.theme import theme
 from studio.training.banners import BannerStack, ErrorBanner, LockBanner
@@ -41,9 +41,13 @@ from studio.training.docks import default_sizes, make_docks, restore_state
 from studio.training.edit_lock import EditLock
 from studio.training.engine_loader import EngineLoader
 from studio.training.export_action import ExportAction
+from studio.training.panels.base import PanelContext, RunComparison
 from studio.training.run_actions import RunActions
 from studio.training.run_saver import RunSaver
 from studio.training.workspace import Workspace
+
+if TYPE_CHECKING:  # the window is above training: named for annotations only, never imported
+    from studio.main_window import MainWindow
 
 
 def worker_threads() -> int:
@@ -61,14 +65,14 @@ ERROR_TITLES = {"worker_died": "The training process stopped unexpectedly", "non
 class TrainingUi(QObject):
     """Everything training adds to the main window."""
 
-    def __init__(self, window: Any) -> None:
+    def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.window = window
         self.launcher: Callable[..., Any] | None = None  # None: a spawned worker (tests may pass LocalRun.start)
         self._last_error = ""
         self.engine = EngineLoader(self)
         self.runs = RunController(self)
-        self.workspace = Workspace(window, self)
+        self.workspace = Workspace(window.session, self)
         self.preview = DatasetPreviewer(self)
         self.context = PanelContext(self.runs, self.workspace, self.engine, self.preview, RunComparison(self),
                                     theme(getattr(window, "theme_name", "light")))
@@ -76,11 +80,11 @@ class TrainingUi(QObject):
         self.lock_banner = LockBanner(window.view)
         self.error_banner = ErrorBanner(window.view)
         self.banners = BannerStack(window.view, [self.lock_banner, self.error_banner])
-        self.lock = EditLock(window, self.lock_banner, self)
+        self.lock = EditLock(self.workspace, self.lock_banner, self)
         self.health = CanvasHealth(self.runs, self.workspace, self)
         self.saver = RunSaver(self)
         self.actions = RunActions(window)
-        self.run_menu = self.actions.add_to(window.toolbar, window.menuBar())
+        self.run_menu = self.actions.add_to(window.toolbar, window.menuBar(), window.actions.help_menu)
         self.exporter = ExportAction(self)
         self.run_menu.addSeparator()
         self.run_menu.addAction(self.exporter.action)
@@ -88,7 +92,6 @@ class TrainingUi(QObject):
         if not restore_state(window):
             QTimer.singleShot(0, self, lambda: default_sizes(window, self.docks))
         self.apply_theme(getattr(window, "theme_name", "light"))
-        window.installEventFilter(self)
         app = QCoreApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.shutdown)
@@ -201,8 +204,7 @@ class TrainingUi(QObject):
     def _worker_error(self, message: dict[str, Any]) -> None:
         self._last_error = str(message.get("message", ""))
         node_id = message.get("node_id")
-        scene = self.workspace.scene
-        known = bool(node_id) and scene is not None and node_id in scene.nodes
+        known = bool(node_id) and node_id in self.workspace.node_ids()
         self.show_error(ERROR_TITLES.get(str(message.get("kind")), "Training failed"), str(message.get("message", "")),
                         node_id if known else None)
         if known:
@@ -254,14 +256,5 @@ class TrainingUi(QObject):
         self.actions.tint(t.text)
 
     def shutdown(self) -> None:
-        """Stop any run (the studio is closing)."""
+        """Stop any run (the studio is closing: the window calls this once its close is accepted)."""
         self.runs.shutdown()
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.window and event.type() == QEvent.Type.Close:
-            QTimer.singleShot(0, self, self._closed)
-        return False
-
-    def _closed(self) -> None:
-        if not self.window.isVisible():
-            self.shutdown()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from studio_networks import chain, resnet_small
 
 from engine.graph.document import GraphDocument
-from studio.auto_layout import layered_layout, layout_is_broken
+from studio.editor.auto_layout import layered_layout, layout_is_broken
 
 SIZE = (180.0, 100.0)
 PORT_Y = 15.0

@@ -12,7 +12,7 @@ from PySide6.QtGui import QImage, QPainter, QPicture
 from studio_gestures import node_id, open_project, view_pos
 from studio_networks import lenet5
 
-from studio.canvas.overview import DETAIL_LOD, TITLE_MIN_PX, title_px
+from studio.editor.canvas.overview import DETAIL_LOD, TITLE_MIN_PX, title_px
 
 
 def drawn(view) -> bytes:

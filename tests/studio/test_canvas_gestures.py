@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QApplication
 from studio_gestures import drag, node_id, node_pos, open_project
 from studio_networks import lenet5, mlp_with_missing_flatten, small_net
 
-from studio.canvas.node_item import NodeItem
+from studio.editor.canvas.node_item import NodeItem
 
 
 def wheel(view, pos: QPoint, delta: int) -> None:

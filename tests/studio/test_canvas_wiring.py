@@ -7,8 +7,8 @@ from studio_gestures import drag, names_of_edges, node_id, open_project, port_po
 from studio_networks import small_net
 
 from engine.graph.document import Edge
-from studio.canvas.edge_item import EdgeItem, WirePreview
-from studio.canvas.port_item import INVALID, VALID
+from studio.editor.canvas.edge_item import EdgeItem, WirePreview
+from studio.editor.canvas.port_item import INVALID, VALID
 
 
 def test_drag_from_output_to_input_makes_one_undoable_wire(window, qtbot):

@@ -8,7 +8,7 @@ from studio_networks import mlp_with_missing_flatten, resnet_small, small_net
 from engine.graph.document import Edge
 from engine.project import Project
 from engine.project import project_to_data as to_data
-from studio.document_controller import DocumentController
+from studio.editor.document_controller import DocumentController
 
 
 @pytest.fixture

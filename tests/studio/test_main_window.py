@@ -10,7 +10,7 @@ from studio_networks import lenet5, resnet_small, small_net
 
 from engine.project import load_project
 from engine.resources import example_names
-from studio.clipboard import MIME_TYPE
+from studio.editor.clipboard import MIME_TYPE
 from studio.main_window import MainWindow
 
 

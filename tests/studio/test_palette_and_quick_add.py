@@ -9,7 +9,7 @@ from studio_gestures import open_project
 from studio_networks import small_net
 
 from engine.layers.registry import default_registry
-from studio.canvas.node_item import HEADER_H
+from studio.editor.canvas.node_item import HEADER_H
 
 
 def drop(view, mime: QMimeData, pos: QPoint) -> QDropEvent:

@@ -20,9 +20,9 @@ from test_training_support import (  # noqa: F401
     training_fixture,
 )
 
-from studio.panels.mosaic import feature_mosaic, grid_shape, normalize_channels, tile_grid
-from studio.panels.series import Series
-from studio.panels.style import lookup_table
+from studio.training.panels.mosaic import feature_mosaic, grid_shape, normalize_channels, tile_grid
+from studio.training.panels.series import Series
+from studio.training.panels.style import lookup_table
 
 
 def play(training, qtbot, batches) -> None:

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QDockWidget, QGraphicsItem
 from test_training_support import ScriptedRun, finished, message, open_small, started, step, training_fixture  # noqa: F401
 
 from studio.main_window import MainWindow
-from studio.panels.registry import PANELS, check_registry
+from studio.training.panels.registry import PANELS, check_registry
 
 
 def menu_titles(window) -> list[str]:

@@ -28,10 +28,10 @@ from PySide6.QtWidgets import (
 
 from engine.graph.analysis import ERROR, Analysis
 from engine.graph.document import Node
-from studio.category_style import category_icon
-from studio.document_controller import DocumentController
+from studio.editor.category_style import category_icon
+from studio.editor.document_controller import DocumentController
+from studio.editor.param_editors import ParamEditor, make_editor
 from studio.number_format import format_count
-from studio.param_editors import ParamEditor, make_editor
 
 
 def _label(text: str = "", name: str = "", wrap: bool = False) -> QLabel:

@@ -26,7 +26,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, 
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 if TYPE_CHECKING:
-    from studio.canvas.scene import GraphScene
+    from studio.editor.canvas.scene import GraphScene
 
 DETAIL_LOD = 0.65  # the smallest node text (11 px) is about 7 px on screen here
 TITLE_MIN_PX = 11  # no overview title is drawn smaller than this many pixels

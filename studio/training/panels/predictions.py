@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 from PySide6.QtWidgets import QLabel, QStackedWidget, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
-from studio.panels.base import Panel, PanelContext
-from studio.panels.thumbnails import ThumbnailGrid
 from studio.theme import Theme
+from studio.training.panels.base import Panel, PanelContext
+from studio.training.panels.thumbnails import ThumbnailGrid
 
 
 def label_text(value: Any, names: list[str]) -> str:

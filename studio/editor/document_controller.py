@@ -11,26 +11,35 @@ a gesture that makes several changes.
 After any document event the controller re-analyses the network on a 0 ms
 single-shot timer, so a macro of many changes triggers one analysis, and emits
 `analysis_changed`. Refusals and hints go out through `status_message`.
+
+Read-only mode lives here, and only here: `set_editable(False, reason)` (a run
+trains this network) makes every method that changes the project refuse with
+`reason` and leave the document untouched. Those methods are marked with
+`@_edits`, the one place the rule is checked; a test walks the class so a new
+mutator cannot forget it. `editable_changed(bool)` is the one signal the editing
+widgets (canvas, palette, inspector, problems, edit actions) follow.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import copy
+import functools
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtGui import QUndoStack
+from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from engine.graph.analysis import Analysis, NetworkAnalyzer
 from engine.graph.document import Edge, GraphDocument
 from engine.layers.params import ParamError, coerce_param
 from engine.layers.spec import Fix
 from engine.project import Project
-from studio import clipboard
-from studio.auto_layout import layered_layout
-from studio.commands import (
+from studio.editor import clipboard
+from studio.editor.auto_layout import layered_layout
+from studio.editor.commands import (
     AddNodeCommand,
     ConnectCommand,
     DisconnectCommand,
@@ -40,9 +49,32 @@ from studio.commands import (
     SetParamCommand,
     wire_text,
 )
-from studio.document_bridge import DocumentBridge
+from studio.editor.document_bridge import DocumentBridge
 
 Position = tuple[float, float]
+Method = TypeVar("Method", bound=Callable[..., Any])
+_REASON = object()  # a refused method returns the reason, as it does for a refused value
+
+
+def _edits(refused: Any = _REASON) -> Callable[[Method], Method]:
+    """Mark a method that changes the project: while read-only it refuses (status message) and
+    returns `refused` (by default the reason) without running."""
+
+    def mark(method: Method) -> Method:
+        @functools.wraps(method)
+        def guarded(self: DocumentController, *args: Any, **kwargs: Any) -> Any:
+            if not self._editable:
+                reason = self._refuse(self.read_only_reason)
+                return reason if refused is _REASON else copy.copy(refused)
+            return method(self, *args, **kwargs)
+
+        guarded.edits_project = True  # type: ignore[attr-defined]
+        return guarded  # type: ignore[return-value]
+
+    return mark
+
+
+READ_ONLY_REASON = "The network is read-only"
 
 
 class DocumentController(QObject):
@@ -50,6 +82,7 @@ class DocumentController(QObject):
 
     analysis_changed = Signal(object)  # Analysis
     status_message = Signal(str)
+    editable_changed = Signal(bool)
 
     def __init__(self, project: Project, path: Path | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -65,6 +98,8 @@ class DocumentController(QObject):
         self._timer.setInterval(0)
         self._timer.timeout.connect(self.flush_analysis)
         self.bridge.changed.connect(self._timer.start)
+        self._editable = True
+        self.read_only_reason = READ_ONLY_REASON
 
     def close(self) -> None:
         """Let go of the document's events (call before dropping the controller)."""
@@ -84,6 +119,18 @@ class DocumentController(QObject):
     def analysis_pending(self) -> bool:
         return self._timer.isActive()
 
+    # ---- read-only mode ----------------------------------------------------------
+    @property
+    def editable(self) -> bool:
+        return self._editable
+
+    def set_editable(self, editable: bool, reason: str = READ_ONLY_REASON) -> None:
+        """Allow or refuse edits; `reason` is what a refused edit says (shown in the status bar)."""
+        self.read_only_reason = reason or READ_ONLY_REASON
+        if editable != self._editable:
+            self._editable = editable
+            self.editable_changed.emit(editable)
+
     # ---- helpers ----------------------------------------------------------------
     @contextmanager
     def _macro(self, text: str) -> Iterator[None]:
@@ -101,13 +148,28 @@ class DocumentController(QObject):
         """Show a transient message in the status bar (gestures use this for their feedback)."""
         self.status_message.emit(message)
 
+    # ---- project-level steps ---------------------------------------------------------
+    @_edits(None)
+    def push(self, commands: Iterable[QUndoCommand], text: str = "") -> None:
+        """Push undo commands made elsewhere (dataset and training settings, runs): several
+        become one undo step named `text`."""
+        commands = list(commands)
+        if len(commands) == 1:
+            self.undo_stack.push(commands[0])
+        elif commands:
+            with self._macro(text or commands[0].text()):
+                for command in commands:
+                    self.undo_stack.push(command)
+
     # ---- nodes --------------------------------------------------------------------
-    def add_node(self, type_id: str, position: Position, params: Mapping[str, Any] | None = None) -> str:
-        """Add a node of `type_id` at `position` (top-left, scene coordinates); returns its id."""
+    @_edits(None)
+    def add_node(self, type_id: str, position: Position, params: Mapping[str, Any] | None = None) -> str | None:
+        """Add a node of `type_id` at `position` (top-left, scene coordinates); returns its id (None: refused)."""
         command = AddNodeCommand(self.doc, type_id, params=params, position=position)
         self.undo_stack.push(command)
         return command.node_id
 
+    @_edits(None)
     def delete(self, node_ids: Iterable[str] = (), edges: Iterable[Edge] = (), verb: str = "Delete") -> None:
         """Delete nodes and wires as one undo step ("Delete 3 nodes", "Cut conv1")."""
         node_ids = [n for n in dict.fromkeys(node_ids) if n in self.doc.nodes]
@@ -136,6 +198,7 @@ class DocumentController(QObject):
             for node_id in node_ids:
                 self.undo_stack.push(RemoveNodeCommand(self.doc, node_id))
 
+    @_edits()
     def rename(self, node_id: str, name: str) -> str | None:
         """Rename a node; returns the reason when the name is refused."""
         name = name.strip()
@@ -158,6 +221,7 @@ class DocumentController(QObject):
         except ParamError as exc:
             return value, str(exc)
 
+    @_edits()
     def set_param(self, node_id: str, key: str, value: Any, session: int | None = None) -> str | None:
         """Change a parameter; edits of one editing `session` merge into one undo step.
 
@@ -171,12 +235,14 @@ class DocumentController(QObject):
         self.undo_stack.push(SetParamCommand(self.doc, node_id, key, canonical, session))
         return None
 
+    @_edits(None)
     def move_nodes(self, old: Mapping[str, Position], new: Mapping[str, Position]) -> None:
         """Record a finished drag as one undo step."""
         moved = {k: v for k, v in new.items() if k in self.doc.nodes and tuple(old.get(k, v)) != tuple(v)}
         if moved:
             self.undo_stack.push(MoveNodesCommand(self.doc, {k: old[k] for k in moved}, moved))
 
+    @_edits(None)
     def auto_arrange(self, sizes: Mapping[str, tuple[float, float]], *, undoable: bool = True) -> None:
         """Lay the network out left to right; `undoable=False` is for arranging a file as it opens."""
         new = layered_layout(self.doc, sizes)
@@ -194,6 +260,7 @@ class DocumentController(QObject):
     def wire_problem(self, source: str, source_port: str, target: str, target_port: str) -> str | None:
         return self.doc.wire_problem(source, source_port, target, target_port, allow_cycle=False)
 
+    @_edits()
     def connect(self, source: str, source_port: str, target: str, target_port: str) -> str | None:
         """Make a wire; returns the reason when it is refused."""
         problem = self.wire_problem(source, source_port, target, target_port)
@@ -202,10 +269,12 @@ class DocumentController(QObject):
         self.undo_stack.push(ConnectCommand(self.doc, Edge(source, source_port, target, target_port)))
         return None
 
+    @_edits(None)
     def disconnect(self, edge: Edge) -> None:
         if edge in self.doc.edges:
             self.undo_stack.push(DisconnectCommand(self.doc, edge))
 
+    @_edits()
     def reconnect(self, edge: Edge, target: str, target_port: str) -> str | None:
         """Move the input end of `edge` to another input port, as one undo step."""
         if (target, target_port) == (edge.target, edge.target_port):
@@ -223,6 +292,7 @@ class DocumentController(QObject):
     def copy_data(self, node_ids: Iterable[str]) -> dict[str, Any]:
         return clipboard.copy_data(self.doc, node_ids)
 
+    @_edits([])
     def paste(self, data: Mapping[str, Any], offset: Position, verb: str = "Paste") -> list[str]:
         """Add copied nodes (fresh names) and the wires among them as one undo step; returns new ids."""
         nodes, edges = clipboard.plan_paste(self.doc, dict(data), offset)
@@ -238,10 +308,12 @@ class DocumentController(QObject):
                     self.undo_stack.push(ConnectCommand(self.doc, e))
         return [n.node_id for n in nodes]
 
+    @_edits([])
     def duplicate(self, node_ids: Iterable[str], offset: Position = (40.0, 40.0)) -> list[str]:
         return self.paste(self.copy_data(node_ids), offset, verb="Duplicate")
 
     # ---- fixes -----------------------------------------------------------------------
+    @_edits()
     def apply_fix(self, fix: Fix) -> str | None:
         """Insert the adapter a problem suggests on the wire source -> target, as one undo step."""
         edge = next((e for e in self.doc.edges_into(fix.target, fix.target_port) if e.source == fix.source),

@@ -13,10 +13,10 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from studio.panels.base import Panel, PanelContext
-from studio.panels.series import Series
-from studio.panels.style import TRAIN, VALIDATION, new_plot, series_color, style_plot
 from studio.theme import Theme
+from studio.training.panels.base import Panel, PanelContext
+from studio.training.panels.series import Series
+from studio.training.panels.style import TRAIN, VALIDATION, new_plot, series_color, style_plot
 
 PERCENT = ("accuracy", "top_k")
 MAX_NEW_CURVES = 1

@@ -17,8 +17,8 @@ from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QWidget
 
 if TYPE_CHECKING:
-    from studio.canvas.scene import GraphScene
-    from studio.canvas.view import GraphView
+    from studio.editor.canvas.scene import GraphScene
+    from studio.editor.canvas.view import GraphView
 
 WIDTH, HEIGHT, MARGIN = 200, 130, 12
 

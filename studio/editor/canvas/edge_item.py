@@ -16,7 +16,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, 
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem, QWidget
 
 from engine.graph.document import Edge
-from studio.canvas.port_item import PortItem
+from studio.editor.canvas.port_item import PortItem
 
 _SELECTABLE = QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
 LABEL_MIN_LOD = 0.7  # the 10 px label is 7 px on screen here; smaller is unreadable

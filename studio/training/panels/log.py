@@ -13,8 +13,8 @@ from typing import Any
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QPlainTextEdit, QVBoxLayout, QWidget
 
-from studio.panels.base import Panel, PanelContext
 from studio.theme import Theme
+from studio.training.panels.base import Panel, PanelContext
 
 MAX_LINES = 5000
 TRACEBACK_LINES = 12

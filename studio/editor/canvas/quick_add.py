@@ -13,7 +13,7 @@ from PySide6.QtCore import QEvent, QObject, QPoint, Qt, Signal
 from PySide6.QtWidgets import QFrame, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from engine.layers.registry import LayerRegistry
-from studio.category_style import category_icon
+from studio.editor.category_style import category_icon
 
 TYPE_ROLE = Qt.ItemDataRole.UserRole
 

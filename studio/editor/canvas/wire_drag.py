@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QPointF, QRectF
 
 from engine.graph.document import Edge
-from studio.canvas.edge_item import WirePreview
-from studio.canvas.node_item import NodeItem
-from studio.canvas.port_item import INVALID, NO_HIGHLIGHT, VALID, PortItem
+from studio.editor.canvas.edge_item import WirePreview
+from studio.editor.canvas.node_item import NodeItem
+from studio.editor.canvas.port_item import INVALID, NO_HIGHLIGHT, VALID, PortItem
 
 if TYPE_CHECKING:
-    from studio.canvas.scene import GraphScene
+    from studio.editor.canvas.scene import GraphScene
 
 SNAP_RADIUS = 14.0
 

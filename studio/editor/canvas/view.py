@@ -5,8 +5,9 @@ button, or Space held with the left button, pans; a left drag on empty canvas
 draws a rubber band (Ctrl or Shift adds to the selection). The background is a
 grid that the scene snaps nodes to. A layer dragged from the palette and dropped
 here becomes a node where it was dropped; a double-click on empty canvas, Tab or
-Ctrl+Space opens the quick-add box at the cursor. Everything that changes the
-document goes through the scene's controller.
+Ctrl+Space opens the quick-add box at the cursor; while the document is
+read-only both are ignored. Everything that changes the document goes through
+the scene's controller.
 
 Repainting uses `BoundingRectViewportUpdate`; the grid skips its fine lines when
 zoomed out, and below a readable zoom the scene draws its batched overview (see
@@ -22,11 +23,11 @@ from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QCursor, QPainter, QPen, QTransform
 from PySide6.QtWidgets import QFrame, QGraphicsView, QWidget
 
-from studio.canvas.minimap import Minimap
-from studio.canvas.node_item import HEADER_H
-from studio.canvas.quick_add import QuickAddPopup
-from studio.canvas.scene import GRID, GraphScene
-from studio.clipboard import block_from_mime, layer_type_from_mime
+from studio.editor.canvas.minimap import Minimap
+from studio.editor.canvas.node_item import HEADER_H
+from studio.editor.canvas.quick_add import QuickAddPopup
+from studio.editor.canvas.scene import GRID, GraphScene
+from studio.editor.clipboard import block_from_mime, layer_type_from_mime
 
 MIN_ZOOM, MAX_ZOOM = 0.001, 3.0  # far enough out to fit thousands of nodes (drawn as an overview)
 
@@ -222,8 +223,16 @@ class GraphView(QGraphicsView):
         _shift_as_ctrl(event)
         super().mouseReleaseEvent(event)
 
+    def editable(self) -> bool:
+        """Whether the shown document takes edits (quick add and drops are ignored while read-only)."""
+        scene = self.graph_scene()
+        return scene is not None and scene.controller.editable
+
     def mouseDoubleClickEvent(self, event) -> None:
         if event.button() == Qt.MouseButton.LeftButton and self.itemAt(event.position().toPoint()) is None:
+            if not self.editable():
+                event.accept()
+                return
             self.open_quick_add(event.position().toPoint())
             event.accept()
             return
@@ -237,7 +246,8 @@ class GraphView(QGraphicsView):
             event.accept()
             return
         if key == Qt.Key.Key_Tab and not event.modifiers():
-            self.open_quick_add()
+            if self.editable():
+                self.open_quick_add()
             event.accept()
             return
         scene = self.graph_scene()
@@ -289,6 +299,8 @@ class GraphView(QGraphicsView):
             return None
         pos = scene.snap_point(QPointF(scene_pos.x() - 20, scene_pos.y() - HEADER_H / 2))
         node_id = scene.controller.add_node(type_id, (pos.x(), pos.y()))
+        if node_id is None:  # refused: the document is read-only
+            return None
         scene.select_nodes([node_id])
         self.setFocus()
         return node_id
@@ -299,13 +311,13 @@ class GraphView(QGraphicsView):
         return layer_type_from_mime(mime) is not None or block_from_mime(mime) is not None
 
     def dragEnterEvent(self, event) -> None:
-        if self._palette_drag(event.mimeData()):
+        if self._palette_drag(event.mimeData()) and self.editable():
             event.acceptProposedAction()
         else:
             super().dragEnterEvent(event)
 
     def dragMoveEvent(self, event) -> None:
-        if self._palette_drag(event.mimeData()):
+        if self._palette_drag(event.mimeData()) and self.editable():
             event.acceptProposedAction()
         else:
             super().dragMoveEvent(event)
@@ -313,7 +325,7 @@ class GraphView(QGraphicsView):
     def dropEvent(self, event) -> None:
         type_id = layer_type_from_mime(event.mimeData())
         block = block_from_mime(event.mimeData())
-        if (type_id is None and block is None) or self.graph_scene() is None:
+        if (type_id is None and block is None) or not self.editable() or self.graph_scene() is None:
             super().dropEvent(event)
             return
         at = self.mapToScene(event.position().toPoint())

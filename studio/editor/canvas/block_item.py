@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QStyleOptionGraphicsItem, QWidget
 
 from engine.graph.blocks import REPEAT
 from engine.graph.document import Node
-from studio.canvas.node_item import RADIUS, NodeItem
+from studio.editor.canvas.node_item import RADIUS, NodeItem
 
 STACK = 4.0  # how far each card behind the block is offset
 

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from studio.panels.base import Panel
-from studio.panels.confusion import ConfusionPanel
-from studio.panels.dataset import DatasetPanel
-from studio.panels.feature_maps import FeatureMapPanel
-from studio.panels.log import LogPanel
-from studio.panels.predictions import PredictionsPanel
-from studio.panels.runs import RunsPanel
-from studio.panels.scalar_plots import LearningRatePanel, LossPanel, MetricsPanel, ThroughputPanel
-from studio.panels.stats_plots import GradientFlowPanel, HistogramPanel
-from studio.panels.training_settings import TrainingSettingsPanel
+from studio.training.panels.base import Panel
+from studio.training.panels.confusion import ConfusionPanel
+from studio.training.panels.dataset import DatasetPanel
+from studio.training.panels.feature_maps import FeatureMapPanel
+from studio.training.panels.log import LogPanel
+from studio.training.panels.predictions import PredictionsPanel
+from studio.training.panels.runs import RunsPanel
+from studio.training.panels.scalar_plots import LearningRatePanel, LossPanel, MetricsPanel, ThroughputPanel
+from studio.training.panels.stats_plots import GradientFlowPanel, HistogramPanel
+from studio.training.panels.training_settings import TrainingSettingsPanel
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.graph.analysis import ERROR, Analysis, Problem
-from studio.document_controller import DocumentController
+from studio.editor.document_controller import DocumentController
 
 NODE_ROLE = Qt.ItemDataRole.UserRole
 COLUMNS = ("", "Node", "Problem", "Fix")

@@ -8,7 +8,9 @@ and its `analysis_changed` signal (shapes, parameter counts, badges, wire
 labels). It is the one place that turns mouse gestures on items into controller
 calls: a node drag becomes one move command on release, a wire drag (see
 `wire_drag.py`) one connect, reconnect or disconnect. Items never write the
-document, and neither does the scene.
+document, and neither does the scene. While the controller is read-only
+(`editable_changed`) nodes cannot be dragged and ports start no wires; selecting
+still works.
 """
 
 from __future__ import annotations
@@ -21,13 +23,13 @@ from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent
 from engine.graph.analysis import Analysis, NodeInfo, Problem
 from engine.graph.document import Edge, Node
 from engine.layers.spec import LONG
-from studio.canvas.block_item import BlockNodeItem
-from studio.canvas.edge_item import EdgeItem
-from studio.canvas.node_item import NodeItem
-from studio.canvas.overview import DETAIL_LOD, OverviewItem
-from studio.canvas.port_item import PortItem
-from studio.canvas.wire_drag import WireDrag
-from studio.document_controller import DocumentController
+from studio.editor.canvas.block_item import BlockNodeItem
+from studio.editor.canvas.edge_item import EdgeItem
+from studio.editor.canvas.node_item import NodeItem
+from studio.editor.canvas.overview import DETAIL_LOD, OverviewItem
+from studio.editor.canvas.port_item import PortItem
+from studio.editor.canvas.wire_drag import WireDrag
+from studio.editor.document_controller import DocumentController
 from studio.theme import CanvasColors
 
 GRID = 20.0
@@ -82,6 +84,7 @@ class GraphScene(QGraphicsScene):
         bridge.nodes_moved.connect(self._on_nodes_moved)
         bridge.definitions_changed.connect(self._on_definitions_changed)
         controller.analysis_changed.connect(self.apply_analysis)
+        controller.editable_changed.connect(self._editable_changed)
         self.apply_analysis(controller.analysis)
 
     # ---- queries -----------------------------------------------------------------------
@@ -135,6 +138,7 @@ class GraphScene(QGraphicsScene):
         doc = self.controller.doc
         kind = BlockNodeItem if doc.is_block(node.id) else NodeItem
         item = kind(node, doc.spec_of(node), info, problems)
+        item.setFlag(NodeItem.GraphicsItemFlag.ItemIsMovable, self.controller.editable)
         self.nodes[node.id] = item
         self._edges_of[node.id] = set()
         if self.overview_mode:
@@ -247,6 +251,11 @@ class GraphScene(QGraphicsScene):
             self._on_edge_connected(edge)
         self.nodes[node.id].setSelected(selected)
 
+    def _editable_changed(self, editable: bool) -> None:
+        self.cancel_gesture()
+        for item in self.nodes.values():
+            item.setFlag(NodeItem.GraphicsItemFlag.ItemIsMovable, editable)
+
     def _update_edges_of(self, node_id: str) -> None:
         for edge in self._edges_of.get(node_id, ()):
             self.edges[edge].update_path()
@@ -287,14 +296,15 @@ class GraphScene(QGraphicsScene):
         return None
 
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
-        if event.button() == Qt.MouseButton.LeftButton:
+        editable = self.controller.editable
+        if event.button() == Qt.MouseButton.LeftButton and editable:
             port = self.port_at(event.scenePos())
             if port is not None:
                 self._wire_drag = WireDrag(self, port)
                 event.accept()
                 return
         super().mousePressEvent(event)
-        if event.button() == Qt.MouseButton.LeftButton:
+        if event.button() == Qt.MouseButton.LeftButton and editable:
             self._drag_start = {n: (self.nodes[n].x(), self.nodes[n].y()) for n in self.selected_node_ids()}
 
     def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:

@@ -23,10 +23,10 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 from engine.graph.analysis import ERROR, NodeInfo, Problem
 from engine.graph.document import Node
 from engine.layers.spec import LONG, LayerSpec
-from studio.canvas.overview import DETAIL_LOD
-from studio.canvas.port_item import PortItem
-from studio.category_style import category_color, paint_category_badge
-from studio.commands import describe_value
+from studio.editor.canvas.overview import DETAIL_LOD
+from studio.editor.canvas.port_item import PortItem
+from studio.editor.category_style import category_color, paint_category_badge
+from studio.editor.commands import describe_value
 from studio.number_format import format_count
 
 HEADER_H = 30.0

@@ -1,6 +1,6 @@
 """The activations of the probed node for the first probe sample, as one live mosaic image.
 
-All channels are tiled into one RGBA image (`studio.panels.mosaic`), each normalised on its own,
+All channels are tiled into one RGBA image (`studio.training.panels.mosaic`), each normalised on its own,
 and drawn by a single `ImageItem`. The panel shows the node the run is probing: selecting
 another node on the canvas switches the probe (the training UI calls `RunHandle.set_probes`)
 and the panel says it is waiting until that node's maps arrive.
@@ -14,10 +14,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from studio.panels.base import Panel, PanelContext
-from studio.panels.mosaic import feature_mosaic
-from studio.panels.style import lookup_table, rgba
 from studio.theme import Theme
+from studio.training.panels.base import Panel, PanelContext
+from studio.training.panels.mosaic import feature_mosaic
+from studio.training.panels.style import lookup_table, rgba
 
 
 class FeatureMapPanel(Panel):

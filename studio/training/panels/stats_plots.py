@@ -16,11 +16,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QBoxLayout, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from studio.panels.base import Panel, PanelContext
-from studio.panels.scalar_plots import PlotPanel
-from studio.panels.series import Series
-from studio.panels.style import TRAIN, VALIDATION, new_plot, series_color, style_plot
 from studio.theme import Theme
+from studio.training.panels.base import Panel, PanelContext
+from studio.training.panels.scalar_plots import PlotPanel
+from studio.training.panels.series import Series
+from studio.training.panels.style import TRAIN, VALIDATION, new_plot, series_color, style_plot
 
 NORM_FLOOR = 1e-12  # the log axis cannot show a zero norm
 MAX_NEW_CURVES = 2

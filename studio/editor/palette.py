@@ -20,8 +20,8 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QAbstractItemView, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from engine.layers.registry import LayerRegistry
-from studio.category_style import category_icon
-from studio.clipboard import BLOCK_MIME_TYPE, LAYER_MIME_TYPE, block_mime, layer_mime
+from studio.editor.category_style import category_icon
+from studio.editor.clipboard import BLOCK_MIME_TYPE, LAYER_MIME_TYPE, block_mime, layer_mime
 
 TYPE_ROLE = Qt.ItemDataRole.UserRole
 SEARCH_ROLE = Qt.ItemDataRole.UserRole + 1

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
 
 from studio.run_controller import RunController
 from studio.theme import Theme, theme
+from studio.training.workspace import Workspace
 
 FRAME_BUDGET_MS = 20.0  # of each tick's redraw work (painting follows in the same frame)
 MAX_PANELS_PER_TICK = 3  # each redrawn plot also costs a repaint of a few milliseconds
@@ -88,7 +89,7 @@ class PanelContext:
     """Everything a panel may subscribe to."""
 
     runs: RunController
-    workspace: Any  # studio.training.workspace.Workspace
+    workspace: Workspace
     engine: Any  # studio.training.engine_loader.EngineLoader
     preview: Any = None  # studio.training.dataset_preview.DatasetPreviewer
     comparison: RunComparison = field(default_factory=RunComparison)

@@ -16,10 +16,10 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from studio.panels.base import Panel, PanelContext
-from studio.panels.mosaic import colorize
-from studio.panels.style import ramp_table, rgba, series_color
 from studio.theme import Theme
+from studio.training.panels.base import Panel, PanelContext
+from studio.training.panels.mosaic import colorize
+from studio.training.panels.style import ramp_table, rgba, series_color
 
 MAX_TEXT_CLASSES = 20  # beyond this only the colours show the counts
 

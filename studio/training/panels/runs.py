@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.panels.base import Panel, PanelContext
+from studio.training.panels.base import Panel, PanelContext
 from studio.training.project_commands import DeleteRunCommand
 
 COLUMNS = ("Run", "Status", "Epochs", "Best val loss", "Best val accuracy", "Test accuracy", "Settings", "Started")
@@ -84,7 +84,7 @@ class RunsPanel(Panel):
         layout.addWidget(self.tree, 1)
         layout.addLayout(row)
         ws = context.workspace
-        ws.project_changed.connect(self.refresh)
+        ws.project_opened.connect(self.refresh)
         ws.document_changed.connect(self._maybe_refresh)
         context.engine.ready.connect(self.refresh)
         self.summaries: list[Any] = []
@@ -156,12 +156,7 @@ class RunsPanel(Panel):
         if not self.confirm(self, f"Delete {names} from the project? Its metrics and weights are removed "
                                   "(Undo brings them back until the project is closed)."):
             return False
-        stack = self.context.workspace.undo_stack
-        if len(ids) > 1:
-            stack.beginMacro(f"Delete {len(ids)} runs")
-        for run_id in ids:
-            stack.push(DeleteRunCommand(project, run_id))
-        if len(ids) > 1:
-            stack.endMacro()
+        self.context.workspace.push(*(DeleteRunCommand(project, run_id) for run_id in ids),
+                                    text=f"Delete {len(ids)} runs")
         self.refresh()
         return True

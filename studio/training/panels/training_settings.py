@@ -16,11 +16,11 @@ from typing import Any
 
 from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QVBoxLayout, QWidget
 
-from studio.commands import describe_value
-from studio.panels.base import Panel, PanelContext
-from studio.panels.focus import has_focus
-from studio.param_editors import ParamEditor
+from studio.editor.commands import describe_value
+from studio.editor.param_editors import ParamEditor
 from studio.theme import Theme
+from studio.training.panels.base import Panel, PanelContext
+from studio.training.panels.focus import has_focus
 from studio.training.project_commands import SetSectionCommand
 
 FIELD_MIN_WIDTH = 80
@@ -56,13 +56,13 @@ class TrainingSettingsPanel(Panel):
         self.set_scrolling_body(body)
         self._theme = context.theme
         ws = context.workspace
-        ws.project_changed.connect(self.load_from_project)
+        ws.project_opened.connect(self.load_from_project)
         ws.document_changed.connect(self.load_from_project)
         context.engine.ready.connect(self.load_from_project)
         if context.preview is not None:
             context.preview.loaded.connect(lambda _r: self.check())
             context.preview.failed.connect(lambda _m: self.check())
-        context.runs.state_changed.connect(lambda state: self.form_host.setEnabled(state == "idle"))
+        ws.editable_changed.connect(self.form_host.setEnabled)  # read-only while a run trains the project
         self.load_from_project()
 
     def _build(self) -> None:

@@ -30,13 +30,13 @@ from PySide6.QtWidgets import (
 )
 
 from engine.layers.spec import Param
-from studio.commands import describe_value
-from studio.panels.base import Panel, PanelContext
-from studio.panels.focus import has_focus
-from studio.panels.style import new_plot, series_color, style_plot
-from studio.panels.thumbnails import ThumbnailGrid
-from studio.param_editors import ParamEditor, make_editor
+from studio.editor.commands import describe_value
+from studio.editor.param_editors import ParamEditor, make_editor
 from studio.theme import Theme
+from studio.training.panels.base import Panel, PanelContext
+from studio.training.panels.focus import has_focus
+from studio.training.panels.style import new_plot, series_color, style_plot
+from studio.training.panels.thumbnails import ThumbnailGrid
 from studio.training.project_commands import SetSectionCommand
 
 PREVIEW_DELAY_MS = 250
@@ -73,10 +73,10 @@ class DatasetPanel(Panel):
         self._timer.timeout.connect(self._request_preview)
         self._build()
         ws = context.workspace
-        ws.project_changed.connect(self._project_changed)
+        ws.project_opened.connect(self._project_changed)
         ws.document_changed.connect(self.load_from_project)
         context.engine.ready.connect(self.load_from_project)
-        context.runs.state_changed.connect(lambda state: self.form_host.setEnabled(state == "idle"))
+        ws.editable_changed.connect(self.form_host.setEnabled)  # read-only while a run trains the project
         self.previewer.loading.connect(self._preview_loading)
         self.previewer.loaded.connect(self._preview_loaded)
         self.previewer.failed.connect(self._preview_failed)

@@ -1,1 +1,0 @@
-"""Dock panels of the training UI; `studio.panels.registry` names them all."""

@@ -1,0 +1,1 @@
+"""Dock panels of the training UI; `studio.training.panels.registry` names them all."""
