@@ -6,10 +6,18 @@ messages all speak the user's names. Input nodes become the forward's
 arguments, in document order; Output nodes its results (one tensor, or a tuple
 in document order when there are several). Building refuses a network with
 validation errors and says which.
+
+A block instance becomes a nested module named after the instance: a
+`GraphModule` whose class is named after the definition, built the same way
+from the block's body (Block Inputs are its arguments, Block Outputs its
+results) with the instance's parameter values bound; a repeated block becomes
+an `nn.Sequential` of its copies, so keys read like hand-written PyTorch
+(``layer1.0.conv1.weight``). `engine.build_blocks` holds that part.
 """
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -29,11 +37,19 @@ class BuildError(ValueError):
 
 
 def build_module(doc: GraphDocument, analysis: Analysis | None = None) -> fx.GraphModule:
-    """Turn `doc` into a GraphModule with one submodule per layer node."""
+    """Turn `doc` into a GraphModule with one submodule per layer node (or block instance)."""
     analysis = analysis or analyze(doc)
     if not analysis.ok:
         lines = [_describe(doc, p.node_id, p.message) for p in analysis.errors]
         raise BuildError("the network has errors:\n  " + "\n  ".join(lines))
+    return graph_module(doc, analysis, {}, "Network")
+
+
+def graph_module(doc: GraphDocument, analysis: Analysis, bindings: Mapping[str, Mapping[str, object]],
+                 class_name: str) -> fx.GraphModule:
+    """The GraphModule of one document (a network, or one copy of a block's body with `bindings`)."""
+    from engine.build_blocks import instance_module
+
     graph = fx.Graph()
     modules: dict[str, nn.Module] = {}
     values: dict[str, fx.Node] = {}
@@ -43,22 +59,35 @@ def build_module(doc: GraphDocument, analysis: Analysis | None = None) -> fx.Gra
         incoming.setdefault(edge.target, []).append(edge)
     for node_id in _topological(doc):
         node = doc.nodes[node_id]
-        spec = doc.registry.get(node.type_id)
-        args = tuple(values[e.source] for e in incoming.get(node_id, []))
+        spec = doc.spec_of(node)
+        args = tuple(_value(graph, values, e) for e in incoming.get(node_id, []))
         if spec.is_input:
-            values[node_id] = graph.placeholder(node_id)
+            values[node_id] = graph.placeholder(node_id if node_id.isidentifier() else f"x_{node_id}")
         elif spec.is_output:
             outputs.append(args[0])
         else:
             info = analysis.nodes[node_id]
-            params = coerce_params(spec, node.params)
+            values_ = {**node.params, **bindings.get(node_id, {})}
+            if node.type_id in doc.library.definitions:
+                modules[node_id] = instance_module(doc, node, values_, info)
+                values[node_id] = graph.call_module(node_id, args)
+                if len(spec.outputs) > 1:
+                    for i, port in enumerate(spec.outputs):
+                        values[f"{node_id}.{port.name}"] = graph.call_function(operator.getitem, (values[node_id], i))
+                continue
+            params = coerce_params(spec, values_)
             assert spec.build is not None, f"{spec.type_id} declares no builder"
             modules[node_id] = spec.build(params, info.inputs)
             values[node_id] = graph.call_module(node_id, args)
     graph.output(outputs[0] if len(outputs) == 1 else tuple(outputs))
-    module = fx.GraphModule(modules, graph, class_name="Network")
+    module = fx.GraphModule(modules, graph, class_name=class_name)
     module.graph.lint()
     return module
+
+
+def _value(graph: fx.Graph, values: dict[str, fx.Node], edge: object) -> fx.Node:
+    port_value = values.get(f"{edge.source}.{edge.source_port}")  # type: ignore[attr-defined]
+    return port_value if port_value is not None else values[edge.source]  # type: ignore[attr-defined]
 
 
 def _topological(doc: GraphDocument) -> list[str]:
@@ -85,7 +114,7 @@ def input_specs(doc: GraphDocument, analysis: Analysis | None = None) -> dict[st
     return {
         node_id: analysis.nodes[node_id].output
         for node_id, node in doc.nodes.items()
-        if doc.registry.get(node.type_id).is_input and analysis.nodes[node_id].output is not None
+        if doc.spec_of(node).is_input and analysis.nodes[node_id].output is not None
     }
 
 

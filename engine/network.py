@@ -12,7 +12,9 @@
     model = net.build()          # a torch.fx.GraphModule
 
 `add` returns the new node's id, which is what the next layer takes as input;
-merges take a list of ids. Everything goes through the document's checked
+merges take a list of ids. `add` also places block instances: ``net.add("BasicBlock", x,
+channels=128, stride=2, downsample=1, repeat=2)`` once the block is in ``net.doc.library``
+(`engine.block_catalog.install_bundled`). Everything goes through the document's checked
 mutators, so the same errors and events apply as in the studio.
 """
 
@@ -44,10 +46,12 @@ class Network:
     def add(self, type_id: str, inputs: str | Sequence[str], name: str | None = None, **params: Any) -> str:
         """Add a layer fed by `inputs` (a node id, or a list of them for merges); returns its id."""
         node = self.doc.add_node(type_id, name=name, params=params)
-        spec = self.doc.registry.get(type_id)
-        port = spec.inputs[0].name
-        for source in [inputs] if isinstance(inputs, str) else inputs:
-            source_port = self.doc.registry.get(self.doc.node(source).type_id).outputs[0].name
+        spec = self.doc.spec_of(node)
+        sources = [inputs] if isinstance(inputs, str) else list(inputs)
+        # a merge takes every source on its one port; a block with several inputs takes one per port
+        ports = [spec.inputs[0].name] * len(sources) if spec.inputs[0].multi else [p.name for p in spec.inputs]
+        for source, port in zip(sources, ports):
+            source_port = self.doc.spec(source).outputs[0].name
             self.doc.connect(source, source_port, node.id, port, allow_cycle=False)
         return node.id
 

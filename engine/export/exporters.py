@@ -19,11 +19,11 @@ from engine.graph.document import GraphDocument
 
 
 def _input_names(doc: GraphDocument) -> list[str]:
-    return [n.id for n in doc.nodes.values() if doc.registry.get(n.type_id).is_input]
+    return [n.id for n in doc.nodes.values() if doc.spec_of(n).is_input]
 
 
 def _output_names(doc: GraphDocument) -> list[str]:
-    return [n.id for n in doc.nodes.values() if doc.registry.get(n.type_id).is_output]
+    return [n.id for n in doc.nodes.values() if doc.spec_of(n).is_output]
 
 
 def _dynamic_batch(n_inputs: int) -> tuple[dict[int, object], ...]:

@@ -11,15 +11,28 @@ with networkx; they are linear in the size of the graph.
 Problems are data (`Problem`): node id, severity, a message in the user's node
 names, and, where one exists, a `Fix` that names an adapter layer to insert.
 Nothing here imports torch.
+
+Blocks: an instance is inferred with its actual input shapes, copy by copy
+(`engine.graph.block_inference`, which memoises each definition's analysis by
+its inputs and bound parameters, so an edit outside a block never re-infers its
+inside, and an edit inside re-infers only the instances of that definition). A
+problem inside a block is reported on the instance node (`problems_of` gives
+the badge count) with `path` — the instance ids down to the node at fault, the
+document being `hierarchy.document_at(network, path)` — and a message naming
+the place (``in layer2 ▸ 0 ▸ conv1: ...``); its fix refers to that document.
+The same analyser runs on a block's body given `inputs` for its Block Inputs
+and `bindings` for its exposed parameters.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import networkx as nx
 
+from engine.graph.blocks import BLOCK_INPUT, BLOCK_OUTPUT
 from engine.graph.document import Edge, GraphDocument, Node
 from engine.layers.params import ParamError, coerce_params
 from engine.layers.spec import Fix, LayerSpec, ShapeError, TensorSpec
@@ -37,6 +50,11 @@ class Problem:
     message: str
     fix: Fix | None = None
     code: str = ""
+    path: tuple[str, ...] = ()  # inside a block: instance ids from node_id down to the node at fault
+
+    @property
+    def inside(self) -> bool:
+        return len(self.path) > 1
 
 
 @dataclass
@@ -47,6 +65,12 @@ class NodeInfo:
     output: TensorSpec | None = None
     param_count: int = 0
     problems: list[Problem] = field(default_factory=list)
+    outputs: dict[str, TensorSpec] | None = None  # by port, for blocks with several outputs
+
+    def output_for(self, port: str) -> TensorSpec | None:
+        if self.outputs is not None:
+            return self.outputs.get(port)
+        return self.output
 
 
 @dataclass
@@ -80,8 +104,11 @@ class Analysis:
 class NetworkAnalyzer:
     """Keeps an `Analysis` of a document up to date, incrementally."""
 
-    def __init__(self, doc: GraphDocument) -> None:
+    def __init__(self, doc: GraphDocument, inputs: Mapping[str, TensorSpec] | None = None,
+                 bindings: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         self.doc = doc
+        self.block_inputs = dict(inputs or {})  # Block Input id -> the shape an instance feeds it
+        self.bindings = {k: dict(v) for k, v in (bindings or {}).items()}  # inner id -> exposed values
         self._graph = nx.DiGraph()
         self._cache: dict[str, NodeInfo] = {}
         self._dirty: set[str] = set()
@@ -100,6 +127,7 @@ class NetworkAnalyzer:
             (ev.param_changed, self._on_param_changed),
             (ev.node_renamed, self._on_renamed),
         ]
+        self._subscriptions.append((doc.library.events.definition_changed, self._on_definitions_changed))
         for event, handler in self._subscriptions:
             event.subscribe(handler)
 
@@ -108,6 +136,10 @@ class NetworkAnalyzer:
         for event, handler in self._subscriptions:
             event.unsubscribe(handler)
         self._subscriptions = []
+
+    def _on_definitions_changed(self, names: frozenset[str]) -> None:
+        # Instances of an edited definition (or of one containing it) re-infer; nothing else does.
+        self._dirty.update(n.id for n in self.doc.nodes.values() if n.type_id in names)
 
     # ---- event handlers: remember what changed --------------------------------
     def _on_node_added(self, node: Node) -> None:
@@ -203,10 +235,16 @@ class NetworkAnalyzer:
         return incoming
 
     def _infer_node(self, node: Node, incoming: list[Edge]) -> NodeInfo:
-        spec = self.doc.registry.get(node.type_id)
+        spec = self.doc.spec_of(node)
         info = NodeInfo()
+        if node.type_id == BLOCK_INPUT:
+            info.output = self.block_inputs.get(node.id)  # unknown when a body is analysed on its own
+            return info
         try:
-            params = coerce_params(spec, node.params)
+            values = node.params
+            if node.id in self.bindings:
+                values = {**values, **self.bindings[node.id]}
+            params = coerce_params(spec, values)
         except ParamError as exc:
             info.problems.append(Problem(node.id, ERROR, f"{exc}", code="param"))
             return info
@@ -225,10 +263,15 @@ class NetworkAnalyzer:
                 return info
             for edge in edges:
                 upstream = self._cache.get(edge.source)
-                if upstream is None or upstream.output is None:
+                value = upstream.output_for(edge.source_port) if upstream is not None else None
+                if value is None:
                     return info  # the problem is upstream and reported there
-                inputs.append(upstream.output)
+                inputs.append(value)
         info.inputs = tuple(inputs)
+        if node.type_id in self.doc.library.definitions:
+            from engine.graph.block_inference import infer_instance
+
+            return infer_instance(self.doc, node, params, info)
         try:
             info.output = spec.infer(params, inputs)
             info.param_count = spec.count_params(params, inputs)
@@ -243,7 +286,7 @@ class NetworkAnalyzer:
             return None
         edge = incoming[0]
         source = self.doc.nodes[edge.source]
-        fix_title = self.doc.registry.get(exc.fix_type).title
+        fix_title = self.doc.type_spec(exc.fix_type).title
         return Fix(
             description=f"insert {fix_title} between '{source.name}' and '{node.name}'",
             insert_type=exc.fix_type,
@@ -274,9 +317,11 @@ class NetworkAnalyzer:
         return Analysis(dict(self._cache), problems, total)
 
     def _network_problems(self) -> list[Problem]:
-        registry = self.doc.registry
-        inputs = [n for n in self.doc.nodes.values() if registry.get(n.type_id).is_input]
-        outputs = [n for n in self.doc.nodes.values() if registry.get(n.type_id).is_output]
+        doc = self.doc
+        if doc.is_body:
+            return self._body_problems()
+        inputs = [n for n in doc.nodes.values() if doc.spec_of(n).is_input]
+        outputs = [n for n in doc.nodes.values() if doc.spec_of(n).is_output]
         problems: list[Problem] = []
         if not inputs:
             problems.append(Problem(None, ERROR, "the network has no Input node: add one from the palette",
@@ -285,12 +330,19 @@ class NetworkAnalyzer:
             problems.append(Problem(None, ERROR, "the network has no Output node: add one after the last layer",
                                     code="no_output"))
             return problems
+        return problems + self._dead_ends(outputs, "Output")
+
+    def _body_problems(self) -> list[Problem]:
+        outputs = [n for n in self.doc.nodes.values() if n.type_id == BLOCK_OUTPUT]
+        if not outputs:
+            return [Problem(None, ERROR, "the block has no Block Output: add one after its last layer",
+                            code="no_output")]
+        return self._dead_ends(outputs, "Block Output")
+
+    def _dead_ends(self, outputs: list[Node], what: str) -> list[Problem]:
         useful = _ancestors_of(self._graph, (n.id for n in outputs))
-        for node in self.doc.nodes.values():
-            if node.id not in useful:
-                problems.append(Problem(node.id, WARNING, "reaches no Output, so it is never trained or used",
-                                        code="dead_end"))
-        return problems
+        return [Problem(node.id, WARNING, f"reaches no {what}, so it is never trained or used", code="dead_end")
+                for node in self.doc.nodes.values() if node.id not in useful]
 
 
 def _ancestors_of(graph: nx.DiGraph, targets: Iterable[str]) -> set[str]:

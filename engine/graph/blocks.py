@@ -158,6 +158,8 @@ class BlockLibrary:
         self.network: GraphDocument | None = None  # the network whose library this is
         self.events = LibraryEvents()
         self.revision = 0  # bumped on every change to any definition (cache keys)
+        self.stamps: dict[str, int] = {}  # per definition: bumped when it or a block inside it changes
+        self.inference_cache: dict[tuple[Any, ...], Any] = {}  # engine.graph.block_inference keeps it
         self._specs: dict[str, tuple[int, LayerSpec]] = {}
         self._muted = 0
 
@@ -191,6 +193,7 @@ class BlockLibrary:
         self.definitions[definition.name] = definition
         self._watch(definition)
         self.revision += 1
+        self.stamps[definition.name] = self.stamps.get(definition.name, 0) + 1
         self.events.definition_added.emit(definition)
         return definition
 
@@ -202,6 +205,7 @@ class BlockLibrary:
         del self.definitions[name]
         self._specs.pop(name, None)
         self.revision += 1
+        self.stamps[name] = self.stamps.get(name, 0) + 1
         self.events.definition_removed.emit(definition)
         return definition
 
@@ -261,6 +265,7 @@ class BlockLibrary:
         reached = self.containing(name)
         for reached_name in reached:
             self._specs.pop(reached_name, None)
+            self.stamps[reached_name] = self.stamps.get(reached_name, 0) + 1
         self.events.definition_changed.emit(frozenset(reached))
 
     def mute(self) -> _Mute:
@@ -341,10 +346,12 @@ class BlockLibrary:
 
     def exposed_param(self, definition: BlockDefinition, p: BlockParam) -> Param:
         """The schema of an exposed parameter: its first target's, defaulting to the body's value."""
-        if not p.targets:
-            raise DocumentError(f"block parameter {p.name!r} of {definition.name} drives nothing")
-        node_id, key = p.targets[0]
         body = definition.body
+        live = [(n, k) for n, k in p.targets if n in body.nodes]
+        if not live:
+            # Its inner nodes were deleted: keep the value's kind so instances still load; analysis says so.
+            return Param(p.name, _kind_of(p.repeat_value), p.repeat_value, help=p.help, optional=True)
+        node_id, key = live[0]
         try:
             inner = body.spec(node_id).param(key)
         except KeyError:
@@ -366,6 +373,18 @@ class _Mute:
 
     def __exit__(self, *exc: object) -> None:
         self.library._muted -= 1
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, tuple):
+        return "ints"
+    return "str"
 
 
 def _used_in(body: GraphDocument) -> set[str]:

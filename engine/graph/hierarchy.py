@@ -110,12 +110,28 @@ def group_into_block(doc: GraphDocument, node_ids: Iterable[str], name: str | No
         if spec.is_input or spec.is_output:
             raise DocumentError(f"'{node.name}' is a {spec.title} of the "
                                 f"{'block' if node.type_id in PORT_SPECS else 'network'} and stays outside")
+    _refuse_cycles(doc, {n.id for n in chosen})
     library = doc.library
     block_name = name or library.free_name("Block")
     if name is not None and name in library:
         raise DocumentError(f"a block named {name!r} already exists")
     return record(doc, f"Group {len(chosen)} nodes into {block_name}",
                   lambda: _group(doc, chosen, block_name, instance_name))
+
+
+def _refuse_cycles(doc: GraphDocument, ids: set[str]) -> None:
+    """A selection with an outside node between two of its nodes would become a cycle through the block."""
+    stack = [e.target for i in ids for e in doc.edges_from(i) if e.target not in ids]
+    seen = set(stack)
+    while stack:
+        current = stack.pop()
+        for edge in doc.edges_from(current):
+            if edge.target in ids:
+                raise DocumentError(f"cannot group these nodes: '{doc.nodes[current].name}' lies between them "
+                                    "but outside the selection (select it too)")
+            if edge.target not in seen:
+                seen.add(edge.target)
+                stack.append(edge.target)
 
 
 def _group(doc: GraphDocument, chosen: list[Node], block_name: str, instance_name: str | None) -> str:

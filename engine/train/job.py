@@ -94,8 +94,8 @@ def check_job(job: TrainingJob) -> tuple[CheckedJob | None, list[str]]:
     doc, settings = job.document, job.settings
     analysis = analyze(doc)
     problems = [_node_text(job, p.node_id, p.message) for p in analysis.errors]
-    inputs = [n for n in doc.nodes.values() if doc.registry.get(n.type_id).is_input]
-    outputs = [n for n in doc.nodes.values() if doc.registry.get(n.type_id).is_output]
+    inputs = [n for n in doc.nodes.values() if doc.spec_of(n).is_input]
+    outputs = [n for n in doc.nodes.values() if doc.spec_of(n).is_output]
     if len(inputs) > 1:
         problems.append(f"training needs exactly one Input node; the network has {len(inputs)}")
     if len(outputs) > 1:

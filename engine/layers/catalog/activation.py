@@ -53,6 +53,7 @@ def _dim_spec(type_id: str, help_text: str) -> LayerSpec:
 
 SPECS = [
     _simple("ReLU", "max(0, x): the default choice for hidden layers."),
+    _simple("ReLU6", "min(max(0, x), 6): ReLU capped at 6, as in MobileNet's blocks."),
     _simple(
         "LeakyReLU",
         "x for x > 0, slope·x otherwise: keeps a small gradient for negative inputs.",

@@ -28,6 +28,24 @@ def _elementwise_shape(params: Mapping[str, Any], inputs: Sequence[TensorSpec]) 
     return first
 
 
+def _broadcast_shape(params: Mapping[str, Any], inputs: Sequence[TensorSpec]) -> TensorSpec:
+    """Same rank; each dimension equal or 1 in all but one input (a (C, 1, 1) gate scales a (C, H, W) map)."""
+    if len(inputs) < 2:
+        raise ShapeError(f"needs at least 2 inputs, has {len(inputs)}")
+    _same_dtype(inputs)
+    rank = len(inputs[0].shape)
+    shapes = ", ".join(x.label() for x in inputs)
+    if any(len(x.shape) != rank for x in inputs):
+        raise ShapeError(f"inputs must have the same number of dimensions, got {shapes}")
+    out = []
+    for sizes in zip(*(x.shape for x in inputs)):
+        big = {s for s in sizes if s != 1}
+        if len(big) > 1:
+            raise ShapeError(f"inputs must agree on every dimension (or be 1 there), got {shapes}")
+        out.append(big.pop() if big else 1)
+    return TensorSpec(tuple(out), inputs[0].dtype)
+
+
 def _concat_shape(params: Mapping[str, Any], inputs: Sequence[TensorSpec]) -> TensorSpec:
     if len(inputs) < 2:
         raise ShapeError(f"needs at least 2 inputs, has {len(inputs)}")
@@ -89,11 +107,12 @@ MULTIPLY = LayerSpec(
     type_id="Multiply",
     title="Multiply",
     category="Merge",
-    help="Element-wise product of two or more inputs of the same shape (gating).",
+    help="Element-wise product of two or more inputs (gating): of the same shape, or with size 1 where "
+    "the others are larger, as a squeeze-and-excitation gate of (channels, 1, 1) scales a feature map.",
     params=(),
     inputs=(MERGE_PORT,),
     outputs=(Port("out"),),
-    infer=_elementwise_shape,
+    infer=_broadcast_shape,
     build=_build_multiply,
     name_prefix="mul",
 )
