@@ -7,7 +7,9 @@ subscribing to the engine directly, so there is exactly one place where engine
 callbacks enter Qt and one place (`close`) where they are let go.
 
 Signals are emitted synchronously, in the order of the document's events. The
-bridge never writes to the document.
+bridge never writes to the document. `follow(doc)` moves it to another document
+of the same project (a block's body opened on the canvas); its library's
+`definition_changed` arrives as `definitions_changed`.
 """
 
 from __future__ import annotations
@@ -46,6 +48,15 @@ class DocumentBridge(QObject):
             getattr(doc.events, name).subscribe(handler)
         self._library_events = doc.library.events
         self._library_events.definition_changed.subscribe(self._on_definitions_changed)
+
+    def follow(self, doc: GraphDocument) -> None:
+        """Listen to another document of the same project (a block's body opened on the canvas): the
+        signals, and whatever is connected to them, stay."""
+        for name, handler in self._handlers.items():
+            getattr(self.doc.events, name).unsubscribe(handler)
+        self.doc = doc
+        for name, handler in self._handlers.items():
+            getattr(doc.events, name).subscribe(handler)
 
     def close(self) -> None:
         """Stop listening to the document (call before dropping it)."""

@@ -67,13 +67,13 @@ class Inspector(QScrollArea):
             bridge.param_changed.disconnect(self._on_param_changed)
             bridge.node_renamed.disconnect(self._on_renamed)
             bridge.node_removed.disconnect(self._on_removed)
-            self.controller.analysis_changed.disconnect(self._on_analysis)
+            self.controller.level_analysis_changed.disconnect(self._on_analysis)
         self.controller = controller
         if controller is not None:
             controller.bridge.param_changed.connect(self._on_param_changed)
             controller.bridge.node_renamed.connect(self._on_renamed)
             controller.bridge.node_removed.connect(self._on_removed)
-            controller.analysis_changed.connect(self._on_analysis)
+            controller.level_analysis_changed.connect(self._on_analysis)
         self.show_nodes([])
 
     # ---- content -----------------------------------------------------------------------
@@ -136,7 +136,7 @@ class Inspector(QScrollArea):
         self.warnings_label = _label("", "warningText", wrap=True)
         layout.addWidget(self.problems_label)
         layout.addWidget(self.warnings_label)
-        self._on_analysis(self.controller.analysis)
+        self._on_analysis(self.controller.level_analysis)
 
         if spec.params:
             layout.addWidget(_label("PARAMETERS", "sectionLabel"))

@@ -31,6 +31,17 @@ BLOCKS = "Blocks"
 BlockEntry = tuple[str, str, str]  # (name, title, help)
 
 
+def bundled_block_entries() -> list[BlockEntry]:
+    """The blocks bundled with Layerloom (the engine declares them), for `PaletteWidget.set_blocks`."""
+    from engine.block_catalog import BUNDLED_BLOCKS, bundled_definitions
+
+    entries = []
+    for name in BUNDLED_BLOCKS:
+        data = bundled_definitions(name)[-1]
+        entries.append((name, str(data.get("title") or name), str(data.get("help") or "")))
+    return entries
+
+
 class PaletteTree(QTreeWidget):
     """The grouped list; dragging a layer entry exports its type id, a block entry its source and name."""
 

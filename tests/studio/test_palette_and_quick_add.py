@@ -109,7 +109,8 @@ def test_tab_and_ctrl_space_open_quick_add_and_arrows_choose(window, qtbot):
     popup = view.quick_add
     assert popup.isVisible()
     qtbot.keyClicks(popup.search, "relu")
-    assert popup.visible_types() == ["ReLU", "LeakyReLU"]
+    assert popup.visible_types() == ["ReLU", "ReLU6", "LeakyReLU"]
+    qtbot.keyClick(popup.search, Qt.Key.Key_Down)
     qtbot.keyClick(popup.search, Qt.Key.Key_Down)
     qtbot.keyClick(popup.search, Qt.Key.Key_Return)
     assert list(window.controller.doc.nodes.values())[-1].type_id == "LeakyReLU"

@@ -62,7 +62,7 @@ class GraphScene(QGraphicsScene):
         doc = controller.doc
         # Nodes are made with the analysis they will show, and wires after them with their
         # labels, so each item lays itself out once (building 5,000 nodes stays well under 0.5 s).
-        analysis = controller.analysis
+        analysis = controller.level_analysis
         problems = _problems_by_node(analysis)
         self._building = True  # the scene rect grows once, after every node is in
         for node in doc.nodes.values():
@@ -83,9 +83,9 @@ class GraphScene(QGraphicsScene):
         bridge.node_renamed.connect(self._on_node_changed)
         bridge.nodes_moved.connect(self._on_nodes_moved)
         bridge.definitions_changed.connect(self._on_definitions_changed)
-        controller.analysis_changed.connect(self.apply_analysis)
+        controller.level_analysis_changed.connect(self.apply_analysis)
         controller.editable_changed.connect(self._editable_changed)
-        self.apply_analysis(controller.analysis)
+        self.apply_analysis(controller.level_analysis)
 
     # ---- queries -----------------------------------------------------------------------
     def selected_node_ids(self) -> list[str]:

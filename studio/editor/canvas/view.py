@@ -23,6 +23,7 @@ from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QCursor, QPainter, QPen, QTransform
 from PySide6.QtWidgets import QFrame, QGraphicsView, QWidget
 
+from studio.editor.canvas.breadcrumb import BreadcrumbBar
 from studio.editor.canvas.minimap import Minimap
 from studio.editor.canvas.node_item import HEADER_H
 from studio.editor.canvas.quick_add import QuickAddPopup
@@ -57,6 +58,7 @@ class GraphView(QGraphicsView):
         self._quick_add_at = QPointF()
         self._was_empty = True
         self.minimap = Minimap(self)
+        self.breadcrumb = BreadcrumbBar(self)  # over the canvas while a block is open
 
     # ---- scene -----------------------------------------------------------------------
     def graph_scene(self) -> GraphScene | None:
@@ -252,6 +254,10 @@ class GraphView(QGraphicsView):
             return
         scene = self.graph_scene()
         if key == Qt.Key.Key_Escape and scene is not None and scene.cancel_gesture():
+            event.accept()
+            return
+        if key == Qt.Key.Key_Escape and self.breadcrumb.isVisible():  # inside a block: back up
+            self.breadcrumb.level_chosen.emit(len(self.breadcrumb.labels) - 2)
             event.accept()
             return
         super().keyPressEvent(event)
