@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from engine.block_catalog import install_bundled, resnet18_network
 from engine.network import Network
 from engine.project import Project, save_project
 from engine.resources import EXAMPLES
@@ -67,36 +68,29 @@ def lenet5() -> Project:
                     _training(12, 64, 0.005, probes=["conv1"], schedule={"kind": "cosine"}))
 
 
-def _residual_block(net: Network, x: str, channels: int, stride: int, name: str) -> str:
-    y = net.add("Conv2d", x, out_channels=channels, kernel_size=3, stride=stride, padding=1, bias=False,
-                name=f"{name}_conv1")
-    y = net.add("BatchNorm2d", y, name=f"{name}_bn1")
-    y = net.add("ReLU", y, name=f"{name}_relu1")
-    y = net.add("Conv2d", y, out_channels=channels, kernel_size=3, padding=1, bias=False, name=f"{name}_conv2")
-    y = net.add("BatchNorm2d", y, name=f"{name}_bn2")
-    shortcut = x
-    if stride != 1:
-        shortcut = net.add("Conv2d", x, out_channels=channels, kernel_size=1, stride=stride, bias=False,
-                           name=f"{name}_down")
-        shortcut = net.add("BatchNorm2d", shortcut, name=f"{name}_down_bn")
-    y = net.add("Add", [y, shortcut], name=f"{name}_add")
-    return net.add("ReLU", y, name=f"{name}_out")
-
-
 def resnet_small() -> Project:
     net = Network("Small ResNet for 32x32 colour images")
+    install_bundled(net.doc, "BasicBlock")  # the residual block, used by reference by every stage
     x = net.input((3, 32, 32), name="image")
     x = net.add("Conv2d", x, out_channels=16, kernel_size=3, padding=1, bias=False, name="stem")
     x = net.add("BatchNorm2d", x, name="stem_bn")
     x = net.add("ReLU", x, name="stem_relu")
-    x = _residual_block(net, x, 16, 1, "block1")
-    x = _residual_block(net, x, 32, 2, "block2")
-    x = _residual_block(net, x, 64, 2, "block3")
+    x = net.add("BasicBlock", x, channels=16, stride=1, downsample=0, repeat=2, name="layer1")
+    x = net.add("BasicBlock", x, channels=32, stride=2, downsample=1, repeat=1, name="layer2")
+    x = net.add("BasicBlock", x, channels=64, stride=2, downsample=1, repeat=1, name="layer3")
     x = net.add("GlobalAvgPool", x, name="pool")
     x = net.add("Linear", x, out_features=10, name="classifier")
     net.output(x, name="output")
     return _project(net, _dataset("cifar10", max_samples=5000, max_test_samples=1000),
                     _training(10, 128, 0.002, probes=["stem_relu"],
+                              augment={"hflip": True, "crop_padding": 4, "rotation": 0.0, "color_jitter": 0.0}))
+
+
+def resnet18() -> Project:
+    """torchvision's ResNet-18, stage by stage: four instances of one residual block, each repeated twice."""
+    net = resnet18_network(num_classes=10, input_shape=(3, 32, 32))
+    return _project(net, _dataset("cifar10", max_samples=5000, max_test_samples=1000),
+                    _training(10, 64, 0.001, probes=["relu"], schedule={"kind": "cosine"},
                               augment={"hflip": True, "crop_padding": 4, "rotation": 0.0, "color_jitter": 0.0}))
 
 
@@ -112,11 +106,13 @@ def lstm_sequence() -> Project:
 
 def transformer_encoder() -> Project:
     net = Network("Transformer encoder on a memory task")
+    install_bundled(net.doc, "TransformerEncoderBlock")
     x = net.input((10,), dtype="token_ids", name="tokens")
     x = net.add("Embedding", x, num_embeddings=4, embedding_dim=32, name="embed")
     x = net.add("PositionalEncoding", x, name="position")
-    x = net.add("TransformerEncoderLayer", x, nhead=4, dim_feedforward=64, dropout=0.0, name="encoder1")
-    x = net.add("TransformerEncoderLayer", x, nhead=4, dim_feedforward=64, dropout=0.0, name="encoder2")
+    # One encoder block, repeated: every layer is the same definition (open it to see inside).
+    x = net.add("TransformerEncoderBlock", x, d_model=32, heads=4, dim_feedforward=64, dropout=0.0, repeat=2,
+                name="encoder")
     x = net.add("SequencePool", x, mode="mean", name="pool")
     x = net.add("Linear", x, out_features=4, name="logits")
     net.output(x, name="output")
@@ -134,6 +130,7 @@ EXAMPLE_BUILDERS: dict[str, Callable[[], Project]] = {
     "mlp_spirals": mlp_spirals,
     "lenet5": lenet5,
     "resnet_small": resnet_small,
+    "resnet18": resnet18,
     "lstm_sequence": lstm_sequence,
     "transformer_encoder": transformer_encoder,
 }
