@@ -181,6 +181,9 @@ class MainWindow(QMainWindow):
             self._level_views[path] = (self.view.zoom(), self.view.center())
             old.blockSignals(True)
         self.scene = self._make_scene()
+        if self.controller.editable and layout_is_broken(self.controller.doc, self.scene.node_sizes()):
+            # a block written in code (a bundled one) is laid out with real node sizes the first time
+            self.controller.auto_arrange(self.scene.node_sizes(), undoable=False)
         self.view.set_graph_scene(self.scene)
         self.inspector.show_nodes([])
         self.session.show_scene(self.scene)

@@ -117,15 +117,24 @@ class PaletteWidget(QWidget):
             self.blocks_group.setFlags(Qt.ItemFlag.ItemIsEnabled)
         self.blocks_group.takeChildren()
         own = {name for name, _, _ in project}
-        shown = [("project", e) for e in project] + [("bundled", e) for e in bundled if e[0] not in own]
-        for source, (name, title, help_text) in shown:
-            label = title if source == "project" else f"{title}  ·  bundled"
-            item = QTreeWidgetItem(self.blocks_group, [label])
-            item.setData(0, BLOCK_ROLE, (source, name))
-            item.setData(0, SEARCH_ROLE, f"{title} {name} {BLOCKS} {source}".lower())
-            where = "in this project" if source == "project" else "bundled with Layerloom"
-            item.setToolTip(0, f"<b>{title}</b> (block {where})<br>{help_text}")
-            item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled)
+        sections = (("project", "In this project", project),
+                    ("bundled", "Bundled", [e for e in bundled if e[0] not in own]))
+        for source, heading, entries in sections:
+            if not entries:
+                continue
+            section = QTreeWidgetItem(self.blocks_group, [heading])
+            section.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            section.setForeground(0, self.palette().placeholderText())
+            for name, title, help_text in entries:
+                item = QTreeWidgetItem(section, [title])
+                item.setData(0, BLOCK_ROLE, (source, name))
+                item.setData(0, SEARCH_ROLE, f"{title} {name} {BLOCKS} {source}".lower())
+                where = "in this project" if source == "project" else "bundled with Layerloom"
+                item.setToolTip(0, f"<b>{title}</b> (block {where})<br>{help_text}")
+                item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+                              | Qt.ItemFlag.ItemIsDragEnabled)
+            section.setExpanded(True)
+        shown = bool(self.blocks_group.childCount())
         self.blocks_group.setExpanded(expanded)
         self.blocks_group.setHidden(not shown)
         self.filter(self.search.text())
@@ -135,7 +144,12 @@ class PaletteWidget(QWidget):
         group = self.blocks_group
         if group is None:
             return {}
-        return {tuple(group.child(i).data(0, BLOCK_ROLE)): group.child(i) for i in range(group.childCount())}
+        found = {}
+        for i in range(group.childCount()):
+            section = group.child(i)
+            for j in range(section.childCount()):
+                found[tuple(section.child(j).data(0, BLOCK_ROLE))] = section.child(j)
+        return found
 
     def entries(self) -> dict[str, QTreeWidgetItem]:
         """Every layer entry, by type id."""
@@ -156,16 +170,20 @@ class PaletteWidget(QWidget):
         """Keep the entries matching every word of `text`, and the groups that hold one."""
         words = text.lower().split()
         for g in range(self.tree.topLevelItemCount()):
-            group = self.tree.topLevelItem(g)
-            any_shown = False
-            for i in range(group.childCount()):
-                child = group.child(i)
-                shown = all(w in child.data(0, SEARCH_ROLE) for w in words)
-                child.setHidden(not shown)
-                any_shown |= shown
-            group.setHidden(not any_shown)
-            if words and any_shown:
-                group.setExpanded(True)
+            self._filter_item(self.tree.topLevelItem(g), words)
+
+    def _filter_item(self, item: QTreeWidgetItem, words: list[str]) -> bool:
+        """Show `item` when it (an entry) matches, or when one of its entries does (a group)."""
+        if item.data(0, SEARCH_ROLE) is not None:
+            shown = all(w in item.data(0, SEARCH_ROLE) for w in words)
+        else:
+            shown = False
+            for i in range(item.childCount()):
+                shown |= self._filter_item(item.child(i), words)
+            if words and shown:
+                item.setExpanded(True)
+        item.setHidden(not shown)
+        return shown
 
     def _activated(self, item: QTreeWidgetItem, column: int) -> None:
         type_id = item.data(0, TYPE_ROLE)

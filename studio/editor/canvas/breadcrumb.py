@@ -27,7 +27,7 @@ class BreadcrumbBar(QFrame):
         self.setAutoFillBackground(True)
         self._layout = QHBoxLayout(self)
         self._layout.setContentsMargins(6, 3, 8, 3)
-        self._layout.setSpacing(2)
+        self._layout.setSpacing(6)
         self.buttons: list[QToolButton] = []
         self.labels: list[str] = []
         self.hide()

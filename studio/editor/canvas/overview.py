@@ -84,8 +84,27 @@ def fit_title(title: str, width: float, height: float) -> tuple[int, str] | None
     for px in range(largest, TITLE_MIN_PX - 1, -1):
         if _TitleFonts.get(px)[1].horizontalAdvance(title) <= width:
             return px, title
+    two_lines = _two_lines(title, width, height)
+    if two_lines is not None:
+        return two_lines
     elided = _TitleFonts.get(TITLE_MIN_PX)[1].elidedText(title, Qt.TextElideMode.ElideRight, width)
     return (TITLE_MIN_PX, elided) if len(elided) > 3 else None
+
+
+def _two_lines(title: str, width: float, height: float) -> tuple[int, str] | None:
+    """The title broken at a space into two lines that fit (``layer1`` over ``×2``), or None."""
+    words = title.split(" ")
+    if len(words) < 2:
+        return None
+    for px in range(min(TITLE_MAX_PX, int(height / 2.5)), TITLE_MIN_PX - 1, -1):
+        metrics = _TitleFonts.get(px)[1]
+        if 2 * metrics.height() > height:
+            continue
+        for cut in range(len(words) - 1, 0, -1):
+            top, bottom = " ".join(words[:cut]), " ".join(words[cut:])
+            if max(metrics.horizontalAdvance(top), metrics.horizontalAdvance(bottom)) <= width:
+                return px, f"{top}\n{bottom}"
+    return None
 
 
 class OverviewItem(QGraphicsItem):
@@ -246,7 +265,7 @@ class OverviewItem(QGraphicsItem):
             if not box.rect.intersects(exposed):
                 continue
             screen = transform.mapRect(box.rect)
-            inner = screen.adjusted(4, 2, -4, -2)
+            inner = screen.adjusted(3, 1, -3, -1)
             key = (box.title, int(inner.width()), int(inner.height()))
             if key not in self._elided:
                 self._elided[key] = fit_title(box.title, int(inner.width()), int(screen.height()))
