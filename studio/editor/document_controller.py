@@ -105,6 +105,10 @@ class DocumentController(QObject):
         self.analyzer = NetworkAnalyzer(self.network)
         self.analysis: Analysis = self.analyzer.analyze()
         self.level_analysis: Analysis = self.analysis
+        # Inside an open block: the values its instance binds onto inner parameters (copy 0), and which
+        # block parameter sets each, {(node id, key): "channels of layer2"}.
+        self.level_bindings: dict[str, dict[str, Any]] = {}
+        self.level_binders: dict[tuple[str, str], str] = {}
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
@@ -128,6 +132,7 @@ class DocumentController(QObject):
         self.analysis = self.analyzer.analyze()
         self.level_analysis = self.analysis if not self.block_path else \
             body_analysis(self.network, self.block_path, self.analysis)
+        self.level_bindings, self.level_binders = _bindings_at(self.network, self.block_path)
         self.analysis_changed.emit(self.analysis)
         self.level_analysis_changed.emit(self.level_analysis)
         return self.analysis
@@ -361,6 +366,7 @@ class DocumentController(QObject):
         self.doc = doc
         self.bridge.follow(doc)
         self.level_analysis = self.analysis if not path else body_analysis(self.network, path, self.analysis)
+        self.level_bindings, self.level_binders = _bindings_at(self.network, path)
         self.level_changed.emit()
 
     def _keep_level(self, _index: int = 0) -> None:
@@ -468,3 +474,21 @@ class DocumentController(QObject):
             self.undo_stack.push(ConnectCommand(doc, Edge(add.node_id, out_port, edge.target,
                                                                edge.target_port), index=index))
         return None
+
+
+Bindings = dict[str, dict[str, Any]]
+
+
+def _bindings_at(network: GraphDocument, path: list[str]) -> tuple[Bindings, dict[tuple[str, str], str]]:
+    """The inner values the instances along `path` bind in the innermost body (its first copy), and the
+    block parameter that sets each (what the inspector says about a parameter it cannot edit there)."""
+    doc, bound, binders = network, {}, {}
+    for instance_id in path:
+        node = doc.node(instance_id)
+        definition = doc.definition_of(instance_id)
+        values = {p.name: node.params.get(p.name, p.default) for p in doc.spec_of(node).params}
+        values.update(bound.get(instance_id, {}))
+        bound = definition.bindings(values, 0)
+        binders = {(inner, key): f"{p.name} of {node.name}" for p in definition.params for inner, key in p.targets}
+        doc = definition.body
+    return bound, binders

@@ -146,6 +146,11 @@ class Inspector(QScrollArea):
                 editor = make_editor(param)
                 editor.setObjectName(f"param_{param.name}")
                 editor.set_value(node.params.get(param.name))
+                binder = self.controller.level_binders.get((node.id, param.name))
+                if binder is not None:  # inside an open block, a block parameter sets this one
+                    editor.set_value(self.controller.level_bindings.get(node.id, {}).get(param.name))
+                    editor.setEnabled(False)
+                    editor.setToolTip(f"Set by the block parameter {binder}: edit it there")
                 editor.committed.connect(lambda value, session, key=param.name: self._commit(key, value, session))
                 editor.refused.connect(lambda reason, key=param.name: self._show_error(key, reason))
                 name = QLabel(param.name)
@@ -182,7 +187,7 @@ class Inspector(QScrollArea):
 
     # ---- document -> widgets ---------------------------------------------------------------
     def _on_param_changed(self, node_id: str, key: str, old: object, new: object) -> None:
-        if node_id == self.node_id and key in self.editors:
+        if node_id == self.node_id and key in self.editors and self.editors[key].isEnabled():
             self.editors[key].set_value(new)
             self._show_error(key, None)
 

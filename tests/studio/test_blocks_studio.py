@@ -227,3 +227,28 @@ def test_a_problem_inside_a_block_shows_a_count_badge_on_the_block(window, qtbot
     inside = [p for p in controller.analysis.problems if p.node_id == instance]
     assert inside and item.badge.isVisible() and item.badge.label == str(len(inside))
     assert any(relu1 in p.path or pool1 in p.path for p in inside)
+
+
+def test_inside_a_block_the_values_its_parameters_set_are_shown_and_edited_outside(window, qtbot):
+    window.open_example("resnet18")
+    controller = window.controller
+    controller.flush_analysis()
+    layer2 = node_id(window, "layer2")
+    double_click(window, qtbot, layer2)
+    assert controller.block_path == [layer2]
+    conv1 = controller.doc.node_by_name("conv1").id
+    item = window.scene.nodes[conv1]
+    assert item.bound["out_channels"] == 128 and "128" in item.texts()  # layer2's channels, not the body's 64
+    assert item.output_label == "N×128×4×4"
+    window.scene.select_nodes([conv1])
+    editor = window.inspector.editors["out_channels"]
+    assert not editor.isEnabled() and "channels of layer2" in editor.toolTip()
+    controller.go_up()
+    click(window, qtbot, "layer2")
+    spin = window.inspector.editors["channels"].field
+    spin.setFocus()
+    qtbot.keyClick(spin, Qt.Key.Key_A, CTRL)
+    qtbot.keyClicks(spin, "96")
+    qtbot.keyClick(spin, Qt.Key.Key_Return)
+    double_click(window, qtbot, layer2)
+    assert window.scene.nodes[conv1].bound["out_channels"] == 96

@@ -180,6 +180,7 @@ class NodeItem(QGraphicsItem):
         self.spec = spec
         self.name = node.name
         self.params = dict(node.params)
+        self.bound: dict = {}  # values a block parameter sets (inside an open block), shown in place of params
         self.info: NodeInfo | None = info
         self.problems: list[Problem] = list(problems or [])
         self.setFlags(_NODE_FLAGS)
@@ -271,9 +272,18 @@ class NodeItem(QGraphicsItem):
             for i in range(count):
                 rows.append((ins[i] if i < len(ins) else "", outs[i] if i < len(outs) else "", "port"))
         for key in self.spec.key_params:
-            if key in self.params:
+            if key in self.bound:
+                rows.append((key, describe_value(self.bound[key]), "bound"))
+            elif key in self.params:
                 rows.append((key, describe_value(self.params[key]), "param"))
         return rows
+
+    def bind(self, values: dict | None) -> None:
+        """Show `values` (set by the open block's parameters) instead of the node's own."""
+        values = dict(values or {})
+        if values != self.bound:
+            self.bound = values
+            self._layout()
 
     def _footer(self) -> tuple[str, str]:
         if self.info is None:
@@ -323,7 +333,8 @@ class NodeItem(QGraphicsItem):
             else:
                 key_w = min(f.width("small", a), width - 2 * PAD - 30)
                 val_w = width - 2 * PAD - key_w - 12
-                texts.append(_Text(QRectF(PAD, y, key_w, ROW_H), a, "small", "text_muted", _LEFT))
+                texts.append(_Text(QRectF(PAD, y, key_w, ROW_H), a, "small",
+                                   "selection" if kind == "bound" else "text_muted", _LEFT))
                 texts.append(_Text(QRectF(width - PAD - val_w, y, val_w, ROW_H), f.elide(
                     "body", b, Qt.TextElideMode.ElideMiddle, val_w), "body", "text", _RIGHT))
             y += ROW_H

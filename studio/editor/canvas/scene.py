@@ -138,6 +138,7 @@ class GraphScene(QGraphicsScene):
         doc = self.controller.doc
         kind = BlockNodeItem if doc.is_block(node.id) else NodeItem
         item = kind(node, doc.spec_of(node), info, problems)
+        item.bind(self.controller.level_bindings.get(node.id))
         item.setFlag(NodeItem.GraphicsItemFlag.ItemIsMovable, self.controller.editable)
         self.nodes[node.id] = item
         self._edges_of[node.id] = set()
@@ -273,7 +274,9 @@ class GraphScene(QGraphicsScene):
         """Show inferred shapes, parameter counts and problems on nodes and wires."""
         problems = _problems_by_node(analysis)
         changed: set[str] = set()
+        bindings = self.controller.level_bindings
         for node_id, item in self.nodes.items():
+            item.bind(bindings.get(node_id))
             info = analysis.nodes.get(node_id)
             mine = problems.get(node_id, [])
             if info is item.info and mine == item.problems:
