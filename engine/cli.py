@@ -28,14 +28,22 @@ def _load(path: str):  # -> Project
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    """The network's problems, then the dataset's and the training settings' (the rules `train` uses)."""
     from engine.graph.analysis import analyze
+    from engine.train.preflight import dataset_problems, settings_problems
 
     project = _load(args.file)
     doc = project.network
     result = analyze(doc)
+    # the same pre-flight as `train`, short of loading the data (that needs the dataset itself)
+    # a project without a dataset is a network still being drawn: said, but not an error here
+    setup = (dataset_problems(project.dataset) if project.dataset else []) \
+        + settings_problems(doc, project.training, result)
+    notes = [] if project.dataset else ["no dataset chosen yet: training needs one"]
+    ok = result.ok and not setup
     if args.json:
         print(json.dumps({
-            "ok": result.ok,
+            "ok": ok,
             "problems": [
                 {
                     "node_id": p.node_id,
@@ -46,17 +54,23 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 }
                 for p in result.problems
             ],
+            "settings_problems": [p.to_json() for p in setup],
+            "notes": notes,
         }, indent=2))
     else:
         for p in result.problems:
             where = f"{doc.nodes[p.node_id].name}: " if p.node_id in doc.nodes else ""
             fix = f"\n    fix: {p.fix.description}" if p.fix else ""
             print(f"{p.severity:7s} {where}{p.message}{fix}")
-        errors, warnings = len(result.errors), len(result.warnings)
-        verdict = "valid" if result.ok else "invalid"
+        for problem in setup:
+            print(f"error   {problem.section}: {problem.text(doc)}")
+        for note in notes:
+            print(f"note    {note}")
+        errors, warnings = len(result.errors) + len(setup), len(result.warnings)
+        verdict = "valid" if ok else "invalid"
         print(f"{args.file}: {verdict} ({errors} error(s), {warnings} warning(s), "
               f"{result.total_params:,} parameters)")
-    return 0 if result.ok else 1
+    return 0 if ok else 1
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
@@ -100,7 +114,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("validate", help="check a project's network and print its problems")
+    p = sub.add_parser("validate", help="check a project's network, dataset and training settings")
     p.add_argument("file", help="a .loom project")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
     p.set_defaults(handler=cmd_validate)

@@ -6,20 +6,18 @@ is byte-identical. Other members (``runs/<run id>/...``: metrics, a graph
 snapshot, weights as safetensors) are kept as attachments and written back
 untouched.
 
-Saving is atomic: the zip is written to a temporary file in the same folder,
-flushed and fsynced, and then `os.replace`d over the target; the previous
-version is kept beside it as ``<name>.loom.bak``. Loading never executes code
-from the file: it is JSON and raw bytes only. Every problem with a file becomes
-a `ProjectFileError` naming what is wrong.
+The zip layer lives in `engine.project_zip`: saving is atomic (a temporary
+file in the same folder, fsynced, then `os.replace`d over the target; the
+previous version kept, also atomically, as ``<name>.loom.bak``), and loading
+treats the file as hostile (known members only, size caps, bounded JSON depth).
+Loading never executes code from the file: it is JSON and raw bytes only. Every
+problem with a file becomes a `ProjectFileError` naming what is wrong.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,15 +26,20 @@ from engine.graph.document import GraphDocument
 from engine.graph.errors import ProjectFileError
 from engine.graph.serialize import document_from_data, document_to_data
 from engine.layers.registry import LayerRegistry
+from engine.project_zip import (
+    MAX_PROJECT_JSON,
+    PROJECT_MEMBER,
+    atomic_write,
+    parse_json_member,
+    read_project_zip,
+    zip_bytes,
+)
 
 FORMAT = "layerloom-project"
 # 2: block definitions ("blocks") and block instances ("block" nodes). Format-1 files have neither and
 # read unchanged; see `_migrate`.
 FORMAT_VERSION = 2
-PROJECT_MEMBER = "project.json"
 TOP_LEVEL_KEYS = ("format", "version", "name", "network", "dataset", "training", "ui")
-_ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed member timestamps keep saves byte-identical
-MAX_PROJECT_JSON = 64 * 1024 * 1024
 
 
 @dataclass
@@ -74,21 +77,9 @@ def project_json_bytes(project: Project) -> bytes:
 
 def project_to_bytes(project: Project) -> bytes:
     """The whole `.loom` file as bytes."""
-    import io
-
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        _write_member(archive, PROJECT_MEMBER, project_json_bytes(project))
-        for name in sorted(project.attachments):
-            _write_member(archive, name, project.attachments[name])
-    return buffer.getvalue()
-
-
-def _write_member(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
-    info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
-    info.compress_type = zipfile.ZIP_DEFLATED
-    info.external_attr = 0o644 << 16
-    archive.writestr(info, data)
+    members = [(PROJECT_MEMBER, project_json_bytes(project))]
+    members += [(name, project.attachments[name]) for name in sorted(project.attachments)]
+    return zip_bytes(members)
 
 
 def save_project(project: Project, path: str | os.PathLike[str], *, keep_backup: bool = True) -> Path:
@@ -96,29 +87,7 @@ def save_project(project: Project, path: str | os.PathLike[str], *, keep_backup:
     target = Path(path)
     if target.suffix != ".loom":
         target = target.with_suffix(".loom")
-    data = project_to_bytes(project)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        # mkstemp creates the file private (0600); give it the old file's mode, or the umask's default
-        os.chmod(tmp_name, target.stat().st_mode & 0o777 if target.exists() else 0o666 & ~_umask())
-        if keep_backup and target.exists():
-            shutil.copy2(target, target.with_name(target.name + ".bak"))
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    return target
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    return atomic_write(target, project_to_bytes(project), keep_backup=keep_backup)
 
 
 def load_project(path: str | os.PathLike[str], registry: LayerRegistry | None = None) -> Project:
@@ -129,32 +98,17 @@ def load_project(path: str | os.PathLike[str], registry: LayerRegistry | None = 
     if source.is_dir():
         raise ProjectFileError(f"{source} is a folder, not a project file")
     if source.suffix == ".json":
+        if source.stat().st_size > MAX_PROJECT_JSON:
+            raise ProjectFileError(f"{source} is larger than {MAX_PROJECT_JSON:,} bytes; not a project")
         return project_from_json(source.read_bytes(), registry, where=str(source))
-    try:
-        with zipfile.ZipFile(source) as archive:
-            names = archive.namelist()
-            if PROJECT_MEMBER not in names:
-                raise ProjectFileError(f"{source} is a zip but holds no {PROJECT_MEMBER}")
-            if archive.getinfo(PROJECT_MEMBER).file_size > MAX_PROJECT_JSON:
-                raise ProjectFileError(f"{source}: {PROJECT_MEMBER} is implausibly large")
-            raw = archive.read(PROJECT_MEMBER)
-            attachments = {n: archive.read(n) for n in names if n != PROJECT_MEMBER and not n.endswith("/")}
-    except zipfile.BadZipFile:
-        raise ProjectFileError(f"{source} is not a Layerloom project (not a zip file)") from None
-    project = project_from_json(raw, registry, where=str(source))
-    project.attachments = attachments
+    contents = read_project_zip(source)
+    project = project_from_json(contents.project_json, registry, where=str(source))
+    project.attachments = contents.attachments
     return project
 
 
 def project_from_json(raw: bytes, registry: LayerRegistry | None = None, where: str = "project") -> Project:
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ProjectFileError(f"{where}: {PROJECT_MEMBER} is not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise ProjectFileError(f"{where}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") \
-            from None
-    return project_from_data(data, registry, where)
+    return project_from_data(parse_json_member(raw, where), registry, where)
 
 
 def _migrate(data: dict[str, Any], version: int) -> dict[str, Any]:

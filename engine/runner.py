@@ -1,21 +1,27 @@
-"""Running training away from the caller: a spawned worker process and a Qt-free client handle.
+"""Running training away from the caller: spawned worker processes, a warm spare, and Qt-free clients.
 
-`RunHandle.start(project | job | (document, dataset config, settings), run_id=...)` starts a
-worker with the multiprocessing ``spawn`` context (safe with CUDA, never forks the caller); it is
-not a daemon (so it may start DataLoader workers), but it is ended when the caller exits. The job
-travels as JSON bytes; telemetry comes back over a one-way Pipe as `engine.telemetry` frames
-(``send_bytes``: a JSON header plus raw numpy buffers, no pickle); commands (pause, resume, stop,
-set_probes) go the other way as small JSON frames. `poll()` never blocks and returns the decoded
-message dicts that are waiting. A worker that dies without saying ``finished`` (killed, crashed)
-is reported by `poll()` as an ``error`` (kind ``worker_died``) plus a failed ``finished`` as soon as
-the process is gone; the caller's process is never harmed.
+Every client speaks one protocol (`RunClient`): ``poll()`` returns the decoded telemetry dicts that
+are waiting and never blocks; ``pause``, ``resume``, ``stop`` and ``set_probes`` send commands;
+``finished`` holds the final message; ``run_files()`` reads the finished run's files as bytes
+(for the project, without decoding or re-encoding them); ``close()`` frees everything.
 
-The worker sends from a background thread, so a slow reader never stalls training: when frames
-pile up, heavy ones (feature maps, statistics, sample pictures) are dropped, scalars never are.
-If the caller goes away, the worker stops at its next progress report and saves what it has.
+- `Worker.spawn()` starts a process with the multiprocessing ``spawn`` context (safe with CUDA,
+  never forks the caller) that imports torch and the training session at once and then waits for
+  its job (`engine.worker`). `worker.start(job_source, run_id)` hands it the job and returns its
+  `RunHandle`; a worker spawned ahead of time (the studio keeps one) starts a job with torch
+  already loaded. `RunHandle.start(...)` spawns and starts in one call (a cold start).
+- The worker is not a daemon (so it may start DataLoader workers), but it is ended when the
+  caller exits. The job travels as its one JSON form (`TrainingJob.to_json` /
+  `TrainingJob.project_json`); telemetry comes back over a one-way Pipe as `engine.telemetry`
+  frames (``send_bytes``: a JSON header plus raw numpy buffers, no pickle); commands go the other
+  way as small JSON frames.
+- A worker that dies without saying ``finished`` (killed, crashed) is reported by `poll()` as an
+  ``error`` (kind ``worker_died``) plus a failed ``finished`` as soon as the process is gone; the
+  caller's process is never harmed.
+- `LocalRun` drives the very same worker code (`engine.worker.run_payload`) in a thread of this
+  process with queues instead of pipes (frames are still encoded and decoded), for fast tests.
 
-`LocalRun` drives the very same worker loop (`engine.train.session.run_job`) in a thread of this
-process with queues instead of pipes (frames are still encoded and decoded), for fast tests.
+This module imports neither torch nor Qt: the worker process does.
 """
 
 from __future__ import annotations
@@ -29,42 +35,75 @@ import shutil
 import tempfile
 import threading
 import time
-import traceback
 import weakref
-from collections import deque
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from engine import telemetry as t
-from engine.data import DatasetConfig
 from engine.graph.document import GraphDocument
-from engine.graph.serialize import document_to_data
 from engine.project import Project
-from engine.runs import RunRecord
-from engine.train.control import Command, QueueCommands
+from engine.runs import RunRecord, read_run_files
 from engine.train.job import TrainingJob
-from engine.train.session import run_job
-from engine.train.settings import TrainingSettings
+from engine.worker import (  # noqa: F401  (FrameSender and friends re-exported for older callers)
+    MAX_PENDING_FRAMES,
+    READY,
+    FrameSender,
+    PipeCommands,
+    run_payload,
+    worker_main,
+)
 
-JobSource = Project | TrainingJob | tuple[GraphDocument, DatasetConfig, TrainingSettings]
-MAX_PENDING_FRAMES = 64
-MAX_PENDING_BYTES = 16 * 2**20
+if TYPE_CHECKING:
+    from engine.data.config import DatasetConfig
+    from engine.train.settings import TrainingSettings
+
+JobSource = Project | TrainingJob | tuple  # a project, a job, or (document, dataset config, settings)
+Message = dict[str, Any]
 
 
-def job_payload(source: Any, run_id: str, base_dir: Path | None = None) -> dict[str, Any]:
-    """The plain-JSON job a worker starts from (parsing is left to the worker, so errors become messages)."""
+def job_json(source: Project | TrainingJob | tuple[GraphDocument, DatasetConfig, TrainingSettings],
+             run_id: str, base_dir: Path | None = None) -> dict[str, Any]:
+    """The JSON a worker starts from: always `TrainingJob`'s one form (a project's sections unparsed)."""
     if isinstance(source, Project):
-        data = {"network": document_to_data(source.network), "dataset": source.dataset,
-                "settings": source.training, "name": source.name}
-    elif isinstance(source, TrainingJob):
-        data = source.to_json()
-        base_dir = base_dir or source.base_dir
+        return TrainingJob.project_json(source, run_id, base_dir)
+    if isinstance(source, TrainingJob):
+        job = source
     else:
         document, dataset, settings = source
-        data = {"network": document_to_data(document), "dataset": dataset.to_json(),
-                "settings": settings.to_json()}
-    return {**data, "run_id": run_id, "base_dir": str(base_dir) if base_dir else None}
+        job = TrainingJob(document, dataset, settings)
+    data = job.to_json()
+    data["run_id"] = run_id
+    if base_dir is not None or job.base_dir is None:
+        data["base_dir"] = str(base_dir) if base_dir else None
+    return data
+
+
+class RunClient(Protocol):
+    """What the studio and the tests drive a run through, whichever runner runs it."""
+
+    run_id: str
+    out_dir: Path
+    finished: Message | None
+
+    @property
+    def done(self) -> bool: ...
+
+    def poll(self) -> list[Message]: ...
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def set_probes(self, node_ids: list[str]) -> None: ...
+
+    def record(self) -> RunRecord | None: ...
+
+    def run_files(self) -> dict[str, bytes]: ...
+
+    def close(self, timeout: float = 5.0) -> None: ...
 
 
 _LIVE: weakref.WeakSet[mp.process.BaseProcess] = weakref.WeakSet()
@@ -83,113 +122,104 @@ def default_run_id() -> str:
     return time.strftime("run-%Y%m%d-%H%M%S")
 
 
-# ---- the worker side -------------------------------------------------------------------------
-class FrameSender:
-    """Encodes messages and sends them from a background thread, dropping heavy ones when behind."""
-
-    def __init__(self, write: Any) -> None:
-        self._write = write
-        self._pending: deque[bytes] = deque()
-        self._bytes = 0
-        self._cond = threading.Condition()
-        self._closed = False
-        self.broken = False  # the reader is gone
-        self.dropped = 0
-        self._thread = threading.Thread(target=self._loop, name="telemetry-sender", daemon=True)
-        self._thread.start()
-
-    def send(self, message: dict[str, Any]) -> None:
-        frame = t.encode(message)
-        with self._cond:
-            behind = len(self._pending) >= MAX_PENDING_FRAMES or self._bytes >= MAX_PENDING_BYTES
-            if self.broken or (behind and message.get("type") in t.HEAVY_TYPES):
-                self.dropped += 1
-                return
-            self._pending.append(frame)
-            self._bytes += len(frame)
-            self._cond.notify()
-
-    def _loop(self) -> None:
-        while True:
-            with self._cond:
-                while not self._pending and not self._closed:
-                    self._cond.wait()
-                if not self._pending:
-                    return
-                frame = self._pending.popleft()
-                self._bytes -= len(frame)
-            try:
-                self._write(frame)
-            except (OSError, EOFError, ValueError):
-                self.broken = True
-
-    def close(self, timeout: float = 10.0) -> None:
-        """Send what is pending (up to `timeout` seconds), then stop the thread."""
-        with self._cond:
-            self._closed = True
-            self._cond.notify()
-        self._thread.join(timeout)
-
-
-class PipeCommands:
-    """Commands from the client's pipe; a closed pipe or a broken telemetry link means stop."""
-
-    def __init__(self, conn: Connection, sender: FrameSender) -> None:
-        self.conn, self.sender = conn, sender
-
-    def poll(self, timeout: float = 0.0) -> list[Command]:
-        if self.sender.broken:
-            return [{"cmd": "stop"}]
-        out: list[Command] = []
-        try:
-            wait = timeout
-            while self.conn.poll(wait):
-                out.append(json.loads(self.conn.recv_bytes().decode("utf-8")))
-                wait = 0.0
-        except (EOFError, OSError):
-            return [*out, {"cmd": "stop"}]
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            pass  # a malformed command is ignored, never fatal
-        return out
-
-
-def _worker_main(payload: bytes, telemetry_conn: Connection, command_conn: Connection, out_dir: str) -> None:
-    """Entry point of the spawned worker process."""
-    sender = FrameSender(telemetry_conn.send_bytes)
+def _decode_frames(conn: Connection, run_id: str) -> tuple[list[Message], bool]:
+    """Every frame waiting on `conn` (never blocks) and whether the other end is gone."""
+    messages: list[Message] = []
     try:
-        run_payload(json.loads(payload.decode("utf-8")), sender.send, PipeCommands(command_conn, sender),
-                    Path(out_dir))
-    finally:
-        sender.close()
-        telemetry_conn.close()
+        while conn.poll():
+            messages.append(t.decode(conn.recv_bytes()))
+    except (EOFError, OSError):
+        return messages, True
+    except t.TelemetryError as exc:
+        messages.append(t.Log(run_id, f"dropped a malformed telemetry frame: {exc}", "warning").to_dict())
+    return messages, False
 
 
-def run_payload(data: dict[str, Any], sink: Any, commands: Any, out_dir: Path | None) -> None:
-    """Parse a job payload and run it; anything that goes wrong ends as error + finished messages."""
-    run_id = str(data.get("run_id", "run"))
-    try:
-        job = TrainingJob.from_json(data)
-    except Exception as exc:
-        sink(t.Error(run_id, f"training cannot start: {exc}", kind="settings",
-                     traceback=traceback.format_exc()).to_dict())
-        sink(t.Finished(run_id, "failed", 0, {}, {}, {}, {}).to_dict())
-        return
-    try:
-        run_job(job, sink, commands, out_dir)
-    except Exception as exc:  # a bug, not a user problem: still a message, never a hang
-        sink(t.Error(run_id, f"the training worker failed: {exc!r}",
-                     traceback=traceback.format_exc()).to_dict())
-        sink(t.Finished(run_id, "failed", 0, {}, {}, {}, {}).to_dict())
+class Worker:
+    """A spawned worker process that loads torch at once and then waits for one job."""
+
+    def __init__(self, process: mp.process.BaseProcess, telemetry: Connection, commands: Connection) -> None:
+        self.process, self._telemetry, self._commands = process, telemetry, commands
+        self.ready_message: Message | None = None
+        self.used = False
+
+    @classmethod
+    def spawn(cls) -> Worker:
+        ctx = mp.get_context("spawn")
+        telemetry_in, telemetry_out = ctx.Pipe(duplex=False)
+        commands_in, commands_out = ctx.Pipe(duplex=False)
+        # not a daemon: a daemon may not start DataLoader workers; atexit above still ends it with us
+        process = ctx.Process(target=worker_main, args=(telemetry_out, commands_in), name="layerloom-worker",
+                              daemon=False)
+        process.start()
+        _LIVE.add(process)
+        telemetry_out.close()  # the worker holds the only writing end, so its death reads as EOF here
+        commands_in.close()
+        return cls(process, telemetry_in, commands_out)
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid
+
+    @property
+    def alive(self) -> bool:
+        return self.process.is_alive()
+
+    def poll_ready(self) -> bool:
+        """Whether the worker has said it is warm (torch imported); never blocks."""
+        if self.ready_message is None and not self.used:
+            messages, _ = _decode_frames(self._telemetry, "")
+            for message in messages:  # nothing but the ready message comes before the job
+                if message.get("type") == READY:
+                    self.ready_message = message
+        return self.ready_message is not None
+
+    def wait_ready(self, timeout: float = 120.0) -> bool:
+        """Block until the worker is warm (for tests and benchmarks); False when it died or timed out."""
+        deadline = time.monotonic() + timeout
+        while not self.poll_ready() and self.alive and time.monotonic() < deadline:
+            self._telemetry.poll(0.05)
+        return self.poll_ready()
+
+    def start(self, source: Project | TrainingJob | tuple[GraphDocument, DatasetConfig, TrainingSettings],
+              run_id: str | None = None, out_dir: str | Path | None = None,
+              base_dir: str | Path | None = None) -> RunHandle:
+        """Give this worker its job; returns the run's handle. A worker takes one job only."""
+        if self.used:
+            raise RuntimeError("this worker has already been given a job")
+        self.poll_ready()
+        self.used = True
+        run_id = run_id or default_run_id()
+        own = out_dir is None
+        folder = Path(tempfile.mkdtemp(prefix=f"layerloom-{run_id}-")) if own else Path(out_dir)
+        data = job_json(source, run_id, Path(base_dir) if base_dir else None)
+        handle = RunHandle(self.process, self._telemetry, self._commands, run_id, folder, own)
+        handle.worker_ready = self.ready_message
+        handle._command({"cmd": "start", "job": data, "out_dir": str(folder)})
+        return handle
+
+    def close(self, timeout: float = 5.0) -> None:
+        """End an unused worker: a closed command pipe tells it to exit; force it after `timeout`."""
+        if self.used:
+            return
+        self.used = True
+        with contextlib.suppress(OSError):
+            self._commands.close()
+        self.process.join(timeout)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(2.0)
+        with contextlib.suppress(OSError):
+            self._telemetry.close()
 
 
-# ---- the client side -------------------------------------------------------------------------
 class _Client:
     """What RunHandle and LocalRun share: commands out, messages in, the record at the end."""
 
     run_id: str
     out_dir: Path
     _own_dir: bool
-    finished: dict[str, Any] | None = None
+    finished: Message | None = None
 
     def pause(self) -> None:
         self._command({"cmd": "pause"})
@@ -205,19 +235,19 @@ class _Client:
         """Stream feature maps of these nodes from now on."""
         self._command({"cmd": "set_probes", "nodes": list(node_ids)})
 
-    def _command(self, command: Command) -> None:
+    def _command(self, command: dict[str, Any]) -> None:
         raise NotImplementedError
 
-    def poll(self) -> list[dict[str, Any]]:
+    def poll(self) -> list[Message]:
         raise NotImplementedError
 
     @property
     def done(self) -> bool:
         return self.finished is not None
 
-    def wait(self, timeout: float = 60.0, interval: float = 0.02) -> list[dict[str, Any]]:
+    def wait(self, timeout: float = 60.0, interval: float = 0.02) -> list[Message]:
         """Poll until the run says finished (or `timeout` seconds pass); returns every message."""
-        messages: list[dict[str, Any]] = []
+        messages: list[Message] = []
         deadline = time.monotonic() + timeout
         while not self.done and time.monotonic() < deadline:
             messages += self.poll()
@@ -225,7 +255,7 @@ class _Client:
                 time.sleep(interval)
         return messages + self.poll()
 
-    def _note(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _note(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             if message.get("type") == "finished":
                 self.finished = message
@@ -236,6 +266,12 @@ class _Client:
         if not self.done or not (self.out_dir / "run.json").exists():
             return None
         return RunRecord.read_dir(self.out_dir)
+
+    def run_files(self) -> dict[str, bytes]:
+        """The finished run's files as bytes, checked but not decoded (empty when nothing was saved)."""
+        if not self.done:
+            return {}
+        return read_run_files(self.out_dir)
 
     def _remove_dir(self) -> None:
         if self._own_dir:
@@ -250,28 +286,15 @@ class RunHandle(_Client):
         self.process, self._telemetry, self._commands = process, telemetry, commands
         self.run_id, self.out_dir, self._own_dir = run_id, out_dir, own_dir
         self.finished = None
+        self.worker_ready: Message | None = None  # the worker's ready message, once it came
         self._reported_death = False
 
     @classmethod
-    def start(cls, source: JobSource, run_id: str | None = None, out_dir: str | Path | None = None,
+    def start(cls, source: Project | TrainingJob | tuple[GraphDocument, DatasetConfig, TrainingSettings],
+              run_id: str | None = None, out_dir: str | Path | None = None,
               base_dir: str | Path | None = None) -> RunHandle:
-        """Start a worker for a project, a TrainingJob or (document, dataset config, settings)."""
-        run_id = run_id or default_run_id()
-        own = out_dir is None
-        folder = Path(tempfile.mkdtemp(prefix=f"layerloom-{run_id}-")) if own else Path(out_dir)
-        base = Path(base_dir) if base_dir else None
-        payload = json.dumps(job_payload(source, run_id, base)).encode("utf-8")
-        ctx = mp.get_context("spawn")
-        telemetry_in, telemetry_out = ctx.Pipe(duplex=False)
-        commands_in, commands_out = ctx.Pipe(duplex=False)
-        # not a daemon: a daemon may not start DataLoader workers; atexit below still ends it with us
-        process = ctx.Process(target=_worker_main, args=(payload, telemetry_out, commands_in, str(folder)),
-                              name=f"layerloom-train-{run_id}", daemon=False)
-        process.start()
-        _LIVE.add(process)
-        telemetry_out.close()  # the worker holds the only writing end, so its death reads as EOF here
-        commands_in.close()
-        return cls(process, telemetry_in, commands_out, run_id, folder, own)
+        """Spawn a worker and start a project, a TrainingJob or (document, dataset config, settings) (cold)."""
+        return Worker.spawn().start(source, run_id, out_dir, base_dir)
 
     @property
     def pid(self) -> int | None:
@@ -281,28 +304,25 @@ class RunHandle(_Client):
     def alive(self) -> bool:
         return self.process.is_alive()
 
-    def _command(self, command: Command) -> None:
+    def _command(self, command: dict[str, Any]) -> None:
         with contextlib.suppress(OSError, ValueError):  # the worker is gone; poll() reports it
             self._commands.send_bytes(json.dumps(command).encode("utf-8"))
 
-    def poll(self) -> list[dict[str, Any]]:
+    def poll(self) -> list[Message]:
         """Messages waiting from the worker; never blocks. Reports a dead worker once."""
-        messages: list[dict[str, Any]] = []
-        eof = False
-        try:
-            while self._telemetry.poll():
-                messages.append(t.decode(self._telemetry.recv_bytes()))
-        except (EOFError, OSError):
-            eof = True
-        except t.TelemetryError as exc:
-            note = t.Log(self.run_id, f"dropped a malformed telemetry frame: {exc}", "warning")
-            messages.append(note.to_dict())
+        frames, eof = _decode_frames(self._telemetry, self.run_id)
+        messages = []
+        for message in frames:
+            if message.get("type") == READY:
+                self.worker_ready = message
+            else:
+                messages.append(message)
         self._note(messages)
         if not self.done and not self._reported_death and (eof or not self.process.is_alive()):
             messages += self._death_messages()
         return messages
 
-    def _death_messages(self) -> list[dict[str, Any]]:
+    def _death_messages(self) -> list[Message]:
         if self.process.is_alive():  # EOF but still running: give it a moment to exit
             self.process.join(0.05)
         code = self.process.exitcode
@@ -328,35 +348,40 @@ class RunHandle(_Client):
 
 
 class LocalRun(_Client):
-    """The worker loop in a thread of this process, talking over queues (for tests and tools)."""
+    """The worker code in a thread of this process, talking over queues (for tests and tools)."""
 
-    def __init__(self, source: JobSource, run_id: str | None = None, out_dir: str | Path | None = None,
+    def __init__(self, source: Project | TrainingJob | tuple[GraphDocument, DatasetConfig, TrainingSettings],
+                 run_id: str | None = None, out_dir: str | Path | None = None,
                  base_dir: str | Path | None = None) -> None:
+        from engine.train.control import QueueCommands  # torch: an in-process run trains here
+
         self.run_id = run_id or default_run_id()
         self._own_dir = out_dir is None
         self.out_dir = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix=f"layerloom-{self.run_id}"))
         self.finished = None
         base = Path(base_dir) if base_dir else None
         # through JSON and back: the thread gets exactly what a worker process would
-        self._payload = json.loads(json.dumps(job_payload(source, self.run_id, base)))
+        self._payload = json.loads(json.dumps(job_json(source, self.run_id, base)))
         self._messages: queue.Queue[bytes] = queue.Queue()
         self._commands = QueueCommands()
         self._thread = threading.Thread(target=self._run, name=f"layerloom-local-{self.run_id}", daemon=True)
 
     @classmethod
-    def start(cls, source: JobSource, run_id: str | None = None, out_dir: str | Path | None = None,
+    def start(cls, source: Project | TrainingJob | tuple[GraphDocument, DatasetConfig, TrainingSettings],
+              run_id: str | None = None, out_dir: str | Path | None = None,
               base_dir: str | Path | None = None) -> LocalRun:
         run = cls(source, run_id, out_dir, base_dir)
         run._thread.start()
         return run
 
     def _run(self) -> None:
+
         run_payload(self._payload, lambda m: self._messages.put(t.encode(m)), self._commands, self.out_dir)
 
-    def _command(self, command: Command) -> None:
+    def _command(self, command: dict[str, Any]) -> None:
         self._commands.put(json.loads(json.dumps(command)))
 
-    def poll(self) -> list[dict[str, Any]]:
+    def poll(self) -> list[Message]:
         messages = []
         while True:
             try:

@@ -108,8 +108,35 @@ class RunRecord:
 
     @classmethod
     def read_dir(cls, folder: str | Path) -> RunRecord:
-        folder = Path(folder)
-        return cls.from_files({p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()})
+        return cls.from_files(read_run_files(folder))
+
+
+RUN_FILES = ("run.json", "settings.json", "network.json", "metrics.json",
+             *(f"{kind}.safetensors" for kind in WEIGHT_KINDS))
+
+
+def read_run_files(folder: str | Path) -> dict[str, bytes]:
+    """The files a worker wrote for a run, as bytes: only the known names, run.json checked.
+
+    Nothing is decoded beyond run.json (so metrics and weights are never parsed or re-encoded on
+    their way into a project); raises `RunError` when run.json is missing or malformed.
+    """
+    folder = Path(folder)
+    files = {name: (folder / name).read_bytes() for name in RUN_FILES if (folder / name).is_file()}
+    head = _read_json(files, "run.json")
+    if not isinstance(head, dict):
+        raise RunError("the run's run.json is not an object")
+    return files
+
+
+def attach_run_files(project: Project, run_id: str, files: dict[str, bytes]) -> None:
+    """Store a run's files (from `read_run_files` or `RunRecord.to_files`) in the project, replacing
+    any run with the same id. Cheap: the bytes are stored as they are."""
+    check_run_id(run_id)
+    delete_run(project, run_id, missing_ok=True)
+    prefix = _prefix(run_id)
+    for name, data in files.items():
+        project.attachments[prefix + name] = data
 
 
 def _json(data: Any) -> bytes:
@@ -125,6 +152,8 @@ def _read_json(files: dict[str, bytes], name: str, default: Any = None) -> Any:
         return json.loads(files[name].decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise RunError(f"the run's {name} is malformed: {exc}") from None
+    except RecursionError:
+        raise RunError(f"the run's {name} is nested too deeply to read") from None
 
 
 @dataclass
@@ -173,11 +202,7 @@ def list_runs(project: Project) -> list[RunSummary]:
 
 def add_run(project: Project, record: RunRecord) -> None:
     """Store `record` in the project's attachments (replacing a run with the same id)."""
-    check_run_id(record.run_id)
-    delete_run(project, record.run_id, missing_ok=True)
-    prefix = _prefix(record.run_id)
-    for name, data in record.to_files().items():
-        project.attachments[prefix + name] = data
+    attach_run_files(project, record.run_id, record.to_files())
 
 
 def delete_run(project: Project, run_id: str, missing_ok: bool = False) -> None:
@@ -208,7 +233,12 @@ def load_run_weights(project: Project, run_id: str, which: str = "best") -> dict
         if not any(n.startswith(_prefix(run_id)) for n in project.attachments):
             raise RunError(f"the project has no run {run_id!r}")
         raise RunError(f"run {run_id!r} has no {which} weights")
-    return load_safetensors(data)
+    try:
+        return load_safetensors(data)
+    except Exception as exc:  # safetensors raises SafetensorError (or others) for any foreign payload
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise RunError(f"the {which} weights of run {run_id!r} are not a readable safetensors file "
+                       f"({reason})") from None
 
 
 def new_run_id(project: Project, stem: str = "run") -> str:

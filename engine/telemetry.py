@@ -160,6 +160,7 @@ class Error(Message):
     node_id: str | None = None
     traceback: str = ""
     kind: str = "error"  # non_finite, out_of_memory, shape, settings, data, worker_died, error
+    problems: list[dict[str, Any]] = field(default_factory=list)  # pre-flight: {message, node_id, section}
     TYPE = "error"
 
 

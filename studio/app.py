@@ -24,6 +24,9 @@ DEFAULT_EXAMPLE = "lenet5"
 _clipboard_guarded = False
 
 
+WARM_WORKER_DELAY_MS = 1500  # after the window and the first project are up
+
+
 def create_application(argv: list[str] | None = None) -> QApplication:
     """The process's QApplication, named so QSettings finds the studio's preferences."""
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
@@ -68,4 +71,6 @@ def run_studio(path: str | None = None) -> int:
     window.show()
     app.processEvents()
     QTimer.singleShot(0, lambda: open_initial(window, path))
+    # a worker process imports torch while the person looks at the network, so Train starts at once
+    QTimer.singleShot(WARM_WORKER_DELAY_MS, window.training.keep_worker_warm)
     return app.exec()

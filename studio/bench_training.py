@@ -92,8 +92,6 @@ class StudioBench:
         self.window.show()
         self.ui = getattr(self.window, "training", None) or install_training(self.window)
         self.ui.health.set_mode("grad_norm")
-        self.ui.engine.load()
-        self._wait(lambda: self.ui.engine.is_ready, 120.0)
 
     def _wait(self, done: Any, timeout: float) -> None:
         """Run the event loop as the studio would (sleeping until an event) until `done()`."""
@@ -122,7 +120,7 @@ class StudioBench:
         epochs: list[dict[str, Any]] = []
         finished: list[dict[str, Any]] = []
         runs.epochs_arrived.connect(epochs.extend)
-        runs.run_finished.connect(lambda message, _record: finished.append(message))
+        runs.run_finished.connect(finished.append)
         started, cpu = time.perf_counter(), time.process_time()
         self.ui.actions.all["train"].trigger()
         self._wait(lambda: bool(finished), 900.0)

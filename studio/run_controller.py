@@ -13,11 +13,19 @@ can hold the GUI thread to its frame budget.
 
 The controller never touches a widget or the document: panels and the training UI subscribe to
 its signals. It tells a worker that died apart from one that finished (the handle reports that as
-an ``error`` of kind ``worker_died`` plus a failed ``finished``).
+an ``error`` of kind ``worker_died`` plus a failed ``finished``). A finished run's files are read
+as bytes on a pool thread (`RunClient.run_files`: nothing decoded, nothing re-encoded) and handed
+over with `run_files_read`; the worker is closed only after that.
+
+Warm worker: `prepare_worker()` spawns a worker process (`engine.runner.Worker`, spawn context)
+that imports torch in the background and then waits; `start` hands the job to it, so the first
+step comes without the cost of a new process and a torch import. After each run a fresh one is
+prepared; `shutdown` ends it. All of this imports no torch into the studio process.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import deque
 from collections.abc import Callable
@@ -25,7 +33,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
+
+from engine.runner import RunClient, Worker
+from engine.train.formatting import format_duration
 
 POLL_MS = 33  # about 30 drains a second
 REAP_S = 5.0  # how long a finished worker may take to exit before it is closed by force
@@ -51,16 +62,32 @@ class RunProgress:
     def text(self) -> str:
         if not self.epochs:
             return "starting…"
-        left = "" if self.eta_s is None else f" · {_duration(self.eta_s)} left"
+        left = "" if self.eta_s is None else f" · {format_duration(self.eta_s)} left"
         return (f"Epoch {min(self.epoch + 1, self.epochs)}/{self.epochs} · step "
                 f"{self.epoch_step}/{self.steps_per_epoch}{left}")
 
 
-def _duration(seconds: float) -> str:
-    whole = max(0, round(seconds))
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+class _FilesSignals(QObject):
+    read = Signal(object, str, object)  # client, run id, {file name: bytes}
+    failed = Signal(object, str, str)  # client, run id, reason
+
+
+class _ReadFiles(QRunnable):
+    """Reads a finished run's files as bytes off the GUI thread."""
+
+    def __init__(self, client: RunClient, run_id: str, signals: _FilesSignals) -> None:
+        super().__init__()
+        self.client, self.run_id, self.signals = client, run_id, signals
+
+    def run(self) -> None:
+        try:
+            files = self.client.run_files()
+        except Exception as exc:  # a run folder that cannot be read loses the run, never the studio
+            with contextlib.suppress(RuntimeError):
+                self.signals.failed.emit(self.client, self.run_id, str(exc))
+            return
+        with contextlib.suppress(RuntimeError):  # the controller is gone (the window closed)
+            self.signals.read.emit(self.client, self.run_id, files)
 
 
 class RunController(QObject):
@@ -79,12 +106,16 @@ class RunController(QObject):
     predictions_arrived = Signal(object)  # the latest sample_predictions message
     error_arrived = Signal(object)  # one error message
     progress_changed = Signal(object)  # RunProgress
-    run_finished = Signal(object, object)  # the finished message, the RunRecord (or None)
+    run_finished = Signal(object)  # the finished message
+    run_files_read = Signal(str, object)  # run id, {file name: bytes} of a finished run that saved files
+    run_files_failed = Signal(str, str)  # run id, why its files could not be read
     tick_finished = Signal()  # everything of one tick has been emitted
 
     def __init__(self, parent: QObject | None = None, interval_ms: int = POLL_MS) -> None:
         super().__init__(parent)
-        self.handle: Any = None
+        self.handle: RunClient | None = None
+        self.spare: Worker | None = None  # a warm worker waiting for the next job
+        self.warm_workers = False  # prepare a fresh spare after each run (the studio turns this on)
         self.interval_ms = interval_ms
         self.run_id: str | None = None
         self.state = IDLE
@@ -97,6 +128,10 @@ class RunController(QObject):
         self._first_step_at: float | None = None
         self._first_fraction = 0.0
         self._finished_at: float | None = None
+        self._reading: RunClient | None = None  # a finished client whose files are being read
+        self._files = _FilesSignals(self)
+        self._files.read.connect(self._files_read)
+        self._files.failed.connect(self._files_failed)
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
         self._timer.timeout.connect(self.tick)
@@ -107,27 +142,36 @@ class RunController(QObject):
         """Whether a run is under way (starting, running, paused or stopping)."""
         return self.state != IDLE
 
+    def prepare_worker(self) -> None:
+        """Spawn a warm worker now, unless one is waiting (it imports torch in its own process)."""
+        if self.spare is not None and self.spare.alive and not self.spare.used:
+            return
+        self.spare = Worker.spawn()
+
     def start(self, source: Any, run_id: str, *, base_dir: str | Path | None = None,
-              launcher: Callable[..., Any] | None = None) -> None:
-        """Start a worker for `source` (a Project, TrainingJob or (document, dataset, settings)).
+              launcher: Callable[..., RunClient] | None = None) -> None:
+        """Start `source` (a Project, TrainingJob or (document, dataset, settings)) in a worker.
 
         Args:
-            launcher: ``launcher(source, run_id=..., base_dir=...)`` returning a client; the default
-                is `engine.runner.RunHandle.start` (a spawned process).
+            launcher: ``launcher(source, run_id=..., base_dir=...)`` returning a client (tests pass
+                `LocalRun.start`); by default the warm worker takes the job, or a new one is spawned.
         """
         if self.active:
             raise RuntimeError("a run is already in progress")
-        if launcher is None:
-            from engine.runner import RunHandle
+        if launcher is not None:
+            client = launcher(source, run_id=run_id, base_dir=base_dir)
+        else:
+            worker, self.spare = self.spare, None
+            if worker is None or not worker.alive or worker.used:
+                worker = Worker.spawn()
+            client = worker.start(source, run_id=run_id, base_dir=base_dir)
+        self.attach(client, run_id)
 
-            launcher = RunHandle.start
-        self.attach(launcher(source, run_id=run_id, base_dir=base_dir), run_id)
-
-    def attach(self, handle: Any, run_id: str) -> None:
+    def attach(self, handle: RunClient, run_id: str) -> None:
         """Follow an already started client (anything with RunHandle's methods)."""
         if self.active:
             raise RuntimeError("a run is already in progress")
-        if self.handle is not None:  # the previous worker has finished but not exited yet
+        if self.handle is not None and self.handle is not self._reading:  # finished, not exited yet
             self.handle.close()
         self.handle, self.run_id = handle, run_id
         self.progress = RunProgress()
@@ -158,11 +202,15 @@ class RunController(QObject):
             self.handle.set_probes(self.probes)
 
     def shutdown(self) -> None:
-        """Stop and close any worker now (the studio is closing)."""
+        """Stop and close any worker now, the warm one too (the studio is closing)."""
         self._timer.stop()
+        self.warm_workers = False
         if self.handle is not None:
             self.handle.close()
             self.handle = None
+        if self.spare is not None:
+            self.spare.close()
+            self.spare = None
         self._set_state(IDLE)
 
     # ---- the timer -------------------------------------------------------------------
@@ -258,26 +306,44 @@ class RunController(QObject):
         self.progress_changed.emit(p)
 
     def _on_finished(self, message: dict[str, Any]) -> None:
-        record = None
-        try:
-            record = self.handle.record()
-        except Exception as exc:  # a run folder that cannot be read loses the run, never the studio
-            self.error_arrived.emit({"type": "error", "run_id": self.run_id, "kind": "error", "node_id": None,
-                                     "message": f"the finished run could not be read back: {exc}"})
         self._finished_at = time.monotonic()
+        if message.get("record_dir") and message.get("weights") and self.handle is not None:
+            self._reading = self.handle  # the folder stays until its files are read
+            QThreadPool.globalInstance().start(_ReadFiles(self.handle, str(message.get("run_id", "")), self._files))
         self._set_state(IDLE)
-        self.run_finished.emit(message, record)
+        self.run_finished.emit(message)
         self._reap()
+        if self.warm_workers:
+            self.prepare_worker()
+
+    def _files_read(self, client: RunClient, run_id: str, files: dict[str, bytes]) -> None:
+        self._done_reading(client)
+        self.run_files_read.emit(run_id, files)
+
+    def _files_failed(self, client: RunClient, run_id: str, reason: str) -> None:
+        self._done_reading(client)
+        self.run_files_failed.emit(run_id, reason)
+        self.error_arrived.emit({"type": "error", "run_id": run_id, "kind": "error", "node_id": None,
+                                 "message": f"the finished run could not be read back: {reason}"})
+
+    def _done_reading(self, client: RunClient) -> None:
+        if self._reading is client:
+            self._reading = None
+        if self.handle is not client:  # reaped while the files were read: its folder can go now
+            client.close()
 
     def _reap(self) -> None:
         """Close a finished worker once its process has exited (never block the GUI waiting)."""
         handle = self.handle
+        if handle is None:
+            return
         alive = getattr(handle, "alive", False)
         if alive and time.monotonic() - (self._finished_at or 0.0) < REAP_S:
             return
         self._timer.stop()
         self.handle = None
-        handle.close()
+        if self._reading is not handle:  # else closed (and its folder removed) once its files are read
+            handle.close()
 
     def _set_state(self, state: str) -> None:
         if state != self.state:

@@ -1,10 +1,14 @@
-"""Qt fixtures shared by the studio and end-to-end tests: isolated settings and a shown main window.
+"""Qt fixtures shared by the studio and end-to-end tests: isolated settings, a shown main window and
+the folder screenshots are saved to.
 
 Imported by ``tests/studio/conftest.py`` and ``tests/e2e/conftest.py``; the root conftest stays
 Qt-free so the engine tests run without Qt.
 """
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QEvent, QSettings
@@ -26,6 +30,18 @@ def isolated_settings(tmp_path, monkeypatch):
     folder.mkdir()
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(folder))
+    return folder
+
+
+SCREENSHOTS_ENV = "LAYERLOOM_SCREENSHOTS"
+
+
+@pytest.fixture(scope="session")
+def screenshots(request) -> Path:
+    """Where tests save screenshots for a person to look at: ``build/screenshots/`` under the project
+    (git-ignored, outside the sources), or the folder named by ``$LAYERLOOM_SCREENSHOTS``."""
+    folder = Path(os.environ.get(SCREENSHOTS_ENV) or request.config.rootpath / "build" / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 

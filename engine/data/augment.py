@@ -18,60 +18,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
 from functools import partial
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 
+from engine.data.augment_config import AugmentConfig  # re-exported: the settings live there, torch-free
 from engine.data.errors import DatasetError
 
 Augmenter = Callable[[torch.Tensor], torch.Tensor]
 Step = Callable[[torch.Tensor, torch.Generator | None], torch.Tensor]
-_LIMITS = {"crop_padding": (0, 64), "rotation": (0.0, 180.0), "color_jitter": (0.0, 1.0)}
-
-
-@dataclass
-class AugmentConfig:
-    """Which augmentations to apply to training batches."""
-
-    hflip: bool = False
-    crop_padding: int = 0  # pixels of zero padding around the image before a random crop back to size
-    rotation: float = 0.0  # maximum rotation in degrees, either way
-    color_jitter: float = 0.0  # strength in [0, 1]: factors are drawn from [1 - s, 1 + s]
-
-    @property
-    def enabled(self) -> bool:
-        return self.hflip or self.crop_padding > 0 or self.rotation > 0 or self.color_jitter > 0
-
-    def validate(self) -> None:
-        if not isinstance(self.hflip, bool):
-            raise DatasetError(f"hflip must be true or false, got {self.hflip!r}")
-        if isinstance(self.crop_padding, bool) or not isinstance(self.crop_padding, int):
-            raise DatasetError(f"crop_padding must be a whole number, got {self.crop_padding!r}")
-        for name, (lo, hi) in _LIMITS.items():
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
-                raise DatasetError(f"{name} must be a number from {lo} to {hi}, got {value!r}")
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: Any) -> AugmentConfig:
-        if not isinstance(data, dict):
-            raise DatasetError(f"augmentation settings must be a JSON object, got {type(data).__name__}")
-        known = [f.name for f in fields(cls)]
-        unknown = sorted(set(data) - set(known))
-        if unknown:
-            raise DatasetError(f"unknown augmentation setting {', '.join(map(repr, unknown))}; "
-                               f"known settings are {', '.join(known)}")
-        config = cls(**data)
-        if isinstance(config.crop_padding, float) and config.crop_padding.is_integer():
-            config.crop_padding = int(config.crop_padding)
-        config.validate()
-        return config
 
 
 def _uniform(n: int, strength: float, like: torch.Tensor, g: torch.Generator | None) -> torch.Tensor:

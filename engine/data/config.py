@@ -12,33 +12,40 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from engine.data.errors import DatasetError
-from engine.data.registry import resolve_params
+from engine.data.registry import dataset_kinds, resolve_params
 from engine.data.source import CLASSIFICATION
+from engine.settings_schema import SettingValueError, by_path, parse_tree, setting
 
-__all__ = ["DatasetConfig", "DatasetError", "DatasetSplits", "DatasetSummary", "TensorPair", "shape_text"]
+if TYPE_CHECKING:  # the splits hold tensors, but describing and checking a dataset never loads torch
+    import torch
 
-TensorPair = tuple[torch.Tensor, torch.Tensor]
+    TensorPair = tuple[torch.Tensor, torch.Tensor]
+
+__all__ = ["DATASET_SETTINGS", "DatasetConfig", "DatasetError", "DatasetSplits", "DatasetSummary", "shape_text"]
+
 SPLITS = ("train", "val", "test")
-_CONFIG_KEYS = ("kind", "params", "val_fraction", "test_fraction", "seed")
+SECTION = "Dataset"
+# The dataset settings a project stores beside ``params`` (each kind declares its own params).
+DATASET_SETTINGS = (
+    setting("kind", "choice", "spirals", "Dataset", SECTION, "Which dataset to train on.",
+            choices=[info.kind for info in dataset_kinds()]),
+    setting("val_fraction", "float", 0.15, "Validation fraction", SECTION,
+            "Share of the samples held out to validate after every epoch.", minimum=0.0, below=1.0),
+    setting("test_fraction", "float", 0.15, "Test fraction", SECTION,
+            "Share of the samples held out to test once, after training.", minimum=0.0, below=1.0),
+    setting("seed", "int", 0, "Split seed", SECTION, "Seed of the shuffle that splits the samples.",
+            minimum=0, maximum=2**31 - 1),
+)
+_TABLE = by_path(DATASET_SETTINGS)
 
 
 def shape_text(shape: tuple[int, ...]) -> str:
     """A shape as people write it: ``1×28×28``; a scalar is ``scalar``."""
     return "×".join(str(s) for s in shape) if shape else "scalar"
-
-
-def _number(data: dict[str, Any], key: str, default: float) -> float:
-    value = data.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise DatasetError(f"dataset setting {key} must be a number, got {value!r}")
-    return float(value)
 
 
 @dataclass
@@ -47,21 +54,21 @@ class DatasetConfig:
 
     kind: str
     params: dict[str, Any] = field(default_factory=dict)
-    val_fraction: float = 0.15
-    test_fraction: float = 0.15
-    seed: int = 0
+    val_fraction: float = _TABLE["val_fraction"].default
+    test_fraction: float = _TABLE["test_fraction"].default
+    seed: int = _TABLE["seed"].default
 
     def validate(self) -> dict[str, Any]:
         """Check every setting; return the kind's parameters with defaults filled in."""
-        for name in ("val_fraction", "test_fraction"):
-            value = getattr(self, name)
-            if not 0.0 <= value < 1.0:
-                raise DatasetError(f"{name} must be at least 0 and below 1, got {value}")
+        try:
+            for s in DATASET_SETTINGS:
+                s.coerce(getattr(self, s.path))
+        except SettingValueError as exc:
+            raise DatasetError(_kind_message(exc, self.kind)) from None
+        # the one rule between settings
         if self.val_fraction + self.test_fraction >= 1.0:
             raise DatasetError("val_fraction + test_fraction must be below 1, so that samples are left "
                                f"for training; got {self.val_fraction} + {self.test_fraction}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise DatasetError(f"seed must be a whole number of at least 0, got {self.seed!r}")
         return resolve_params(self.kind, self.params)
 
     def to_json(self) -> dict[str, Any]:
@@ -73,22 +80,71 @@ class DatasetConfig:
         """Parse and check stored settings; anything malformed is a `DatasetError`."""
         if not isinstance(data, dict):
             raise DatasetError(f"dataset settings must be a JSON object, got {type(data).__name__}")
-        unknown = sorted(set(data) - set(_CONFIG_KEYS))
-        if unknown:
-            raise DatasetError(f"unknown dataset setting {', '.join(map(repr, unknown))}; "
-                               f"known settings are {', '.join(_CONFIG_KEYS)}")
+        data = dict(data)
         if not isinstance(data.get("kind"), str):
             raise DatasetError("dataset settings need a 'kind' (text), such as 'spirals' or 'mnist'")
-        params = data.get("params", {})
+        params = data.pop("params", {})
         if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
             raise DatasetError(f"dataset 'params' must be an object of named values, got {params!r}")
-        seed = data.get("seed", 0)
-        if isinstance(seed, float) and seed.is_integer():
-            seed = int(seed)
-        config = cls(data["kind"], dict(params), _number(data, "val_fraction", 0.15),
-                     _number(data, "test_fraction", 0.15), seed)
+        try:
+            values = parse_tree(DATASET_SETTINGS, data, "dataset")
+        except SettingValueError as exc:
+            raise DatasetError(_kind_message(exc, data["kind"])) from None
+        config = cls(values["kind"], dict(params), values["val_fraction"], values["test_fraction"], values["seed"])
         config.validate()
         return config
+
+
+def apply_dataset_overrides(data: dict[str, Any], assignments: list[str]) -> dict[str, Any]:
+    """Stored dataset JSON with ``path=value`` overrides (``val_fraction=0.2``, ``params.noise=0.1``)
+    applied and checked; raises `DatasetError`. A kind's parameters are read by that kind's schema."""
+    from engine.data.registry import kind_info
+    from engine.layers.params import ParamError, coerce_param
+    from engine.settings_schema import apply_override
+
+    out = dict(data or {})
+    params = dict(out.get("params") or {})
+    try:
+        for assignment in assignments:
+            path, _, text = assignment.partition("=")
+            if path.startswith("params."):
+                info = kind_info(out.get("kind", ""))
+                name = path.removeprefix("params.")
+                try:
+                    param = info.param(name)
+                except KeyError:
+                    raise DatasetError(f"the {info.title} dataset has no parameter {name!r}; its parameters "
+                                       f"are {', '.join(p.name for p in info.params) or 'none'}") from None
+                params[name] = coerce_param(param, _param_value(param.kind, text))
+            else:
+                if path.strip() == "kind" and text.strip() != out.get("kind"):
+                    params = {}  # another kind's parameters mean nothing to the new one
+                apply_override(DATASET_SETTINGS, out, assignment)
+    except (SettingValueError, ParamError, ValueError) as exc:
+        raise DatasetError(f"dataset.{exc}" if isinstance(exc, SettingValueError) else str(exc)) from None
+    out["params"] = params
+    return out
+
+
+def _param_value(kind: str, text: str) -> Any:
+    """A dataset kind parameter typed as text, in the type its kind expects."""
+    text = text.strip()
+    if kind == "int":
+        return int(text)
+    if kind == "float":
+        return float(text)
+    if kind == "bool":
+        if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+            raise ValueError(f"expected true or false, got {text!r}")
+        return text.lower() in ("true", "1", "yes")
+    return text
+
+
+def _kind_message(exc: SettingValueError, kind: str) -> str:
+    """An unknown kind is named the way people look for it (the list of kinds), other problems as they are."""
+    if "(kind) must be one of" in str(exc):
+        return f"unknown dataset kind {kind!r}; choose one of {', '.join(_TABLE['kind'].choices)}"
+    return str(exc)
 
 
 @dataclass

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from engine.data.errors import DatasetError
 from engine.data.kind import FILES, DatasetKindInfo
@@ -45,6 +44,7 @@ def read_with_pillow(path: Path, size: int, channels: int) -> np.ndarray:
 
 def read_with_torchvision(path: Path, size: int, channels: int) -> np.ndarray:
     """One image as uint8 (C, S, S), without Pillow."""
+    import torch
     from torchvision.io import ImageReadMode, decode_image
 
     if path.suffix.lower() not in TORCHVISION_EXTENSIONS:
@@ -74,6 +74,7 @@ def image_files(folder: Path) -> list[Path]:
 
 
 def load_image_folder(params: Mapping[str, Any], seed: int, base: Path | None) -> SourceData:
+    import torch
     root = existing_folder(params["path"], base, "image")
     size, channels = params["image_size"], params["channels"]
     if channels not in (1, 3):

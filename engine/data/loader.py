@@ -15,11 +15,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engine.data.config import DatasetConfig, DatasetSplits, DatasetSummary, TensorPair
+from engine.data.config import DatasetConfig, DatasetSplits, DatasetSummary
 from engine.data.errors import DatasetError
 from engine.data.registry import kind_info
 from engine.data.source import CLASSIFICATION, SourceData, class_counts
 from engine.data.splitting import split_indices
+
+TensorPair = tuple[torch.Tensor, torch.Tensor]
 
 
 def _check(source: SourceData) -> None:

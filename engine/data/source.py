@@ -11,9 +11,12 @@ or standardise: `engine.data.loader` does that the same way for all of them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # tensors only when data loads: listing kinds must not import torch
+    import torch
 
 CLASSIFICATION = "classification"
 REGRESSION = "regression"
@@ -36,6 +39,7 @@ class SourceData:
 def classification(name: str, x: np.ndarray, y: np.ndarray, class_names: list[str],
                    vocab_size: int | None = None) -> SourceData:
     """Wrap numpy arrays of a generated classification task (x float32 or int64, y integer labels)."""
+    import torch
     return SourceData(name, torch.from_numpy(np.ascontiguousarray(x)),
                       torch.from_numpy(np.ascontiguousarray(y, dtype=np.int64)),
                       task=CLASSIFICATION, class_names=class_names, vocab_size=vocab_size)
@@ -43,6 +47,7 @@ def classification(name: str, x: np.ndarray, y: np.ndarray, class_names: list[st
 
 def class_counts(y: torch.Tensor, num_classes: int) -> list[int]:
     """How many samples of each class `y` holds."""
+    import torch
     if y.numel() == 0:
         return [0] * num_classes
     return [int(c) for c in torch.bincount(y, minlength=num_classes)[:num_classes]]

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from engine.data.kind import GENERATED, DatasetKindInfo
 from engine.data.source import REGRESSION, SourceData, classification
 from engine.layers.spec import Param
+
+if TYPE_CHECKING:  # tensors only when data loads: listing kinds must not import torch
+    pass
 
 TAU = 2.0 * np.pi
 
@@ -81,6 +83,7 @@ def load_xor(params: Mapping[str, Any], seed: int, base: Path | None) -> SourceD
 
 
 def load_curve(params: Mapping[str, Any], seed: int, base: Path | None) -> SourceData:
+    import torch
     rng = np.random.default_rng(seed)
     n = params["n_samples"]
     x = rng.uniform(-1.0, 1.0, (n, 1))

@@ -22,10 +22,9 @@ import csv
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from engine.data.errors import DatasetError
 from engine.data.kind import FILES, DatasetKindInfo
@@ -33,6 +32,9 @@ from engine.data.labels import encode_classes, first_bad_number, looks_like_clas
 from engine.data.paths import existing_file
 from engine.data.source import CLASSIFICATION, REGRESSION, SourceData
 from engine.layers.spec import Param
+
+if TYPE_CHECKING:  # tensors only when data loads: listing kinds must not import torch
+    import torch
 
 DELIMITERS = {"auto": "", ",": ",", ";": ";", "tab": "\t", "|": "|"}
 TASKS = ("auto", "classification", "regression")
@@ -121,6 +123,7 @@ def _csv_target(table: _Table, column: int, task: str) -> tuple[np.ndarray, str,
 
 
 def load_csv(params: Mapping[str, Any], seed: int, base: Path | None) -> SourceData:
+    import torch
     path = existing_file(params["path"], base, "CSV")
     table = _Table(path, DELIMITERS[params["delimiter"]])
     target = table.column(params["target_column"])
@@ -155,6 +158,7 @@ def _npz_arrays(path: Path, x_key: str, y_key: str) -> tuple[np.ndarray, np.ndar
 
 
 def _npz_inputs(path: Path, x: np.ndarray, dtype: str) -> tuple[torch.Tensor, int | None]:
+    import torch
     if x.dtype.kind not in "biuf":
         raise DatasetError(f"'x' in {path.name} holds {x.dtype} values; it must hold numbers")
     if dtype == "int64":
@@ -167,6 +171,7 @@ def _npz_inputs(path: Path, x: np.ndarray, dtype: str) -> tuple[torch.Tensor, in
 
 
 def _npz_targets(path: Path, y: np.ndarray, task: str) -> tuple[torch.Tensor, str, list[str]]:
+    import torch
     if y.dtype.kind not in "biufUS":
         raise DatasetError(f"'y' in {path.name} holds {y.dtype} values; it must hold numbers or text")
     if task == REGRESSION or (task == "auto" and y.dtype.kind == "f"):

@@ -9,27 +9,31 @@ looked for and how to place them.
 
 MNIST-style sets are read through `torchvision.datasets` and their ``.data`` /
 ``.targets`` arrays converted to float once (no per-item PIL transforms).
-CIFAR-10 batches are unpickled here with the layout torchvision uses, because
-torchvision's reader insists on the checksums of the full release; torchvision
-is used to download them. The official test split is the test split; images are
+CIFAR-10 batches are pickles: they are read here with the restricted unpickler of
+`engine.data.safe_pickle`, which admits only numpy arrays and builtin containers,
+so a crafted batch file is refused before it can run anything (torchvision's
+reader would `pickle.load` them). torchvision is used only to download and
+verify the release archive. The official test split is the test split; images are
 float32 in [0, 1]. torchvision is imported only when one of these kinds loads.
 """
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from engine.data.errors import DatasetError
 from engine.data.kind import IMAGE_SETS, DatasetKindInfo
 from engine.data.paths import default_cache_root, resolve
+from engine.data.safe_pickle import UnsafePickleError, load_restricted
 from engine.data.source import CLASSIFICATION, SourceData
 from engine.layers.spec import Param
+
+if TYPE_CHECKING:  # tensors only when data loads: listing kinds must not import torch
+    import torch
 
 MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
                "t10k-labels-idx1-ubyte")
@@ -66,6 +70,7 @@ def _first_line(err: BaseException) -> str:
 
 def _limit(x: torch.Tensor, y: torch.Tensor, limit: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """A random subset of at most `limit` samples (0 = all), chosen from the seed."""
+    import torch
     if limit <= 0 or limit >= len(y):
         return x, y
     keep = torch.from_numpy(np.sort(np.random.default_rng([seed, 11]).permutation(len(y))[:limit]))
@@ -107,8 +112,12 @@ def load_fashion_mnist(params: Mapping[str, Any], seed: int, base: Path | None) 
 
 def _unpickle(path: Path) -> dict[str, Any]:
     try:
-        with open(path, "rb") as f:
-            entry = pickle.load(f, encoding="latin1")
+        entry = load_restricted(path)
+    except UnsafePickleError as err:
+        raise DatasetError(
+            f"the CIFAR-10 file {path} was refused: it names {err}, which a CIFAR-10 file never needs "
+            f"and which could run code when read. Delete the folder {path.parent} and download CIFAR-10 again."
+        ) from None
     except Exception as err:  # a truncated or foreign file can raise almost anything while unpickling
         raise DatasetError(f"the CIFAR-10 file {path} could not be read: {err}") from err
     if not isinstance(entry, dict):
@@ -117,6 +126,7 @@ def _unpickle(path: Path) -> dict[str, Any]:
 
 
 def _cifar_batch(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
+    import torch
     entry = _unpickle(path)
     if "data" not in entry or "labels" not in entry:
         raise DatasetError(f"the CIFAR-10 file {path} has no 'data' and 'labels' entries")
@@ -131,15 +141,18 @@ def _cifar_batch(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
 
 def _download_cifar(root: Path) -> None:
     from torchvision import datasets
+    from torchvision.datasets.utils import download_and_extract_archive
 
+    cifar = datasets.CIFAR10  # only its release's address and checksum: constructing it would unpickle
     try:
-        datasets.CIFAR10(str(root), train=True, download=True)
+        download_and_extract_archive(cifar.url, str(root), filename=cifar.filename, md5=cifar.tgz_md5)
     except Exception as err:  # network errors arrive as URLError, OSError or RuntimeError
         reason = f"download failed: {_first_line(err)}"
         raise _missing("CIFAR-10", root / CIFAR_FOLDER, CIFAR_FILES, reason) from err
 
 
 def load_cifar10(params: Mapping[str, Any], seed: int, base: Path | None) -> SourceData:
+    import torch
     root = data_root(params, base)
     folder = root / CIFAR_FOLDER
     if not all((folder / f).is_file() for f in CIFAR_FILES):

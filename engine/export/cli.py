@@ -25,7 +25,11 @@ def run(args: argparse.Namespace) -> int:
     project = load_project(Path(args.file))
     weights = None
     if args.run != "none":
-        weights = _run_weights(project, args.run, args.weights)
+        try:
+            weights = _run_weights(project, args.run, args.weights)
+        except ValueError as exc:  # RunError: unreadable or missing weights, named by the run store
+            print(f"layerloom export: {exc}", file=sys.stderr)
+            return 2
         if weights is None and args.run:
             print(f"layerloom export: the project has no run {args.run!r}", file=sys.stderr)
             return 2

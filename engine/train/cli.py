@@ -20,41 +20,57 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from engine.data import DatasetError
+from engine.data.config import apply_dataset_overrides
+from engine.data.errors import DatasetError
 from engine.graph.errors import ProjectFileError
 from engine.project import Project, load_project, save_project
 from engine.runs import RunError, RunRecord, add_run, check_run_id, new_run_id
 from engine.train.callbacks import Callback, Progress
 from engine.train.distributed import spawn_ranks, torchrun_env, train_rank
+from engine.train.formatting import format_duration, format_metrics
 from engine.train.job import TrainingJob
-from engine.train.progress import ProgressPrinter, format_duration, format_metrics
+from engine.train.preflight import StartProblem, problems_text
+from engine.train.progress import ProgressPrinter
 from engine.train.session import run_job
-from engine.train.settings import SettingsError, TrainingSettings
+from engine.train.settings import SettingsError, apply_overrides
 from engine.train.trainer import Trainer
+
+# The short flags are spellings of --set for the settings changed most often.
+SHORTCUTS = {"epochs": "epochs", "batch_size": "batch_size", "lr": "optimizer.lr", "device": "device",
+             "seed": "seed", "cpu_threads": "cpu_threads"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``train`` (the caller adds the positional ``file``)."""
-    parser.add_argument("--epochs", type=int, help="override the number of epochs")
-    parser.add_argument("--batch-size", type=int, help="override the batch size (per process with --nproc)")
-    parser.add_argument("--lr", type=float, help="override the learning rate")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                        help="override any training setting, e.g. --set optimizer.kind=sgd --set "
+                        "early_stopping.patience=5, or a dataset setting: --set dataset.val_fraction=0.2, "
+                        "--set dataset.params.noise=0.1 (repeatable; the README lists every setting)")
+    parser.add_argument("--epochs", help="override the number of epochs (--set epochs=N)")
+    parser.add_argument("--batch-size", help="override the batch size, per process with --nproc")
+    parser.add_argument("--lr", help="override the learning rate (--set optimizer.lr=X)")
     parser.add_argument("--device", help="override the device: auto, cpu, cuda, cuda:N or mps")
-    parser.add_argument("--seed", type=int, help="override the random seed")
-    parser.add_argument("--cpu-threads", type=int, help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--seed", help="override the random seed")
+    parser.add_argument("--cpu-threads", help="torch CPU threads (0: torch's default)")
     parser.add_argument("--nproc", type=int, default=1, help="train data-parallel on N processes (default 1)")
     parser.add_argument("--run-id", help="name of the run (default: run-1, run-2, ...)")
     parser.add_argument("--no-save", action="store_true", help="do not save the run into the project")
 
 
-def _settings(project: Project, args: argparse.Namespace) -> TrainingSettings:
-    settings = TrainingSettings.from_json(project.training)
-    for name, value in (("epochs", args.epochs), ("batch_size", args.batch_size), ("device", args.device),
-                        ("seed", args.seed), ("cpu_threads", args.cpu_threads)):
-        if value is not None:
-            setattr(settings, name, value)
-    if args.lr is not None:
-        settings.optimizer.lr = args.lr
-    return settings
+def overrides(args: argparse.Namespace) -> list[str]:
+    """Every ``path=value`` asked for, the short flags first (so an explicit --set wins)."""
+    short = [f"{path}={getattr(args, flag)}" for flag, path in SHORTCUTS.items()
+             if getattr(args, flag, None) is not None]
+    return short + list(getattr(args, "overrides", []) or [])
+
+
+def apply_to_project(project: Project, assignments: list[str]) -> None:
+    """Apply ``--set`` overrides to the project's dataset and training sections, each checked."""
+    dataset = [a.removeprefix("dataset.") for a in assignments if a.startswith("dataset.")]
+    training = [a for a in assignments if not a.startswith("dataset.")]
+    if dataset:
+        project.dataset = apply_dataset_overrides(project.dataset, dataset)
+    project.training = apply_overrides(project.training, training)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,8 +79,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         project = load_project(path)
         run_id = check_run_id(args.run_id) if args.run_id else new_run_id(project)
+        apply_to_project(project, overrides(args))
         job = TrainingJob.from_project(project, run_id, path.resolve().parent)
-        job.settings = _settings(project, args)
     except (ProjectFileError, SettingsError, DatasetError, RunError) as exc:
         print(f"layerloom train: {exc}", file=sys.stderr)
         return 2
@@ -92,14 +108,15 @@ def _ignore(message: dict[str, object]) -> None:
     """The CLI shows progress through its callbacks, not telemetry."""
 
 
-def _spawned(job: TrainingJob, nproc: int) -> tuple[RunRecord, list[str]]:
+def _spawned(job: TrainingJob, nproc: int) -> tuple[RunRecord, list[StartProblem]]:
     with tempfile.TemporaryDirectory(prefix="layerloom-ddp-") as folder:
         try:
             spawn_ranks(job, nproc, Path(folder), _rank0_callbacks)
         except Exception as exc:  # a rank died: torch reports which
             print(f"error: a training process failed: {exc}", file=sys.stderr)
         if not (Path(folder) / "run.json").exists():
-            return RunRecord(job.run_id, status="failed"), ["the training processes ended without a result"]
+            return RunRecord(job.run_id, status="failed"), [StartProblem("the training processes ended without a "
+                                                                         "result")]
         return RunRecord.read_dir(folder), []
 
 
@@ -107,12 +124,10 @@ def _rank0_callbacks() -> list[Callback]:
     return [ProgressPrinter()]
 
 
-def _report(project: Project, path: Path, no_save: bool, record: RunRecord, problems: list[str],
+def _report(project: Project, path: Path, no_save: bool, record: RunRecord, problems: list[StartProblem],
             seconds: float) -> int:
     if problems:
-        print("layerloom train: training cannot start:", file=sys.stderr)
-        for problem in problems:
-            print(f"  {problem}", file=sys.stderr)
+        print(f"layerloom train: {problems_text(problems, project.network)}", file=sys.stderr)
         return 2
     epochs = record.epochs
     print(f"run {record.run_id}: {record.status} after {len(epochs)} epoch(s) in {format_duration(seconds)}")

@@ -10,29 +10,17 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from engine.train.callbacks import Callback, EpochRecord, Failure, Progress
-from engine.train.trainer import Trainer
+from engine.train.formatting import format_duration, format_metrics
+
+if TYPE_CHECKING:
+    from engine.train.trainer import Trainer
+
+__all__ = ["ProgressPrinter", "format_duration", "format_metrics"]
 
 BAR_WIDTH = 20
-PERCENT_METRICS = ("accuracy", "top_k")
-
-
-def format_duration(seconds: float) -> str:
-    whole = max(0, round(seconds))
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def format_metrics(metrics: dict[str, float], prefix: str = "") -> str:
-    """``loss 0.1234  accuracy 97.5%`` for a metrics dict."""
-    parts = []
-    for key, value in metrics.items():
-        shown = f"{value * 100:.1f}%" if key.endswith(PERCENT_METRICS) else f"{value:.4g}"
-        parts.append(f"{prefix}{key} {shown}")
-    return "  ".join(parts)
 
 
 class ProgressPrinter(Callback):

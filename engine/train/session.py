@@ -35,10 +35,12 @@ from engine.train.device import (
     seed_everything,
     set_determinism,
 )
-from engine.train.job import CheckedJob, TrainingJob, build_setup, check_job, probe_inputs
+from engine.train.job import TrainingJob
+from engine.train.preflight import StartProblem, problems_text
 from engine.train.probe import Probe
 from engine.train.recorder import RunRecorder, flat_metrics, now_iso
 from engine.train.reporter import RELU_TYPES, TelemetryReporter
+from engine.train.setup import CheckedJob, build_setup, check_job, probe_inputs
 from engine.train.trainer import Trainer
 
 Sink = Callable[[dict[str, Any]], None]
@@ -51,7 +53,7 @@ class RunResult:
     status: str  # completed, stopped, failed
     record: RunRecord
     failure: Failure | None = None
-    problems: list[str] = field(default_factory=list)
+    problems: list[StartProblem] = field(default_factory=list)
     trainer: Trainer | None = None
 
 
@@ -75,7 +77,7 @@ def run_job(job: TrainingJob, sink: Sink, commands: CommandSource | None = None,
     try:
         checked, problems = check_job(job)
     except (DatasetError, ValueError) as exc:  # malformed settings that slipped past from_json
-        checked, problems = None, [str(exc)]
+        checked, problems = None, [StartProblem(str(exc))]
     if checked is None:
         return _refused(job, record, problems, send)
     previous = set_determinism(job.settings.deterministic)
@@ -93,12 +95,14 @@ def _drop(message: dict[str, Any]) -> None:
     """Ranks other than 0 report nothing."""
 
 
-def _refused(job: TrainingJob, record: RunRecord, problems: list[str], send: Sink,
+def _refused(job: TrainingJob, record: RunRecord, problems: list[StartProblem], send: Sink,
              kind: str = "settings", trace: str = "") -> RunResult:
-    message = "training cannot start:\n  " + "\n  ".join(problems)
+    message = problems_text(problems, job.document)
+    node_id = next((p.node_id for p in problems if p.node_id), None)
     record.status, record.finished = "failed", now_iso()
-    record.error = {"message": message, "kind": kind, "node_id": None}
-    send(t.Error(job.run_id, message, kind=kind, traceback=trace).to_dict())
+    record.error = {"message": message, "kind": kind, "node_id": node_id}
+    send(t.Error(job.run_id, message, node_id=node_id, traceback=trace, kind=kind,
+                 problems=[p.to_json() for p in problems]).to_dict())
     send(t.Finished(job.run_id, "failed", 0, {}, {}, {}, {}).to_dict())
     return RunResult("failed", record, Failure(message, kind), problems)
 
@@ -111,9 +115,9 @@ def _train(checked: CheckedJob, record: RunRecord, send: Sink, commands: Command
         device = place.device or resolve_device(s.device)
         setup = build_setup(checked, device, place.rank, place.world)
     except DeviceError as exc:
-        return _refused(job, record, [str(exc)], send, "device")
+        return _refused(job, record, [StartProblem(str(exc), None, "training")], send, "device")
     except Exception as exc:  # e.g. out of memory while moving the data to the device
-        return _refused(job, record, [f"could not set up training: {exc}"], send, "error",
+        return _refused(job, record, [StartProblem(f"could not set up training: {exc}")], send, "error",
                         traceback.format_exc())
     record.device, record.parameter_count = device_name(device), parameter_count(setup.module)
     record.dataset_summary = checked.data.summary.to_json()

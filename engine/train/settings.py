@@ -32,107 +32,120 @@ The JSON form (every key optional; missing keys take the defaults shown)::
 - augment: an `engine.data.augment.AugmentConfig` in its JSON form, applied to training batches on
   the device.
 
-`TrainingSettings.from_json` rejects malformed data with `SettingsError`; `validate()` returns
-readable problems (empty when fine) before any training starts, and with a dataset summary and
-the network's output it also checks that loss, metrics and shapes fit the data.
+Every setting is declared once in `engine.train.settings_table.TRAINING_SETTINGS` (kind, default,
+range or choices, help); the dataclasses below give the tree its shape and take their defaults from
+there. `TrainingSettings.from_json` checks stored JSON against the declaration (types, ranges,
+choices, unknown keys) and rejects anything else with `SettingsError`; `validate()` returns
+readable problems (empty when fine) before any training starts: the declared ranges again (for
+settings changed in code) and the rules between settings, and with a dataset summary and the
+network's output it also checks that loss, metrics and shapes fit the data. This module imports
+neither torch nor Qt.
 """
 
 from __future__ import annotations
 
-import math
-import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from engine.data.augment import AugmentConfig
-from engine.data.errors import DatasetError
+from engine.data.augment_config import AugmentConfig
+from engine.settings_schema import SettingValueError, apply_override, parse_tree
+from engine.train.settings_table import (
+    CLASS_LOSSES,
+    LOSSES,
+    METRICS,
+    OPTIMIZERS,
+    PRECISIONS,
+    REGRESSION_LOSSES,
+    SCHEDULES,
+    TRAINING_SETTINGS,
+    default,
+)
 
 if TYPE_CHECKING:
     from engine.data.config import DatasetSummary
     from engine.layers.spec import TensorSpec
 
+__all__ = ["CLASS_LOSSES", "LOSSES", "METRICS", "OPTIMIZERS", "PRECISIONS", "REGRESSION_LOSSES", "SCHEDULES",
+           "SettingsError", "TrainingSettings", "apply_overrides"]
+
 VERSION = 1
-LOSSES = ("cross_entropy", "nll", "bce_with_logits", "mse", "l1", "smooth_l1")
-CLASS_LOSSES = ("cross_entropy", "nll")
-REGRESSION_LOSSES = ("mse", "l1", "smooth_l1")
-OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
-SCHEDULES = ("none", "step", "cosine", "one_cycle", "reduce_on_plateau")
-PRECISIONS = ("none", "bf16", "fp16")
-METRICS = ("accuracy", "top_k", "mae")
-_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
 class SettingsError(ValueError):
     """Stored training settings are malformed; the message names the setting."""
 
 
+def _d(path: str) -> Any:
+    return field(default_factory=lambda: default(path))
+
+
 @dataclass
 class LossSettings:
-    kind: str = "cross_entropy"
-    label_smoothing: float = 0.0
+    kind: str = _d("loss.kind")
+    label_smoothing: float = _d("loss.label_smoothing")
 
 
 @dataclass
 class OptimizerSettings:
-    kind: str = "adam"
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    momentum: float = 0.9  # sgd and rmsprop
-    nesterov: bool = False  # sgd only
+    kind: str = _d("optimizer.kind")
+    lr: float = _d("optimizer.lr")
+    weight_decay: float = _d("optimizer.weight_decay")
+    momentum: float = _d("optimizer.momentum")  # sgd and rmsprop
+    nesterov: bool = _d("optimizer.nesterov")  # sgd only
 
 
 @dataclass
 class ScheduleSettings:
-    kind: str = "none"
-    warmup_epochs: int = 0
-    step_size: int = 10  # step: epochs between decays
-    gamma: float = 0.1  # step: decay factor
-    patience: int = 3  # reduce_on_plateau: epochs without improvement
-    factor: float = 0.5  # reduce_on_plateau: decay factor
-    min_lr: float = 0.0  # cosine and reduce_on_plateau floor
+    kind: str = _d("schedule.kind")
+    warmup_epochs: int = _d("schedule.warmup_epochs")
+    step_size: int = _d("schedule.step_size")
+    gamma: float = _d("schedule.gamma")
+    patience: int = _d("schedule.patience")
+    factor: float = _d("schedule.factor")
+    min_lr: float = _d("schedule.min_lr")
 
 
 @dataclass
 class EarlyStoppingSettings:
-    enabled: bool = False
-    metric: str = "val_loss"
-    patience: int = 5
-    restore_best: bool = True
+    enabled: bool = _d("early_stopping.enabled")
+    metric: str = _d("early_stopping.metric")
+    patience: int = _d("early_stopping.patience")
+    restore_best: bool = _d("early_stopping.restore_best")
 
 
 @dataclass
 class DataSettings:
-    num_workers: int = 0  # DataLoader workers for data sets too big to live on the device
-    resident_limit_mb: float = 256.0  # below this the whole data set is moved to the device once
+    num_workers: int = _d("data.num_workers")
+    resident_limit_mb: float = _d("data.resident_limit_mb")
 
 
 @dataclass
 class TelemetrySettings:
-    enabled: bool = True
-    feature_map_interval: float = 0.5  # seconds between probe forwards
-    stats_interval: float = 2.0  # seconds between weight/gradient statistics
+    enabled: bool = _d("telemetry.enabled")
+    feature_map_interval: float = _d("telemetry.feature_map_interval")
+    stats_interval: float = _d("telemetry.stats_interval")
 
 
 @dataclass
 class TrainingSettings:
     """Everything that decides how a network is trained."""
 
-    epochs: int = 10
-    batch_size: int = 64
+    epochs: int = _d("epochs")
+    batch_size: int = _d("batch_size")
     loss: LossSettings = field(default_factory=LossSettings)
     optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
-    grad_clip: float | None = None
+    grad_clip: float | None = _d("grad_clip")
     early_stopping: EarlyStoppingSettings = field(default_factory=EarlyStoppingSettings)
-    precision: str = "none"
-    device: str = "auto"
-    cpu_threads: int = 0
-    seed: int = 0
-    deterministic: bool = False
-    metrics: list[str] = field(default_factory=lambda: ["accuracy"])
-    top_k: int = 5
+    precision: str = _d("precision")
+    device: str = _d("device")
+    cpu_threads: int = _d("cpu_threads")
+    seed: int = _d("seed")
+    deterministic: bool = _d("deterministic")
+    metrics: list[str] = field(default_factory=lambda: default("metrics"))
+    top_k: int = _d("top_k")
     augment: AugmentConfig = field(default_factory=AugmentConfig)
-    probes: list[str] = field(default_factory=list)
+    probes: list[str] = field(default_factory=lambda: default("probes"))
     data: DataSettings = field(default_factory=DataSettings)
     telemetry: TelemetrySettings = field(default_factory=TelemetrySettings)
 
@@ -150,7 +163,27 @@ class TrainingSettings:
         if not isinstance(version, int) or version > VERSION:
             raise SettingsError(f"training settings version {version!r} is newer than this Layerloom reads "
                                 f"({VERSION}); update Layerloom")
-        return _parse(cls, data, "training")
+        try:
+            values = parse_tree(TRAINING_SETTINGS, data, "training")
+        except SettingValueError as exc:
+            raise SettingsError(str(exc)) from None
+        settings = cls()
+        for path, value in values.items():
+            settings._set(path, value)
+        return settings
+
+    def _set(self, path: str, value: Any) -> None:
+        *parents, leaf = path.split(".")
+        target: Any = self
+        for key in parents:
+            target = getattr(target, key)
+        setattr(target, leaf, value)
+
+    def _get(self, path: str) -> Any:
+        target: Any = self
+        for key in path.split("."):
+            target = getattr(target, key)
+        return target
 
     def copy(self) -> TrainingSettings:
         return TrainingSettings.from_json(self.to_json())
@@ -165,13 +198,23 @@ class TrainingSettings:
             output: the network's output (without batch), to check against the targets.
             node_ids: the network's node ids, to check the probes.
         """
-        problems = _general_problems(self)
+        problems = self._declared_problems() + _rules(self)
         if summary is not None:
             problems += _data_problems(self, summary, output)
         if node_ids is not None:
             missing = [p for p in self.probes if p not in node_ids]
             if missing:
                 problems.append(f"probe node(s) {', '.join(missing)} are not in the network")
+        return problems
+
+    def _declared_problems(self) -> list[str]:
+        """The declared kind and range of every setting, on the values as they are now."""
+        problems = []
+        for s in TRAINING_SETTINGS:
+            try:
+                s.coerce(self._get(s.path))
+            except SettingValueError as exc:
+                problems.append(str(exc))
         return problems
 
     @property
@@ -181,162 +224,38 @@ class TrainingSettings:
         return "max" if metric.endswith(("accuracy", "top_k")) else "min"
 
 
-# ---- parsing ----------------------------------------------------------------------
-def _parse(cls: type, data: dict[str, Any], where: str) -> Any:
-    known = {f.name: f for f in fields(cls)}
-    unknown = sorted(set(data) - set(known))
-    if unknown:
-        raise SettingsError(f"unknown {where} setting(s) {', '.join(map(repr, unknown))}; "
-                            f"known: {', '.join(known)}")
-    defaults = cls()
-    values = {}
-    for name, value in data.items():
-        values[name] = _coerce(getattr(defaults, name), value, f"{where}.{name}")
-    return cls(**values)
-
-
-def _coerce(default: Any, value: Any, where: str) -> Any:
-    """`value` in the type of `default` (the annotation's runtime shape), or SettingsError."""
-    if isinstance(default, AugmentConfig):
-        try:
-            return AugmentConfig.from_json(value)
-        except (DatasetError, TypeError) as exc:
-            raise SettingsError(f"{where}: {exc}") from None
-    if hasattr(default, "__dataclass_fields__"):
-        if not isinstance(value, dict):
-            raise SettingsError(f"{where} must be an object")
-        return _parse(type(default), value, where)
-    if where.endswith("grad_clip"):
-        return None if value is None else _number(value, where)
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise SettingsError(f"{where} must be true or false, got {value!r}")
-        return value
-    if isinstance(default, int):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or float(value) != int(value):
-            raise SettingsError(f"{where} must be a whole number, got {value!r}")
-        return int(value)
-    if isinstance(default, float):
-        return _number(value, where)
-    if isinstance(default, str):
-        if not isinstance(value, str):
-            raise SettingsError(f"{where} must be text, got {value!r}")
-        return value
-    if isinstance(default, list):
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise SettingsError(f"{where} must be a list of names, got {value!r}")
-        return list(value)
-    if not isinstance(value, dict):
-        raise SettingsError(f"{where} must be an object")
-    return dict(value)
-
-
-def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise SettingsError(f"{where} must be a finite number, got {value!r}")
-    return float(value)
-
-
-# ---- validation -------------------------------------------------------------------
-def _choice(problems: list[str], what: str, value: str, choices: tuple[str, ...]) -> bool:
-    if value in choices:
-        return True
-    problems.append(f"unknown {what} {value!r}; choose one of {', '.join(choices)}")
-    return False
-
-
-def _general_problems(s: TrainingSettings) -> list[str]:
-    p: list[str] = []
-    if s.epochs < 1:
-        p.append("epochs must be at least 1")
-    if s.batch_size < 1:
-        p.append("batch size must be at least 1")
-    p += _loss_problems(s.loss)
-    p += _optimizer_problems(s.optimizer)
-    p += _schedule_problems(s.schedule, s.epochs)
-    if s.grad_clip is not None and s.grad_clip <= 0:
-        p.append("gradient clipping must be a positive norm (or null for none)")
-    p += _early_stopping_problems(s)
-    _choice(p, "precision", s.precision, PRECISIONS)
-    if not _DEVICE.match(s.device):
-        p.append(f"unknown device {s.device!r}; use auto, cpu, cuda, cuda:N or mps")
-    if s.seed < 0:
-        p.append("seed must be at least 0")
-    if s.cpu_threads < 0:
-        p.append("CPU threads must be at least 0 (0 keeps the default)")
-    for metric in s.metrics:
-        _choice(p, "metric", metric, METRICS)
-    if "top_k" in s.metrics and s.top_k < 2:
-        p.append("top-k accuracy needs k of at least 2 (k = 1 is plain accuracy)")
-    if s.data.num_workers < 0:
-        p.append("data loader workers must be at least 0")
-    if s.data.resident_limit_mb < 0:
-        p.append("the resident data limit must be at least 0 MB")
-    if s.telemetry.feature_map_interval <= 0 or s.telemetry.stats_interval <= 0:
-        p.append("telemetry intervals must be positive numbers of seconds")
+def apply_overrides(data: dict[str, Any], assignments: list[str]) -> dict[str, Any]:
+    """Stored training JSON with ``path=value`` overrides applied (each checked); raises `SettingsError`."""
+    out = dict(data)
+    for key, value in out.items():  # nested groups are copied, never changed in place
+        if isinstance(value, dict):
+            out[key] = dict(value)
     try:
-        s.augment.validate()
-    except DatasetError as exc:
-        p.append(f"augmentation: {exc}")
-    return p
+        for assignment in assignments:
+            apply_override(TRAINING_SETTINGS, out, assignment)
+    except SettingValueError as exc:
+        raise SettingsError(str(exc)) from None
+    return out
 
 
-def _loss_problems(loss: LossSettings) -> list[str]:
+# ---- rules between settings ----------------------------------------------------------
+def _rules(s: TrainingSettings) -> list[str]:
     p: list[str] = []
-    _choice(p, "loss", loss.kind, LOSSES)
-    if not 0.0 <= loss.label_smoothing < 1.0:
-        p.append("label smoothing must be at least 0 and below 1")
-    elif loss.label_smoothing > 0 and loss.kind != "cross_entropy":
-        p.append(f"label smoothing only applies to the cross_entropy loss, not {loss.kind!r}")
-    return p
-
-
-def _optimizer_problems(opt: OptimizerSettings) -> list[str]:
-    p: list[str] = []
-    _choice(p, "optimizer", opt.kind, OPTIMIZERS)
-    if not opt.lr > 0:
-        p.append("learning rate must be positive")
-    if opt.weight_decay < 0:
-        p.append("weight decay must be at least 0")
-    if not 0.0 <= opt.momentum < 1.0:
-        p.append("momentum must be at least 0 and below 1")
+    if s.loss.label_smoothing > 0 and s.loss.kind != "cross_entropy":
+        p.append(f"label smoothing only applies to the cross_entropy loss, not {s.loss.kind!r}")
+    opt = s.optimizer
     if opt.nesterov and (opt.kind != "sgd" or opt.momentum <= 0):
         p.append("Nesterov momentum needs the sgd optimizer with momentum above 0")
-    return p
-
-
-def _schedule_problems(sched: ScheduleSettings, epochs: int) -> list[str]:
-    p: list[str] = []
-    _choice(p, "learning-rate schedule", sched.kind, SCHEDULES)
-    if sched.warmup_epochs < 0:
-        p.append("warm-up epochs must be at least 0")
-    elif sched.warmup_epochs and sched.warmup_epochs >= epochs:
-        p.append(f"warm-up ({sched.warmup_epochs} epochs) must be shorter than training ({epochs} epochs)")
+    sched = s.schedule
+    if sched.warmup_epochs and isinstance(s.epochs, int) and sched.warmup_epochs >= s.epochs:
+        p.append(f"warm-up ({sched.warmup_epochs} epochs) must be shorter than training ({s.epochs} epochs)")
     if sched.kind == "one_cycle" and sched.warmup_epochs:
         p.append("the one_cycle schedule warms up by itself; set warm-up epochs to 0")
-    if sched.kind == "step" and sched.step_size < 1:
-        p.append("the step schedule needs a step size of at least 1 epoch")
-    if sched.kind == "step" and not 0 < sched.gamma <= 1:
-        p.append("the step schedule's gamma must be above 0 and at most 1")
-    if sched.kind == "reduce_on_plateau":
-        if sched.patience < 0:
-            p.append("plateau patience must be at least 0 epochs")
-        if not 0 < sched.factor < 1:
-            p.append("the plateau factor must be above 0 and below 1")
-    if sched.min_lr < 0:
-        p.append("the minimum learning rate must be at least 0")
-    return p
-
-
-def _early_stopping_problems(s: TrainingSettings) -> list[str]:
     es = s.early_stopping
-    p: list[str] = []
     allowed = ("val_loss", "train_loss", *(f"val_{m}" for m in s.metrics))
     if es.metric not in allowed:
         p.append(f"early stopping watches {es.metric!r}, which is not measured; choose one of "
                  f"{', '.join(allowed)}")
-    if es.enabled and es.patience < 1:
-        p.append("early stopping patience must be at least 1 epoch")
     return p
 
 

@@ -1,1 +1,4 @@
-"""Training from the studio: the run controls, the edit lock, canvas health and the glue to the main window."""
+"""Training from the studio: run controls, the dock panels (`panels/`), the edit lock and canvas health.
+
+It sits above the editor and follows it only through `studio.editor.session.EditorSession`
+(wrapped as `workspace.Workspace`)."""

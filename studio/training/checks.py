@@ -1,48 +1,44 @@
-"""The checks a run must pass before it starts, in the same words as the CLI.
+"""The checks a run must pass before it starts: the engine's pre-flight, in the same words as the CLI.
 
-`settings_problems` parses the project's dataset and training sections with the engine's own
-`DatasetConfig.from_json` / `TrainingSettings.from_json` and returns `TrainingSettings.validate`'s
-problems, with the dataset summary (from the preview, when there is one) and the network's output
-shape, so the Training panel shows what ``layerloom train`` would refuse. `network_errors`
-returns the editor's own analysis errors as (node id, message). Import once the engine is loaded.
+Thin views of `engine.train.preflight` (the one pre-flight the CLI, the worker and the studio
+share) for the Training panel and the Train action: `settings_problems` gives the training
+settings' problems (checked against the dataset preview's summary and the network's output when
+they are known), `dataset_problem` why the dataset section cannot be used, `network_errors` the
+editor's analysis errors as (node id, message). Light: no torch, so the checks run on every edit.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from engine.data import DatasetConfig, DatasetError
-from engine.train.settings import SettingsError, TrainingSettings
-
-
-def output_spec(project: Any, analysis: Any) -> Any:
-    """The network's output tensor spec (or None when there is not exactly one Output node)."""
-    doc = project.network
-    outputs = [n for n in doc.nodes.values() if doc.spec_of(n).is_output]
-    return analysis.output_of(outputs[0].id) if len(outputs) == 1 and analysis is not None else None
+from engine.data.config import DatasetSummary
+from engine.graph.analysis import Analysis
+from engine.project import Project
+from engine.train import preflight
+from engine.train.preflight import StartProblem
 
 
-def dataset_problem(project: Any) -> str | None:
+def start_problems(project: Project, analysis: Analysis | None = None,
+                   summary: DatasetSummary | None = None) -> list[StartProblem]:
+    """Every problem that keeps the project from training, with node ids."""
+    return preflight.preflight(project.network, project.dataset, project.training, analysis, summary)
+
+
+def dataset_problem(project: Project) -> str | None:
     """Why the project's dataset section cannot be used, or None."""
+    problems = preflight.dataset_problems(project.dataset)
+    if not problems:
+        return None
     if not project.dataset:
         return "the project has no dataset: choose one in the Dataset panel"
-    try:
-        DatasetConfig.from_json(project.dataset)
-    except DatasetError as exc:
-        return f"dataset: {exc}"
-    return None
+    return problems[0].message
 
 
-def settings_problems(project: Any, analysis: Any = None, summary: Any = None) -> list[str]:
+def settings_problems(project: Project, analysis: Analysis | None = None,
+                      summary: DatasetSummary | None = None) -> list[str]:
     """Every problem with the project's training settings (empty when a run can start)."""
-    try:
-        settings = TrainingSettings.from_json(project.training)
-    except SettingsError as exc:
-        return [str(exc)]
-    output = output_spec(project, analysis) if summary is not None else None
-    return settings.validate(summary, output, list(project.network.nodes))
+    problems = preflight.settings_problems(project.network, project.training, analysis, summary)
+    return [p.text(project.network) if p.node_id else p.message for p in problems]
 
 
-def network_errors(analysis: Any) -> list[tuple[str | None, str]]:
+def network_errors(analysis: Analysis | None) -> list[tuple[str | None, str]]:
     """The network's errors as (node id, message)."""
     return [(p.node_id, p.message) for p in analysis.errors] if analysis is not None else []

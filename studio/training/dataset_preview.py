@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QRunnable, Signal
 
-from studio.training.engine_loader import training_pool
+from engine.data.config import DatasetSummary
+from studio.training.pool import training_pool
 
 SAMPLES = 16
 POINTS = 600
@@ -86,20 +87,29 @@ class DatasetPreviewer(QObject):
     loading = Signal()
     loaded = Signal(object)  # PreviewResult
     failed = Signal(str)
+    wanted_now = Signal()  # previews are wanted from now on (a panel that shows them came into view)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.summary: Any = None
+        self.summary: DatasetSummary | None = None
         self.result: PreviewResult | None = None
         self.error = ""
         self.busy = False
+        self.wanted = False  # previews load data, and so torch: not before a panel that shows them is seen
         self._generation = 0
         self._signals = _Signals(self)
         self._signals.loaded.connect(self._loaded)
         self._signals.failed.connect(self._failed)
 
+    def want(self) -> None:
+        """From now on keep a preview of the project's dataset (the Dataset or Training panel is seen, or
+        Train was pressed); an editing session that never looks at them never loads data."""
+        if not self.wanted:
+            self.wanted = True
+            self.wanted_now.emit()
+
     def request(self, config_json: dict[str, Any], base_dir: Path | None) -> None:
-        """Load `config_json` for a preview (the engine must be loaded)."""
+        """Load `config_json` for a preview, on the training pool."""
         self._generation += 1
         self.busy = True
         self.loading.emit()

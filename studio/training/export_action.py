@@ -20,7 +20,7 @@ from PySide6.QtCore import QObject, QRunnable, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog
 
-from studio.training.engine_loader import training_pool
+from studio.training.pool import training_pool
 
 FORMATS = {".onnx": "onnx", ".pt2": "pt2", ".safetensors": "safetensors", ".py": "code"}
 FILTERS = "ONNX (*.onnx);;torch.export program (*.pt2);;safetensors weights (*.safetensors);;PyTorch code (*.py)"

@@ -16,12 +16,14 @@ overlays. Then:
 - an error from the worker (bad data, NaN, out of memory, a dead worker) appears as a non-modal
   banner and in the log, and the node it names is selected and centred; the document is never
   touched;
-- a finished run (with weights) is added to the project's runs (its files are made on a worker
-  thread, `RunSaver`) and the project marked unsaved.
+- a finished run (with weights) is added to the project's runs (its files are read as bytes on a
+  pool thread and attached as they are, `RunSaver`) and the project marked unsaved;
+- one worker process is kept warm (torch imported) from shortly after start-up, so Train starts
+  at once; a fresh one is prepared after each run and ended when the studio closes.
 
-The torch-backed engine modules load on a worker thread (`EngineLoader`) the first time they are
-needed: Train, or a panel that shows engine data (Dataset, Training, Runs) coming into view. A
-session that only edits never loads torch.
+The studio process never imports torch for training: the forms, the pre-flight, the job and the
+run store are the engine's light schema layer; torch loads in the worker process (kept warm) and,
+for dataset previews, on a pool thread.
 """
 
 from __future__ import annotations
@@ -32,14 +34,17 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QCoreApplication, QObject, QTimer
 
+from engine.project import Project
+from engine.runs import new_run_id
+from engine.train.job import TrainingJob
 from studio.run_controller import RunController
 from studio.theme import theme
 from studio.training.banners import BannerStack, ErrorBanner, LockBanner
 from studio.training.canvas_health import CanvasHealth
+from studio.training.checks import dataset_problem, network_errors, settings_problems
 from studio.training.dataset_preview import DatasetPreviewer
 from studio.training.docks import default_sizes, make_docks, restore_state
 from studio.training.edit_lock import EditLock
-from studio.training.engine_loader import EngineLoader
 from studio.training.export_action import ExportAction
 from studio.training.panels.base import PanelContext, RunComparison
 from studio.training.run_actions import RunActions
@@ -70,11 +75,10 @@ class TrainingUi(QObject):
         self.window = window
         self.launcher: Callable[..., Any] | None = None  # None: a spawned worker (tests may pass LocalRun.start)
         self._last_error = ""
-        self.engine = EngineLoader(self)
         self.runs = RunController(self)
         self.workspace = Workspace(window.session, self)
         self.preview = DatasetPreviewer(self)
-        self.context = PanelContext(self.runs, self.workspace, self.engine, self.preview, RunComparison(self),
+        self.context = PanelContext(self.runs, self.workspace, self.preview, RunComparison(self),
                                     theme(getattr(window, "theme_name", "light")))
         self.panels, self.docks = make_docks(window, self.context)
         self.lock_banner = LockBanner(window.view)
@@ -95,7 +99,6 @@ class TrainingUi(QObject):
         app = QCoreApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.shutdown)
-        self.engine.failed.connect(lambda reason: self.show_error("Training is not available", reason))
 
     def _connect(self) -> None:
         a, runs = self.actions.all, self.runs
@@ -110,6 +113,8 @@ class TrainingUi(QObject):
         runs.run_started.connect(self._run_started)
         runs.error_arrived.connect(self._worker_error)
         runs.run_finished.connect(self._run_finished)
+        runs.run_files_read.connect(self.saver.attach)
+        runs.run_files_failed.connect(self.saver.give_up)
         self.saver.saved.connect(self._run_saved)
         self.saver.failed.connect(lambda run_id, reason: self.show_error(f"{run_id} could not be stored", reason))
         self.workspace.selection_changed.connect(self._selection_changed)
@@ -121,12 +126,7 @@ class TrainingUi(QObject):
         """Check the open project and start a run; False (with the reason shown) when it cannot start."""
         if self.runs.active or self.workspace.project is None:
             return False
-        if not self.engine.is_ready:
-            self.window.statusBar().showMessage("Loading the training engine…", 5000)
-            self.engine.when_ready(self.train)
-            return False
-        from studio.training.checks import dataset_problem, network_errors, settings_problems
-
+        self.preview.want()
         controller, project = self.workspace.controller, self.workspace.project
         analysis = controller.flush_analysis() if controller.analysis_pending else controller.analysis
         errors = network_errors(analysis)
@@ -149,10 +149,7 @@ class TrainingUi(QObject):
         self._start(project)
         return True
 
-    def _start(self, project: Any) -> None:
-        from engine.runs import new_run_id
-        from engine.train.job import TrainingJob
-
+    def _start(self, project: Project) -> None:
         run_id = new_run_id(project)
         job = TrainingJob.from_project(project, run_id, self.workspace.base_dir)
         threads = ""
@@ -210,12 +207,11 @@ class TrainingUi(QObject):
         if known:
             self.workspace.reveal_node(node_id)
 
-    def _run_finished(self, message: dict[str, Any], record: Any) -> None:
+    def _run_finished(self, message: dict[str, Any]) -> None:
         status, run_id = message.get("status", "failed"), message.get("run_id", "")
         project = self.workspace.project
-        keep = record is not None and bool(record.weights) and project is not None
-        if keep:
-            self.saver.save(project, record)
+        if project is not None and message.get("weights") and message.get("record_dir"):
+            self.saver.expect(project, run_id)  # its files arrive with runs.run_files_read
         best = message.get("best") or {}
         shown = ", ".join(f"{k.removeprefix('val_')} {v * 100:.1f}%" if "accuracy" in k else f"{k} {v:.4g}"
                           for k, v in best.items() if k.startswith("val_"))

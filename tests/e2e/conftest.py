@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from PySide6.QtCore import QThreadPool
-from qt_fixtures import app, isolated_settings, qapp_cls, window  # noqa: F401
-
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "_screenshots"
+from qt_fixtures import app, isolated_settings, qapp_cls, screenshots, window  # noqa: F401
 
 
 @pytest.fixture
 def studio(window, qtbot):
     """The window's training UI, starting real spawned workers."""
     ui = window.training
-    ui.engine.load()
-    qtbot.waitUntil(lambda: ui.engine.is_ready, timeout=120_000)
+    ui.preview.want()  # as when a person opens the Dataset or Training panel
     yield ui
     ui.shutdown()
     QThreadPool.globalInstance().waitForDone(60_000)
-
-
-@pytest.fixture
-def screenshots() -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    return SCREENSHOTS

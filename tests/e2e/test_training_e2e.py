@@ -1,7 +1,7 @@
 """The whole path with a real worker process: open an example, train from the GUI, watch the panels,
 switch the probe, stop, find the run in the Runs panel and in the saved file; and a killed worker.
 
-Screenshots of every panel mid-run go to tests/_screenshots/ (git-ignored) for a person to look at.
+Screenshots of every panel mid-run go to build/screenshots/ (git-ignored) for a person to look at.
 """
 
 from __future__ import annotations

@@ -92,7 +92,7 @@ def test_local_run_reports_malformed_settings_as_messages():
     run = LocalRun.start(project, run_id="bad")
     messages = run.wait(30)
     assert [m["type"] for m in messages] == ["error", "finished"]
-    assert "training.epochs must be a whole number" in messages[0]["message"]
+    assert "Epochs (epochs) must be a whole number" in messages[0]["message"]
     run.close()
 
 
@@ -124,15 +124,17 @@ def test_spawned_worker_streams_pauses_changes_probes_and_stops():
         handle.close()
 
 
-def test_a_killed_worker_is_reported_within_a_second():
+def test_a_killed_worker_is_reported_by_the_next_poll():
+    """The studio polls about 30 times a second, so "the next poll" means within a frame or two; asserting
+    on the poll rather than on a clock keeps the test true on a loaded machine."""
     handle = RunHandle.start(job(long_settings()), run_id="doomed")
     seen: list[Message] = []
     try:
         poll_until(handle, seen, lambda s: types(s, "step"))
         os.kill(handle.pid, signal.SIGKILL)
-        killed = time.monotonic()
-        poll_until(handle, seen, lambda s: types(s, "error"), timeout=1.0)
-        assert time.monotonic() - killed < 1.0
+        handle.process.join(60)  # the operating system has reaped it: it is dead, however busy the machine
+        assert handle.process.exitcode == -signal.SIGKILL
+        seen += handle.poll()
         error = types(seen, "error")[0]
         assert error["kind"] == "worker_died" and "killed by signal 9" in error["message"]
         seen += handle.poll()
@@ -171,11 +173,14 @@ def test_a_slow_reader_never_stalls_the_sender_and_loses_only_heavy_frames():
 
     sender = FrameSender(slow_write)
     heavy = t.FeatureMaps("r", "conv1", 0, np.zeros((4, 8, 8), np.float16), [4, 8, 8]).to_dict()
-    started = time.monotonic()
+    guard = threading.Timer(120.0, gate.set)  # should send ever block, the test fails instead of hanging
+    guard.start()
     for i in range(MAX_PENDING_FRAMES * 3):
         sender.send(heavy)
         sender.send(t.Step("r", i, 0, 0.5, 0.1, 100.0, 0.1).to_dict())
-    assert time.monotonic() - started < 2.0  # the training thread never waited for the reader
+    # Every send returned while the reader was still blocked: the training thread never waited for it.
+    assert not gate.is_set()
+    guard.cancel()
     gate.set()
     sender.close()
     kinds = [t.decode(f)["type"] for f in written]

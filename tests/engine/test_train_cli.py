@@ -53,7 +53,7 @@ def test_train_prints_progress_and_metrics_and_saves_the_run(tmp_path):
 
 def test_settings_problems_exit_2_and_divergence_exits_1(tmp_path):
     bad = layerloom("train", str(project_file(tmp_path)), "--lr", "-1")
-    assert bad.returncode == 2 and "learning rate must be positive" in bad.stderr
+    assert bad.returncode == 2 and "Learning rate (optimizer.lr) must be above 0, got -1" in bad.stderr
     assert not list_runs(load_project(tmp_path / "spirals.loom"))
     diverging = project_file(tmp_path, optimizer={"kind": "sgd", "lr": 1e12, "momentum": 0.0})
     proc = layerloom("train", str(diverging))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -103,7 +104,6 @@ def test_running_out_of_memory_suggests_a_smaller_batch():
 
 
 @pytest.mark.parametrize("changes, words", [
-    ({"optimizer": {"lr": -1.0}}, "learning rate must be positive"),
     ({"loss": {"kind": "mse"}}, "needs numeric targets but the dataset is a classification task"),
     ({"probes": ["nowhere"]}, "probe node(s) nowhere are not in the network"),
 ])
@@ -111,6 +111,20 @@ def test_bad_settings_are_refused_before_training_with_every_reason(changes, wor
     result, messages = train(mlp_document(), **changes)
     error = the_error(messages)
     assert error["kind"] == "settings" and words in error["message"]
+    assert result.status == "failed" and not result.record.epochs
+
+
+@pytest.mark.parametrize("lr, words", [(-1.0, "must be above 0, got -1"), (0.0, "must be above 0, got 0"),
+                                       (math.inf, "must be a finite number"), (math.nan, "must be a finite number")])
+def test_impossible_learning_rates_set_in_code_are_refused_before_training(lr, words):
+    s = TrainingSettings.from_json({"epochs": 3, "cpu_threads": 1})
+    s.optimizer.lr = lr  # past from_json: the run's own pre-flight must still refuse it
+    messages: list[dict[str, Any]] = []
+    job = TrainingJob(mlp_document(), DatasetConfig("spirals", {"n_samples": 200}), s, run_id="fail")
+    result = run_job(job, messages.append)
+    error = the_error(messages)
+    assert error["kind"] == "settings" and f"Learning rate (optimizer.lr) {words}" in error["message"]
+    assert error["problems"][0]["section"] == "training"
     assert result.status == "failed" and not result.record.epochs
 
 

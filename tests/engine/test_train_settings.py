@@ -45,13 +45,17 @@ def test_missing_keys_take_defaults_and_partial_groups_merge():
 
 @pytest.mark.parametrize("data, words", [
     ([], "JSON object"),
-    ({"epochs": "ten"}, "training.epochs must be a whole number"),
-    ({"optimizer": {"lr": "fast"}}, "training.optimizer.lr must be a finite number"),
+    ({"epochs": "ten"}, r"Epochs \(epochs\) must be a whole number"),
+    ({"optimizer": {"lr": "fast"}}, r"Learning rate \(optimizer.lr\) must be a finite number"),
     ({"optimizer": {"lr": math.inf}}, "finite number"),
     ({"colour": "blue"}, "unknown training setting"),
-    ({"loss": {"kind": "mse", "weight": 2}}, "unknown training.loss setting"),
+    ({"loss": {"kind": "mse", "weight": 2}}, "unknown training setting 'loss.weight'; known here: kind, "
+                                             "label_smoothing"),
+    ({"optimizer": {"lr": 0.0}}, r"Learning rate \(optimizer.lr\) must be above 0, got 0"),
+    ({"optimizer": {"lr": -1}}, "must be above 0, got -1"),
+    ({"early_stopping": {"patience": 0}}, "must be at least 1, got 0"),
     ({"metrics": "accuracy"}, "list of names"),
-    ({"augment": {"hflip": 3}}, "training.augment"),
+    ({"augment": {"hflip": 3}}, r"augment.hflip\) must be true or false"),
     ({"version": 99}, "newer"),
 ])
 def test_malformed_settings_raise_a_settings_error(data, words):
@@ -75,30 +79,34 @@ def test_default_settings_are_valid():
 
 
 @pytest.mark.parametrize("changes, words", [
-    ({"optimizer__lr": 0.0}, "learning rate must be positive"),
-    ({"optimizer__lr": -1.0}, "learning rate must be positive"),
-    ({"epochs": 0}, "epochs must be at least 1"),
-    ({"batch_size": 0}, "batch size must be at least 1"),
-    ({"loss__kind": "hinge"}, "unknown loss 'hinge'"),
-    ({"optimizer__kind": "lion"}, "unknown optimizer"),
+    ({"optimizer__lr": 0.0}, "Learning rate (optimizer.lr) must be above 0, got 0"),
+    ({"optimizer__lr": -1.0}, "Learning rate (optimizer.lr) must be above 0, got -1"),
+    ({"optimizer__lr": math.inf}, "Learning rate (optimizer.lr) must be a finite number"),
+    ({"optimizer__lr": math.nan}, "Learning rate (optimizer.lr) must be a finite number"),
+    ({"epochs": 0}, "Epochs (epochs) must be at least 1"),
+    ({"batch_size": 0}, "Batch size (batch_size) must be at least 1"),
+    ({"loss__kind": "hinge"}, "Loss (loss.kind) must be one of cross_entropy"),
+    ({"optimizer__kind": "lion"}, "Optimizer (optimizer.kind) must be one of sgd"),
     ({"optimizer__nesterov": True}, "Nesterov momentum needs the sgd optimizer"),
-    ({"optimizer__momentum": 1.0}, "momentum must be"),
-    ({"optimizer__weight_decay": -0.1}, "weight decay"),
+    ({"optimizer__momentum": 1.0}, "Momentum (optimizer.momentum) must be below 1"),
+    ({"optimizer__weight_decay": -0.1}, "Weight decay (optimizer.weight_decay) must be at least 0"),
     ({"loss__kind": "mse", "loss__label_smoothing": 0.1}, "label smoothing only applies"),
-    ({"schedule__kind": "warp"}, "unknown learning-rate schedule"),
+    ({"schedule__kind": "warp"}, "Schedule (schedule.kind) must be one of none"),
     ({"schedule__warmup_epochs": 10}, "warm-up (10 epochs) must be shorter"),
     ({"schedule__kind": "one_cycle", "schedule__warmup_epochs": 1}, "warms up by itself"),
     ({"schedule__kind": "step", "schedule__gamma": 0.0}, "gamma"),
-    ({"schedule__kind": "reduce_on_plateau", "schedule__factor": 1.5}, "plateau factor"),
-    ({"grad_clip": 0.0}, "gradient clipping"),
+    ({"schedule__kind": "reduce_on_plateau", "schedule__factor": 1.5}, "Plateau factor (schedule.factor) must be "
+                                                                       "below 1"),
+    ({"grad_clip": 0.0}, "Gradient clipping (grad_clip) must be above 0"),
     ({"early_stopping__metric": "val_mae"}, "early stopping watches 'val_mae'"),
     ({"early_stopping__enabled": True, "early_stopping__patience": 0}, "patience"),
-    ({"precision": "fp8"}, "unknown precision"),
-    ({"device": "tpu"}, "unknown device 'tpu'"),
-    ({"metrics": ["f1"]}, "unknown metric 'f1'"),
-    ({"metrics": ["top_k"], "top_k": 1}, "top-k accuracy needs k of at least 2"),
-    ({"telemetry__feature_map_interval": 0.0}, "telemetry intervals"),
-    ({"cpu_threads": -1}, "CPU threads"),
+    ({"precision": "fp8"}, "Mixed precision (precision) must be one of none"),
+    ({"device": "tpu"}, "Device (device) must be auto, cpu, cuda, cuda:N or mps; got 'tpu'"),
+    ({"metrics": ["f1"]}, "Metrics (metrics): unknown 'f1'"),
+    ({"metrics": ["top_k"], "top_k": 1}, "Top-k (top_k) must be at least 2"),
+    ({"telemetry__feature_map_interval": 0.0}, "Feature-map interval (s) "
+                                               "(telemetry.feature_map_interval) must be at least 0.001"),
+    ({"cpu_threads": -1}, "CPU threads (cpu_threads) must be at least 0"),
 ])
 def test_validate_names_each_bad_setting(changes, words):
     problems = problems_of(**changes)

@@ -1,6 +1,13 @@
-"""The canvas benchmark runs and a 500-node network stays responsive."""
+"""The canvas benchmark runs and a 500-node network stays cheap to load and redraw.
+
+The benchmark's own figures are wall-clock times, reported by ``layerloom bench``; here they are only
+checked to exist. What is asserted is the GUI thread's CPU time for the whole run (load, first paint,
+18 redraws), which does not grow when other processes load the machine.
+"""
 
 from __future__ import annotations
+
+import time
 
 from studio.bench_canvas import bench_canvas, build_network
 
@@ -12,9 +19,11 @@ def test_synthetic_network_has_the_requested_size():
 
 
 def test_bench_canvas_500_nodes(qapp):
+    cpu = time.thread_time()
     result = bench_canvas(500, steps=6)
+    cpu_s = time.thread_time() - cpu
     assert result["nodes"] == 500
     assert set(result) >= {"load_first_paint_ms", "pan_redraw_ms", "zoom_redraw_ms"}
-    # Generous bounds for slow CI machines; typical figures are in the report (about 500 / 13 / 12 ms).
-    assert result["load_first_paint_ms"] < 5000
-    assert result["pan_redraw_ms"] < 100 and result["zoom_redraw_ms"] < 100
+    assert all(result[k] > 0 for k in ("load_first_paint_ms", "pan_redraw_ms", "zoom_redraw_ms"))
+    # About 0.5-0.8 s of CPU on a 2-core laptop; ten times that means drawing has become quadratic or worse.
+    assert cpu_s < 8.0, f"loading and redrawing 500 nodes took {cpu_s:.1f} s of CPU"

@@ -1,19 +1,15 @@
 """Screenshots of the studio with the bundled examples, light and dark, for people to look at.
 
-Each is saved under the test's tmp dir (``screenshots/``) and copied to ``tests/_screenshots/``
-(git-ignored). The test checks the pictures are real renders of the whole window.
+Each is saved to the session's screenshot folder (``build/screenshots/``, git-ignored, or
+``$LAYERLOOM_SCREENSHOTS``). The test checks the pictures are real renders of the whole window.
 """
 
 from __future__ import annotations
-
-import shutil
-from pathlib import Path
 
 import pytest
 from studio_gestures import node_id, open_project
 from studio_networks import lenet5, mlp_with_missing_flatten, resnet_small
 
-KEEP = Path(__file__).resolve().parents[1] / "_screenshots"
 CASES = {
     "lenet5": (lenet5, "conv2"),
     "resnet_small": (resnet_small, "block1_add"),
@@ -23,7 +19,7 @@ CASES = {
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
 @pytest.mark.parametrize("case", list(CASES))
-def test_screenshot(window, qtbot, tmp_path, case, theme):
+def test_screenshot(window, qtbot, screenshots, case, theme):
     build, selected = CASES[case]
     window.resize(1500, 940)
     window.set_theme(theme, remember=False)
@@ -32,10 +28,6 @@ def test_screenshot(window, qtbot, tmp_path, case, theme):
     qtbot.wait(10)  # let the dock layout settle after the resize
     image = window.grab()
     assert image.width() >= 1500 and image.height() >= 940
-    folder = tmp_path / "screenshots"
-    folder.mkdir()
-    path = folder / f"{case}_{theme}.png"
+    path = screenshots / f"{case}_{theme}.png"
     assert image.save(str(path))
-    KEEP.mkdir(exist_ok=True)
-    shutil.copy(path, KEEP / path.name)
     assert path.stat().st_size > 20_000

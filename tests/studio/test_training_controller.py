@@ -33,7 +33,7 @@ def record(controller: RunController) -> dict[str, list]:
                  "error_arrived", "progress_changed", "tick_finished"):
         seen[name] = []
         getattr(controller, name).connect(lambda *args, n=name: seen[n].append(args))
-    controller.run_finished.connect(lambda m, r: seen.setdefault("run_finished", []).append((m, r)))
+    controller.run_finished.connect(lambda m: seen.setdefault("run_finished", []).append(m))
     return seen
 
 
@@ -95,8 +95,8 @@ def test_a_dead_worker_is_an_error_then_a_failed_finish_and_the_client_is_closed
     controller.tick()
     controller.tick()
     assert seen["error_arrived"][0][0]["kind"] == "worker_died"
-    message_, record_ = seen["run_finished"][0]
-    assert message_["status"] == "failed" and record_ is None
+    [message_] = seen["run_finished"]
+    assert message_["status"] == "failed"
     assert controller.state == "idle" and not controller.active
     assert run.closed and controller.handle is None
 

@@ -30,8 +30,7 @@ def small_example(name: str = "lenet5", samples: int = 600, epochs: int = 2, **t
 def training_fixture(window, qtbot):
     """The main window's training UI (installed here until MainWindow installs it itself)."""
     ui = window.training
-    ui.engine.load()
-    qtbot.waitUntil(lambda: ui.engine.is_ready, timeout=60_000)
+    ui.preview.want()  # as when a person opens the Dataset or Training panel
     yield ui
     ui.shutdown()
     QThreadPool.globalInstance().waitForDone(60_000)
@@ -78,6 +77,9 @@ class ScriptedRun:
 
     def record(self) -> None:
         return None
+
+    def run_files(self) -> dict[str, bytes]:
+        return {}
 
     def close(self) -> None:
         self.closed = True

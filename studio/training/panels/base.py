@@ -1,14 +1,14 @@
 """The base of every training panel: what it subscribes to, and when it redraws.
 
-A panel receives a `PanelContext` (the run controller, the workspace, the engine loader, the
-dataset previewer and the run comparison) and subscribes to the signals it needs. Signal
+A panel receives a `PanelContext` (the run controller, the workspace, the dataset previewer
+and the run comparison) and subscribes to the signals it needs. Signal
 handlers only store data and call `mark_dirty`; on the controller's `tick_finished` the
 `RedrawScheduler` makes dirty panels in view `redraw`, each at most once, taking turns and
 stopping after `MAX_PANELS_PER_TICK` panels or when the tick has used its share of the frame
 (`FRAME_BUDGET_MS`), because every redrawn plot is also repainted in the same frame: what is
 left redraws on the next tick, a thirtieth of a second later. A panel out of view (a tab in
-the back, which Qt still calls visible, or a closed dock) waits until it comes into view; a
-panel that shows engine data (`needs_engine`) starts loading the training engine then. Each
+the back, which Qt still calls visible, or a closed dock) waits until it comes into view, and
+`came_into_view` lets a panel start work it only needs on screen (the dataset preview). Each
 redraw is timed into `update_ms`, so tests can hold panels to the GUI's frame budget. `clear`
 forgets the previous run when a new one starts; `apply_theme` restyles what the stylesheet
 cannot reach.
@@ -19,7 +19,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
@@ -27,6 +27,9 @@ from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
 from studio.run_controller import RunController
 from studio.theme import Theme, theme
 from studio.training.workspace import Workspace
+
+if TYPE_CHECKING:
+    from studio.training.dataset_preview import DatasetPreviewer
 
 FRAME_BUDGET_MS = 20.0  # of each tick's redraw work (painting follows in the same frame)
 MAX_PANELS_PER_TICK = 3  # each redrawn plot also costs a repaint of a few milliseconds
@@ -40,6 +43,7 @@ class RedrawScheduler(QObject):
         self.runs = runs
         self.panels: list[Panel] = []
         self._next = 0
+        self.served: deque[int] = deque(maxlen=100_000)  # panels redrawn by each call of `redraw`
         self._catch_up = QTimer(self)  # what the ticks did not draw (or data that came without a tick)
         self._catch_up.setSingleShot(True)
         self._catch_up.setInterval(runs.interval_ms)
@@ -66,6 +70,7 @@ class RedrawScheduler(QObject):
                 panel.flush()
                 served += 1
                 self._next = index + 1
+        self.served.append(served)
         if any(p.dirty and p.showing() for p in self.panels):
             self._catch_up.start()
 
@@ -90,8 +95,7 @@ class PanelContext:
 
     runs: RunController
     workspace: Workspace
-    engine: Any  # studio.training.engine_loader.EngineLoader
-    preview: Any = None  # studio.training.dataset_preview.DatasetPreviewer
+    preview: DatasetPreviewer | None = None
     comparison: RunComparison = field(default_factory=RunComparison)
     theme: Theme = field(default_factory=lambda: theme("light"))
     redraws: RedrawScheduler | None = None
@@ -106,13 +110,13 @@ class Panel(QWidget):
 
     name = ""
     title = ""
-    needs_engine = False  # shows data only the torch-backed engine gives: loads it when first shown
 
     def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName(f"panel_{self.name}")
         self.context = context
-        self.update_ms: deque[float] = deque(maxlen=100_000)
+        self.update_ms: deque[float] = deque(maxlen=100_000)  # wall time of each redraw (for benchmarks)
+        self.update_cpu_ms: deque[float] = deque(maxlen=100_000)  # the GUI thread's CPU time of each redraw
         self._dirty = False
         context.redraws.add(self)
         context.runs.state_changed.connect(self._state_changed)
@@ -126,13 +130,14 @@ class Panel(QWidget):
         self.context.redraws.request()
 
     def flush(self) -> None:
-        """Redraw now if anything changed (timed into `update_ms`)."""
+        """Redraw now if anything changed (timed into `update_ms` and `update_cpu_ms`)."""
         if not self._dirty:
             return
         self._dirty = False
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         self.redraw()
         self.update_ms.append((time.perf_counter() - started) * 1000.0)
+        self.update_cpu_ms.append((time.thread_time() - cpu) * 1000.0)
 
     def set_scrolling_body(self, body: QWidget) -> None:
         """Make `body` this panel's content, scrolling vertically when the dock is short (forms)."""
@@ -171,12 +176,14 @@ class Panel(QWidget):
 
     def _came_into_view(self) -> None:
         self.flush()
-        if self.needs_engine and self.context.engine is not None:
-            QTimer.singleShot(0, self, self._load_engine)  # only if still in view once the layout settles
+        QTimer.singleShot(0, self, self._check_in_view)  # a tab behind another gets show events too
 
-    def _load_engine(self) -> None:
+    def _check_in_view(self) -> None:
         if self.showing():
-            self.context.engine.load()
+            self.came_into_view()
+
+    def came_into_view(self) -> None:
+        """The panel can be seen now (a hook: start work only worth doing on screen)."""
 
     def showEvent(self, event) -> None:
         super().showEvent(event)

@@ -29,7 +29,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.layers.spec import Param
+from engine.data.config import DATASET_SETTINGS, DatasetConfig
+from engine.data.errors import DatasetError
+from engine.data.registry import dataset_kinds, kind_info, resolve_params
 from studio.editor.commands import describe_value
 from studio.editor.param_editors import ParamEditor, make_editor
 from studio.theme import Theme
@@ -38,13 +40,13 @@ from studio.training.panels.focus import has_focus
 from studio.training.panels.style import new_plot, series_color, style_plot
 from studio.training.panels.thumbnails import ThumbnailGrid
 from studio.training.project_commands import SetSectionCommand
+from studio.training.settings_schema import field_for
 
 PREVIEW_DELAY_MS = 250
 FIELD_MIN_WIDTH = 80
 PLOT_MIN_WIDTH = 160
-SPLIT_PARAMS = (Param("val_fraction", "float", 0.15, "Share of the samples kept for validation.", 0.0, 0.95),
-                Param("test_fraction", "float", 0.15, "Share of the samples kept for the final test.", 0.0, 0.95),
-                Param("seed", "int", 0, "Seed of the split (and of generated data).", 0, 2**31 - 1))
+# the split settings, from the engine's declaration (the kind's own parameters come from its DatasetKindInfo)
+SPLIT_PARAMS = tuple(field_for(s).param for s in DATASET_SETTINGS if s.path != "kind")
 
 
 def _title(name: str) -> str:
@@ -55,7 +57,6 @@ class DatasetPanel(Panel):
     """Dataset choice, parameters, split and preview."""
 
     name, title = "dataset", "Dataset"
-    needs_engine = True
 
     def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
@@ -75,11 +76,11 @@ class DatasetPanel(Panel):
         ws = context.workspace
         ws.project_opened.connect(self._project_changed)
         ws.document_changed.connect(self.load_from_project)
-        context.engine.ready.connect(self.load_from_project)
         ws.editable_changed.connect(self.form_host.setEnabled)  # read-only while a run trains the project
         self.previewer.loading.connect(self._preview_loading)
         self.previewer.loaded.connect(self._preview_loaded)
         self.previewer.failed.connect(self._preview_failed)
+        self.previewer.wanted_now.connect(self.load_from_project)
         self.load_from_project()
 
     # ---- widgets ---------------------------------------------------------------------
@@ -101,7 +102,7 @@ class DatasetPanel(Panel):
         form_layout.addWidget(self.description)
         form_layout.addLayout(self.form)
         form_layout.addWidget(self.error)
-        self.status = QLabel("Loading the training engine…")
+        self.status = QLabel("")
         self.status.setObjectName("muted")
         self.status.setWordWrap(True)
         self.summary = QLabel("")
@@ -144,8 +145,6 @@ class DatasetPanel(Panel):
         self.set_scrolling_body(body)
 
     def _fill_kinds(self) -> None:
-        from engine.data import dataset_kinds
-
         if self.kind_box.count():
             return
         group = None
@@ -159,8 +158,6 @@ class DatasetPanel(Panel):
                                       Qt.ItemDataRole.ToolTipRole)
 
     def _build_form(self, kind: str) -> None:
-        from engine.data import kind_info
-
         while self.form.rowCount():
             self.form.removeRow(0)
         self.editors = {}
@@ -206,9 +203,8 @@ class DatasetPanel(Panel):
     def load_from_project(self) -> None:
         """Show the project's dataset section (and preview it again if it changed)."""
         project = self.context.workspace.project
-        if not self.context.engine.is_ready or project is None:
+        if project is None:
             return
-        self.status.setText("")
         self._fill_kinds()
         data = project.dataset or {}
         kind = data.get("kind")
@@ -222,8 +218,6 @@ class DatasetPanel(Panel):
         if kind != self.kind:
             self._build_form(kind)
         self.kind_box.setCurrentIndex(self.kind_box.findData(kind))
-        from engine.data import DatasetError, resolve_params
-
         try:
             params = resolve_params(kind, data.get("params", {}))
         except DatasetError:
@@ -232,7 +226,7 @@ class DatasetPanel(Panel):
         for name, editor in self.editors.items():
             if name in values and not has_focus(editor):  # never rewrite what the person is typing
                 editor.set_value(values[name])
-        if data != self._requested:
+        if data != self._requested and self.previewer.wanted:
             self._timer.start()
 
     # ---- form -> project -----------------------------------------------------------------
@@ -257,8 +251,6 @@ class DatasetPanel(Panel):
         self._push(new, f"Set dataset {name} to {describe_value(value)}", session)
 
     def _push(self, new: dict[str, Any], text: str, session: int | None) -> bool:
-        from engine.data import DatasetConfig, DatasetError
-
         try:
             DatasetConfig.from_json(new)
         except DatasetError as exc:
@@ -274,9 +266,12 @@ class DatasetPanel(Panel):
         self.error.setVisible(bool(text))
 
     # ---- preview -------------------------------------------------------------------------
+    def came_into_view(self) -> None:
+        self.previewer.want()
+
     def _request_preview(self) -> None:
         project = self.context.workspace.project
-        if project is None or not project.dataset or not self.context.engine.is_ready:
+        if project is None or not project.dataset:
             return
         self._requested = copy.deepcopy(project.dataset)
         self.previewer.request(self._requested, self.context.workspace.base_dir)

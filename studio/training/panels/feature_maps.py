@@ -46,7 +46,7 @@ class FeatureMapPanel(Panel):
         self.apply_theme(context.theme)
         context.runs.feature_maps_arrived.connect(self._arrived)
         context.runs.run_started.connect(self._started)
-        context.runs.run_finished.connect(lambda _m, _r: self.mark_dirty())
+        context.runs.run_finished.connect(lambda _m: self.mark_dirty())
 
     def show_node(self, node_id: str | None) -> None:
         """Show `node_id`'s maps (as soon as they arrive)."""

@@ -3,7 +3,7 @@
 The table lists `engine.runs.list_runs(project)` (only each run's small run.json is read).
 Selecting runs puts their per-epoch metrics into the `RunComparison`, which the Loss and Metrics
 panels draw as dashed curves. Delete asks first and removes the run as one undo step
-(`DeleteRunCommand`). The list waits for the training engine to be loaded (it imports torch).
+(`DeleteRunCommand`). The run store is light (no torch), so the list shows at once.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.runs import RunError, get_run, list_runs, run_ids
 from studio.training.panels.base import Panel, PanelContext
 from studio.training.project_commands import DeleteRunCommand
 
@@ -57,7 +58,6 @@ class RunsPanel(Panel):
     """Past runs of the open project."""
 
     name, title = "runs", "Runs"
-    needs_engine = True
 
     def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
@@ -86,7 +86,6 @@ class RunsPanel(Panel):
         ws = context.workspace
         ws.project_opened.connect(self.refresh)
         ws.document_changed.connect(self._maybe_refresh)
-        context.engine.ready.connect(self.refresh)
         self.summaries: list[Any] = []
         self.refresh()
 
@@ -99,12 +98,10 @@ class RunsPanel(Panel):
     def refresh(self) -> None:
         """Re-read the project's runs (keeping the selection)."""
         project = self.context.workspace.project
-        if not self.context.engine.is_ready or project is None:
+        if project is None:
             self.summaries = []
             self.tree.clear()
             return
-        from engine.runs import list_runs
-
         selected = set(self.selected_ids())
         self.summaries = list_runs(project)
         self.tree.blockSignals(True)
@@ -124,20 +121,15 @@ class RunsPanel(Panel):
 
     def _maybe_refresh(self) -> None:
         project = self.context.workspace.project
-        if project is not None and self.context.engine.is_ready:
-            from engine.runs import run_ids
-
-            if run_ids(project) != [s.run_id for s in self.summaries]:
-                self.refresh()
+        if project is not None and run_ids(project) != [s.run_id for s in self.summaries]:
+            self.refresh()
 
     def _selection_changed(self) -> None:
         ids = self.selected_ids()
         self.delete_button.setEnabled(bool(ids) and not self.context.runs.active)
         project = self.context.workspace.project
-        if project is None or not self.context.engine.is_ready:
+        if project is None:
             return
-        from engine.runs import RunError, get_run
-
         runs: dict[str, list[dict[str, Any]]] = {}
         for run_id in ids:
             try:

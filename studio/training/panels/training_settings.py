@@ -6,7 +6,8 @@ parsed with the engine's `TrainingSettings.from_json` first (a value it refuses 
 stored), then pushed as one undo step (`SetSectionCommand`; spin-box sessions merge). Under the
 form, `TrainingSettings.validate` lists every problem in the CLI's words, checked against the
 dataset preview's summary and the network's output when they are known, or says the settings are
-ready. The form waits for the training engine to load; it is read-only while a run trains.
+ready. The form and the checks are built from the engine's light schema layer (no torch), so the
+panel is ready at once; it is read-only while a run trains.
 """
 
 from __future__ import annotations
@@ -16,12 +17,16 @@ from typing import Any
 
 from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QVBoxLayout, QWidget
 
+from engine.train.settings import SettingsError, TrainingSettings
 from studio.editor.commands import describe_value
 from studio.editor.param_editors import ParamEditor
 from studio.theme import Theme
+from studio.training.checks import settings_problems
 from studio.training.panels.base import Panel, PanelContext
 from studio.training.panels.focus import has_focus
 from studio.training.project_commands import SetSectionCommand
+from studio.training.settings_editors import make_setting_editor
+from studio.training.settings_schema import SECTIONS, SettingField, training_fields
 
 FIELD_MIN_WIDTH = 80
 
@@ -30,14 +35,13 @@ class TrainingSettingsPanel(Panel):
     """All training settings of the project, with the engine's checks."""
 
     name, title = "training", "Training"
-    needs_engine = True
 
     def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
-        self.fields: list[Any] = []
+        self.fields: list[SettingField] = []
         self.editors: dict[tuple[str, ...], ParamEditor] = {}
         self.problems: list[str] = []
-        self.problems_label = QLabel("Loading the training engine…")
+        self.problems_label = QLabel("")
         self.problems_label.setWordWrap(True)
         self.refused = QLabel("")
         self.refused.setObjectName("error")
@@ -58,17 +62,17 @@ class TrainingSettingsPanel(Panel):
         ws = context.workspace
         ws.project_opened.connect(self.load_from_project)
         ws.document_changed.connect(self.load_from_project)
-        context.engine.ready.connect(self.load_from_project)
         if context.preview is not None:
             context.preview.loaded.connect(lambda _r: self.check())
             context.preview.failed.connect(lambda _m: self.check())
         ws.editable_changed.connect(self.form_host.setEnabled)  # read-only while a run trains the project
         self.load_from_project()
 
-    def _build(self) -> None:
-        from studio.training.settings_editors import make_setting_editor
-        from studio.training.settings_schema import SECTIONS, training_fields
+    def came_into_view(self) -> None:
+        if self.context.preview is not None:
+            self.context.preview.want()  # the readiness check is worth more against the loaded data
 
+    def _build(self) -> None:
         self.fields = training_fields()
         forms: dict[str, QFormLayout] = {}
         for section in SECTIONS:
@@ -89,8 +93,6 @@ class TrainingSettingsPanel(Panel):
 
     def load_from_project(self) -> None:
         """Show the project's training settings and check them."""
-        if not self.context.engine.is_ready:
-            return
         if not self.fields:
             self._build()
         if self.context.workspace.project is None:
@@ -104,8 +106,6 @@ class TrainingSettingsPanel(Panel):
 
     def _settings_json(self) -> dict[str, Any]:
         """The project's settings with defaults filled in (or as stored, when they do not parse)."""
-        from engine.train.settings import SettingsError, TrainingSettings
-
         project = self.context.workspace.project
         try:
             return TrainingSettings.from_json(project.training).to_json()
@@ -115,10 +115,8 @@ class TrainingSettingsPanel(Panel):
     def check(self) -> list[str]:
         """Run the engine's checks and show the result."""
         project = self.context.workspace.project
-        if project is None or not self.context.engine.is_ready:
+        if project is None:
             return []
-        from studio.training.checks import settings_problems  # imports torch: only once the engine is loaded
-
         analysis = getattr(self.context.workspace.controller, "analysis", None)
         summary = self.context.preview.summary_for(project.dataset) if self.context.preview is not None else None
         self.problems = settings_problems(project, analysis, summary)
@@ -133,9 +131,7 @@ class TrainingSettingsPanel(Panel):
                                         f"<span style='color:{t.muted}'>(checked against {checked})</span>")
         return self.problems
 
-    def _edited(self, field: Any, value: Any, session: int | None) -> None:
-        from engine.train.settings import SettingsError, TrainingSettings
-
+    def _edited(self, field: SettingField, value: Any, session: int | None) -> None:
         project = self.context.workspace.project
         if project is None:
             return

@@ -1,0 +1,1 @@
+"""The layer catalog: one declaration per layer type (`spec.py`), checked parameters, the registry."""

@@ -1,0 +1,175 @@
+"""The worker side of a run: one protocol for the spawned process and the in-process runner.
+
+A worker process is spawned (``spawn`` context) and warms up at once: it imports torch and the
+training session, then says ``worker_ready`` (its pid, and that torch is loaded) on the telemetry
+pipe and waits for its job. The job arrives as the first command, ``{"cmd": "start", "job":
+<TrainingJob JSON>, "out_dir": folder}``; from then on the command pipe carries pause, resume,
+stop and set_probes, and the telemetry pipe carries `engine.telemetry` frames until ``finished``.
+A worker trains one job and exits; a closed command pipe before the job means "not needed": it
+exits at once. `run_payload` is the part both runners share: parse the job JSON, run it, and turn
+anything that goes wrong into error + finished messages. The in-process runner
+(`engine.runner.LocalRun`) calls it with queues instead of pipes.
+
+The worker sends from a background thread, so a slow reader never stalls training: when frames
+pile up, heavy ones (feature maps, statistics, sample pictures) are dropped, scalars never are.
+If the caller goes away, the worker stops at its next progress report and saves what it has.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import traceback
+from collections import deque
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from engine import telemetry as t
+
+if TYPE_CHECKING:
+    from engine.train.control import Command, CommandSource
+
+MAX_PENDING_FRAMES = 64
+MAX_PENDING_BYTES = 16 * 2**20
+READY = "worker_ready"
+Sink = Callable[[dict[str, Any]], None]
+
+
+class FrameSender:
+    """Encodes messages and sends them from a background thread, dropping heavy ones when behind."""
+
+    def __init__(self, write: Callable[[bytes], Any]) -> None:
+        self._write = write
+        self._pending: deque[bytes] = deque()
+        self._bytes = 0
+        self._cond = threading.Condition()
+        self._closed = False
+        self.broken = False  # the reader is gone
+        self.dropped = 0
+        self._thread = threading.Thread(target=self._loop, name="telemetry-sender", daemon=True)
+        self._thread.start()
+
+    def send(self, message: dict[str, Any]) -> None:
+        frame = t.encode(message)
+        with self._cond:
+            behind = len(self._pending) >= MAX_PENDING_FRAMES or self._bytes >= MAX_PENDING_BYTES
+            if self.broken or (behind and message.get("type") in t.HEAVY_TYPES):
+                self.dropped += 1
+                return
+            self._pending.append(frame)
+            self._bytes += len(frame)
+            self._cond.notify()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._pending and not self._closed:
+                    self._cond.wait()
+                if not self._pending:
+                    return
+                frame = self._pending.popleft()
+                self._bytes -= len(frame)
+            try:
+                self._write(frame)
+            except (OSError, EOFError, ValueError):
+                self.broken = True
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Send what is pending (up to `timeout` seconds), then stop the thread."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+        self._thread.join(timeout)
+
+
+class PipeCommands:
+    """Commands from the client's pipe; a closed pipe or a broken telemetry link means stop."""
+
+    def __init__(self, conn: Connection, sender: FrameSender) -> None:
+        self.conn, self.sender = conn, sender
+
+    def poll(self, timeout: float = 0.0) -> list[Command]:
+        if self.sender.broken:
+            return [{"cmd": "stop"}]
+        out: list[Command] = []
+        try:
+            wait = timeout
+            while self.conn.poll(wait):
+                out.append(json.loads(self.conn.recv_bytes().decode("utf-8")))
+                wait = 0.0
+        except (EOFError, OSError):
+            return [*out, {"cmd": "stop"}]
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            pass  # a malformed command is ignored, never fatal
+        return out
+
+
+def warm_up() -> None:
+    """Import what training needs (torch, the session), so that a job starts at once when it comes."""
+    import engine.train.session  # noqa: F401  (imports torch, the build, the loop)
+
+
+def _ready_message() -> dict[str, Any]:
+    return {"type": READY, "run_id": "", "pid": os.getpid(), "torch_loaded": "torch" in sys.modules,
+            "time": _now()}
+
+
+def _now() -> float:
+    import time
+
+    return time.time()
+
+
+def worker_main(telemetry_conn: Connection, command_conn: Connection) -> None:
+    """Entry point of a spawned worker: warm up, say ready, wait for the job, run it, exit."""
+    sender = FrameSender(telemetry_conn.send_bytes)
+    try:
+        warm_up()
+        sender.send(_ready_message())
+        start = _wait_for_job(command_conn)
+        if start is None:
+            return
+        run_payload(start["job"], sender.send, PipeCommands(command_conn, sender), Path(start["out_dir"]))
+    finally:
+        sender.close()
+        telemetry_conn.close()
+
+
+def _wait_for_job(conn: Connection) -> dict[str, Any] | None:
+    """The start command, or None when the caller closed the pipe (the worker is not needed)."""
+    while True:
+        try:
+            command = json.loads(conn.recv_bytes().decode("utf-8"))
+        except (EOFError, OSError):
+            return None
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            continue  # a malformed command is ignored, never fatal
+        if isinstance(command, dict) and command.get("cmd") == "start" and isinstance(command.get("job"), dict):
+            return command
+        if isinstance(command, dict) and command.get("cmd") == "quit":
+            return None
+
+
+def run_payload(data: dict[str, Any], sink: Sink, commands: CommandSource, out_dir: Path | None) -> None:
+    """Parse a job's JSON and run it; anything that goes wrong ends as error + finished messages."""
+    from engine.train.job import TrainingJob
+    from engine.train.session import run_job
+
+    run_id = str(data.get("run_id", "run"))
+    try:
+        job = TrainingJob.from_json(data)
+    except Exception as exc:
+        sink(t.Error(run_id, f"training cannot start: {exc}", kind="settings",
+                     traceback=traceback.format_exc()).to_dict())
+        sink(t.Finished(run_id, "failed", 0, {}, {}, {}, {}).to_dict())
+        return
+    try:
+        run_job(job, sink, commands, out_dir)
+    except Exception as exc:  # a bug, not a user problem: still a message, never a hang
+        sink(t.Error(run_id, f"the training worker failed: {exc!r}",
+                     traceback=traceback.format_exc()).to_dict())
+        sink(t.Finished(run_id, "failed", 0, {}, {}, {}, {}).to_dict())
