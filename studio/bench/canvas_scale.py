@@ -87,3 +87,75 @@ def bench_canvas_scale(n_nodes: int = 5000, frames: int = FRAMES) -> dict[str, f
     scene.deleteLater()
     app.processEvents()
     return result
+
+
+def resnet50_from_blocks():
+    """torchvision's ResNet-50 as 16 Bottleneck instances (3, 4, 6 and 3 per stage), one per block."""
+    from engine.block_catalog import install_bundled
+    from engine.network import Network
+
+    net = Network("ResNet-50")
+    install_bundled(net.doc, "Bottleneck")
+    x = net.input((3, 224, 224), name="image")
+    x = net.add("Conv2d", x, name="conv1", out_channels=64, kernel_size=7, stride=2, padding=3, bias=False)
+    x = net.add("BatchNorm2d", x, name="bn1")
+    x = net.add("ReLU", x, name="relu")
+    x = net.add("MaxPool2d", x, name="maxpool", kernel_size=3, stride=2, padding=1)
+    stages = ((3, 64, 1), (4, 128, 2), (6, 256, 2), (3, 512, 2))
+    for stage, (count, width, stride) in enumerate(stages, start=1):
+        for i in range(count):
+            x = net.add("Bottleneck", x, name=f"layer{stage}_{i}", width=width, channels=width * 4,
+                        stride=stride if i == 0 else 1, downsample=int(i == 0), repeat=1)
+    x = net.add("AdaptiveAvgPool2d", x, name="avgpool", output_size=1)
+    x = net.add("Flatten", x, name="flatten")
+    x = net.add("Linear", x, name="fc", out_features=1000)
+    net.output(x, name="logits")
+    return net
+
+
+def bench_block_navigation() -> dict[str, float]:
+    """Milliseconds to open each of ResNet-50's 16 blocks in place and to go back up, each way up to the
+    first painted frame, in the studio's main window (1366×768): wall time (median and worst) and the
+    process's CPU time (median; a loaded machine inflates wall time, not this). The first open of the
+    definition also lays its body out once; ``open_first_ms`` reports it apart."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(["layerloom-bench"])
+    from engine.project import Project
+    from studio.main_window import MainWindow
+
+    net = resnet50_from_blocks()
+    window = MainWindow(prompt_unsaved=False)
+    window.resize(1366, 768)
+    window.show()
+    app.processEvents()
+    window.open_project(Project(net.doc, name="ResNet-50"))
+    window.controller.flush_analysis()
+    app.processEvents()
+    instances = [n.id for n in net.doc.nodes.values() if net.doc.is_block(n.id)]
+    opens, closes, open_cpu, close_cpu = [], [], [], []
+    for instance in instances:
+        start, cpu = time.perf_counter(), time.process_time()
+        window.open_block(instance)
+        window.view.viewport().repaint()
+        opens.append(time.perf_counter() - start)
+        open_cpu.append(time.process_time() - cpu)
+        start, cpu = time.perf_counter(), time.process_time()
+        window.block_up()
+        window.view.viewport().repaint()
+        closes.append(time.perf_counter() - start)
+        close_cpu.append(time.process_time() - cpu)
+    window.close()
+    window.deleteLater()
+    app.processEvents()
+    return {
+        "blocks": float(len(instances)),
+        "open_first_ms": round(opens[0] * 1000.0, 1),
+        "open_median_ms": _median_ms(opens[1:]),
+        "open_max_ms": round(max(opens[1:]) * 1000.0, 1),
+        "up_median_ms": _median_ms(closes),
+        "up_max_ms": round(max(closes) * 1000.0, 1),
+        "open_cpu_median_ms": _median_ms(open_cpu[1:]),
+        "up_cpu_median_ms": _median_ms(close_cpu),
+    }
