@@ -146,6 +146,7 @@ class MainWindow(QMainWindow):
             old_controller.close()
             old_controller.deleteLater()
         if old_scene is not None:
+            old_scene.detach()
             old_scene.deleteLater()
         self.undo_group.addStack(self.controller.undo_stack)
         self.undo_group.setActiveStack(self.controller.undo_stack)
@@ -179,6 +180,7 @@ class MainWindow(QMainWindow):
         if old is not None:
             path = tuple(self._shown_path)
             self._level_views[path] = (self.view.zoom(), self.view.center())
+            old.detach()
             old.blockSignals(True)
         self.scene = self._make_scene()
         if self.controller.editable and layout_is_broken(self.controller.doc, self.scene.node_sizes()):

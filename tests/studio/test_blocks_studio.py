@@ -126,6 +126,12 @@ def test_every_instance_follows_an_edit_of_the_definition_and_make_unique_detach
     doc = controller.doc
     assert doc.definition_of(first) is doc.definition_of(second)
     assert doc.definition_of(second).body.nodes[conv1].params["kernel_size"] == 3
+    controller.flush_analysis()  # conv1 now 3x3 with padding 2: 30x30, pooled to 15x15, in both instances
+    assert window.scene.nodes[first].output_label == "N×6×15×15"
+    assert controller.analysis.nodes[second].inputs == ()  # the second is not wired: its shape is unknown
+    controller.connect(node_id(window, "image"), "out", second, doc.spec(second).inputs[0].name)
+    controller.flush_analysis()
+    assert window.scene.nodes[second].output_label == "N×6×15×15"
     before = saved(window)
     click(window, qtbot, doc.nodes[second].name)
     window.make_unique_selection()

@@ -33,8 +33,8 @@ class BlockNodeItem(NodeItem):
 
     @property
     def repeat(self) -> int:
-        try:
-            return int(self.params.get(REPEAT, 1))
+        try:  # inside an open block a block parameter may set it (a ResNet block's downsample)
+            return int(self.bound.get(REPEAT, self.params.get(REPEAT, 1)))
         except (TypeError, ValueError):
             return 1
 

@@ -75,17 +75,24 @@ class GraphScene(QGraphicsScene):
         for edge in doc.edges:
             self._on_edge_connected(edge)
         bridge = controller.bridge
-        bridge.node_added.connect(self._on_node_added)
-        bridge.node_removed.connect(self._on_node_removed)
-        bridge.edge_connected.connect(self._on_edge_connected)
-        bridge.edge_disconnected.connect(self._on_edge_disconnected)
-        bridge.param_changed.connect(self._on_node_changed)
-        bridge.node_renamed.connect(self._on_node_changed)
-        bridge.nodes_moved.connect(self._on_nodes_moved)
-        bridge.definitions_changed.connect(self._on_definitions_changed)
-        controller.level_analysis_changed.connect(self.apply_analysis)
-        controller.editable_changed.connect(self._editable_changed)
+        self._links = [
+            (bridge.node_added, self._on_node_added), (bridge.node_removed, self._on_node_removed),
+            (bridge.edge_connected, self._on_edge_connected), (bridge.edge_disconnected, self._on_edge_disconnected),
+            (bridge.param_changed, self._on_node_changed), (bridge.node_renamed, self._on_node_changed),
+            (bridge.nodes_moved, self._on_nodes_moved), (bridge.definitions_changed, self._on_definitions_changed),
+            (controller.level_analysis_changed, self.apply_analysis),
+            (controller.editable_changed, self._editable_changed),
+        ]
+        for signal, slot in self._links:
+            signal.connect(slot)
         self.apply_analysis(controller.level_analysis)
+
+    def detach(self) -> None:
+        """Stop following the document: the canvas shows another scene now (a block opened or left, or
+        another project), and this one only waits to be deleted."""
+        for signal, slot in self._links:
+            signal.disconnect(slot)
+        self._links = []
 
     # ---- queries -----------------------------------------------------------------------
     def selected_node_ids(self) -> list[str]:
