@@ -5,7 +5,9 @@ Sections (choose with ``--only``):
   - canvas: load and first paint of a 500-node network in the studio, redraw while panning and
     zooming (run in a subprocess, ``python -m studio.bench_canvas``, so this module stays Qt-free);
   - training: the engine against a plain hand-written PyTorch loop on the same data and seed,
-    reported as ratios measured in the same run.
+    reported as ratios measured in the same run;
+  - train_start: from pressing Train to the first step metric, with a warm worker and cold
+    (`engine.bench_train_start`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import subprocess
 import sys
 from typing import Any
 
-SECTIONS = ("inference", "canvas", "training", "studio_training")
+SECTIONS = ("inference", "canvas", "training", "studio_training", "train_start")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,8 +63,14 @@ def _studio_training(args: argparse.Namespace) -> dict[str, Any]:
     return _subprocess_json("studio.bench_training", "--device", args.device)
 
 
+def _train_start(args: argparse.Namespace) -> dict[str, Any]:
+    from engine.bench_train_start import run_section
+
+    return run_section(args)
+
+
 RUNNERS = {"inference": _inference, "canvas": _canvas, "training": _training,
-           "studio_training": _studio_training}
+           "studio_training": _studio_training, "train_start": _train_start}
 
 
 def run(args: argparse.Namespace) -> int:

@@ -37,7 +37,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     result = analyze(doc)
     # the same pre-flight as `train`, short of loading the data (that needs the dataset itself)
     # a project without a dataset is a network still being drawn: said, but not an error here
-    setup = (dataset_problems(project.dataset) if project.dataset else []) \
+    base = Path(args.file).resolve().parent  # relative dataset paths are the project folder's
+    setup = (dataset_problems(project.dataset, base) if project.dataset else []) \
         + settings_problems(doc, project.training, result)
     notes = [] if project.dataset else ["no dataset chosen yet: training needs one"]
     ok = result.ok and not setup

@@ -1,19 +1,29 @@
-"""The bundled example projects, written in code so they can be regenerated and checked.
+"""Every example network Layerloom builds in code: the bundled projects, and the networks of tests and benchmarks.
 
-`python -m engine.examples` rewrites `resources/examples/*.loom`; a test checks
-that the committed files equal what this module builds, so the examples never
-drift from the engine. Each example carries the dataset and training settings
-it learns with.
+The bundled example projects (`EXAMPLE_BUILDERS`): `python -m engine.examples`
+rewrites `resources/examples/*.loom`; a test checks that the committed files
+equal what this module builds, so the examples never drift from the engine.
+Each example carries the dataset and training settings it learns with.
+
+The networks of tests, benchmarks and documentation live here too, so that no
+other module wires up networks of its own: `chain_document` (Input -> layers ->
+Output from (type id, params) pairs), the small training networks
+`mlp_document`, `image_mlp_document` and `cnn_document`, the large synthetic
+networks of the benchmarks (`chain_network` for shape inference,
+`canvas_network` for the canvas), and the editor's test networks
+(`missing_flatten_mlp`, `loose_parts`). Nothing here imports torch or Qt.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from engine.block_catalog import install_bundled, resnet18_network
+from engine.graph.document import GraphDocument
+from engine.layers.registry import LayerRegistry
 from engine.network import Network
 from engine.project import Project, save_project
 from engine.resources import EXAMPLES
@@ -81,17 +91,18 @@ def resnet_small() -> Project:
     x = net.add("GlobalAvgPool", x, name="pool")
     x = net.add("Linear", x, out_features=10, name="classifier")
     net.output(x, name="output")
-    return _project(net, _dataset("cifar10", max_samples=5000, max_test_samples=1000),
-                    _training(10, 128, 0.002, probes=["stem_relu"],
-                              augment={"hflip": True, "crop_padding": 4, "rotation": 0.0, "color_jitter": 0.0}))
+    # the generated colour shapes train offline; choose CIFAR-10 in the Dataset panel for photos
+    return _project(net, _dataset("colour_shapes", n_samples=5000, image_size=32, noise=0.04),
+                    _training(10, 64, 0.003, probes=["stem_relu"], schedule={"kind": "cosine"},
+                              augment={"hflip": True, "crop_padding": 0, "rotation": 0.0, "color_jitter": 0.0}))
 
 
 def resnet18() -> Project:
     """torchvision's ResNet-18, stage by stage: four instances of one residual block, each repeated twice."""
     net = resnet18_network(num_classes=10, input_shape=(3, 32, 32))
-    return _project(net, _dataset("cifar10", max_samples=5000, max_test_samples=1000),
+    return _project(net, _dataset("colour_shapes", n_samples=5000, image_size=32, noise=0.04),
                     _training(10, 64, 0.001, probes=["relu"], schedule={"kind": "cosine"},
-                              augment={"hflip": True, "crop_padding": 4, "rotation": 0.0, "color_jitter": 0.0}))
+                              augment={"hflip": True, "crop_padding": 0, "rotation": 0.0, "color_jitter": 0.0}))
 
 
 def lstm_sequence() -> Project:
@@ -139,6 +150,187 @@ EXAMPLE_BUILDERS: dict[str, Callable[[], Project]] = {
 def write_examples(folder: Path = EXAMPLES) -> list[Path]:
     return [save_project(build(), folder / f"{name}.loom", keep_backup=False)
             for name, build in EXAMPLE_BUILDERS.items()]
+
+
+# ---- networks for tests, benchmarks and documentation -------------------------------
+
+Layer = tuple[str, dict[str, Any]]
+
+
+def chain_document(shape: Sequence[int], layers: Sequence[Layer], dtype: str = "float",
+                   registry: LayerRegistry | None = None) -> GraphDocument:
+    """Input(shape) -> layers in order -> Output.
+
+    Node ids come from the layer's name prefix (fc1, relu1, conv1, ...) unless a pair gives a
+    ``name`` in its params dict.
+    """
+    doc = GraphDocument(registry)
+    named = [(type_id, params.get("name"), {k: v for k, v in params.items() if k != "name"})
+             for type_id, params in layers]
+    start = doc.add_node("Input", name="input", params={"shape": tuple(shape), "dtype": dtype}).id
+    add_chain(doc, [*named, ("Output", "output", {})], start=start)
+    return doc
+
+
+def add_chain(doc: GraphDocument, layers: Sequence[tuple[str, str | None, dict[str, Any]]],
+              start: str | None = None) -> list[str]:
+    """Add (type id, name, params) nodes wired one after another (after `start`); returns their ids."""
+    ids: list[str] = []
+    previous = start
+    for type_id, name, params in layers:
+        node = doc.add_node(type_id, name=name, params=dict(params))
+        if previous is not None:
+            doc.connect(previous, "out", node.id, "in")
+        ids.append(node.id)
+        previous = node.id
+    return ids
+
+
+def mlp_document(in_features: int = 2, hidden: Sequence[int] = (64, 64), classes: int = 2) -> GraphDocument:
+    """Input(in_features) -> (Linear, ReLU) per hidden width -> Linear(classes)."""
+    layers: list[Layer] = []
+    for width in hidden:
+        layers += [("Linear", {"out_features": width}), ("ReLU", {})]
+    return chain_document((in_features,), [*layers, ("Linear", {"out_features": classes})])
+
+
+def image_mlp_document(classes: int = 6) -> GraphDocument:
+    """Flattened 1×28×28 images -> 256 -> 256 -> classes."""
+    return chain_document((1, 28, 28), [("Flatten", {}), ("Linear", {"out_features": 256}), ("ReLU", {}),
+                                        ("Linear", {"out_features": 256}), ("ReLU", {}),
+                                        ("Linear", {"out_features": classes})])
+
+
+def cnn_document(classes: int = 6) -> GraphDocument:
+    """A LeNet-style CNN for 1×28×28 images."""
+    return chain_document((1, 28, 28), [
+        ("Conv2d", {"out_channels": 8, "kernel_size": 5, "padding": 2}), ("ReLU", {}),
+        ("MaxPool2d", {"kernel_size": 2}),
+        ("Conv2d", {"out_channels": 16, "kernel_size": 5}), ("ReLU", {}), ("MaxPool2d", {"kernel_size": 2}),
+        ("Flatten", {}), ("Linear", {"out_features": 64}), ("ReLU", {}),
+        ("Linear", {"out_features": classes})])
+
+
+def chain_network(n_nodes: int = 500) -> tuple[GraphDocument, list[str]]:
+    """A deep MLP-like chain (Linear, ReLU, Add joining the block's input) of about `n_nodes` nodes.
+
+    For shape inference: every Add is a merge, so one edit's effect runs far downstream. Returns the
+    document and its node ids in chain order.
+    """
+    doc = GraphDocument()
+    prev = doc.add_node("Input", params={"shape": (64,)}).id
+    ids = [prev]
+    block_start = prev
+    while len(doc.nodes) < n_nodes - 1:
+        fc, act = add_chain(doc, [("Linear", None, {"out_features": 64}), ("ReLU", None, {})], start=prev)
+        add = doc.add_node("Add").id
+        doc.connect(act, "out", add, "in")
+        doc.connect(block_start, "out", add, "in")
+        prev = block_start = add
+        ids.extend([fc, act, add])
+    ids.append(add_chain(doc, [("Output", None, {})], start=prev)[0])
+    return doc, ids
+
+
+def canvas_network(n_nodes: int, width: int = 64, block: int = 4) -> GraphDocument:
+    """Input -> (Linear, ReLU)* with an Add skip every `block` pairs -> Output, exactly `n_nodes` nodes.
+
+    For the canvas: long chains, long skip wires and merges, as a big real network has.
+    """
+    doc = GraphDocument()
+    previous = doc.add_node("Input", params={"shape": (width,)}).id
+    block_start, pairs = previous, 0
+    while len(doc.nodes) < n_nodes - 1:
+        if pairs == block and len(doc.nodes) < n_nodes - 2:
+            add = doc.add_node("Add").id
+            doc.connect(previous, "out", add, "in")
+            doc.connect(block_start, "out", add, "in")
+            previous = block_start = add
+            pairs = 0
+            continue
+        linear = len(doc.nodes) % 2 == 1
+        previous = add_chain(doc, [("Linear", None, {"out_features": width}) if linear else ("ReLU", None, {})],
+                             start=previous)[0]
+        pairs += not linear
+    add_chain(doc, [("Output", None, {})], start=previous)
+    return doc
+
+
+def _residual_block(net: Network, x: str, channels: int, stride: int, name: str) -> str:
+    y = net.add("Conv2d", x, out_channels=channels, kernel_size=3, stride=stride, padding=1, bias=False,
+                name=f"{name}_conv1")
+    y = net.add("BatchNorm2d", y, name=f"{name}_bn1")
+    y = net.add("ReLU", y, name=f"{name}_relu1")
+    y = net.add("Conv2d", y, out_channels=channels, kernel_size=3, padding=1, bias=False, name=f"{name}_conv2")
+    y = net.add("BatchNorm2d", y, name=f"{name}_bn2")
+    shortcut = x
+    if stride != 1:
+        shortcut = net.add("Conv2d", x, out_channels=channels, kernel_size=1, stride=stride, bias=False,
+                           name=f"{name}_down")
+        shortcut = net.add("BatchNorm2d", shortcut, name=f"{name}_down_bn")
+    y = net.add("Add", [y, shortcut], name=f"{name}_add")
+    return net.add("ReLU", y, name=f"{name}_out")
+
+
+def flat_resnet_small() -> Project:
+    """The small ResNet written out node by node, no blocks (the editor's tests move, cut and wire its
+    loose layers; the bundled example is made of blocks)."""
+    net = Network("Small ResNet, flat")
+    x = net.input((3, 32, 32), name="image")
+    x = net.add("Conv2d", x, out_channels=16, kernel_size=3, padding=1, bias=False, name="stem")
+    x = net.add("BatchNorm2d", x, name="stem_bn")
+    x = net.add("ReLU", x, name="stem_relu")
+    x = _residual_block(net, x, 16, 1, "block1")
+    x = _residual_block(net, x, 32, 2, "block2")
+    x = _residual_block(net, x, 64, 2, "block3")
+    x = net.add("GlobalAvgPool", x, name="pool")
+    x = net.add("Linear", x, out_features=10, name="classifier")
+    net.output(x, name="output")
+    return _project(net, _dataset("colour_shapes", n_samples=5000, image_size=32, noise=0.04),
+                    _training(10, 64, 0.003))
+
+
+def resnet50_blocks() -> Network:
+    """torchvision's ResNet-50 as 16 Bottleneck instances (3, 4, 6 and 3 per stage), one per block: the
+    block-navigation benchmark opens each in turn."""
+    net = Network("ResNet-50")
+    install_bundled(net.doc, "Bottleneck")
+    x = net.input((3, 224, 224), name="image")
+    x = net.add("Conv2d", x, name="conv1", out_channels=64, kernel_size=7, stride=2, padding=3, bias=False)
+    x = net.add("BatchNorm2d", x, name="bn1")
+    x = net.add("ReLU", x, name="relu")
+    x = net.add("MaxPool2d", x, name="maxpool", kernel_size=3, stride=2, padding=1)
+    for stage, (count, width, stride) in enumerate(((3, 64, 1), (4, 128, 2), (6, 256, 2), (3, 512, 2)), start=1):
+        for i in range(count):
+            x = net.add("Bottleneck", x, name=f"layer{stage}_{i}", width=width, channels=width * 4,
+                        stride=stride if i == 0 else 1, downsample=int(i == 0), repeat=1)
+    x = net.add("AdaptiveAvgPool2d", x, name="avgpool", output_size=1)
+    x = net.add("Flatten", x, name="flatten")
+    x = net.add("Linear", x, name="fc", out_features=1000)
+    net.output(x, name="logits")
+    return net
+
+
+def missing_flatten_mlp() -> Project:
+    """Input 1×28×28 straight into Linear: an error whose one-click fix is to insert Flatten."""
+    doc = GraphDocument()
+    add_chain(doc, [("Input", "image", {"shape": (1, 28, 28)}), ("Linear", "fc1", {"out_features": 32}),
+                    ("ReLU", "relu1", {}), ("Linear", "fc2", {"out_features": 10}), ("Output", "output", {})])
+    doc.move_nodes({node.id: (i * 260.0, 0.0) for i, node in enumerate(doc.nodes.values())})
+    return Project(doc, name="mlp")
+
+
+def loose_parts() -> Project:
+    """Input(8) -> Linear -> ReLU -> Output spread out in a row, plus an unwired Linear and Concat below."""
+    doc = GraphDocument()
+    add_chain(doc, [("Input", "x", {"shape": (8,)}), ("Linear", "fc1", {"out_features": 16}),
+                    ("ReLU", "relu1", {}), ("Output", "out", {})])
+    doc.add_node("Linear", name="fc2", params={"out_features": 4})
+    doc.add_node("Concat", name="cat")
+    positions = {"x": (0, 0), "fc1": (260, 0), "relu1": (520, 0), "out": (780, 0), "fc2": (260, 240),
+                 "cat": (520, 240)}
+    doc.move_nodes({doc.node_by_name(n).id: p for n, p in positions.items()})
+    return Project(doc, name="small")
 
 
 if __name__ == "__main__":

@@ -199,13 +199,16 @@ class Worker:
         return handle
 
     def close(self, timeout: float = 5.0) -> None:
-        """End an unused worker: a closed command pipe tells it to exit; force it after `timeout`."""
+        """End an unused worker. A warm one is told by its closed command pipe and leaves on its own (within
+        `timeout`, else it is forced); one still importing holds nothing and is ended at once, so closing
+        the studio never waits for torch to load."""
         if self.used:
             return
+        warm = self.poll_ready()
         self.used = True
         with contextlib.suppress(OSError):
             self._commands.close()
-        self.process.join(timeout)
+        self.process.join(timeout if warm else 0.0)
         if self.process.is_alive():
             self.process.terminate()
             self.process.join(2.0)

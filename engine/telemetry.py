@@ -7,7 +7,8 @@ one node also carry ``node_id``.
 
 Types: run_started, step (throttled to about 10 a second), epoch, feature_maps, weight_stats,
 grad_stats, activation_stats, confusion_matrix, sample_predictions, status (paused, running,
-stopping), log, error, finished.
+stopping), log, error, finished. `from_dict` turns a decoded dict back into its dataclass (the
+studio's run controller hands panels these, never dicts). No torch, no Qt.
 
 Wire format (`encode` / `decode`), one message per frame::
 
@@ -174,6 +175,25 @@ class Finished(Message):
     weights: dict[str, str]  # "best"/"last" -> path of a safetensors file
     record_dir: str | None = None
     TYPE = "finished"
+
+
+MESSAGE_TYPES: dict[str, type[Message]] = {
+    cls.TYPE: cls for cls in (RunStarted, Step, Epoch, FeatureMaps, ParamStats, GradStats, ActivationStats,
+                              ConfusionMatrix, SamplePredictions, Status, Log, Error, Finished)
+}
+
+
+def from_dict(data: dict[str, Any]) -> Message:
+    """The typed message a decoded dict holds (keys it does not know are ignored, for newer workers);
+    raises TelemetryError for an unknown type or a missing field."""
+    cls = MESSAGE_TYPES.get(str(data.get("type")))
+    if cls is None:
+        raise TelemetryError(f"unknown message type {data.get('type')!r}")
+    names = {f.name for f in fields(cls)}
+    try:
+        return cls(**{k: v for k, v in data.items() if k in names})
+    except TypeError as exc:
+        raise TelemetryError(f"malformed {cls.TYPE} message: {exc}") from None
 
 
 # ---- wire format -------------------------------------------------------------------

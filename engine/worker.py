@@ -108,9 +108,24 @@ class PipeCommands:
         return out
 
 
-def warm_up() -> None:
-    """Import what training needs (torch, the session), so that a job starts at once when it comes."""
-    import engine.train.session  # noqa: F401  (imports torch, the build, the loop)
+def warm_up(job_waiting: Callable[[], bool] = lambda: False) -> None:
+    """Load everything training needs before the job comes: torch, the session, and what torch and the
+    engine import only on first use (torch.optim pulls in torch._dynamo, seconds of imports; the fx build,
+    the data loader, the probe). A tiny real run does it all; its messages are dropped. When the job is
+    already waiting (a cold start), the tiny run is skipped: the job itself loads the rest."""
+    import engine.train.session  # noqa: F401  (torch, the build, the loop)
+
+    if job_waiting():
+        return
+    from engine.data.config import DatasetConfig
+    from engine.train.job import TrainingJob
+    from engine.train.networks import mlp_document
+    from engine.train.session import run_job
+    from engine.train.settings import TrainingSettings
+
+    settings = TrainingSettings(epochs=1, batch_size=16, cpu_threads=1, probes=["fc1"])
+    job = TrainingJob(mlp_document(), DatasetConfig("spirals", {"n_samples": 40}), settings, run_id="warm-up")
+    run_job(job, lambda message: None)
 
 
 def _ready_message() -> dict[str, Any]:
@@ -128,7 +143,7 @@ def worker_main(telemetry_conn: Connection, command_conn: Connection) -> None:
     """Entry point of a spawned worker: warm up, say ready, wait for the job, run it, exit."""
     sender = FrameSender(telemetry_conn.send_bytes)
     try:
-        warm_up()
+        warm_up(command_conn.poll)
         sender.send(_ready_message())
         start = _wait_for_job(command_conn)
         if start is None:

@@ -53,13 +53,15 @@ def _release_clipboard() -> None:
 
 
 def open_initial(window, path: str | None) -> None:
-    """Open `path`, or the default example, or a new network."""
+    """Offer to recover what a crashed session left; else open `path`, or the default example, or a blank network."""
+    if window.files.offer_recovery():
+        return
     if path:
         if window.open_path(path):
             return
     elif window.open_example(DEFAULT_EXAMPLE):
         return
-    window.new_document()
+    window.new_blank_document()
 
 
 def run_studio(path: str | None = None) -> int:

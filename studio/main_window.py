@@ -4,13 +4,15 @@
 `DocumentController` (document, undo stack, live analysis) and a `GraphScene`
 for it, hands them to the view, the inspector and the problems panel, and puts
 the undo stack into the window's `QUndoGroup` so the Undo/Redo actions and the
-History view follow it. Everything outside the editor (the training UI) learns about
-the open project through `self.session` (`studio.editor.session.EditorSession`):
+History view follow it. Everything outside the editor (the training UI) learns
+about the open project through `self.session` (`studio.editor.session.EditorSession`):
 project opened, selection changed, document changed, editable changed. When the
 open project turns read-only (its controller refuses every edit, e.g. while a run
 trains it), the window follows that one `editable_changed` signal: the palette,
-inspector, problems and history are disabled, so are the edit actions and those that
-would replace the project, and Undo/Redo leave the stack alone. Window geometry, the dock layout and the theme are kept
+inspector, problems and history are disabled, so are the edit actions and those
+that would replace the project, and Undo/Redo leave the stack alone.
+
+Window geometry, the dock layout and the theme are kept
 in QSettings (`studio.settings`); the canvas zoom and centre are kept in the
 project's ``ui`` section. A network whose stored layout is a muddle (all nodes
 at the origin, nodes on top of each other, wires through nodes) is arranged left
@@ -23,7 +25,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QPointF, Qt, QTimer
 from PySide6.QtGui import QCursor, QGuiApplication, QUndoGroup
-from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QMessageBox, QUndoView, QWidget
+from PySide6.QtWidgets import QApplication, QDialog, QDockWidget, QLabel, QMainWindow, QMessageBox, QUndoView, QWidget
 
 from engine.graph.errors import ProjectFileError
 from engine.project import Project, load_project, save_project
@@ -37,6 +39,8 @@ from studio.editor.inspector import Inspector
 from studio.editor.palette import PaletteWidget, bundled_block_entries
 from studio.editor.problems import ProblemsPanel
 from studio.editor.session import EditorSession
+from studio.files.file_ui import FileUi
+from studio.files.unsaved_prompt import ask_unsaved
 from studio.number_format import format_count, validity_text
 from studio.settings import make_settings
 from studio.theme import DEFAULT_THEME, apply_theme, theme
@@ -79,6 +83,8 @@ class MainWindow(QMainWindow):
         self.session.editable_changed.connect(self._editable_changed)
         self.session.reveal_requested.connect(self.reveal_node)
         self.training = install_training(self)  # docks, Run menu and toolbar; torch loads only when needed
+        self.files = FileUi(self)  # Open Recent, dropped files, autosave and recovery
+        self.training.saver.saved.connect(lambda _run_id: self.files.run_stored())
         self.set_theme(self.theme_name, remember=False)
         self._restore_layout()  # after every dock exists, so saved layouts place the training docks too
 
@@ -125,8 +131,21 @@ class MainWindow(QMainWindow):
             bar.addPermanentWidget(label)
 
     # ---- documents ----------------------------------------------------------------------
-    def open_project(self, project: Project, path: Path | None = None) -> None:
-        """Show `project` (replacing the open one)."""
+    def replace_document(self, project: Project, path: Path | None = None, *, recovered: bool = False) -> bool:
+        """The one way a user action replaces the open document (New, Open, Open Recent, Open Example, a
+        dropped file, recovery, and any import to come): refused while a run trains, and only after the
+        unsaved changes are saved or knowingly discarded. False when the document stays."""
+        if self.training.runs.active:
+            self.show_error("A run is training", "Stop the run before opening another project.")
+            return False
+        if not self.maybe_save():
+            return False
+        self.open_project(project, path, recovered=recovered)
+        return True
+
+    def open_project(self, project: Project, path: Path | None = None, *, recovered: bool = False) -> None:
+        """Show `project` (replacing the open one without asking: user actions go through
+        `replace_document`). A `recovered` project starts marked unsaved."""
         old_controller, old_scene = self.controller, self.scene
         self.controller = DocumentController(project, path, self)
         self.scene = self._make_scene()
@@ -148,9 +167,12 @@ class MainWindow(QMainWindow):
         if old_scene is not None:
             old_scene.detach()
             old_scene.deleteLater()
+        if recovered:
+            self.controller.undo_stack.resetClean()
         self.undo_group.addStack(self.controller.undo_stack)
         self.undo_group.setActiveStack(self.controller.undo_stack)
         self.controller.undo_stack.cleanChanged.connect(self._update_title)
+        self.files.project_opened(self.controller, recovered=recovered)
         self._show_totals(self.controller.analysis)
         self._update_title()
         if self.isVisible():
@@ -328,8 +350,7 @@ class MainWindow(QMainWindow):
         except (ProjectFileError, OSError) as exc:
             self.show_error("Cannot open the project", str(exc))
             return False
-        self.open_project(project, Path(path))
-        return True
+        return self.replace_document(project, Path(path))
 
     def open_example(self, name: str) -> bool:
         try:
@@ -337,25 +358,45 @@ class MainWindow(QMainWindow):
         except (FileNotFoundError, ProjectFileError) as exc:
             self.show_error("Cannot open the example", str(exc))
             return False
-        self.open_project(project, None)  # an example is saved elsewhere, never over the bundled file
-        return True
+        return self.replace_document(project, None)  # saved elsewhere, never over the bundled file
 
-    def new_document(self) -> None:
-        if not self.maybe_save():
-            return
-        project = Project.empty(name="untitled")
-        project.network.add_node("Input", position=(0.0, 0.0))
-        project.network.add_node("Output", position=(400.0, 0.0))
-        self.open_project(project, None)
+    def new_document(self) -> bool:
+        """File ▸ New: choose a blank network, a template or an example in the gallery."""
+        from studio.files.gallery_dialog import GalleryDialog
+
+        dialog = GalleryDialog(self, self.theme_name)
+        try:
+            entry = dialog.chosen() if dialog.exec() == QDialog.DialogCode.Accepted else None
+        finally:
+            dialog.deleteLater()
+        if entry is None:
+            return False
+        try:
+            project = entry.make()
+        except (ProjectFileError, OSError) as exc:
+            self.show_error("Cannot create the project", str(exc))
+            return False
+        return self.replace_document(project, None)
+
+    def new_blank_document(self) -> bool:
+        from studio.files.templates import blank
+
+        return self.replace_document(blank(), None)
 
     def open_dialog(self) -> None:
         from PySide6.QtWidgets import QFileDialog
 
-        if not self.maybe_save():
-            return
-        path, _ = QFileDialog.getOpenFileName(self, "Open project", "", "Layerloom projects (*.loom)")
-        if path:
-            self.open_path(path)
+        folder = str(self.controller.path.parent) if self.controller is not None and self.controller.path else ""
+        dialog = QFileDialog(self, "Open project", folder, "Layerloom projects (*.loom)")
+        dialog.setObjectName("openProjectDialog")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptOpen)
+        try:
+            chosen = dialog.selectedFiles() if dialog.exec() == QDialog.DialogCode.Accepted else []
+        finally:
+            dialog.deleteLater()
+        if chosen:
+            self.open_path(chosen[0])
 
     def save(self) -> bool:
         if self.controller is None:
@@ -373,18 +414,25 @@ class MainWindow(QMainWindow):
                                               "Layerloom projects (*.loom)")
         return self.save_to(Path(path)) if path else False
 
+    def store_view_state(self) -> None:
+        """Keep the canvas zoom and centre in the project's ``ui`` section (before a save or autosave)."""
+        if self.controller is None:
+            return
+        centre = self.view.center()
+        self.controller.project.ui["canvas"] = {"zoom": round(self.view.zoom(), 4),
+                                                "center": [round(centre.x(), 1), round(centre.y(), 1)]}
+
     def save_to(self, path: Path) -> bool:
         """Save the project (with the canvas zoom and centre) to `path`."""
         controller = self.controller
-        centre = self.view.center()
-        controller.project.ui["canvas"] = {"zoom": round(self.view.zoom(), 4),
-                                           "center": [round(centre.x(), 1), round(centre.y(), 1)]}
+        self.store_view_state()
         try:
             controller.path = save_project(controller.project, path)
         except OSError as exc:
             self.show_error("Cannot save the project", str(exc))
             return False
         controller.undo_stack.setClean()
+        self.files.project_saved(controller.path)
         self._update_title()
         self.statusBar().showMessage(f"Saved {controller.path.name}", 4000)
         return True
@@ -393,13 +441,10 @@ class MainWindow(QMainWindow):
         """True when it is fine to drop the open project (saved, discarded, or nothing to lose)."""
         if not self.prompt_unsaved or self.controller is None or self.controller.undo_stack.isClean():
             return True
-        answer = QMessageBox.question(
-            self, APP_TITLE, "The network has unsaved changes. Save them?",
-            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-            | QMessageBox.StandardButton.Cancel)
-        if answer == QMessageBox.StandardButton.Save:
+        answer = ask_unsaved(self, self.document_name(), running=self.training.runs.active)
+        if answer == "save":
             return self.save()
-        return answer == QMessageBox.StandardButton.Discard
+        return answer == "discard"
 
     def show_error(self, title: str, text: str) -> None:
         self.statusBar().showMessage(text, 10000)
@@ -524,13 +569,18 @@ class MainWindow(QMainWindow):
         count = errors + warnings
         self.docks["problems"].setWindowTitle(f"Problems ({count})" if count else "Problems")
 
+    def document_name(self) -> str:
+        """The open document as the title names it: its file name, or its project name before a first save."""
+        if self.controller is None:
+            return ""
+        path = self.controller.path
+        return path.name if path else f"{self.controller.project.name} (not saved yet)"
+
     def _update_title(self) -> None:
         if self.controller is None:
             self.setWindowTitle(APP_TITLE)
             return
-        path = self.controller.path
-        name = path.name if path else f"{self.controller.project.name} (unsaved)"
-        self.setWindowTitle(f"{name}[*] — {APP_TITLE}")
+        self.setWindowTitle(f"{self.document_name()}[*] — {APP_TITLE}")
         self.setWindowModified(not self.controller.undo_stack.isClean())
 
     def _editable_changed(self, editable: bool) -> None:
@@ -572,6 +622,7 @@ class MainWindow(QMainWindow):
             return
         self.save_layout()
         self.training.shutdown()  # a run must not outlive its window
+        self.files.closed()
         if self.scene is not None:
             # A closed window may be destroyed next, and a scene being destroyed reports its
             # selection emptying to panels that are already gone.

@@ -35,8 +35,11 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
+from engine import telemetry as t
+from engine.project import Project
 from engine.runner import RunClient, Worker
 from engine.train.formatting import format_duration
+from engine.train.job import TrainingJob
 
 POLL_MS = 33  # about 30 drains a second
 REAP_S = 5.0  # how long a finished worker may take to exit before it is closed by force
@@ -67,6 +70,17 @@ class RunProgress:
                 f"{self.epoch_step}/{self.steps_per_epoch}{left}")
 
 
+def _typed(raw: list[dict[str, Any]], run_id: str) -> list[t.Message]:
+    """The worker's dicts as typed messages; one that does not fit its type becomes a warning in the log."""
+    out: list[t.Message] = []
+    for data in raw:
+        try:
+            out.append(t.from_dict(data))
+        except t.TelemetryError as exc:
+            out.append(t.Log(run_id, f"dropped a malformed telemetry message: {exc}", "warning"))
+    return out
+
+
 class _FilesSignals(QObject):
     read = Signal(object, str, object)  # client, run id, {file name: bytes}
     failed = Signal(object, str, str)  # client, run id, reason
@@ -94,19 +108,19 @@ class RunController(QObject):
     """One training run at a time, drained on a ~30 Hz timer."""
 
     state_changed = Signal(str)  # idle, starting, running, paused, stopping
-    run_started = Signal(object)  # the run_started message
-    steps_arrived = Signal(object)  # [step message, ...] since the last tick
-    epochs_arrived = Signal(object)  # [epoch message, ...]
-    logs_arrived = Signal(object)  # [log message, ...]
-    feature_maps_arrived = Signal(object)  # {node_id: latest feature_maps message}
-    weight_stats_arrived = Signal(object)  # {node_id: latest weight_stats message}
-    grad_stats_arrived = Signal(object)  # {node_id: latest grad_stats message}
-    activation_stats_arrived = Signal(object)  # {node_id: latest activation_stats message}
-    confusion_arrived = Signal(object)  # the latest confusion_matrix message
-    predictions_arrived = Signal(object)  # the latest sample_predictions message
-    error_arrived = Signal(object)  # one error message
-    progress_changed = Signal(object)  # RunProgress
-    run_finished = Signal(object)  # the finished message
+    run_started = Signal(t.RunStarted)
+    steps_arrived = Signal(object)  # list: [t.Step, ...] since the last tick
+    epochs_arrived = Signal(object)  # list: [t.Epoch, ...]
+    logs_arrived = Signal(object)  # list: [t.Log, ...]
+    feature_maps_arrived = Signal(object)  # dict: {node_id: latest t.FeatureMaps}
+    weight_stats_arrived = Signal(object)  # dict: {node_id: latest t.ParamStats}
+    grad_stats_arrived = Signal(object)  # dict: {node_id: latest t.GradStats}
+    activation_stats_arrived = Signal(object)  # dict: {node_id: latest t.ActivationStats}
+    confusion_arrived = Signal(t.ConfusionMatrix)  # the latest one
+    predictions_arrived = Signal(t.SamplePredictions)  # the latest one
+    error_arrived = Signal(t.Error)  # one error
+    progress_changed = Signal(RunProgress)
+    run_finished = Signal(t.Finished)
     run_files_read = Signal(str, object)  # run id, {file name: bytes} of a finished run that saved files
     run_files_failed = Signal(str, str)  # run id, why its files could not be read
     tick_finished = Signal()  # everything of one tick has been emitted
@@ -148,7 +162,7 @@ class RunController(QObject):
             return
         self.spare = Worker.spawn()
 
-    def start(self, source: Any, run_id: str, *, base_dir: str | Path | None = None,
+    def start(self, source: Project | TrainingJob, run_id: str, *, base_dir: str | Path | None = None,
               launcher: Callable[..., RunClient] | None = None) -> None:
         """Start `source` (a Project, TrainingJob or (document, dataset, settings)) in a worker.
 
@@ -231,27 +245,28 @@ class RunController(QObject):
         self.tick_ms.append((time.perf_counter() - started) * 1000.0)
         self.tick_cpu_ms.append((time.thread_time() - cpu) * 1000.0)
 
-    def _dispatch(self, messages: list[dict[str, Any]]) -> None:
-        batched: dict[str, list[dict[str, Any]]] = {k: [] for k in _BATCHED}
-        per_node: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in _PER_NODE}
-        latest: dict[str, dict[str, Any]] = {}
-        errors: list[dict[str, Any]] = []
-        finished = started = None
-        for m in messages:
-            kind = m.get("type")
+    def _dispatch(self, raw: list[dict[str, Any]]) -> None:
+        batched: dict[str, list[t.Message]] = {k: [] for k in _BATCHED}
+        per_node: dict[str, dict[str, t.Message]] = {k: {} for k in _PER_NODE}
+        latest: dict[str, t.Message] = {}
+        errors: list[t.Error] = []
+        finished: t.Finished | None = None
+        started: t.RunStarted | None = None
+        for m in _typed(raw, self.run_id or ""):
+            kind = m.TYPE
             if kind in batched:
                 batched[kind].append(m)
             elif kind in per_node:
-                per_node[kind][str(m.get("node_id"))] = m
+                per_node[kind][str(getattr(m, "node_id", ""))] = m
             elif kind in _LATEST:
                 latest[kind] = m
-            elif kind == "status":
-                self._on_status(str(m.get("state")))
-            elif kind == "error":
+            elif isinstance(m, t.Status):
+                self._on_status(m.state)
+            elif isinstance(m, t.Error):
                 errors.append(m)
-            elif kind == "run_started":
+            elif isinstance(m, t.RunStarted):
                 started = m
-            elif kind == "finished":
+            elif isinstance(m, t.Finished):
                 finished = m
         if started is not None:
             self._on_started(started)
@@ -265,15 +280,15 @@ class RunController(QObject):
             getattr(self, _LATEST[kind]).emit(message)
         for error in errors:
             self.error_arrived.emit(error)
-        self._update_progress(batched["step"], batched["epoch"])
+        self._update_progress(batched["step"], batched["epoch"])  # type: ignore[arg-type]
         self.tick_finished.emit()
         if finished is not None:
             self._on_finished(finished)
 
-    def _on_started(self, message: dict[str, Any]) -> None:
-        self.probes = list(self.probes or message.get("probes", []))
-        self.progress.epochs = int(message.get("epochs", 0))
-        self.progress.steps_per_epoch = int(message.get("steps_per_epoch", 0))
+    def _on_started(self, message: t.RunStarted) -> None:
+        self.probes = list(self.probes or message.probes)
+        self.progress.epochs = int(message.epochs)
+        self.progress.steps_per_epoch = int(message.steps_per_epoch)
         if self.state == STARTING:
             self._set_state(RUNNING)
         self.run_started.emit(message)
@@ -284,14 +299,14 @@ class RunController(QObject):
                 self._first_step_at = None  # time left restarts its clock after a pause
             self._set_state(state)
 
-    def _update_progress(self, steps: list[dict[str, Any]], epochs: list[dict[str, Any]]) -> None:
+    def _update_progress(self, steps: list[t.Step], epochs: list[t.Epoch]) -> None:
         p = self.progress
         if not steps and not epochs:
             return
         if steps:
             last = steps[-1]
-            p.epoch, p.epoch_step = int(last["epoch"]), round(float(last["epoch_fraction"]) * p.steps_per_epoch)
-            done = (p.epoch + float(last["epoch_fraction"])) / max(p.epochs, 1)
+            p.epoch, p.epoch_step = int(last.epoch), round(float(last.epoch_fraction) * p.steps_per_epoch)
+            done = (p.epoch + float(last.epoch_fraction)) / max(p.epochs, 1)
             now = time.monotonic()
             if self._first_step_at is None:
                 self._first_step_at, self._first_fraction = now, done
@@ -301,15 +316,15 @@ class RunController(QObject):
             p.fraction = done
         if epochs:
             last = epochs[-1]
-            p.fraction = max(p.fraction, (int(last["epoch"]) + 1) / max(p.epochs, 1))
-            p.eta_s = float(last.get("eta_s", 0.0)) if p.eta_s is None else p.eta_s
+            p.fraction = max(p.fraction, (int(last.epoch) + 1) / max(p.epochs, 1))
+            p.eta_s = float(last.eta_s) if p.eta_s is None else p.eta_s
         self.progress_changed.emit(p)
 
-    def _on_finished(self, message: dict[str, Any]) -> None:
+    def _on_finished(self, message: t.Finished) -> None:
         self._finished_at = time.monotonic()
-        if message.get("record_dir") and message.get("weights") and self.handle is not None:
+        if message.record_dir and message.weights and self.handle is not None:
             self._reading = self.handle  # the folder stays until its files are read
-            QThreadPool.globalInstance().start(_ReadFiles(self.handle, str(message.get("run_id", "")), self._files))
+            QThreadPool.globalInstance().start(_ReadFiles(self.handle, message.run_id, self._files))
         self._set_state(IDLE)
         self.run_finished.emit(message)
         self._reap()
@@ -323,8 +338,7 @@ class RunController(QObject):
     def _files_failed(self, client: RunClient, run_id: str, reason: str) -> None:
         self._done_reading(client)
         self.run_files_failed.emit(run_id, reason)
-        self.error_arrived.emit({"type": "error", "run_id": run_id, "kind": "error", "node_id": None,
-                                 "message": f"the finished run could not be read back: {reason}"})
+        self.error_arrived.emit(t.Error(run_id, f"the finished run could not be read back: {reason}"))
 
     def _done_reading(self, client: RunClient) -> None:
         if self._reading is client:

@@ -12,12 +12,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from engine.data import image_folder, sequences, shapes, synthetic_points, tabular, torchvision_sets
+from engine.data import (
+    colour_shapes,
+    image_folder,
+    sequences,
+    shapes,
+    synthetic_points,
+    tabular,
+    torchvision_sets,
+)
 from engine.data.errors import DatasetError
 from engine.data.kind import DatasetKindInfo
 from engine.layers.params import ParamError, coerce_param
 
-_MODULES = (synthetic_points, shapes, sequences, torchvision_sets, tabular, image_folder)
+_MODULES = (synthetic_points, shapes, colour_shapes, sequences, torchvision_sets, tabular, image_folder)
 
 
 def _table() -> dict[str, DatasetKindInfo]:

@@ -24,7 +24,7 @@ CHUNK = 2048  # samples drawn together; bounds the memory of the (chunk, S, S) g
 _TRIANGLE_NORMALS = np.pi / 2 + 2 * np.pi * np.arange(3) / 3
 
 
-def _distance(shape: str, u: np.ndarray, v: np.ndarray, r: np.ndarray) -> np.ndarray:
+def signed_distance(shape: str, u: np.ndarray, v: np.ndarray, r: np.ndarray) -> np.ndarray:
     """Signed distance in pixels (negative inside) of `shape` of size `r` in rotated coordinates u, v."""
     au, av = np.abs(u), np.abs(v)
     if shape == "circle":
@@ -64,7 +64,7 @@ def draw_shapes(labels: np.ndarray, size: int, rng: np.random.Generator) -> np.n
         dx, dy = grid[None, None, :] - pcx, grid[None, :, None] - pcy
         cos, sin = np.cos(pangle), np.sin(pangle)
         u, v = dx * cos + dy * sin, dy * cos - dx * sin
-        images[idx] = np.clip(0.5 - _distance(shape, u, v, pr), 0.0, 1.0) * pb
+        images[idx] = np.clip(0.5 - signed_distance(shape, u, v, pr), 0.0, 1.0) * pb
     return images
 
 

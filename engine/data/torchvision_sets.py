@@ -12,7 +12,7 @@ MNIST-style sets are read through `torchvision.datasets` and their ``.data`` /
 CIFAR-10 batches are pickles: they are read here with the restricted unpickler of
 `engine.data.safe_pickle`, which admits only numpy arrays and builtin containers,
 so a crafted batch file is refused before it can run anything (torchvision's
-reader would `pickle.load` them). torchvision is used only to download and
+reader would unpickle them unrestricted). torchvision is used only to download and
 verify the release archive. The official test split is the test split; images are
 float32 in [0, 1]. torchvision is imported only when one of these kinds loads.
 """
@@ -48,6 +48,29 @@ FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sanda
 def data_root(params: Mapping[str, Any], base: Path | None) -> Path:
     """The folder holding the standard image sets for these parameters."""
     return resolve(params["root"], base) if params["root"] else default_cache_root()
+
+
+DOWNLOAD_SIZES = {"mnist": "12 MB", "fashion_mnist": "30 MB", "cifar10": "170 MB"}
+_TITLES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "cifar10": "CIFAR-10"}
+
+
+def local_files(kind: str, params: Mapping[str, Any], base: Path | None) -> tuple[Path, tuple[str, ...]]:
+    """Where a standard set's files are read from, and which of them are not there yet."""
+    root = data_root(params, base)
+    if kind == "cifar10":
+        folder, files = root / CIFAR_FOLDER, CIFAR_FILES
+    else:
+        folder, files = root / ("MNIST" if kind == "mnist" else "FashionMNIST") / "raw", MNIST_FILES
+    return folder, tuple(f for f in files if not (folder / f).is_file())
+
+
+def missing_files_error(kind: str, params: Mapping[str, Any], base: Path | None) -> DatasetError | None:
+    """The error loading would raise for files that are missing with download off, else None."""
+    folder, missing = local_files(kind, params, base)
+    if not missing or params["download"]:
+        return None
+    files = CIFAR_FILES if kind == "cifar10" else MNIST_FILES
+    return _missing(_TITLES[kind], folder, files, "download is off")
 
 
 def _missing(title: str, folder: Path, files: tuple[str, ...], reason: str) -> DatasetError:

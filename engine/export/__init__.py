@@ -8,5 +8,6 @@ ONNX, `torch.export.load` for .pt2, a fresh import for code). A failure raises
 
 from engine.export.common import ExportError, ExportReport
 from engine.export.exporters import EXPORTERS, export_network
+from engine.export.project_export import RunChoiceError, export_project
 
-__all__ = ["EXPORTERS", "ExportError", "ExportReport", "export_network"]
+__all__ = ["EXPORTERS", "ExportError", "ExportReport", "RunChoiceError", "export_network", "export_project"]

@@ -24,11 +24,16 @@ class ExportReport:
     max_abs_diff: float | None = None
     checked_with: str = ""
     notes: list[str] = field(default_factory=list)
+    extra_files: list[Path] = field(default_factory=list)  # files that belong with `path` (ONNX external data)
+    weights_from: str = ""  # whose weights were written: "run 'run-3' (best epoch)", "freshly initialised"
+    run_id: str | None = None  # the run whose weights were written; None for fresh weights
 
     def line(self) -> str:
         check = (f"max |difference| {self.max_abs_diff:.2e} ({self.checked_with})"
                  if self.max_abs_diff is not None else self.checked_with or "not checked")
-        return f"{self.format}: {self.path} ({self.bytes:,} bytes); {check}"
+        weights = f"; weights: {self.weights_from}" if self.weights_from else ""
+        extra = "".join(f" + {p.name}" for p in self.extra_files)
+        return f"{self.format}: {self.path}{extra} ({self.bytes:,} bytes){weights}; {check}"
 
 
 def as_tuple(outputs: object) -> tuple[torch.Tensor, ...]:

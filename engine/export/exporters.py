@@ -16,6 +16,7 @@ from torch import fx
 from engine.build import build_module, example_inputs
 from engine.export.common import ExportError, ExportReport, max_difference
 from engine.graph.document import GraphDocument
+from engine.project_zip import current_umask
 
 
 def _input_names(doc: GraphDocument) -> list[str]:
@@ -32,18 +33,38 @@ def _dynamic_batch(n_inputs: int) -> tuple[dict[int, object], ...]:
     return tuple({0: Dim.DYNAMIC} for _ in range(n_inputs))
 
 
+# protobuf cannot hold a message over 2 GiB; keep room for the graph itself beside the weights
+ONNX_SINGLE_FILE_LIMIT = 2 * 1024**3 - 64 * 1024**2
+
+
+def _weight_bytes(module: fx.GraphModule) -> int:
+    return sum(t.numel() * t.element_size() for t in module.state_dict().values())
+
+
 def export_onnx(module: fx.GraphModule, doc: GraphDocument, path: Path) -> ExportReport:
+    """One self-contained .onnx file; weights go to a ``.onnx.data`` file beside it only past 2 GB."""
     inputs = example_inputs(doc, batch=2)
+    external = _weight_bytes(module) > ONNX_SINGLE_FILE_LIMIT
+    before = set(path.parent.iterdir())
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # the exporter prints its progress otherwise
             torch.onnx.export(
-                module, inputs, str(path), dynamo=True, verbose=False,
+                module, inputs, str(path), dynamo=True, verbose=False, external_data=external,
                 input_names=_input_names(doc), output_names=_output_names(doc),
                 dynamic_shapes=_dynamic_batch(len(inputs)),
             )
     except Exception as exc:
         raise ExportError(f"ONNX export failed: {type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
-    report = ExportReport("onnx", path, path.stat().st_size)
+    extra = sorted(set(path.parent.iterdir()) - before - {path})
+    if extra and not external:
+        raise ExportError(f"the ONNX exporter wrote {', '.join(p.name for p in extra)} beside the model although "
+                          "it fits in one file")
+    report = ExportReport("onnx", path, path.stat().st_size + sum(p.stat().st_size for p in extra),
+                          extra_files=extra)
+    if extra:
+        report.notes.append(
+            f"the weights ({_weight_bytes(module) / 1024**3:.1f} GB) exceed ONNX's 2 GB single-file limit, so "
+            f"they are in {', '.join(p.name for p in extra)} beside {path.name}: keep the files together")
     try:
         import onnxruntime as ort
     except ImportError:
@@ -115,11 +136,15 @@ def export_network(
     fmt: str,
     path: str | os.PathLike[str],
     weights: Mapping[str, torch.Tensor] | None = None,
+    *,
+    weights_from: str = "",
 ) -> ExportReport:
     """Build `doc`, load `weights` if given, export to `fmt` at `path` and check the result.
 
     The file is written beside its target and moved into place only after the check passes,
-    so a failed export never leaves a half-written or wrong file behind.
+    so a failed export never leaves a half-written or wrong file behind. Exported files get the
+    permissions any new file of the user gets (0666 less the umask). `weights_from` says whose
+    weights these are, for the report.
     """
     if fmt not in EXPORTERS:
         raise ExportError(f"unknown export format {fmt!r}; choose from {', '.join(EXPORTERS)}")
@@ -132,6 +157,7 @@ def export_network(
         _load_weights(module, weights)
     module.eval()
     target.parent.mkdir(parents=True, exist_ok=True)
+    mode = 0o666 & ~current_umask()
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".export-") as tmp:
         scratch = Path(tmp) / target.name
         # torch's exporters warn about internals the user cannot act on; keep them in the report
@@ -139,10 +165,15 @@ def export_network(
             warnings.simplefilter("always")
             report = exporter(module, doc, scratch)
         report.notes.extend(dict.fromkeys(str(w.message).splitlines()[0] for w in caught))
-        os.replace(scratch, target)
-        for extra in Path(tmp).iterdir():  # ONNX may write external data beside the model
+        written = [scratch, *report.extra_files]
+        for file in written:  # temporary files are private (0600); exports are the user's usual files
+            os.chmod(file, mode)
+        for extra in report.extra_files:  # ONNX external data: moved first, so the model never lacks it
             os.replace(extra, target.parent / extra.name)
+        os.replace(scratch, target)
     report.path = target
+    report.extra_files = [target.parent / extra.name for extra in report.extra_files]
+    report.weights_from = weights_from or ("as given" if weights is not None else "freshly initialised")
     return report
 
 

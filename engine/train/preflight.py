@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from engine.data.availability import dataset_availability
 from engine.data.checks import check_input_shape
 from engine.data.config import DatasetConfig
 from engine.data.errors import DatasetError
@@ -65,14 +67,23 @@ def network_problems(document: GraphDocument, analysis: Analysis) -> list[StartP
     return problems
 
 
-def dataset_problems(dataset: Mapping[str, Any] | None) -> list[StartProblem]:
-    """Why the stored dataset section cannot be used (empty when it can)."""
+def dataset_problems(dataset: Mapping[str, Any] | None, base: Path | None = None) -> list[StartProblem]:
+    """Why the stored dataset section cannot be used (empty when it can).
+
+    With `base` (the project's folder, which relative paths are resolved against) it also checks
+    that the data is available here: the files and folders named exist, and a standard set is on
+    this machine or may be downloaded (`engine.data.availability`; nothing is loaded).
+    """
     if not dataset:
         return [StartProblem("the project has no dataset: choose one before training", None, DATASET)]
     try:
         DatasetConfig.from_json(dict(dataset))
     except DatasetError as exc:
         return [StartProblem(f"dataset: {exc}", None, DATASET)]
+    if base is not None:
+        available = dataset_availability(dict(dataset), base)
+        if not available.ready:
+            return [StartProblem(f"dataset: {available.message}", None, DATASET)]
     return []
 
 
@@ -113,15 +124,16 @@ def data_problems(document: GraphDocument, analysis: Analysis, summary: DatasetS
 
 def preflight(document: GraphDocument, dataset: Mapping[str, Any] | None,
               training: Mapping[str, Any] | TrainingSettings, analysis: Analysis | None = None,
-              summary: DatasetSummary | None = None) -> list[StartProblem]:
+              summary: DatasetSummary | None = None, base: Path | None = None) -> list[StartProblem]:
     """Every problem that keeps this network, dataset and settings from training (empty: ready).
 
     Args:
         analysis: the network's analysis when the caller has it (the studio keeps one); else made here.
         summary: the loaded dataset's summary, to check that the network and settings fit the data.
+        base: the project's folder; given, the dataset's availability on this machine is checked too.
     """
     analysis = analysis if analysis is not None else analyze(document)
-    problems = network_problems(document, analysis) + dataset_problems(dataset)
+    problems = network_problems(document, analysis) + dataset_problems(dataset, base)
     problems += settings_problems(document, training, analysis, summary)
     if summary is not None:
         problems += data_problems(document, analysis, summary)

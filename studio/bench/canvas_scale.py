@@ -1,7 +1,7 @@
 """Canvas at scale: building the canvas for thousands of nodes, and one frame at zoom-to-fit.
 
 `bench_canvas_scale(n_nodes)` takes the synthetic network of the canvas bench
-(`build_network`), analyses and lays it out first (those have their own
+(`engine.examples.canvas_network`), analyses and lays it out first (those have their own
 figures), then measures, in a 1366×768 view:
 
 - ``build_canvas_s``: making the scene, one item per node and wire, from the
@@ -35,14 +35,14 @@ def bench_canvas_scale(n_nodes: int = 5000, frames: int = FRAMES) -> dict[str, f
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(["layerloom-bench"])
+    from engine.examples import canvas_network
     from engine.project import Project
-    from studio.bench_canvas import build_network
     from studio.editor.canvas.scene import GraphScene
     from studio.editor.canvas.view import GraphView
     from studio.editor.document_controller import DocumentController
     from studio.theme import theme
 
-    doc = build_network(n_nodes)
+    doc = canvas_network(n_nodes)
     start = time.perf_counter()
     controller = DocumentController(Project(doc, name="bench"))
     analysis_s = time.perf_counter() - start
@@ -89,30 +89,6 @@ def bench_canvas_scale(n_nodes: int = 5000, frames: int = FRAMES) -> dict[str, f
     return result
 
 
-def resnet50_from_blocks():
-    """torchvision's ResNet-50 as 16 Bottleneck instances (3, 4, 6 and 3 per stage), one per block."""
-    from engine.block_catalog import install_bundled
-    from engine.network import Network
-
-    net = Network("ResNet-50")
-    install_bundled(net.doc, "Bottleneck")
-    x = net.input((3, 224, 224), name="image")
-    x = net.add("Conv2d", x, name="conv1", out_channels=64, kernel_size=7, stride=2, padding=3, bias=False)
-    x = net.add("BatchNorm2d", x, name="bn1")
-    x = net.add("ReLU", x, name="relu")
-    x = net.add("MaxPool2d", x, name="maxpool", kernel_size=3, stride=2, padding=1)
-    stages = ((3, 64, 1), (4, 128, 2), (6, 256, 2), (3, 512, 2))
-    for stage, (count, width, stride) in enumerate(stages, start=1):
-        for i in range(count):
-            x = net.add("Bottleneck", x, name=f"layer{stage}_{i}", width=width, channels=width * 4,
-                        stride=stride if i == 0 else 1, downsample=int(i == 0), repeat=1)
-    x = net.add("AdaptiveAvgPool2d", x, name="avgpool", output_size=1)
-    x = net.add("Flatten", x, name="flatten")
-    x = net.add("Linear", x, name="fc", out_features=1000)
-    net.output(x, name="logits")
-    return net
-
-
 def bench_block_navigation() -> dict[str, float]:
     """Milliseconds to open each of ResNet-50's 16 blocks in place and to go back up, each way up to the
     first painted frame, in the studio's main window (1366×768): wall time (median and worst) and the
@@ -122,10 +98,11 @@ def bench_block_navigation() -> dict[str, float]:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(["layerloom-bench"])
+    from engine.examples import resnet50_blocks
     from engine.project import Project
     from studio.main_window import MainWindow
 
-    net = resnet50_from_blocks()
+    net = resnet50_blocks()
     window = MainWindow(prompt_unsaved=False)
     window.resize(1366, 768)
     window.show()

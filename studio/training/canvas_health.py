@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QObject, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPainterPathStroker, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
+from engine import telemetry as t
+from studio.run_controller import RunController
 from studio.training.health_colors import NAN_COLOR, dead_color, grad_colors, norm_text
 from studio.training.workspace import Workspace
 
@@ -98,7 +99,7 @@ class CanvasHealth(QObject):
 
     mode_changed = Signal(str)
 
-    def __init__(self, runs: Any, workspace: Workspace, parent: QObject | None = None) -> None:
+    def __init__(self, runs: RunController, workspace: Workspace, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.runs, self.workspace = runs, workspace
         self.mode = "off"
@@ -178,22 +179,22 @@ class CanvasHealth(QObject):
         self.apply()
 
     # ---- data from the run ----------------------------------------------------------------------
-    def _grad_stats(self, by_node: dict[str, dict[str, Any]]) -> None:
+    def _grad_stats(self, by_node: dict[str, t.GradStats]) -> None:
         for node_id, message in by_node.items():
-            norms = [float(p["norm"]) for p in message["params"].values()]
+            norms = [float(p["norm"]) for p in message.params.values()]
             self.grad_norms[node_id] = math.sqrt(sum(n * n for n in norms)) if all(map(math.isfinite, norms)) \
                 else math.inf
         self._dirty = self._dirty or self.mode == "grad_norm"
 
-    def _activation_stats(self, by_node: dict[str, dict[str, Any]]) -> None:
+    def _activation_stats(self, by_node: dict[str, t.ActivationStats]) -> None:
         for node_id, message in by_node.items():
-            if message.get("dead_fraction") is not None:
-                self.dead[node_id] = float(message["dead_fraction"])
+            if message.dead_fraction is not None:
+                self.dead[node_id] = float(message.dead_fraction)
         self._dirty = self._dirty or self.mode == "dead_units"
 
-    def _error(self, message: dict[str, Any]) -> None:
-        if message.get("kind") == "non_finite" and message.get("node_id"):
-            self.mark_nan(str(message["node_id"]), str(message.get("message", "")))
+    def _error(self, message: t.Error) -> None:
+        if message.kind == "non_finite" and message.node_id:
+            self.mark_nan(message.node_id, message.message)
 
     def _state_changed(self, state: str) -> None:
         if state == "starting":

@@ -30,7 +30,7 @@ POINTS = 600
 class PreviewResult:
     """What the Dataset panel shows."""
 
-    summary: Any  # engine.data.DatasetSummary
+    summary: DatasetSummary
     images: np.ndarray | None = None
     labels: list[str] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)  # the dataset section it was loaded from
@@ -95,6 +95,7 @@ class DatasetPreviewer(QObject):
         self.result: PreviewResult | None = None
         self.error = ""
         self.busy = False
+        self._config: dict[str, Any] | None = None  # the section of the newest request
         self.wanted = False  # previews load data, and so torch: not before a panel that shows them is seen
         self._generation = 0
         self._signals = _Signals(self)
@@ -112,19 +113,24 @@ class DatasetPreviewer(QObject):
         """Load `config_json` for a preview, on the training pool."""
         self._generation += 1
         self.busy = True
+        self._config = dict(config_json)
         self.loading.emit()
         training_pool().start(_PreviewJob(self._generation, dict(config_json), base_dir, self._signals))
 
-    def summary_for(self, config_json: dict[str, Any]) -> Any:
+    def summary_for(self, config_json: dict[str, Any]) -> DatasetSummary | None:
         """The last summary if it was loaded from exactly `config_json` (else None: it would mislead)."""
         if self.result is not None and not self.busy and self.result.config == config_json:
             return self.summary
         return None
 
+    def error_for(self, config_json: dict[str, Any]) -> str:
+        """Why `config_json` could not be loaded, when its newest preview failed (else "")."""
+        return self.error if not self.busy and self._config == config_json else ""
+
     def forget(self) -> None:
         """Drop the current preview (another project, or no dataset)."""
         self._generation += 1
-        self.summary, self.result, self.error, self.busy = None, None, "", False
+        self.summary, self.result, self.error, self.busy, self._config = None, None, "", False, None
 
     def _loaded(self, generation: int, result: PreviewResult) -> None:
         if generation == self._generation:

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog
 
+from engine.project import Project
 from studio.training.pool import training_pool
 
 FORMATS = {".onnx": "onnx", ".pt2": "pt2", ".safetensors": "safetensors", ".py": "code"}
@@ -32,7 +32,7 @@ class _Signals(QObject):
 
 
 class _ExportJob(QRunnable):
-    def __init__(self, network: dict[str, Any], project: Any, run_id: str | None, fmt: str, path: Path,
+    def __init__(self, network: dict[str, Any], project: Project, run_id: str | None, fmt: str, path: Path,
                  signals: _Signals) -> None:
         super().__init__()
         self.network, self.project, self.run_id, self.fmt, self.path = network, project, run_id, fmt, path
@@ -93,12 +93,13 @@ class ExportAction(QObject):
         self.ui.log(f"exporting {fmt} to {path} with {where}")
         self.ui.window.statusBar().showMessage(f"Exporting {path.name}…")
         self.pending += 1
-        weights_source = SimpleNamespace(attachments=dict(project.attachments))  # the GUI thread may add runs
+        # a snapshot of the stored runs: the GUI thread may add runs while the export reads one
+        weights_source = Project(project.network, project.name, attachments=dict(project.attachments))
         job = _ExportJob(document_to_data(project.network), weights_source, run_id, fmt, path, self._signals)
         training_pool().start(job)
         return True
 
-    def _run_to_export(self, project: Any) -> str | None:
+    def _run_to_export(self, project: Project) -> str | None:
         chosen = self.ui.panels["runs"].selected_ids()
         if chosen:
             return chosen[0]

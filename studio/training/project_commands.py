@@ -14,6 +14,9 @@ from typing import Any
 
 from PySide6.QtGui import QUndoCommand
 
+from engine.project import Project
+from engine.runs import delete_run
+
 SECTION_IDS = {"dataset": 2001, "training": 2002}
 RUNS = "runs/"
 
@@ -21,7 +24,8 @@ RUNS = "runs/"
 class SetSectionCommand(QUndoCommand):
     """Replace the project's dataset or training section (one undo step per editing session)."""
 
-    def __init__(self, project: Any, section: str, new: dict[str, Any], text: str, session: int | None = None) -> None:
+    def __init__(self, project: Project, section: str, new: dict[str, Any], text: str,
+                 session: int | None = None) -> None:
         super().__init__(text)
         if section not in SECTION_IDS:
             raise ValueError(f"unknown project section {section!r}")
@@ -50,14 +54,13 @@ class SetSectionCommand(QUndoCommand):
 class DeleteRunCommand(QUndoCommand):
     """Remove one run (all its files) from the project."""
 
-    def __init__(self, project: Any, run_id: str) -> None:
+    def __init__(self, project: Project, run_id: str) -> None:
         super().__init__(f"Delete run {run_id}")
         self.project, self.run_id = project, run_id
         prefix = f"{RUNS}{run_id}/"
         self.files = {n: d for n, d in project.attachments.items() if n.startswith(prefix)}
 
     def redo(self) -> None:
-        from engine.runs import delete_run  # the training engine is loaded once runs are listed
 
         delete_run(self.project, self.run_id, missing_ok=True)
 

@@ -15,6 +15,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QAction, QActionGroup, QColor, QIcon, QKeySequence, QPainter, QPixmap, QPolygonF
 from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QProgressBar
 
+from studio.run_controller import RunProgress
 from studio.training.canvas_health import MODES
 
 HEALTH_TITLES = {"off": "&Plain", "grad_norm": "By &Gradient Norm", "dead_units": "By &Dead Units"}
@@ -117,7 +118,7 @@ class RunActions:
         elif state == "paused":
             self.progress_label.setText("Paused · " + self.progress_label.text())
 
-    def show_progress(self, progress: Any) -> None:
+    def show_progress(self, progress: RunProgress) -> None:
         self.progress.setRange(0, 1000)
         self.progress.setValue(round(min(max(progress.fraction, 0.0), 1.0) * 1000))
         self.progress_label.setText(("Paused · " if self.state == "paused" else "") + progress.text())

@@ -2,8 +2,8 @@
 
 `TrainingUi(window)` builds everything on the window's public Qt API (``view``, ``toolbar``,
 ``docks``, menus and status bar) and learns about the open project only through the editor's
-session (``window.session``, wrapped as `Workspace`): the run controller, the dock panels, the Run menu and toolbar
-actions, the status-bar progress, the lock and error banners on the canvas and the canvas health
+session (``window.session``, wrapped as `Workspace`): the run controller, the dock panels, the
+Run menu and toolbar actions, the status-bar progress, the lock and error banners on the canvas and the canvas health
 overlays. Then:
 
 - `train()` checks the network (the editor's analysis), the dataset and the settings with the
@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QCoreApplication, QObject, QTimer
 
+from engine import telemetry as t
 from engine.project import Project
 from engine.runs import new_run_id
 from engine.train.job import TrainingJob
@@ -118,6 +119,7 @@ class TrainingUi(QObject):
         self.saver.saved.connect(self._run_saved)
         self.saver.failed.connect(lambda run_id, reason: self.show_error(f"{run_id} could not be stored", reason))
         self.workspace.selection_changed.connect(self._selection_changed)
+        self.workspace.project_opened.connect(self._project_changed)
         self.error_banner.show_node_requested.connect(self.workspace.reveal_node)
         self.error_banner.details_requested.connect(lambda: self.show_panel("log"))
 
@@ -188,34 +190,40 @@ class TrainingUi(QObject):
             self.lock.unlock()
         self.banners.place()
 
+    def _project_changed(self, _controller: object = None) -> None:
+        """Another project: an error about the previous one no longer applies."""
+        self.error_banner.hide()
+        self._last_error = ""
+        self.banners.place()
+
     def _selection_changed(self, node_ids: list[str]) -> None:
         target = self._probe_target(node_ids)
         if target and self.runs.active:
             self.runs.set_probes([target])
             self.panels["feature_maps"].show_node(target)
 
-    def _run_started(self, message: dict[str, Any]) -> None:
-        self.log(f"{message['run_id']}: training {message['parameter_count']:,} parameters on {message['device']} "
-                 f"for {message['epochs']} epochs of {message['steps_per_epoch']} steps")
+    def _run_started(self, message: t.RunStarted) -> None:
+        self.log(f"{message.run_id}: training {message.parameter_count:,} parameters on {message.device} "
+                 f"for {message.epochs} epochs of {message.steps_per_epoch} steps")
 
-    def _worker_error(self, message: dict[str, Any]) -> None:
-        self._last_error = str(message.get("message", ""))
-        node_id = message.get("node_id")
+    def _worker_error(self, message: t.Error) -> None:
+        self._last_error = message.message
+        node_id = message.node_id
         known = bool(node_id) and node_id in self.workspace.node_ids()
-        self.show_error(ERROR_TITLES.get(str(message.get("kind")), "Training failed"), str(message.get("message", "")),
+        self.show_error(ERROR_TITLES.get(message.kind, "Training failed"), message.message,
                         node_id if known else None)
         if known:
             self.workspace.reveal_node(node_id)
 
-    def _run_finished(self, message: dict[str, Any]) -> None:
-        status, run_id = message.get("status", "failed"), message.get("run_id", "")
+    def _run_finished(self, message: t.Finished) -> None:
+        status, run_id = message.status, message.run_id
         project = self.workspace.project
-        if project is not None and message.get("weights") and message.get("record_dir"):
+        if project is not None and message.weights and message.record_dir:
             self.saver.expect(project, run_id)  # its files arrive with runs.run_files_read
-        best = message.get("best") or {}
+        best = message.best
         shown = ", ".join(f"{k.removeprefix('val_')} {v * 100:.1f}%" if "accuracy" in k else f"{k} {v:.4g}"
                           for k, v in best.items() if k.startswith("val_"))
-        text = f"{run_id}: {status} after {message.get('epochs', 0)} epoch(s)" + (f"; best {shown}" if shown else "")
+        text = f"{run_id}: {status} after {message.epochs} epoch(s)" + (f"; best {shown}" if shown else "")
         self.log(text, "error" if status == "failed" else "info")
         if status == "failed" and self._last_error:
             text = f"{run_id} failed: {self._last_error.splitlines()[0]}"

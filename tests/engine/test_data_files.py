@@ -17,6 +17,7 @@ from PIL import Image
 
 from engine.data import DatasetConfig, DatasetError, DatasetSplits, load_dataset
 from engine.data.image_folder import read_with_pillow, read_with_torchvision
+from engine.data.safe_pickle import load_restricted
 from engine.data.torchvision_sets import CIFAR_FOLDER, MNIST_FILES
 
 
@@ -303,8 +304,7 @@ def test_cifar10_loads_from_pickled_batches(tmp_path: Path) -> None:
     summary = splits.summary
     assert summary.input_shape == (3, 32, 32) and summary.class_names[1] == "car"
     assert summary.sizes == {"train": 15, "val": 5, "test": 6}
-    with open(root / CIFAR_FOLDER / "test_batch", "rb") as f:
-        raw = pickle.load(f)["data"]
+    raw = load_restricted(root / CIFAR_FOLDER / "test_batch")["data"]
     assert torch.equal(splits.test[0], torch.from_numpy(raw.reshape(-1, 3, 32, 32).astype(np.float32) / 255))
     assert splits.test[1].tolist() == list(range(6))
 

@@ -10,7 +10,7 @@ import json
 
 from PySide6.QtCore import QPoint, Qt
 from studio_gestures import node_id, node_pos, open_project
-from studio_networks import lenet5
+from studio_networks import lenet5, small_net
 from test_palette_and_quick_add import drop
 
 from engine.graph.block_file import read_block_file
@@ -206,7 +206,7 @@ def test_a_block_saved_to_a_file_loads_into_another_project(window, qtbot, tmp_p
     name = window.controller.doc.nodes[instance].type_id
     written = window.save_block_dialog(tmp_path / "stem")
     assert written.name == "stem.loomblock" and [r["name"] for r in read_block_file(written)] == [name]
-    window.new_document()
+    open_project(window, small_net())  # another project
     assert name not in window.controller.network.library
     assert window.load_block_dialog(written) == name
     assert ("project", name) in window.palette.block_entries()

@@ -84,7 +84,7 @@ def test_editing_never_imports_torch():
         "from studio.main_window import MainWindow\n"
         "from engine.resources import example_names\n"
         "w = MainWindow(prompt_unsaved=False); w.show()\n"
-        "w.open_example('lenet5') if 'lenet5' in example_names() else w.new_document()\n"
+        "w.open_example('lenet5') if 'lenet5' in example_names() else w.new_blank_document()\n"
         "w.controller.add_node('Conv2d', (0.0, 300.0)); w.controller.flush_analysis()\n"
         "w.view.viewport().repaint(); w.grab()\n"
         "print('torch' in sys.modules, sorted(m for m in sys.modules if m.startswith('torch'))[:3])\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
+from studio_dialogs import answer_dialog
 from studio_gestures import names_of_edges, node_id, node_pos, open_project
 from studio_networks import lenet5, resnet_small, small_net
 
@@ -142,8 +143,9 @@ def test_opening_a_broken_file_reports_it_and_keeps_the_open_project(window, tmp
     assert window.controller.doc.node_by_name("fc1") is not None
 
 
-def test_new_document_and_bundled_example(window):
-    window.new_document()
+def test_new_document_and_bundled_example(window, qtbot):
+    answer_dialog(qtbot, "galleryDialog", lambda d: (d.select("blank"), d.accept()))
+    assert window.new_document()
     types = sorted(n.type_id for n in window.controller.doc.nodes.values())
     assert types == ["Input", "Output"]
     if "lenet5" in example_names():

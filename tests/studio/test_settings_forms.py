@@ -40,7 +40,7 @@ def test_every_training_setting_has_a_field_with_the_declared_bounds_and_the_eng
             for bound, direction in ((low, -1), (high, 1)):
                 if bound is None:
                     continue
-                beyond = _outside(s, bound if direction < 0 else bound, direction)
+                beyond = _outside(s, bound, direction)
                 if s.above is not None and direction < 0:
                     beyond = s.above
                 if s.below is not None and direction > 0:

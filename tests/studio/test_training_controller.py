@@ -48,9 +48,9 @@ def test_one_tick_coalesces_scalars_into_batches_and_pictures_into_the_latest_pe
     controller.tick()
     assert [len(batch) for (batch,) in seen["steps_arrived"]] == [3]
     (maps,) = seen["feature_maps_arrived"][0]
-    assert set(maps) == {"conv1", "relu1"} and maps["conv1"] is new
-    assert seen["grad_stats_arrived"][0][0]["fc1"]["step"] == 2
-    assert len(seen["confusion_arrived"]) == 1 and seen["confusion_arrived"][0][0]["epoch"] == 1
+    assert set(maps) == {"conv1", "relu1"} and maps["conv1"].maps is new["maps"]  # the latest, not copied
+    assert seen["grad_stats_arrived"][0][0]["fc1"].step == 2
+    assert len(seen["confusion_arrived"]) == 1 and seen["confusion_arrived"][0][0].epoch == 1
     assert len(seen["tick_finished"]) == 1
     assert controller.state == "running"
     assert [s for (s,) in seen["state_changed"]] == ["starting", "running"]
@@ -94,9 +94,9 @@ def test_a_dead_worker_is_an_error_then_a_failed_finish_and_the_client_is_closed
     controller.attach(run, "scripted")
     controller.tick()
     controller.tick()
-    assert seen["error_arrived"][0][0]["kind"] == "worker_died"
+    assert seen["error_arrived"][0][0].kind == "worker_died"
     [message_] = seen["run_finished"]
-    assert message_["status"] == "failed"
+    assert message_.status == "failed"
     assert controller.state == "idle" and not controller.active
     assert run.closed and controller.handle is None
 

@@ -82,7 +82,7 @@ def test_selecting_another_node_switches_the_probe_without_restarting(window, lo
     assert local.runs.probes == ["relu2"] and panel.node_id == "relu2"
     qtbot.waitUntil(lambda: "relu2" in panel.maps, timeout=30_000)
     qtbot.waitUntil(lambda: panel.image_data is not None and "relu2" in panel.header.text(), timeout=5000)
-    assert panel.maps["relu2"]["shape"] == [16, 10, 10]
+    assert panel.maps["relu2"].shape == [16, 10, 10]
     assert local.runs.run_id == run_id and local.runs.active
     window.scene.select_nodes(["output"])  # an Output node has nothing to probe: the probe stays
     assert local.runs.probes == ["relu2"]

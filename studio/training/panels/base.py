@@ -10,8 +10,9 @@ left redraws on the next tick, a thirtieth of a second later. A panel out of vie
 the back, which Qt still calls visible, or a closed dock) waits until it comes into view, and
 `came_into_view` lets a panel start work it only needs on screen (the dataset preview). Each
 redraw is timed into `update_ms`, so tests can hold panels to the GUI's frame budget. `clear`
-forgets the previous run when a new one starts; `apply_theme` restyles what the stylesheet
-cannot reach.
+forgets the previous run when a new one starts; `project_changed` (another project was opened,
+created or recovered) makes the panel show the new project's state, by default by forgetting
+every run it shows; `apply_theme` restyles what the stylesheet cannot reach.
 """
 
 from __future__ import annotations
@@ -120,6 +121,9 @@ class Panel(QWidget):
         self._dirty = False
         context.redraws.add(self)
         context.runs.state_changed.connect(self._state_changed)
+        project_opened = getattr(context.workspace, "project_opened", None)
+        if project_opened is not None:
+            project_opened.connect(self._project_opened)
 
     @property
     def dirty(self) -> bool:
@@ -155,6 +159,15 @@ class Panel(QWidget):
 
     def clear(self) -> None:
         """Forget the previous run's data (subclasses)."""
+
+    def _project_opened(self, _controller: object = None) -> None:
+        self.project_changed()
+
+    def project_changed(self) -> None:
+        """Another project is open: nothing of the previous project's runs stays (subclasses add the rest)."""
+        self.clear()
+        self.mark_dirty()
+        self.flush()
 
     def apply_theme(self, t: Theme) -> None:
         """Restyle for a theme (subclasses that paint themselves)."""

@@ -16,6 +16,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from engine import telemetry as t
 from studio.theme import Theme
 from studio.training.panels.base import Panel, PanelContext
 from studio.training.panels.mosaic import colorize
@@ -67,7 +68,7 @@ class ConfusionPanel(Panel):
 
     def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
-        self.message: dict[str, Any] | None = None
+        self.message: t.ConfusionMatrix | None = None
         self.matrix: np.ndarray | None = None
         self.names: list[str] = []
         self._lut = ramp_table(context.theme.base, series_color(0, context.theme))
@@ -93,7 +94,7 @@ class ConfusionPanel(Panel):
         self.apply_theme(context.theme)
         context.runs.confusion_arrived.connect(self._arrived)
 
-    def _arrived(self, message: dict[str, Any]) -> None:
+    def _arrived(self, message: t.ConfusionMatrix) -> None:
         self.message = message
         self.mark_dirty()
 
@@ -103,8 +104,8 @@ class ConfusionPanel(Panel):
             self.counts.set_counts(np.zeros((0, 0), dtype=np.int64), np.zeros((0, 0), dtype=bool))
             self.header.setText("The confusion matrix appears after the first validation pass.")
             return
-        m = np.asarray(self.message["matrix"], dtype=np.int64)
-        names = list(self.message.get("class_names") or [str(i) for i in range(len(m))])
+        m = np.asarray(self.message.matrix, dtype=np.int64)
+        names = list(self.message.class_names or [str(i) for i in range(len(m))])
         self.matrix = m
         share = m / np.maximum(m.sum(axis=1, keepdims=True), 1)
         self.image.setImage(colorize(share.astype(np.float32), self._lut, rgba(self._theme.base)), autoLevels=False)
@@ -115,8 +116,8 @@ class ConfusionPanel(Panel):
         item.setRange(xRange=(0, len(m)), yRange=(0, len(m)), padding=0.02)
         total = int(m.sum())
         correct = float(np.trace(m)) / total * 100 if total else 0.0
-        split = "validation" if self.message.get("split") == "val" else "test"
-        self.header.setText(f"<b>{split}</b> · epoch {int(self.message['epoch']) + 1} · {total} samples · "
+        split = "validation" if self.message.split == "val" else "test"
+        self.header.setText(f"<b>{split}</b> · epoch {int(self.message.epoch) + 1} · {total} samples · "
                             f"{correct:.1f}% correct")
 
     def _ticks(self) -> None:

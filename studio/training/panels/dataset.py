@@ -47,6 +47,7 @@ FIELD_MIN_WIDTH = 80
 PLOT_MIN_WIDTH = 160
 # the split settings, from the engine's declaration (the kind's own parameters come from its DatasetKindInfo)
 SPLIT_PARAMS = tuple(field_for(s).param for s in DATASET_SETTINGS if s.path != "kind")
+SPLIT_LABELS = {s.path: s.label for s in DATASET_SETTINGS}
 
 
 def _title(name: str) -> str:
@@ -74,7 +75,6 @@ class DatasetPanel(Panel):
         self._timer.timeout.connect(self._request_preview)
         self._build()
         ws = context.workspace
-        ws.project_opened.connect(self._project_changed)
         ws.document_changed.connect(self.load_from_project)
         ws.editable_changed.connect(self.form_host.setEnabled)  # read-only while a run trains the project
         self.previewer.loading.connect(self._preview_loading)
@@ -119,9 +119,9 @@ class DatasetPanel(Panel):
         self.preview_stack = QStackedWidget()
         self.preview_stack.addWidget(self.samples)
         self.preview_stack.addWidget(self.scatter_plot)
-        no_picture = QLabel("No picture of these inputs; see the summary above.")
-        no_picture.setWordWrap(True)
-        self.preview_stack.addWidget(no_picture)
+        self.no_picture = QLabel("No picture of these inputs; see the summary above.")
+        self.no_picture.setWordWrap(True)
+        self.preview_stack.addWidget(self.no_picture)
         self.counts_plot = new_plot(self.context.theme, legend=False, y_label="training samples")
         self.counts_plot.setMinimumHeight(150)
         self.counts_plot.setMinimumWidth(PLOT_MIN_WIDTH)
@@ -172,7 +172,8 @@ class DatasetPanel(Panel):
             field: QWidget = editor
             if param.name in info.paths:
                 field = self._with_browse(editor, info.paths[param.name])
-            self.form.addRow(_title(param.name), field)
+            label = SPLIT_LABELS[param.name] if param in SPLIT_PARAMS else _title(param.name)
+            self.form.addRow(label, field)
         self.kind = kind
 
     def _with_browse(self, editor: ParamEditor, what: str) -> QWidget:
@@ -195,10 +196,24 @@ class DatasetPanel(Panel):
             self._edited(editor.param.name, path, None)
 
     # ---- project -> form -----------------------------------------------------------------
-    def _project_changed(self) -> None:
+    def project_changed(self) -> None:
+        """Another project: no trace of the previous dataset until this one's preview arrives."""
         self.previewer.forget()
         self._requested = None
+        self._show_error("")
+        self._clear_preview()
+        if self.context.workspace.project is not None and not (self.context.workspace.project.dataset or {}):
+            self.status.setText("")
         self.load_from_project()
+
+    def _clear_preview(self, message: str = "") -> None:
+        self.summary.setText("")
+        self.samples.set_items([])
+        self.scatter.setData(x=[], y=[])
+        self.bars.setOpts(x=[], height=[])
+        self.counts_plot.setVisible(False)
+        self.no_picture.setText(message or "No picture of these inputs; see the summary above.")
+        self.preview_stack.setCurrentWidget(self.no_picture)
 
     def load_from_project(self) -> None:
         """Show the project's dataset section (and preview it again if it changed)."""
@@ -281,10 +296,8 @@ class DatasetPanel(Panel):
 
     def _preview_failed(self, message: str) -> None:
         self.status.setText("")
-        self.summary.setText("")
+        self._clear_preview("No preview: the dataset could not be loaded.")
         self._show_error(message)
-        self.samples.set_items([])
-        self.bars.setOpts(x=[], height=[])
 
     def _preview_loaded(self, result: Any) -> None:
         self._show_error("")
@@ -300,7 +313,8 @@ class DatasetPanel(Panel):
             self.preview_stack.setCurrentIndex(1)
             self._show_points(result, summary)
         else:
-            self.preview_stack.setCurrentIndex(2)
+            self._clear_preview()
+            self.summary.setText("<br>".join(line.replace("<", "&lt;") for line in summary.lines()))
         self._show_counts(summary)
 
     def _show_points(self, result: Any, summary: Any) -> None:

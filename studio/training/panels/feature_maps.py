@@ -8,12 +8,11 @@ and the panel says it is waiting until that node's maps arrive.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from engine import telemetry as t
 from studio.theme import Theme
 from studio.training.panels.base import Panel, PanelContext
 from studio.training.panels.mosaic import feature_mosaic
@@ -28,7 +27,7 @@ class FeatureMapPanel(Panel):
     def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
         self.node_id: str | None = None
-        self.maps: dict[str, dict[str, Any]] = {}
+        self.maps: dict[str, t.FeatureMaps] = {}
         self.image_data: np.ndarray | None = None
         self._lut = lookup_table("viridis")
         self._background = rgba(context.theme.base)
@@ -55,12 +54,12 @@ class FeatureMapPanel(Panel):
             self.mark_dirty()
             self.flush()
 
-    def _started(self, message: dict[str, Any]) -> None:
-        probes = message.get("probes") or []
+    def _started(self, message: t.RunStarted) -> None:
+        probes = message.probes
         if probes and self.node_id is None:
             self.show_node(str(probes[0]))
 
-    def _arrived(self, by_node: dict[str, dict[str, Any]]) -> None:
+    def _arrived(self, by_node: dict[str, t.FeatureMaps]) -> None:
         self.maps.update(by_node)
         if self.node_id is None:
             self.node_id = next(iter(by_node))
@@ -80,16 +79,17 @@ class FeatureMapPanel(Panel):
             else:
                 self.header.setText(f"No feature maps of '{name}' arrived: select a node and train.")
             return
-        maps = np.asarray(message["maps"])
+        maps = np.asarray(message.maps)
         aspect = self.view.width() / max(self.view.height(), 1)
         self.image_data = feature_mosaic(maps, self._lut, self._background, gap=max(1, maps.shape[-1] // 14),
                                          aspect=aspect)
         self.image.setImage(self.image_data, autoLevels=False)
         self.box.autoRange(padding=0.01)
-        shape = "×".join(str(s) for s in message.get("shape", maps.shape))
-        shown = f"{len(maps)} of {message['shape'][0]} channels" if message.get("shape") and \
-            len(message["shape"]) == 3 and message["shape"][0] > len(maps) else f"{len(maps)} channel(s)"
-        self.header.setText(f"<b>{name}</b> · output {shape} · {shown} · step {message['step']}")
+        full = list(message.shape) or list(maps.shape)
+        shape = "×".join(str(s) for s in full)
+        shown = f"{len(maps)} of {full[0]} channels" if len(full) == 3 and full[0] > len(maps) \
+            else f"{len(maps)} channel(s)"
+        self.header.setText(f"<b>{name}</b> · output {shape} · {shown} · step {message.step}")
 
     def clear(self) -> None:
         self.maps = {}

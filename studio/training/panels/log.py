@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import html
 import time
-from typing import Any
 
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QPlainTextEdit, QVBoxLayout, QWidget
 
+from engine import telemetry as t
 from studio.theme import Theme
 from studio.training.panels.base import Panel, PanelContext
 
@@ -55,12 +55,12 @@ class LogPanel(Panel):
             shown = html.escape("\n".join(detail.rstrip().splitlines()[-TRACEBACK_LINES:]))
             self.text.appendHtml(f"<pre style='color:{self._theme.muted}'>{shown}</pre>")
 
-    def _logs(self, messages: list[dict[str, Any]]) -> None:
+    def _logs(self, messages: list[t.Log]) -> None:
         for m in messages:
-            self.append(str(m.get("text", "")), str(m.get("level", "info")))
+            self.append(m.text, m.level)
 
-    def _error(self, message: dict[str, Any]) -> None:
-        self.append(f"error: {message.get('message', '')}", "error", str(message.get("traceback") or ""))
+    def _error(self, message: t.Error) -> None:
+        self.append(f"error: {message.message}", "error", message.traceback)
 
     def clear(self) -> None:
         """Runs share one log: a new run starts with a separator rather than an empty log."""

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtWidgets import QLabel, QStackedWidget, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
+from engine import telemetry as t
 from studio.theme import Theme
 from studio.training.panels.base import Panel, PanelContext
 from studio.training.panels.thumbnails import ThumbnailGrid
@@ -33,7 +34,7 @@ class PredictionsPanel(Panel):
 
     def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
-        self.message: dict[str, Any] | None = None
+        self.message: t.SamplePredictions | None = None
         self.mistakes = 0
         self._colors = (context.theme.canvas.valid, context.theme.canvas.error)
         self.header = QLabel("Predictions for a few validation samples appear after each epoch.")
@@ -54,7 +55,7 @@ class PredictionsPanel(Panel):
         layout.addWidget(self.stack, 1)
         context.runs.predictions_arrived.connect(self._arrived)
 
-    def _arrived(self, message: dict[str, Any]) -> None:
+    def _arrived(self, message: t.SamplePredictions) -> None:
         self.message = message
         self.mark_dirty()
 
@@ -65,26 +66,26 @@ class PredictionsPanel(Panel):
             self.grid.set_items([])
             self.table.setRowCount(0)
             return
-        names = list(m.get("class_names") or [])
-        inputs = np.asarray(m["inputs"])
-        true = [label_text(v, names) for v in m["true"]]
-        predicted = [label_text(v, names) for v in m["predicted"]]
-        ok = [a == b for a, b in zip(m["true"], m["predicted"])]
+        names = list(m.class_names)
+        inputs = np.asarray(m.inputs)
+        true = [label_text(v, names) for v in m.true]
+        predicted = [label_text(v, names) for v in m.predicted]
+        ok = [a == b for a, b in zip(m.true, m.predicted)]
         self.mistakes = ok.count(False)
         if inputs.dtype == np.uint8 and inputs.ndim == 4:
             self._show_images(inputs, true, predicted, ok)
         else:
             self._show_rows(inputs, true, predicted, ok)
         tail = f" · {self.mistakes} of {len(ok)} wrong" if names else ""
-        self.header.setText(f"Validation samples after epoch {int(m['epoch']) + 1}{tail}")
+        self.header.setText(f"Validation samples after epoch {int(m.epoch) + 1}{tail}")
 
     def _show_images(self, inputs: np.ndarray, true: list[str], predicted: list[str], ok: list[bool]) -> None:
         good, bad = self._colors
         items = []
-        for image, t, p, right in zip(inputs, true, predicted, ok):
+        for image, truth, p, right in zip(inputs, true, predicted, ok):
             caption = (f"<span style='color:{good}'>✓</span> {p}" if right else
-                       f"<span style='color:{bad}'>✗ {p}</span><br><small>true: {t}</small>")
-            items.append((image, caption, f"true: {t}\npredicted: {p}", not right))
+                       f"<span style='color:{bad}'>✗ {p}</span><br><small>true: {truth}</small>")
+            items.append((image, caption, f"true: {truth}\npredicted: {p}", not right))
         self.stack.setCurrentIndex(0)
         if not self.grid.set_items(items):
             self.mark_dirty()  # the rest of the tiles on the next tick

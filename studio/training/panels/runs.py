@@ -84,9 +84,15 @@ class RunsPanel(Panel):
         layout.addWidget(self.tree, 1)
         layout.addLayout(row)
         ws = context.workspace
-        ws.project_opened.connect(self.refresh)
         ws.document_changed.connect(self._maybe_refresh)
         self.summaries: list[Any] = []
+        self.refresh()
+
+    def project_changed(self) -> None:
+        """Another project: its runs, none selected, and no overlay of the previous project's runs."""
+        self.summaries = []
+        self.tree.clear()
+        self.context.comparison.set_runs({})
         self.refresh()
 
     def run_ids(self) -> list[str]:

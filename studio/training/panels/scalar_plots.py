@@ -13,6 +13,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from engine import telemetry as t
 from studio.theme import Theme
 from studio.training.panels.base import Panel, PanelContext
 from studio.training.panels.series import Series
@@ -22,8 +23,8 @@ PERCENT = ("accuracy", "top_k")
 MAX_NEW_CURVES = 1
 
 
-def _x(step: dict[str, Any]) -> float:
-    return float(step["epoch"]) + float(step["epoch_fraction"])
+def _x(step: t.Step) -> float:
+    return float(step.epoch) + float(step.epoch_fraction)
 
 
 class PlotPanel(Panel):
@@ -72,17 +73,17 @@ class LossPanel(PlotPanel):
         context.runs.epochs_arrived.connect(self._epochs)
         context.comparison.changed.connect(self._compare)
 
-    def _steps(self, steps: list[dict[str, Any]]) -> None:
-        self.batches.extend((_x(s) for s in steps), (float(s["loss"]) for s in steps))
+    def _steps(self, steps: list[t.Step]) -> None:
+        self.batches.extend((_x(s) for s in steps), (float(s.loss) for s in steps))
         self.mark_dirty()
 
-    def _epochs(self, epochs: list[dict[str, Any]]) -> None:
+    def _epochs(self, epochs: list[t.Epoch]) -> None:
         for e in epochs:
-            x = float(e["epoch"]) + 1.0
-            if "loss" in e["train"]:
-                self.train.append(x, float(e["train"]["loss"]))
-            if "loss" in e["val"]:
-                self.val.append(x, float(e["val"]["loss"]))
+            x = float(e.epoch) + 1.0
+            if "loss" in e.train:
+                self.train.append(x, float(e.train["loss"]))
+            if "loss" in e.val:
+                self.val.append(x, float(e.val["loss"]))
         self.mark_dirty()
 
     def redraw(self) -> None:
@@ -130,12 +131,12 @@ class MetricsPanel(PlotPanel):
     def _label(self, metric: str) -> str:
         return {"accuracy": "accuracy %", "top_k": "top-k accuracy %", "mae": "mean abs. error"}.get(metric, metric)
 
-    def _epochs(self, epochs: list[dict[str, Any]]) -> None:
+    def _epochs(self, epochs: list[t.Epoch]) -> None:
         for e in epochs:
-            for split in ("train", "val"):
-                for metric, value in e[split].items():
+            for split, values in (("train", e.train), ("val", e.val)):
+                for metric, value in values.items():
                     if metric != "loss":
-                        self._series(metric, split).append(float(e["epoch"]) + 1.0, value * self.scale(metric))
+                        self._series(metric, split).append(float(e.epoch) + 1.0, value * self.scale(metric))
         self.mark_dirty()
 
     def _series(self, metric: str, split: str) -> Series:
@@ -194,8 +195,8 @@ class StepScalarPanel(PlotPanel):
         self.plot.getPlotItem().legend.hide()
         context.runs.steps_arrived.connect(self._steps)
 
-    def _steps(self, steps: list[dict[str, Any]]) -> None:
-        self.values.extend((_x(s) for s in steps), (float(s[self.key]) for s in steps))
+    def _steps(self, steps: list[t.Step]) -> None:
+        self.values.extend((_x(s) for s in steps), (float(getattr(s, self.key)) for s in steps))
         self.mark_dirty()
 
     def redraw(self) -> None:

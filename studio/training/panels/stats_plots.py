@@ -16,6 +16,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QBoxLayout, QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from engine import telemetry as t
 from studio.theme import Theme
 from studio.training.panels.base import Panel, PanelContext
 from studio.training.panels.scalar_plots import PlotPanel
@@ -43,10 +44,10 @@ class GradientFlowPanel(PlotPanel):
         self.curves: dict[str, pg.PlotDataItem] = {}
         context.runs.grad_stats_arrived.connect(self._stats)
 
-    def _stats(self, by_node: dict[str, dict[str, Any]]) -> None:
+    def _stats(self, by_node: dict[str, t.ParamStats]) -> None:
         for node_id, message in by_node.items():
-            norm = max(total_norm(message["params"]), NORM_FLOOR)
-            self.series.setdefault(node_id, Series(256)).append(float(message["step"]), norm)
+            norm = max(total_norm(message.params), NORM_FLOOR)
+            self.series.setdefault(node_id, Series(256)).append(float(message.step), norm)
         self.mark_dirty()
 
     def redraw(self) -> None:
@@ -156,9 +157,9 @@ class HistogramPanel(Panel):
         self.mark_dirty()
         self.flush()
 
-    def _stats(self, store: dict[str, dict[str, Any]], by_node: dict[str, dict[str, Any]]) -> None:
+    def _stats(self, store: dict[str, dict[str, Any]], by_node: dict[str, t.ParamStats]) -> None:
         for node_id, message in by_node.items():
-            store[node_id] = message["params"]
+            store[node_id] = message.params
             if self.node_box.findData(node_id) < 0:
                 self._add_node(node_id)
         if self.node_id in by_node:

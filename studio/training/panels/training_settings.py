@@ -21,7 +21,7 @@ from engine.train.settings import SettingsError, TrainingSettings
 from studio.editor.commands import describe_value
 from studio.editor.param_editors import ParamEditor
 from studio.theme import Theme
-from studio.training.checks import settings_problems
+from studio.training.checks import dataset_problem, network_errors, settings_problems
 from studio.training.panels.base import Panel, PanelContext
 from studio.training.panels.focus import has_focus
 from studio.training.project_commands import SetSectionCommand
@@ -29,6 +29,30 @@ from studio.training.settings_editors import make_setting_editor
 from studio.training.settings_schema import SECTIONS, SettingField, training_fields
 
 FIELD_MIN_WIDTH = 80
+
+
+def readiness_problems(controller: Any, project: Any, preview: Any) -> list[str]:
+    """Why a run cannot start now: the network's errors, the dataset's availability, then the settings
+    (checked against the dataset and the network's output when they are known). Always computed from the
+    current document, never from an analysis that is still waiting to run."""
+    analysis = None
+    if controller is not None:
+        analysis = controller.flush_analysis() if controller.analysis_pending else controller.analysis
+    problems = []
+    errors = network_errors(analysis)
+    if errors:
+        node_id, message = errors[0]
+        node = project.network.nodes.get(node_id) if node_id else None
+        where = f"'{node.name}': " if node is not None else ""
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        problems.append(f"the network has errors (see Problems): {where}{message}{more}")
+    missing = dataset_problem(project)
+    unavailable = preview.error_for(project.dataset) if preview is not None and not missing else ""
+    if missing or unavailable:
+        problems.append(missing or f"the dataset cannot be loaded: {unavailable}")
+    summary = preview.summary_for(project.dataset) if preview is not None else None
+    problems += settings_problems(project, analysis, summary)
+    return problems
 
 
 class TrainingSettingsPanel(Panel):
@@ -60,7 +84,6 @@ class TrainingSettingsPanel(Panel):
         self.set_scrolling_body(body)
         self._theme = context.theme
         ws = context.workspace
-        ws.project_opened.connect(self.load_from_project)
         ws.document_changed.connect(self.load_from_project)
         if context.preview is not None:
             context.preview.loaded.connect(lambda _r: self.check())
@@ -104,6 +127,9 @@ class TrainingSettingsPanel(Panel):
                 editor.set_value(f.get(data))
         self.check()
 
+    def project_changed(self) -> None:
+        self.load_from_project()
+
     def _settings_json(self) -> dict[str, Any]:
         """The project's settings with defaults filled in (or as stored, when they do not parse)."""
         project = self.context.workspace.project
@@ -117,9 +143,8 @@ class TrainingSettingsPanel(Panel):
         project = self.context.workspace.project
         if project is None:
             return []
-        analysis = getattr(self.context.workspace.controller, "analysis", None)
         summary = self.context.preview.summary_for(project.dataset) if self.context.preview is not None else None
-        self.problems = settings_problems(project, analysis, summary)
+        self.problems = readiness_problems(self.context.workspace.controller, project, self.context.preview)
         t = self._theme
         if self.problems:
             items = "".join(f"<li>{p}</li>" for p in self.problems)

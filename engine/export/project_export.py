@@ -1,0 +1,56 @@
+"""Exporting a project's network with one of its runs' weights, saying whose weights were written.
+
+`export_project(project, fmt, path, run_id=None, which="best")` picks the run (the newest when
+`run_id` is None; ``"none"`` for freshly initialised weights), loads its best or last weights from
+the project (safetensors, never pickle), exports and checks with `export_network`, and returns the
+`ExportReport` with ``run_id`` and ``weights_from`` filled in, so the CLI and the studio can tell
+the user exactly which run's weights a file holds. A missing run or unreadable weights raise
+`RunChoiceError` (an `ExportError`) with a message for the user.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from engine.export.common import ExportError, ExportReport
+from engine.export.exporters import export_network
+
+NO_RUN = "none"
+
+
+class RunChoiceError(ExportError):
+    """The chosen run does not exist or its weights cannot be read: every format fails alike."""
+
+_WHICH = {"best": "best epoch", "last": "last epoch"}
+
+
+def export_project(project: Any, fmt: str, path: str | os.PathLike[str], run_id: str | None = None,
+                   which: str = "best") -> ExportReport:
+    """Export `project`'s network with the weights of `run_id` (default: the newest run)."""
+    from engine.runs import RunError, list_runs, load_run_weights
+
+    chosen = None if run_id == NO_RUN else _choose_run(project, run_id, list_runs)
+    if chosen is None:
+        fresh = "freshly initialised" + (" (the project has no runs yet)" if run_id != NO_RUN else "")
+        report = export_network(project.network, fmt, path, None, weights_from=fresh)
+        report.run_id = None
+        return report
+    try:
+        weights = load_run_weights(project, chosen, which)
+    except RunError as exc:
+        raise RunChoiceError(str(exc)) from None
+    report = export_network(project.network, fmt, path, weights,
+                            weights_from=f"run '{chosen}' ({_WHICH.get(which, which)})")
+    report.run_id = chosen
+    return report
+
+
+def _choose_run(project: Any, run_id: str | None, list_runs: Any) -> str | None:
+    runs = list_runs(project)
+    if run_id is None:
+        return runs[-1].run_id if runs else None
+    if run_id not in {r.run_id for r in runs}:
+        known = ", ".join(r.run_id for r in runs) or "none"
+        raise RunChoiceError(f"the project has no run {run_id!r} (its runs: {known})")
+    return run_id

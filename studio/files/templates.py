@@ -1,0 +1,113 @@
+"""Starting points for a new project: small networks of common shapes, each with a dataset that trains offline.
+
+A template is a function returning a fresh `Project`; unlike the bundled examples (finished
+networks that show what Layerloom can do), templates are the skeleton a person grows into their
+own network. Each carries a generated dataset and settings that learn within a minute on a CPU,
+so *Train* works straight away. Positions are left at the origin: the studio lays a network out
+with its real node sizes when it opens it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from engine.network import Network
+from engine.project import Project
+
+
+def _dataset(kind: str, **params: Any) -> dict[str, Any]:
+    return {"kind": kind, "params": params, "val_fraction": 0.15, "test_fraction": 0.15, "seed": 0}
+
+
+def _training(epochs: int, lr: float, **extra: Any) -> dict[str, Any]:
+    return {"version": 1, "epochs": epochs, "batch_size": 64,
+            "optimizer": {"kind": "adam", "lr": lr, "weight_decay": 0.0}, "metrics": ["accuracy"], **extra}
+
+
+def image_classifier() -> Project:
+    net = Network("Image classifier")
+    x = net.input((1, 28, 28), name="image")
+    x = net.add("Conv2d", x, out_channels=16, kernel_size=3, padding="same", name="conv1")
+    x = net.add("ReLU", x, name="relu1")
+    x = net.add("MaxPool2d", x, kernel_size=2, name="pool1")
+    x = net.add("Conv2d", x, out_channels=32, kernel_size=3, padding="same", name="conv2")
+    x = net.add("ReLU", x, name="relu2")
+    x = net.add("MaxPool2d", x, kernel_size=2, name="pool2")
+    x = net.add("Flatten", x, name="flatten")
+    x = net.add("Linear", x, out_features=64, name="fc1")
+    x = net.add("ReLU", x, name="relu3")
+    x = net.add("Linear", x, out_features=6, name="classifier")
+    net.output(x, name="output")
+    return Project(net.doc, net.name, _dataset("shapes", n_samples=2000, image_size=28, noise=0.1),
+                   _training(8, 0.003, probes=["conv1"]))
+
+
+def point_classifier() -> Project:
+    net = Network("Point classifier")
+    x = net.input((2,), name="points")
+    x = net.add("Linear", x, out_features=32, name="hidden1")
+    x = net.add("ReLU", x, name="relu1")
+    x = net.add("Linear", x, out_features=32, name="hidden2")
+    x = net.add("ReLU", x, name="relu2")
+    x = net.add("Linear", x, out_features=2, name="logits")
+    net.output(x, name="output")
+    return Project(net.doc, net.name, _dataset("moons", n_samples=1000, noise=0.1), _training(30, 0.01))
+
+
+def curve_regression() -> Project:
+    net = Network("Curve regression")
+    x = net.input((1,), name="x")
+    x = net.add("Linear", x, out_features=64, name="hidden1")
+    x = net.add("Tanh", x, name="tanh1")
+    x = net.add("Linear", x, out_features=64, name="hidden2")
+    x = net.add("Tanh", x, name="tanh2")
+    x = net.add("Linear", x, out_features=1, name="y")
+    net.output(x, name="output")
+    return Project(net.doc, net.name, _dataset("curve", n_samples=1000, noise=0.05, frequency=1.0),
+                   _training(40, 0.01, loss={"kind": "mse"}, metrics=[]))
+
+
+def sequence_classifier() -> Project:
+    net = Network("Sequence classifier")
+    x = net.input((64, 1), name="signal")
+    x = net.add("GRU", x, hidden_size=32, num_layers=1, return_sequences=False, name="gru")
+    x = net.add("Linear", x, out_features=4, name="logits")
+    net.output(x, name="output")
+    return Project(net.doc, net.name, _dataset("waveforms", n_samples=2000, seq_len=64, noise=0.2),
+                   _training(15, 0.01, grad_clip=1.0))
+
+
+def blank() -> Project:
+    """An Input wired to nothing yet and an Output: the smallest network a person starts from."""
+    project = Project.empty(name="untitled")
+    project.network.add_node("Input", position=(0.0, 0.0))
+    project.network.add_node("Output", position=(400.0, 0.0))
+    return project
+
+
+@dataclass(frozen=True)
+class Template:
+    key: str
+    title: str
+    description: str
+    build: Callable[[], Project]
+
+
+TEMPLATES: tuple[Template, ...] = (
+    Template("image_classifier", "Image classifier",
+             "Two convolution blocks and a small dense head for 28×28 grey images, on generated shapes "
+             "(six classes). Change the Input shape and the last Linear for your own images.",
+             image_classifier),
+    Template("point_classifier", "Point classifier (MLP)",
+             "A two-layer perceptron for tabular data or 2-D points, on the two-moons dataset. Set the Input "
+             "to your number of features and the last Linear to your number of classes.",
+             point_classifier),
+    Template("curve_regression", "Regression (MLP)",
+             "A small tanh network that fits a noisy sine curve with a mean-squared-error loss: the shape "
+             "of any one-number regression.", curve_regression),
+    Template("sequence_classifier", "Sequence classifier (GRU)",
+             "A GRU reads a signal of 64 steps and a Linear layer names its waveform (four classes).",
+             sequence_classifier),
+)
