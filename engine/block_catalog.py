@@ -43,7 +43,8 @@ class BodyBuilder:
         node = self.body.add_node(type_id, name=name, node_id=name, params=params, position=self._position())
         spec = self.body.spec_of(node)
         sources = [inputs] if isinstance(inputs, str) else list(inputs)
-        ports = [spec.inputs[0].name] * len(sources) if spec.inputs[0].multi else [p.name for p in spec.inputs]
+        multi = bool(spec.inputs) and spec.inputs[0].multi
+        ports = [spec.inputs[0].name] * len(sources) if multi else [p.name for p in spec.inputs]
         for source, port in zip(sources, ports):
             source_port = self.body.spec(source).outputs[0].name
             self.body.connect(source, source_port, node.id, port, allow_cycle=False)

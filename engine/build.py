@@ -13,6 +13,14 @@ from the block's body (Block Inputs are its arguments, Block Outputs its
 results) with the instance's parameter values bound; a repeated block becomes
 an `nn.Sequential` of its copies, so keys read like hand-written PyTorch
 (``layer1.0.conv1.weight``). `engine.build_blocks` holds that part.
+
+The generated forward reads each submodule as ``self.<node id>``; on an `nn.Module` that is a
+call to ``Module.__getattr__`` per node per step (the submodules live in ``_modules``). The built
+network also lists each submodule in its instance ``__dict__``, where Python finds it directly,
+so the forward costs what plain attribute reads cost. The cache never goes stale: replacing a
+submodule goes through ``Module.__setattr__``, which drops the ``__dict__`` entry, and deleting one
+(``delattr``, `GraphModule.delete_submodule`) drops it too. Names, ``.code``, state-dict keys and
+export are unchanged (they read ``_modules`` and the graph).
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from torch import fx, nn
 
 from engine.graph.analysis import Analysis, analyze
 from engine.graph.document import GraphDocument
+from engine.layers.modules import keep_learned_tensor_names
 from engine.layers.params import coerce_params
 
 if TYPE_CHECKING:
@@ -81,8 +90,24 @@ def graph_module(doc: GraphDocument, analysis: Analysis, bindings: Mapping[str, 
             values[node_id] = graph.call_module(node_id, args)
     graph.output(outputs[0] if len(outputs) == 1 else tuple(outputs))
     module = fx.GraphModule(modules, graph, class_name=class_name)
+    keep_learned_tensor_names(module)  # an imported `encoder.pos_embedding` keeps its source name
     module.graph.lint()
+    cache_submodules(module)
     return module
+
+
+def cache_submodules(module: fx.GraphModule) -> None:
+    """Make ``self.<name>`` in the generated forward a plain instance-attribute read (see above)."""
+    for name, child in module.named_children():
+        module.__dict__[name] = child
+    # GraphModule gives every instance a class of its own, so this touches only `module`.
+    type(module).__delattr__ = _delattr_uncached
+
+
+def _delattr_uncached(self: nn.Module, name: str) -> None:
+    if name in self._modules:
+        self.__dict__.pop(name, None)
+    nn.Module.__delattr__(self, name)
 
 
 def _value(graph: fx.Graph, values: dict[str, fx.Node], edge: object) -> fx.Node:

@@ -29,11 +29,12 @@ if TYPE_CHECKING:
 class BlockChain(nn.Sequential):
     """Copies of a block with several inputs and outputs, each fed the previous one's outputs."""
 
-    def forward(self, *xs: torch.Tensor) -> Any:  # type: ignore[override]
-        values: Any = xs
+    # Annotated with torch names only: code export copies this class into standalone files.
+    def forward(self, *xs: torch.Tensor) -> object:  # type: ignore[override]
+        values: tuple[torch.Tensor, ...] = xs
         for module in self:
-            values = module(*values)
-            values = values if isinstance(values, tuple) else (values,)
+            out = module(*values)
+            values = out if isinstance(out, tuple) else (out,)
         return values if len(values) != 1 else values[0]
 
 

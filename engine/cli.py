@@ -1,11 +1,12 @@
-"""The headless command line: `layerloom validate | summary | train | export | bench`.
+"""The headless command line: `layerloom validate | summary | train | export`.
 
 Each command loads a project with the same engine code the studio uses and
 prints for people by default or JSON with ``--json``. Exit status: 0 on
 success, 1 when the network or the run has errors, 2 for unusable input (a
 missing or malformed file, bad flags). Opening the studio (``layerloom`` with
 no command) is handled by `studio.launch`, which calls `main` here for the
-headless commands; this module never imports Qt.
+headless commands; this module never imports Qt. ``layerloom bench`` lives in
+`studio.bench` (some benchmarks drive the studio) and is routed there by `studio.launch`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from engine.graph.errors import ProjectFileError
 
-COMMANDS = ("validate", "summary", "train", "export", "bench")
+COMMANDS = ("validate", "summary", "train", "export", "import")
 
 
 def _load(path: str):  # -> Project
@@ -30,11 +31,15 @@ def _load(path: str):  # -> Project
 def cmd_validate(args: argparse.Namespace) -> int:
     """The network's problems, then the dataset's and the training settings' (the rules `train` uses)."""
     from engine.graph.analysis import analyze
+    from engine.memory import memory_warnings
     from engine.train.preflight import dataset_problems, settings_problems
 
     project = _load(args.file)
     doc = project.network
     result = analyze(doc)
+    device = args.device or str(project.training.get("device", "auto"))
+    batch = project.training.get("batch_size", 64)
+    memory = memory_warnings(result, device, batch if isinstance(batch, int) and batch > 0 else 64)
     # the same pre-flight as `train`, short of loading the data (that needs the dataset itself)
     # a project without a dataset is a network still being drawn: said, but not an error here
     base = Path(args.file).resolve().parent  # relative dataset paths are the project folder's
@@ -52,22 +57,26 @@ def cmd_validate(args: argparse.Namespace) -> int:
                     "severity": p.severity,
                     "message": p.message,
                     "fix": p.fix.description if p.fix else None,
+                    "path": list(p.path),
                 }
                 for p in result.problems
-            ],
+            ] + [{"node_id": None, "node": None, "severity": "warning", "message": m, "fix": None, "path": []}
+                 for m in memory],
             "settings_problems": [p.to_json() for p in setup],
             "notes": notes,
         }, indent=2))
     else:
         for p in result.problems:
-            where = f"{doc.nodes[p.node_id].name}: " if p.node_id in doc.nodes else ""
+            where = f"{doc.nodes[p.node_id].name}: " if p.node_id in doc.nodes and not p.inside else ""
             fix = f"\n    fix: {p.fix.description}" if p.fix else ""
             print(f"{p.severity:7s} {where}{p.message}{fix}")
         for problem in setup:
             print(f"error   {problem.section}: {problem.text(doc)}")
+        for message in memory:
+            print(f"warning memory: {message}")
         for note in notes:
             print(f"note    {note}")
-        errors, warnings = len(result.errors) + len(setup), len(result.warnings)
+        errors, warnings = len(result.errors) + len(setup), len(result.warnings) + len(memory)
         verdict = "valid" if ok else "invalid"
         print(f"{args.file}: {verdict} ({errors} error(s), {warnings} warning(s), "
               f"{result.total_params:,} parameters)")
@@ -100,8 +109,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     return run(args)
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    from engine.bench import run
+def cmd_import(args: argparse.Namespace) -> int:
+    from engine.importing.cli import run
 
     return run(args)
 
@@ -112,12 +121,15 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         prog="layerloom",
         description="Layerloom: build neural networks visually, train them with PyTorch. "
         "With no command (or a .loom file) the studio opens.",
+        epilog="layerloom bench measures inference, canvas and training speed (see layerloom bench --help).",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("validate", help="check a project's network, dataset and training settings")
     p.add_argument("file", help="a .loom project")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    p.add_argument("--device", help="check that training fits this device's memory (auto, cpu, cuda:N, mps; "
+                   "default: the project's training device)")
     p.set_defaults(handler=cmd_validate)
 
     p = sub.add_parser("summary", help="print a per-node table of shapes, parameters and FLOPs")
@@ -136,9 +148,12 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     _add_optional("engine.export.cli", p, command)
     p.set_defaults(handler=cmd_export)
 
-    p = sub.add_parser("bench", help="measure inference, canvas and training speed")
-    _add_optional("engine.bench", p, command)
-    p.set_defaults(handler=cmd_bench)
+    p = sub.add_parser("import", help="import a PyTorch model, torch.export program or ONNX file as a project")
+    p.add_argument("source", help="torchvision:NAME, package.module:NAME, path/to/file.py:NAME, FILE.pt2 or "
+                   "FILE.onnx")
+    _add_optional("engine.importing.cli", p, command)
+    p.set_defaults(handler=cmd_import)
+
     return parser
 
 

@@ -49,7 +49,8 @@ class Network:
         spec = self.doc.spec_of(node)
         sources = [inputs] if isinstance(inputs, str) else list(inputs)
         # a merge takes every source on its one port; a block with several inputs takes one per port
-        ports = [spec.inputs[0].name] * len(sources) if spec.inputs[0].multi else [p.name for p in spec.inputs]
+        multi = bool(spec.inputs) and spec.inputs[0].multi
+        ports = [spec.inputs[0].name] * len(sources) if multi else [p.name for p in spec.inputs]
         for source, port in zip(sources, ports):
             source_port = self.doc.spec(source).outputs[0].name
             self.doc.connect(source, source_port, node.id, port, allow_cycle=False)

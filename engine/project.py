@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.graph.bulk import gc_paused
 from engine.graph.document import GraphDocument
 from engine.graph.errors import ProjectFileError
 from engine.graph.serialize import document_from_data, document_to_data
@@ -108,7 +109,9 @@ def load_project(path: str | os.PathLike[str], registry: LayerRegistry | None = 
 
 
 def project_from_json(raw: bytes, registry: LayerRegistry | None = None, where: str = "project") -> Project:
-    return project_from_data(parse_json_member(raw, where), registry, where)
+    with gc_paused():  # parsing allocates one dict per node: see engine.graph.bulk
+        data = parse_json_member(raw, where)
+    return project_from_data(data, registry, where)
 
 
 def _migrate(data: dict[str, Any], version: int) -> dict[str, Any]:

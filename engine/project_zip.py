@@ -2,8 +2,9 @@
 
 Reading (`read_project_zip`, `parse_json_member`) treats every file as hostile:
 
-- only known member names are read: ``project.json`` and run files
-  ``runs/<run id>/<file name>``; anything else (``__MACOSX/``, stray folders) is
+- only known member names are read: ``project.json``, run files
+  ``runs/<run id>/<file name>`` and the initial weights of an imported network
+  (``weights/initial.safetensors``); anything else (``__MACOSX/``, stray folders) is
   skipped, never inflated;
 - a member is read in chunks and may inflate to at most its declared size, which
   must itself be plausible for its compressed size, below a per-member cap and,
@@ -45,8 +46,8 @@ from engine.graph.errors import ProjectFileError
 
 PROJECT_MEMBER = "project.json"
 MAX_PROJECT_JSON = 64 * 1024 * 1024  # the document, settings and UI state: text, never weights
-MAX_MEMBER_BYTES = 2 * 1024**3  # one run file (weights of a big network)
-MAX_TOTAL_BYTES = 8 * 1024**3  # everything read from one project
+MAX_MEMBER_BYTES = 8 * 1024**3  # one run file: the weights of a big network (read into memory, as torch needs)
+MAX_TOTAL_BYTES = 32 * 1024**3  # everything read from one project
 MAX_MEMBERS = 20_000
 MAX_JSON_DEPTH = 100  # the project format nests a few levels; deeper is hostile or broken
 _CHUNK = 1024 * 1024
@@ -55,11 +56,15 @@ _COMPRESSIONS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
 _RUN_MEMBER = re.compile(r"^runs/[A-Za-z0-9][A-Za-z0-9_.-]{0,63}/[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed member timestamps keep saves byte-identical
 _STALE_TEMP_AGE_S = 600.0  # where liveness of the writer cannot be checked (Windows)
+_REUSED_PID_AGE_S = 3600.0
+
+
+INITIAL_WEIGHTS_MEMBER = "weights/initial.safetensors"  # an imported network's weights (engine.importing)
 
 
 def is_known_member(name: str) -> bool:
-    """Whether `name` is a member Layerloom reads: project.json or a run file."""
-    return name == PROJECT_MEMBER or bool(_RUN_MEMBER.match(name))
+    """Whether `name` is a member Layerloom reads: project.json, a run file or the initial weights."""
+    return name in (PROJECT_MEMBER, INITIAL_WEIGHTS_MEMBER) or bool(_RUN_MEMBER.match(name))
 
 
 @dataclass
@@ -97,6 +102,8 @@ def read_project_zip(source: Path) -> ZipContents:
     except ProjectFileError:
         raise
     except zipfile.BadZipFile as exc:
+        if str(exc) == "File is not a zip file":
+            raise ProjectFileError(f"{where} is not a Layerloom project (not a zip file)") from None
         raise ProjectFileError(f"{where} is not a readable Layerloom project (damaged zip: {exc})") from None
     except (OSError, EOFError, ValueError, OverflowError, RuntimeError, NotImplementedError, zlib.error,
             UnicodeDecodeError) as exc:
@@ -302,11 +309,17 @@ def _writer_is_gone(path: Path, target: Path) -> bool:
         except ProcessLookupError:
             return True
         except OSError:
-            return False
-        return False
-    with suppress(OSError):
-        return time.time() - path.stat().st_mtime > _STALE_TEMP_AGE_S
-    return False
+            pass
+        # the pid may have been reused by another program: a file untouched for an hour is no live save
+        return _age_s(path) > _REUSED_PID_AGE_S
+    return _age_s(path) > _STALE_TEMP_AGE_S
+
+
+def _age_s(path: Path) -> float:
+    try:
+        return time.time() - path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 def current_umask() -> int:

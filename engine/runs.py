@@ -177,15 +177,28 @@ def run_ids(project: Project) -> list[str]:
     """Ids of the runs in `project`, oldest first (by start time, then id)."""
     ids = {name[len(RUNS):].split("/", 1)[0] for name in project.attachments
            if name.startswith(RUNS) and name.endswith("/run.json")}
-    return sorted(ids, key=lambda i: (_head(project, i).get("started", ""), i))
+    return sorted(ids, key=lambda i: (_text(_head(project, i).get("started"), ""), i))
 
 
 def _head(project: Project, run_id: str) -> dict[str, Any]:
     try:
         data = json.loads(project.attachments[_prefix(run_id) + "run.json"].decode("utf-8"))
-    except (KeyError, UnicodeDecodeError, json.JSONDecodeError):
+    except (KeyError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         return {}
     return data if isinstance(data, dict) else {}
+
+
+# a project file is hostile until read: a field of the wrong type reads as missing, never as a crash
+def _text(value: Any, default: str) -> str:
+    return value if isinstance(value, str) else default
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
 
 
 def list_runs(project: Project) -> list[RunSummary]:
@@ -194,9 +207,10 @@ def list_runs(project: Project) -> list[RunSummary]:
     for run_id in run_ids(project):
         head = _head(project, run_id)
         raw = project.attachments.get(_prefix(run_id) + "settings.json", b"{}")
-        settings = _read_json({"settings.json": raw}, "settings.json", {})
-        out.append(RunSummary(run_id, head.get("started", ""), head.get("status", "unknown"), settings,
-                              head.get("best", {}), head.get("test", {}), int(head.get("epochs", 0))))
+        settings = _mapping(_read_json({"settings.json": raw}, "settings.json", {}))
+        out.append(RunSummary(run_id, _text(head.get("started"), ""), _text(head.get("status"), "unknown"),
+                              settings, _mapping(head.get("best")), _mapping(head.get("test")),
+                              _count(head.get("epochs"))))
     return out
 
 

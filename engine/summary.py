@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from engine.graph.analysis import Analysis, analyze
+from engine.graph.bulk import gc_paused
 from engine.graph.document import GraphDocument
 
 
@@ -26,6 +27,9 @@ def flops_per_node(doc: GraphDocument, analysis: Analysis | None = None) -> dict
 
     None when the network has errors (nothing to build). Only the operations torch counts
     (matrix products, convolutions, attention) contribute; element-wise work counts as zero.
+    The module is built on the meta device and run on meta tensors: shapes and FLOPs without a
+    byte of weights or activations, so a network declaring 10^12 parameters is counted in seconds.
+    A block's row counts everything inside it.
     """
     analysis = analysis or analyze(doc)
     if not analysis.ok:
@@ -33,11 +37,14 @@ def flops_per_node(doc: GraphDocument, analysis: Analysis | None = None) -> dict
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from engine.build import build_module, example_inputs
+    from engine.build import build_module, input_specs
 
-    module = build_module(doc, analysis).eval()
+    with torch.device("meta"):
+        module = build_module(doc, analysis).eval()
+    inputs = [torch.zeros((1, *spec.shape), dtype=torch.int64 if spec.dtype == "int64" else torch.float32,
+                          device="meta") for spec in input_specs(doc, analysis).values()]
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        module(*example_inputs(doc, batch=1, analysis=analysis))
+        module(*inputs)
     counts = counter.get_flop_counts()
     return {node_id: int(sum(counts.get(f"Network.{node_id}", {}).values())) for node_id in doc.nodes}
 
@@ -45,7 +52,11 @@ def flops_per_node(doc: GraphDocument, analysis: Analysis | None = None) -> dict
 def summary_rows(doc: GraphDocument, analysis: Analysis | None = None,
                  flops: dict[str, int] | None = None) -> list[SummaryRow]:
     """One row per node, in document order."""
-    analysis = analysis or analyze(doc)
+    with gc_paused():
+        return _summary_rows(doc, analysis or analyze(doc), flops)
+
+
+def _summary_rows(doc: GraphDocument, analysis: Analysis, flops: dict[str, int] | None) -> list[SummaryRow]:
     rows = []
     for node in doc.nodes.values():
         info = analysis.nodes.get(node.id)
@@ -57,7 +68,7 @@ def summary_rows(doc: GraphDocument, analysis: Analysis | None = None,
             output_shape=list(out.shape) if out else None,
             dtype=out.dtype if out else None,
             params=info.param_count if info else 0,
-            inputs=[doc.nodes[e.source].name for e in doc.edges if e.target == node.id],
+            inputs=[doc.nodes[e.source].name for e in doc.edges_into(node.id)],
             flops=flops.get(node.id) if flops is not None else None,
         ))
     return rows
@@ -83,7 +94,7 @@ def format_summary(doc: GraphDocument, analysis: Analysis | None = None, title: 
     header = ("Layer (type)", "Output shape", "Param #", "FLOPs", "Connected to")
     body = [
         (
-            f"{r.name} ({r.type_id})",
+            f"{r.name} ({r.type_id}{_repeat_label(doc, r.node_id)})",
             _shape_label(r.output_shape),
             f"{r.params:,}",
             _flops_label(r.flops),
@@ -112,6 +123,15 @@ def format_summary(doc: GraphDocument, analysis: Analysis | None = None, title: 
     return "\n".join(lines)
 
 
+def _repeat_label(doc: GraphDocument, node_id: str) -> str:
+    """`` ×4`` for a block instance repeated 4 times (its row counts every copy)."""
+    node = doc.nodes[node_id]
+    if node.type_id not in doc.library.definitions:
+        return ""
+    repeat = node.params.get("repeat", 1)
+    return "" if repeat == 1 else f" ×{repeat}"
+
+
 def _row(cells: tuple[str, ...], widths: list[int]) -> str:
     return "  ".join(c.rjust(w) if i in (2, 3) else c.ljust(w)
                      for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
@@ -120,7 +140,7 @@ def _row(cells: tuple[str, ...], widths: list[int]) -> str:
 def _flops_label(flops: int | None) -> str:
     if flops is None:
         return "?"
-    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+    for unit, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
         if flops >= scale:
             return f"{flops / scale:.1f}{unit}"
     return str(flops)

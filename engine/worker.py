@@ -17,6 +17,7 @@ If the caller goes away, the worker stops at its next progress report and saves 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -118,14 +119,15 @@ def warm_up(job_waiting: Callable[[], bool] = lambda: False) -> None:
     if job_waiting():
         return
     from engine.data.config import DatasetConfig
+    from engine.examples import mlp_document
     from engine.train.job import TrainingJob
-    from engine.train.networks import mlp_document
     from engine.train.session import run_job
     from engine.train.settings import TrainingSettings
 
     settings = TrainingSettings(epochs=1, batch_size=16, cpu_threads=1, probes=["fc1"])
     job = TrainingJob(mlp_document(), DatasetConfig("spirals", {"n_samples": 40}), settings, run_id="warm-up")
-    run_job(job, lambda message: None)
+    with contextlib.suppress(Exception):  # best effort: the real job still runs (and reports) what went wrong
+        run_job(job, lambda message: None)
 
 
 def _ready_message() -> dict[str, Any]:

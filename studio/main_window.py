@@ -10,7 +10,11 @@ project opened, selection changed, document changed, editable changed. When the
 open project turns read-only (its controller refuses every edit, e.g. while a run
 trains it), the window follows that one `editable_changed` signal: the palette,
 inspector, problems and history are disabled, so are the edit actions and those
-that would replace the project, and Undo/Redo leave the stack alone.
+that would replace the project, and Undo/Redo leave the stack alone. Every user action that replaces
+the open project (New's gallery, Open, Open Recent, examples, dropped files, recovery, imports to
+come) goes through `replace_document`, which asks about unsaved changes; `self.files`
+(`studio.files.file_ui.FileUi`) adds Open Recent, drops, autosave and recovery, and
+`studio.window_layout` the first layout, which leaves the canvas most of the window.
 
 Window geometry, the dock layout and the theme are kept
 in QSettings (`studio.settings`); the canvas zoom and centre are kept in the
@@ -80,10 +84,13 @@ class MainWindow(QMainWindow):
         self.problems.node_activated.connect(self.reveal_node)
         self.problems.count_changed.connect(self._update_problem_title)
         self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{round(z * 100)}%"))
+        self.view.minimap.close_requested.connect(lambda: self.actions.minimap.setChecked(False))
+        self.actions.minimap.setChecked(self.settings.value("minimap", True, type=bool))
         self.session.editable_changed.connect(self._editable_changed)
         self.session.reveal_requested.connect(self.reveal_node)
         self.training = install_training(self)  # docks, Run menu and toolbar; torch loads only when needed
         self.files = FileUi(self)  # Open Recent, dropped files, autosave and recovery
+        self.import_dialog: QDialog | None = None  # File ▸ Import Model… while it is open
         self.training.saver.saved.connect(lambda _run_id: self.files.run_stored())
         self.set_theme(self.theme_name, remember=False)
         self._restore_layout()  # after every dock exists, so saved layouts place the training docks too
@@ -111,14 +118,14 @@ class MainWindow(QMainWindow):
         self.history.setEmptyLabel("<opened>")
         self._dock("palette", "Layers", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea)
         self._dock("inspector", "Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea)
-        self._dock("problems", "Problems", self.problems, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self._dock("history", "History", self.history, Qt.DockWidgetArea.BottomDockWidgetArea)
+        # Problems and History sit under the palette, so the row under the canvas is left to training
+        # (studio.window_layout): the canvas keeps most of a small screen.
+        self._dock("problems", "Problems", self.problems, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self._dock("history", "History", self.history, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.tabifyDockWidget(self.docks["problems"], self.docks["history"])
         self.docks["problems"].raise_()
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.resizeDocks([self.docks["palette"], self.docks["inspector"]], [230, 330], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["problems"]], [170], Qt.Orientation.Vertical)
 
     def _make_status_bar(self) -> None:
         bar = self.statusBar()
@@ -172,7 +179,6 @@ class MainWindow(QMainWindow):
         self.undo_group.addStack(self.controller.undo_stack)
         self.undo_group.setActiveStack(self.controller.undo_stack)
         self.controller.undo_stack.cleanChanged.connect(self._update_title)
-        self.files.project_opened(self.controller, recovered=recovered)
         self._show_totals(self.controller.analysis)
         self._update_title()
         if self.isVisible():
@@ -192,8 +198,8 @@ class MainWindow(QMainWindow):
         return scene
 
     def _scene_selection(self) -> None:
-        if self.scene is not None and self.sender() is self.scene:
-            self.inspector.show_nodes(self.scene.selected_node_ids())
+        if self.scene is not None and self.sender() is self.scene:  # (a block's body too, unlike the session)
+            self._show_selection(self.scene.selected_node_ids())
 
     # ---- blocks ---------------------------------------------------------------------------
     def _level_changed(self) -> None:
@@ -359,6 +365,21 @@ class MainWindow(QMainWindow):
             self.show_error("Cannot open the example", str(exc))
             return False
         return self.replace_document(project, None)  # saved elsewhere, never over the bundled file
+
+    def import_model(self) -> None:
+        """File ▸ Import Model…: import off the GUI thread, then open the result as a new project."""
+        from studio.files.import_dialog import ImportDialog
+
+        dialog = ImportDialog(self)
+        dialog.imported.connect(lambda project: self.replace_document(project, None))
+        self.import_dialog = dialog  # tests and the screenshot reach it here
+
+        def closed() -> None:
+            self.import_dialog = None
+            dialog.deleteLater()
+
+        dialog.finished.connect(closed)
+        dialog.open()
 
     def new_document(self) -> bool:
         """File ▸ New: choose a blank network, a template or an example in the gallery."""
@@ -526,6 +547,13 @@ class MainWindow(QMainWindow):
     def set_minimap_visible(self, on: bool) -> None:
         self.view.minimap.wanted = on
         self.view.minimap.refresh()
+        self.settings.setValue("minimap", on)
+
+    def _show_selection(self, node_ids: list[str]) -> None:
+        """The Inspector shows the selection, and comes to the front of its tabs when a node is selected."""
+        self.inspector.show_nodes(node_ids)
+        if node_ids:
+            self.docks["inspector"].raise_()
 
     def reveal_node(self, node_id: str) -> None:
         """Select a node of the network and centre the view on it (double-click in Problems)."""
@@ -608,7 +636,9 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self._apply_default_dock_sizes)
 
     def _apply_default_dock_sizes(self) -> None:
-        self.resizeDocks([self.docks["palette"], self.docks["inspector"]], [230, 340], Qt.Orientation.Horizontal)
+        from studio.window_layout import default_sizes
+
+        default_sizes(self)
 
     def save_layout(self) -> None:
         self.settings.setValue("geometry", self.saveGeometry())

@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 _SPECS: dict[str, tuple[str, list, str, str, str]] = {
     "new": ("&New", ["Ctrl+N"], "new", "new_document", "Start a new network"),
     "open": ("&Open…", ["Ctrl+O"], "open", "open_dialog", "Open a .loom project"),
+    "import_model": ("&Import Model…", ["Ctrl+I"], "", "import_model",
+                     "Import a PyTorch model, a torch.export program or an ONNX file as a new project"),
     "save": ("&Save", ["Ctrl+S"], "save", "save", "Save the project"),
     "save_as": ("Save &As…", ["Ctrl+Shift+S"], "", "save_as_dialog", "Save the project under a new name"),
     "quit": ("&Quit", ["Ctrl+Q"], "", "close", "Close Layerloom"),
@@ -61,8 +63,8 @@ _SPECS: dict[str, tuple[str, list, str, str, str]] = {
 
 # Disabled while the open project is read-only: the edits, and what would replace the project
 # (a run is training it). Copy, select all and the view actions stay.
-READ_ONLY_DISABLED = ("new", "open", "cut", "paste", "duplicate", "delete", "quick_add", "arrange", "group",
-                      "ungroup", "make_unique", "load_block")
+READ_ONLY_DISABLED = ("new", "open", "import_model", "cut", "paste", "duplicate", "delete", "quick_add", "arrange",
+                      "group", "ungroup", "make_unique", "load_block")
 
 
 class WindowActions:
@@ -134,6 +136,7 @@ def build_menus(window: MainWindow, a: WindowActions) -> None:
     examples.setEnabled(bool(examples.actions()))
     a.examples_menu = examples
     file_menu.addMenu(examples)
+    file_menu.addAction(a.import_model)
     file_menu.addSeparator()
     file_menu.addActions([a.save, a.save_as])
     file_menu.addSeparator()

@@ -4,7 +4,8 @@
 tensors for train, validation and test, split deterministically from the seed,
 and a `DatasetSummary` describing them. `dataset_kinds()` lists every kind with
 a parameter schema a form can be generated from. `check_input_shape` tells
-whether a network's Input node fits a dataset; `sample_grid` gives preview
+whether a network's Input node fits a dataset; `dataset_availability` whether
+its files are here (or may be downloaded), without loading it; `sample_grid` gives preview
 images; `make_augmenter` builds batch augmentation that runs on the training
 device. Problems a user can fix are raised as `DatasetError`. This package
 never imports Qt; torchvision is imported only by the kinds that need it.
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from engine.data.augment import make_augmenter
     from engine.data.augment_config import AugmentConfig
+    from engine.data.availability import DatasetAvailability, dataset_availability
     from engine.data.checks import check_input_shape
     from engine.data.config import DatasetConfig, DatasetSplits, DatasetSummary
     from engine.data.errors import DatasetError
@@ -33,6 +35,8 @@ if TYPE_CHECKING:
 _WHERE = {
     "AugmentConfig": "engine.data.augment_config",
     "make_augmenter": "engine.data.augment",
+    "DatasetAvailability": "engine.data.availability",
+    "dataset_availability": "engine.data.availability",
     "check_input_shape": "engine.data.checks",
     "DatasetConfig": "engine.data.config",
     "DatasetSplits": "engine.data.config",
@@ -47,12 +51,14 @@ _WHERE = {
 }
 __all__ = [
     "AugmentConfig",
+    "DatasetAvailability",
     "DatasetConfig",
     "DatasetError",
     "DatasetKindInfo",
     "DatasetSplits",
     "DatasetSummary",
     "check_input_shape",
+    "dataset_availability",
     "dataset_kinds",
     "kind_info",
     "load_dataset",

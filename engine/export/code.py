@@ -1,8 +1,10 @@
 """Readable, standalone PyTorch code for a built network.
 
 The generated file needs only torch: it holds the source of any Layerloom
-module classes the network uses, then one `nn.Module` class whose `__init__`
-creates each layer under its node id and whose `forward` is the fx graph's code.
+module classes the network uses, one class per block definition it uses
+(`engine.export.block_code`: block parameters as constructor arguments), then
+one `nn.Module` class whose `__init__` creates each layer under its node id and
+whose `forward` is the fx graph's code.
 Each layer's constructor call is rebuilt from the module's own constructor
 signature (``nn.Conv2d(in_channels=1, out_channels=6, kernel_size=(5, 5), ...)``,
 only arguments that differ from their defaults) and checked by constructing it
@@ -63,6 +65,36 @@ def constructor_expression(module: nn.Module, used_custom: dict[str, type]) -> s
     expression = f"{prefix}{cls.__name__}({', '.join(parts)})"
     _check_expression(expression, module, used_custom)
     return expression
+
+
+def constructor_call(module: nn.Module, used_custom: dict[str, type]
+                     ) -> tuple[str, list[tuple[str, Any]], dict[str, Any]]:
+    """(callee, every constructor argument with its value, the defaults) of a module, for block classes."""
+    cls = type(module)
+    if cls.__module__ == layer_modules.__name__:
+        used_custom[cls.__name__] = cls
+        prefix = ""
+    elif cls.__module__.startswith("torch.nn") and getattr(nn, cls.__name__, None) is cls:
+        prefix = "nn."
+    else:
+        raise ExportError(f"cannot write {cls.__module__}.{cls.__name__} as code")
+    recorded: dict[str, Any] | None = getattr(module, "init_kwargs", None)
+    if recorded is not None and prefix:
+        return f"{prefix}{cls.__name__}", list(recorded.items()), {}
+    args: list[tuple[str, Any]] = []
+    defaults: dict[str, Any] = {}
+    for name, param in inspect.signature(cls.__init__).parameters.items():
+        if name in _SKIPPED_ARGS or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        value = _argument_value(module, name, param, recorded)
+        if param.default is not inspect.Parameter.empty:
+            defaults[name] = param.default
+        if value is _DEFAULT:
+            value = param.default
+        if isinstance(value, tuple) and value and len(set(value)) == 1 and isinstance(value[0], int):
+            value = value[0]
+        args.append((name, value))
+    return f"{prefix}{cls.__name__}", args, defaults
 
 
 class _Default:
@@ -142,9 +174,15 @@ def _strip_recording(source: str) -> str:
 
 
 def generate_code(module: fx.GraphModule, doc: GraphDocument, class_name: str = "Network") -> str:
+    from engine.export.block_code import BlockClasses
+
     used: dict[str, type] = {}
+    blocks = BlockClasses(doc, module, used) if len(doc.library) else None
+    while class_name in doc.library or class_name in vars(layer_modules):
+        class_name = f"{class_name}Network"
     init_lines = [
-        f"        self.{name} = {constructor_expression(child, used)}"
+        f"        self.{name} = "
+        + (blocks.expression(name) if blocks and name in blocks.top else constructor_expression(child, used))
         for name, child in module.named_children()
     ]
     # fx frees each value as soon as it is used ("x = None"): needless in code meant for reading
@@ -159,6 +197,7 @@ def generate_code(module: fx.GraphModule, doc: GraphDocument, class_name: str = 
     )
     body = [header]
     body.extend("\n\n" + source.rstrip() + "\n" for source in _custom_sources(used))
+    body.extend("\n\n" + source.rstrip() + "\n" for source in (blocks.sources() if blocks else []))
     body.append(
         f"\n\nclass {class_name}(nn.Module):\n"
         '    """The network; each submodule is named after its node."""\n\n'

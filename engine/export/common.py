@@ -25,7 +25,7 @@ class ExportReport:
     checked_with: str = ""
     notes: list[str] = field(default_factory=list)
     extra_files: list[Path] = field(default_factory=list)  # files that belong with `path` (ONNX external data)
-    weights_from: str = ""  # whose weights were written: "run 'run-3' (best epoch)", "freshly initialised"
+    weights_from: str = ""  # whose weights: "run 'run-3' (best epoch)", "freshly initialised"; "" = unnamed
     run_id: str | None = None  # the run whose weights were written; None for fresh weights
 
     def line(self) -> str:

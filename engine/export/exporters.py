@@ -173,7 +173,7 @@ def export_network(
         os.replace(scratch, target)
     report.path = target
     report.extra_files = [target.parent / extra.name for extra in report.extra_files]
-    report.weights_from = weights_from or ("as given" if weights is not None else "freshly initialised")
+    report.weights_from = weights_from or ("" if weights is not None else "freshly initialised")
     return report
 
 

@@ -33,6 +33,7 @@ from typing import Any
 import networkx as nx
 
 from engine.graph.blocks import BLOCK_INPUT, BLOCK_OUTPUT
+from engine.graph.bulk import gc_paused
 from engine.graph.document import Edge, GraphDocument, Node
 from engine.layers.params import ParamError, coerce_params
 from engine.layers.spec import Fix, LayerSpec, ShapeError, TensorSpec
@@ -98,7 +99,14 @@ class Analysis:
         return info.output if info else None
 
     def problems_of(self, node_id: str) -> list[Problem]:
-        return [p for p in self.problems if p.node_id == node_id]
+        """A node's problems (for a block instance, also those inside it: the badge count)."""
+        index: dict[str | None, list[Problem]] | None = self.__dict__.get("_by_node")
+        if index is None:  # built once per snapshot: a canvas asks for every node
+            index = {}
+            for problem in self.problems:
+                index.setdefault(problem.node_id, []).append(problem)
+            self.__dict__["_by_node"] = index
+        return list(index.get(node_id, ()))
 
 
 class NetworkAnalyzer:
@@ -185,6 +193,10 @@ class NetworkAnalyzer:
 
     def analyze(self) -> Analysis:
         """Bring the cache up to date and return a snapshot."""
+        with gc_paused():
+            return self._analyze()
+
+    def _analyze(self) -> Analysis:
         cyclic = self._cyclic_nodes()
         order = self._topological_order(cyclic)
         incoming = self._incoming_edges()
@@ -360,8 +372,9 @@ def _ancestors_of(graph: nx.DiGraph, targets: Iterable[str]) -> set[str]:
 
 def analyze(doc: GraphDocument) -> Analysis:
     """A one-off analysis of `doc` (the CLI and tests; editors keep a `NetworkAnalyzer`)."""
-    analyzer = NetworkAnalyzer(doc)
-    try:
-        return analyzer.analyze()
-    finally:
-        analyzer.close()
+    with gc_paused():
+        analyzer = NetworkAnalyzer(doc)
+        try:
+            return analyzer.analyze()
+        finally:
+            analyzer.close()

@@ -90,6 +90,15 @@ def infer_instance(doc: GraphDocument, node: Node, params: dict[str, Any], info:
             problems.append(Problem(node.id, ERROR, f"block parameter {p.name!r} of {definition.name} drives "
                                     f"{', '.join(gone)}, no longer in the block: expose it again",
                                     code="block_param"))
+    for edge in doc.edges_into(node.id):
+        if edge.target_port not in in_ids:
+            problems.append(Problem(node.id, ERROR, f"is wired into input {edge.target_port!r}, which block "
+                                    f"{definition.display_title} no longer has: delete that wire", code="port"))
+    for edge in doc.edges_from(node.id):
+        if edge.source_port not in out_ids:
+            problems.append(Problem(node.id, ERROR, f"feeds '{doc.nodes[edge.target].name}' from output "
+                                    f"{edge.source_port!r}, which block {definition.display_title} no longer "
+                                    "has: delete that wire", code="port"))
     if not out_ids:
         problems.append(Problem(node.id, ERROR, f"block {definition.display_title} has no Block Output: "
                                 "open it and add one", code="no_output"))

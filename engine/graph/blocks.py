@@ -200,8 +200,10 @@ class BlockLibrary:
     def remove(self, name: str) -> BlockDefinition:
         definition = self.get(name)
         users = [d.name for d in self.definitions.values() if d.name != name and name in _used_in(d.body)]
+        if self.network is not None and name in _used_in(self.network):
+            users.insert(0, "the network")
         if users:
-            raise DocumentError(f"block {name!r} is still used inside {', '.join(users)}")
+            raise DocumentError(f"block {name!r} is still used in {', '.join(users)}")
         del self.definitions[name]
         self._specs.pop(name, None)
         self.revision += 1
@@ -220,7 +222,15 @@ class BlockLibrary:
             seen.add(p.name)
             self.exposed_param(definition, p)  # raises when a target does not exist
         definition.params = list(params)
+        keep = {p.name for p in params} | {REPEAT}
+        for doc in self._documents():  # instances forget the values of parameters no longer exposed
+            for node in [n for n in doc.nodes.values() if n.type_id == name and set(n.params) - keep]:
+                doc.replace_params(node.id, {k: v for k, v in node.params.items() if k in keep})
         self.touch(name)
+
+    def _documents(self) -> list[GraphDocument]:
+        documents = [self.network] if self.network is not None else []
+        return documents + [d.body for d in self.definitions.values()]
 
     def set_text(self, name: str, title: str | None = None, help_text: str | None = None) -> None:
         definition = self.get(name)
@@ -253,9 +263,23 @@ class BlockLibrary:
         def changed(*_: Any) -> None:
             self.touch(name)
 
+        def port_removed(node: Any) -> None:
+            if node.type_id in PORT_SPECS and self.definitions.get(name) is definition:
+                self._drop_port_wires(name, node.id, node.type_id == BLOCK_INPUT)
+
+        ev.node_removed.subscribe(port_removed)
         for event in (ev.node_added, ev.node_removed, ev.edge_connected, ev.edge_disconnected,
                       ev.param_changed, ev.node_renamed):
             event.subscribe(changed)
+
+    def _drop_port_wires(self, name: str, port: str, is_input: bool) -> None:
+        """A port left the block: every instance's wire on it goes too (as part of the same edit)."""
+        for doc in self._documents():
+            for node in [n for n in doc.nodes.values() if n.type_id == name]:
+                edges = doc.edges_into(node.id, port) if is_input else [
+                    e for e in doc.edges_from(node.id) if e.source_port == port]
+                for edge in edges:
+                    doc.disconnect(edge)
 
     def touch(self, name: str) -> None:
         """Note that `name` changed: re-derive specs and tell listeners every definition it reaches."""

@@ -12,6 +12,7 @@ API for the studio (each returns a `Step`; wrap it in one QUndoCommand whose
     step = place_block(doc, "BasicBlock", position=(x, y))          # an instance; result: its id
     step = edit_inside(doc, "BasicBlock", lambda body: body.set_param("conv1", "kernel_size", 5))
     step = expose_param(doc, "BasicBlock", BlockParam("channels", (("conv1", "out_channels"),)))
+    step = set_exposed_params(doc, "BasicBlock", [...])  # un-expose, retarget, later-copies values
     step = add_definition(doc, definition_data)         # a bundled or shared block; result: its name
     step = apply_fix(doc, problem)                      # a fix for a problem at any depth
     step.undo(); step.redo()
@@ -22,6 +23,25 @@ ordinary mutators and commands work on it and every instance follows). A
 problem inside a block names its path (``Problem.path``: instance ids from the
 network down); `document_at(network, path)` is the document it lives in.
 
+Notes for the canvas and the inspector:
+- Read a node's declaration with ``doc.spec(node_id)`` (not ``doc.registry.get(type_id)``): for an
+  instance it is the block's synthesised `LayerSpec` (ports = its Block Inputs/Outputs by id,
+  params = ``repeat`` and the exposed parameters), so the inspector form and ports come for free.
+  ``doc.is_block(node_id)``, ``doc.definition_of(node_id)``; Block Input/Output are type ids
+  ``"BlockInput"``/``"BlockOutput"`` (`engine.graph.blocks`), not in the layer registry/palette.
+- ``doc.library.events.definition_changed(names)`` fires after any edit inside a definition
+  (names: it and every block containing it): redraw instances of those names (their ports and
+  titles may have changed). ``definition_added``/``definition_removed`` for the palette.
+- Edits made inside a body with the ordinary mutators are fine for the live document, but for an
+  exact undo wrap them in `edit_inside` (or `record`): removing a Block Input also removes the
+  instances' wires on that port, which a per-mutator undo would not put back.
+- Shapes inside an opened block: ``block_inference.body_analysis(network, path)`` (the instance's
+  real inputs), or keep ``NetworkAnalyzer(body, inputs, bindings)`` incrementally. The network's
+  own `NetworkAnalyzer` re-infers instances when their definition changes by itself.
+- Problems inside a block are on the instance (``analysis.problems_of(instance_id)`` is the badge
+  count); ``problem.path`` leads to the node at fault; ``apply_fix(network, problem.path,
+  problem.fix)`` repairs it there. Bundled blocks: `engine.block_catalog`.
+
 Every `Step` keeps the network's saved form before and after and restores it
 with `engine.graph.restore.apply_data`, so undo gives back exactly the bytes
 the network had, whatever the operation did, and objects that stay keep their
@@ -31,6 +51,7 @@ identity. A failing operation leaves the network as it was and raises
 
 from __future__ import annotations
 
+import keyword
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -139,7 +160,7 @@ def _group(doc: GraphDocument, chosen: list[Node], block_name: str, instance_nam
     ids = {n.id for n in chosen}
     original = list(doc.edges)
     body = library.new_body(doc.registry)
-    taken = set(ids)
+    taken = set(ids) | {n.name for n in chosen}  # a port's id is also its name
     inputs: dict[tuple[str, str], str] = {}  # outside (source, port) -> block input id
     outputs: dict[tuple[str, str], str] = {}  # inside (source, port) -> block output id
     for e in original:
@@ -229,7 +250,8 @@ def _ungroup(doc: GraphDocument, node: Node, definition: BlockDefinition) -> lis
         bound = definition.bindings(node.params, copy)
         for n in inner:
             stem = n.id if repeat == 1 else f"{node.id}_{copy}_{n.id}"
-            new_id = stem if stem.isidentifier() and stem not in taken else _free(f"{node.id}_{stem}", taken)
+            usable = stem.isidentifier() and not keyword.iskeyword(stem) and stem not in taken
+            new_id = stem if usable else _free(f"{node.id}_{stem}", taken)
             taken.add(new_id)
             name = n.name if repeat == 1 else f"{node.name}.{copy}.{n.name}"
             name = name if name not in names else _free_name(f"{node.name}.{n.name}"[:60], names)
@@ -386,6 +408,12 @@ def expose_param(doc: GraphDocument, block: str, param: BlockParam) -> Step:
                     owner.replace_params(node.id, {**node.params, param.name: default})
 
     return record(doc, f"Expose {param.name} on {block}", edit)
+
+
+def set_exposed_params(doc: GraphDocument, block: str, params: Sequence[BlockParam]) -> Step:
+    """Replace what a block exposes (un-expose, retarget, change a later-copies value) as one step."""
+    doc.library.get(block)
+    return record(doc, f"Change the parameters of {block}", lambda: doc.library.set_params(block, list(params)))
 
 
 def apply_fix(network: GraphDocument, path: Sequence[str], fix: Fix) -> Step:

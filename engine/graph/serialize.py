@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.graph.blocks import PATH_SEPARATOR, BlockDefinition, BlockParam
+from engine.graph.bulk import gc_paused
 from engine.graph.document import Edge, GraphDocument
 from engine.graph.errors import DocumentError, ProjectFileError
 from engine.layers.params import to_json
@@ -89,6 +90,11 @@ def _check_record(record: Any, keys: set[str], required: set[str], what: str) ->
 
 def document_from_data(data: Any, registry: LayerRegistry | None = None) -> GraphDocument:
     """Rebuild a document from `document_to_data` output, or raise ProjectFileError."""
+    with gc_paused():
+        return _document_from_data(data, registry)
+
+
+def _document_from_data(data: Any, registry: LayerRegistry | None) -> GraphDocument:
     _check_record(data, NETWORK_KEYS, {"nodes", "edges"}, "the network")
     doc = GraphDocument(registry)
     blocks = data.get("blocks", [])

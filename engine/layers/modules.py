@@ -15,6 +15,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from engine.layers.catalog.arithmetic import SCALAR_OPS
+
 
 class RecordsInit:
     """Mixin: after `__init__`, `self.init_kwargs` holds every constructor argument by name."""
@@ -214,3 +216,224 @@ class SequencePool(RecordsInit, nn.Module):
 
     def extra_repr(self) -> str:
         return f"mode={self.mode!r}"
+
+
+class MultiheadSelfAttention(RecordsInit, nn.MultiheadAttention):
+    """`nn.MultiheadAttention` as self-attention over a (N, L, E) sequence, returning only the output.
+
+    A subclass rather than a wrapper, so its state-dict keys are torch's own
+    (``in_proj_weight``, ``out_proj.weight``), as in torchvision's ViT.
+    """
+
+    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True) -> None:
+        nn.MultiheadAttention.__init__(self, embed_dim, num_heads, dropout=dropout, bias=bias, batch_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return nn.MultiheadAttention.forward(self, x, x, x, need_weights=False)[0]
+
+
+class LayerNorm2d(RecordsInit, nn.LayerNorm):
+    """LayerNorm over the channels of a (N, C, H, W) map at each position (ConvNeXt's)."""
+
+    def __init__(self, channels: int, eps: float = 1e-5, elementwise_affine: bool = True,
+                 bias: bool = True) -> None:
+        nn.LayerNorm.__init__(self, channels, eps=eps, elementwise_affine=elementwise_affine, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.LayerNorm.forward(self, x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+class StochasticDepth(RecordsInit, nn.Module):
+    """While training, drop whole samples ("row") or the whole batch with probability p; else identity.
+
+    The same arithmetic as torchvision.ops.StochasticDepth: survivors are scaled by 1/(1-p).
+    """
+
+    def __init__(self, p: float, mode: str = "row") -> None:
+        super().__init__()
+        if mode not in ("row", "batch"):
+            raise ValueError(f"unknown StochasticDepth mode {mode!r}")
+        self.p = p
+        self.mode = mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        survival = 1.0 - self.p
+        size = [x.shape[0]] + [1] * (x.dim() - 1) if self.mode == "row" else [1] * x.dim()
+        noise = torch.empty(size, dtype=x.dtype, device=x.device).bernoulli_(survival)
+        if survival > 0.0:
+            noise = noise / survival
+        return x * noise
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, mode={self.mode!r}"
+
+
+class Transpose(RecordsInit, nn.Module):
+    """Swap two dimensions (batch counted as 0)."""
+
+    def __init__(self, dim0: int, dim1: int) -> None:
+        super().__init__()
+        self.dim0 = dim0
+        self.dim1 = dim1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.transpose(self.dim0, self.dim1)
+
+    def extra_repr(self) -> str:
+        return f"dim0={self.dim0}, dim1={self.dim1}"
+
+
+class Slice(RecordsInit, nn.Module):
+    """``x[..., start:end:step, ...]`` along `dim` (batch counted as 0)."""
+
+    def __init__(self, dim: int, start: int, end: int | None, step: int = 1) -> None:
+        super().__init__()
+        self.dim = dim
+        self.start = start
+        self.end = end
+        self.step = step
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        index = [slice(None)] * (self.dim % x.dim()) + [slice(self.start, self.end, self.step)]
+        return x[tuple(index)]
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, start={self.start}, end={self.end}, step={self.step}"
+
+
+class Select(RecordsInit, nn.Module):
+    """``x.select(dim, index)``: one position along `dim`, which disappears (ViT's class token)."""
+
+    def __init__(self, dim: int, index: int) -> None:
+        super().__init__()
+        self.dim = dim
+        self.index = index
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.select(self.dim, self.index)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, index={self.index}"
+
+
+class Reduce(RecordsInit, nn.Module):
+    """Mean, sum, max or min over `dims` (batch counted as 0)."""
+
+    def __init__(self, op: str, dims: tuple[int, ...], keepdim: bool = False) -> None:
+        super().__init__()
+        if op not in ("mean", "sum", "amax", "amin"):
+            raise ValueError(f"unknown reduction {op!r}")
+        self.op = op
+        self.dims = tuple(dims)
+        self.keepdim = keepdim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return getattr(torch, self.op)(x, dim=self.dims, keepdim=self.keepdim)
+
+    def extra_repr(self) -> str:
+        return f"op={self.op!r}, dims={self.dims}, keepdim={self.keepdim}"
+
+
+class ScalarOp(RecordsInit, nn.Module):
+    """One arithmetic operation between every element and a constant number."""
+
+    def __init__(self, op: str, value: float) -> None:
+        super().__init__()
+        if op not in SCALAR_OPS:
+            raise ValueError(f"unknown scalar operation {op!r}")
+        self.op = op
+        self.value = value
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        op, v = self.op, self.value
+        if op == "add":
+            return x + v
+        if op == "subtract":
+            return x - v
+        if op == "multiply":
+            return x * v
+        if op == "divide":
+            return x / v
+        if op == "power":
+            return x ** v
+        if op == "reverse_subtract":
+            return v - x
+        return v / x
+
+    def extra_repr(self) -> str:
+        return f"op={self.op!r}, value={self.value}"
+
+
+class Subtract(RecordsInit, nn.Module):
+    """The first input minus the others (broadcasting)."""
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        out = xs[0]
+        for x in xs[1:]:
+            out = out - x
+        return out
+
+
+class Divide(RecordsInit, nn.Module):
+    """The first input divided by the others (broadcasting)."""
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        out = xs[0]
+        for x in xs[1:]:
+            out = out / x
+        return out
+
+
+class LearnedTensor(RecordsInit, nn.Module):
+    """A learned tensor (class token, positional embedding, layer scale), repeated over the batch.
+
+    The input only gives the batch size. The tensor is stored as `shape`, or as
+    (1, *shape) with `leading_one`, exactly as PyTorch code keeps such a
+    parameter on its owner module. Its state-dict key is therefore the layer's
+    own name (``encoder.pos_embedding``), not ``pos_embedding.weight``, so the
+    weights of imported models load under their source names.
+    """
+
+    def __init__(self, shape: tuple[int, ...], leading_one: bool = True, init: str = "normal") -> None:
+        super().__init__()
+        self.shape = tuple(shape)
+        self.leading_one = leading_one
+        stored = (1, *self.shape) if leading_one else self.shape
+        self.weight = nn.Parameter(torch.zeros(stored))
+        if init == "normal":
+            nn.init.normal_(self.weight, std=0.02)
+        elif init == "ones":
+            nn.init.ones_(self.weight)
+        elif init != "zeros":
+            raise ValueError(f"unknown LearnedTensor init {init!r}")
+
+    def forward(self, like: torch.Tensor) -> torch.Tensor:
+        value = self.weight if self.leading_one else self.weight.unsqueeze(0)
+        return value.expand(like.shape[0], *self.shape)
+
+    def _save_to_state_dict(self, destination: Any, prefix: str, keep_vars: bool) -> None:
+        destination[prefix[:-1] or "weight"] = self.weight if keep_vars else self.weight.detach()
+
+    def extra_repr(self) -> str:
+        return f"shape={self.shape}, leading_one={self.leading_one}"
+
+
+def keep_learned_tensor_names(owner: nn.Module) -> None:
+    """Let `owner` load its LearnedTensor children's weights under their own names.
+
+    A child's `load_state_dict` only sees keys under ``name.``; this hook on the
+    owner renames ``name`` to ``name.weight`` before the children read theirs.
+    """
+    names = [name for name, child in owner.named_children() if isinstance(child, LearnedTensor)]
+    if not names:
+        return
+
+    def rename(state_dict: Any, prefix: str, *args: Any) -> None:
+        for name in names:
+            key = prefix + name
+            if key in state_dict:
+                state_dict[f"{key}.weight"] = state_dict.pop(key)
+
+    owner._register_load_state_dict_pre_hook(rename)

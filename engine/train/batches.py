@@ -2,7 +2,8 @@
 
 A data set smaller than the resident limit (256 MB by default) is copied to the training
 device once; each epoch draws one shuffled permutation there (`torch.randperm` on the device) and
-every batch is two `index_select`s: no DataLoader, no per-step host work. Bigger data sets stay on
+every batch is two `index_select`s: no DataLoader, no per-step host work. `batch_at` gives a
+batch of the current epoch again, so a failure can be diagnosed on the batch that caused it. Bigger data sets stay on
 the host and stream through a `DataLoader` that fetches whole batches at once (``__getitems__``),
 with worker processes, pinned memory and non-blocking copies.
 
@@ -58,6 +59,7 @@ class ResidentBatches:
         self.steps_per_epoch = _steps(self.samples_per_epoch, batch_size)
         self._on_device = device.type in ("cpu", "cuda")  # randperm with a generator runs there
         self._generator = torch.Generator(device=device if self._on_device else "cpu").manual_seed(seed)
+        self._order = torch.arange(0)
 
     def order(self) -> torch.Tensor:
         n = len(self.x)
@@ -71,9 +73,15 @@ class ResidentBatches:
 
     def epoch(self, epoch: int) -> Iterator[Batch]:
         order, bs, x, y = self.order(), self.batch_size, self.x, self.y
+        self._order = order
         for i in range(self.steps_per_epoch):
             idx = order[i * bs:(i + 1) * bs]
             yield x.index_select(0, idx), y.index_select(0, idx)
+
+    def batch_at(self, step: int) -> Batch:
+        """Batch number `step` of the current epoch again (to diagnose a failure)."""
+        idx = self._order[step * self.batch_size:(step + 1) * self.batch_size]
+        return self.x.index_select(0, idx), self.y.index_select(0, idx)
 
 
 class _IndexedTensors(Dataset):

@@ -23,7 +23,11 @@ _SHAPE_WORDS = ("shape", "size", "dimension", "mat1 and mat2", "expected input",
 
 
 class NonFiniteLoss(RuntimeError):
-    """The training loss became NaN or infinite."""
+    """A loss (of the training, validation or test split) became NaN or infinite."""
+
+    def __init__(self, message: str, split: str = "training") -> None:
+        super().__init__(message)
+        self.split = split
 
 
 class _NodeFailed(Exception):
@@ -71,10 +75,11 @@ def _params_finite(module: fx.GraphModule, node_id: str) -> bool:
 
 
 def describe_non_finite(module: torch.nn.Module, inputs: Sequence[torch.Tensor], names: Mapping[str, str],
-                        lr: float, autocast: Callable[[], Any]) -> Failure:
-    """Why the loss stopped being finite, naming the first node whose output was not finite."""
+                        lr: float, autocast: Callable[[], Any], split: str = "training") -> Failure:
+    """Why the `split` loss stopped being finite, naming the first node whose output was not finite."""
     gm = graph_module(module)
     where: str | None = None
+    loss = "the loss" if split == "training" else f"the {split} loss"
     if gm is not None:
         checker = _Checker(gm)
         try:
@@ -84,18 +89,24 @@ def describe_non_finite(module: torch.nn.Module, inputs: Sequence[torch.Tensor],
             pass
         if checker.first_bad is not None:
             bad = checker.first_bad
-            where = str(bad.target if bad.op == "call_module" else bad)
+            where = str(bad.target if bad.op in ("call_module", "placeholder") else bad)
             if checker.first_bad.op == "placeholder":
-                return Failure(f"the input batch for {_label(where, names)} holds values that are not finite "
-                               "(NaN or infinity); check the dataset", "non_finite", where)
+                data = "an input batch" if split == "training" else f"the {split} data"
+                return Failure(f"{loss} became NaN or infinite: {data} for {_label(where, names)} holds values "
+                               "that are not finite (NaN or infinity); check the dataset", "non_finite", where)
     if where is None:
-        return Failure("the loss became NaN or infinite although every node's output was finite; check that "
-                       "the loss fits the targets (e.g. nll needs LogSoftmax outputs)", "non_finite")
+        targets = "" if split == "training" else f" and that the {split} targets are finite"
+        return Failure(f"{loss} became NaN or infinite although every node's output was finite; check that "
+                       f"the loss fits the targets (e.g. nll needs LogSoftmax outputs){targets}", "non_finite")
     if gm is not None and not _params_finite(gm, where):
-        return Failure(f"the loss became NaN or infinite: the weights of {_label(where, names)} are no "
+        return Failure(f"{loss} became NaN or infinite: the weights of {_label(where, names)} are no "
                        f"longer finite, so training diverged. Lower the learning rate (it is {lr:g}) or set "
                        "gradient clipping", "non_finite", where)
-    return Failure(f"the loss became NaN or infinite: {_label(where, names)} was the first node whose output "
+    if split != "training":
+        return Failure(f"{loss} became NaN or infinite: {_label(where, names)} was the first node whose output "
+                       f"was not finite on the {split} data (in eval mode). Lower the learning rate, add "
+                       "normalisation before it, or set gradient clipping", "non_finite", where)
+    return Failure(f"{loss} became NaN or infinite: {_label(where, names)} was the first node whose output "
                    "was not finite. Lower the learning rate, add normalisation before it, or set gradient "
                    "clipping", "non_finite", where)
 
@@ -128,7 +139,7 @@ def describe_failure(exc: BaseException, module: torch.nn.Module, inputs: Sequen
         return Failure(f"the GPU ran out of memory with batch size {batch_size}; try a smaller batch "
                        f"(e.g. {smaller}) or a smaller network", "out_of_memory", None, trace)
     if isinstance(exc, NonFiniteLoss):
-        failure = describe_non_finite(module, inputs or (), names, lr, autocast)
+        failure = describe_non_finite(module, inputs or (), names, lr, autocast, exc.split)
         failure.traceback = trace
         return failure
     node_id, error = find_failing_node(module, inputs, autocast) if inputs is not None else (None, None)

@@ -5,6 +5,13 @@ that handles the target conversions each loss needs (class indices to one-hot fl
 bce_with_logits, a 1-column output for binary bce). `MetricSums` accumulates loss, correct
 counts, top-k counts, absolute errors and a confusion matrix as device tensors, so a training or
 evaluation loop never waits for the device; `result()` syncs once and returns plain floats.
+
+A step only hands its output, target and loss to `MetricSums.update` (a list append): every
+`FLUSH_STEPS` batches they are reduced together on the device (one stack of the losses, one
+concatenation of the outputs, one argmax...), so the per-step cost of the metrics is a few
+nanoseconds of Python instead of half a dozen small kernels. With ``keep_step_losses`` the
+per-step losses stay available (on the device) until `take_step_losses`, so a loop that finds the
+loss sum non-finite can say at which step it first was.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from torch import nn
 from engine.train.settings import TrainingSettings
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+FLUSH_STEPS = 16  # batches held before their metrics are reduced on the device (bounds the memory held)
 
 
 def make_loss(settings: TrainingSettings, task: str, num_classes: int | None) -> LossFn:
@@ -57,7 +65,7 @@ class MetricSums:
     """Running sums of the loss and the chosen metrics, kept on the device."""
 
     def __init__(self, metrics: list[str], task: str, num_classes: int | None, device: torch.device,
-                 top_k: int = 5, confusion: bool = False) -> None:
+                 top_k: int = 5, confusion: bool = False, keep_step_losses: bool = False) -> None:
         self.metrics = list(metrics)
         self.classify = task == "classification"
         self.num_classes = num_classes or 0
@@ -74,22 +82,53 @@ class MetricSums:
         want_confusion = confusion and self.classify and self.num_classes > 0
         self.confusion = torch.zeros(self.num_classes ** 2, device=device, dtype=torch.int64) \
             if want_confusion else None
+        self._need_pred = self.classify and ("accuracy" in self.metrics or want_confusion)
+        self._need_outputs = self._need_pred or (self.classify and "top_k" in self.metrics) or \
+            (not self.classify and "mae" in self.metrics)
+        self._pending: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+        self._keep_steps = keep_step_losses
+        self._step_losses: list[torch.Tensor] = []
 
     def update(self, output: torch.Tensor, target: torch.Tensor, loss: torch.Tensor) -> None:
-        """Add one batch; `loss` is the batch mean. Never syncs with the device."""
-        self.loss += loss.detach()
+        """Add one batch; `loss` is the batch mean. Never syncs, and launches no work on most calls."""
+        self._pending.append((output, target, loss))
         self.batches += 1
-        self.samples += len(target)
-        output = output.detach()
-        if self.classify:
-            self._update_classes(output, target)
-        elif "mae" in self.metrics:
-            self.abs_error += (output.float() - target).abs().sum()
-            self.elements += target.numel()
+        self.samples += target.shape[0]
+        if len(self._pending) >= FLUSH_STEPS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Reduce the batches held so far into the sums (device work only, no sync)."""
+        if not self._pending:
+            return
+        outputs, targets, losses = zip(*self._pending)
+        self._pending.clear()
+        with torch.no_grad():
+            step_losses = torch.stack(losses).float() if len(losses) > 1 else losses[0].detach().float().view(1)
+            self.loss += step_losses.sum()
+            if self._keep_steps:
+                self._step_losses.append(step_losses)
+            if not self._need_outputs:
+                return
+            output = torch.cat(outputs) if len(outputs) > 1 else outputs[0].detach()
+            target = torch.cat(targets) if len(targets) > 1 else targets[0]
+            if self.classify:
+                self._update_classes(output, target)
+            else:
+                self.abs_error += (output.float() - target).abs().sum()
+                self.elements += target.numel()
+
+    def take_step_losses(self) -> torch.Tensor | None:
+        """The per-step losses since the last call (a device tensor), when kept."""
+        self.flush()
+        if not self._step_losses:
+            return None
+        losses = torch.cat(self._step_losses)
+        self._step_losses.clear()
+        return losses
 
     def _update_classes(self, output: torch.Tensor, target: torch.Tensor) -> None:
-        need_pred = "accuracy" in self.metrics or self.confusion is not None
-        if need_pred:
+        if self._need_pred:
             pred = predicted_classes(output)
             if "accuracy" in self.metrics:
                 self.correct += (pred == target).sum()
@@ -102,6 +141,7 @@ class MetricSums:
 
     def result(self) -> dict[str, float]:
         """Mean loss and metrics as plain floats (one device sync)."""
+        self.flush()
         if self.batches == 0:
             return {}
         out = {"loss": float(self.loss) / self.batches}
@@ -116,6 +156,7 @@ class MetricSums:
 
     def confusion_matrix(self) -> torch.Tensor | None:
         """(true, predicted) counts on the CPU, or None when not collected."""
+        self.flush()
         if self.confusion is None:
             return None
         return self.confusion.view(self.num_classes, self.num_classes).cpu()

@@ -52,7 +52,7 @@ class StartProblem:
 def inputs_and_outputs(document: GraphDocument) -> tuple[list[Node], list[Node]]:
     """The network's Input nodes and Output nodes."""
     nodes = list(document.nodes.values())
-    spec = document.spec_of  # a block instance is neither (its declaration comes from the library)
+    spec = document.spec_of  # a block instance is neither
     return [n for n in nodes if spec(n).is_input], [n for n in nodes if spec(n).is_output]
 
 

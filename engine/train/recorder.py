@@ -60,11 +60,12 @@ class RunRecorder(Callback):
         rec.confusion = confusion.tolist() if confusion is not None else None
 
     def finish(self, trainer: Trainer) -> None:
-        """Attach the weights: last as they are now, best from the best epoch (or last if none)."""
+        """Attach the weights: last as they are now, best from the best epoch (or last when the run
+        kept no best weights: early_stopping.restore_best off)."""
         last = trainer.state_dict_cpu()
         self.record.weights["last"] = _safetensors(last)
-        self.record.weights["best"] = _safetensors(trainer.best_state) if trainer.best_state else \
-            self.record.weights["last"]
+        best = trainer.best_state
+        self.record.weights["best"] = _safetensors(best) if best else self.record.weights["last"]
 
 
 def _safetensors(state: dict[str, Any]) -> bytes:

@@ -56,6 +56,7 @@ from studio.editor.commands import (
     wire_text,
 )
 from studio.editor.document_bridge import DocumentBridge
+from studio.editor.insert_room import place_after
 
 Position = tuple[float, float]
 Method = TypeVar("Method", bound=Callable[..., Any])
@@ -116,6 +117,8 @@ class DocumentController(QObject):
         self._network_bridge.changed.connect(self._timer.start)
         self.undo_stack.indexChanged.connect(self._keep_level)
         self._editable = True
+        # How big the canvas draws each node (the scene sets this): insertions make room with it.
+        self.measure: Callable[[], dict[str, tuple[float, float]]] | None = None
         self.read_only_reason = READ_ONLY_REASON
 
     def close(self) -> None:
@@ -442,6 +445,47 @@ class DocumentController(QObject):
         return step.result if step else None
 
     # ---- fixes -----------------------------------------------------------------------
+    @_edits(None)
+    def add_after(self, node_id: str, type_id: str) -> str | None:
+        """Add a `type_id` node wired after `node_id` (quick-add with a node selected), as one undo step.
+
+        The new node takes the selected node's output; when that output fed exactly one input and the new
+        node can feed it instead, it is inserted there (conv → new → relu). Neighbours move right to make
+        room. Returns the new node's id."""
+        spec = self.doc.registry.get(type_id)
+        source = self.doc.nodes[node_id]
+        source_spec = self.doc.spec(node_id)
+        if not spec.inputs or not source_spec.outputs:
+            return self.add_node(type_id, place_after(self.doc, self.measure() if self.measure else {},
+                                                      node_id)[0])
+        out_port, in_port = source_spec.outputs[0].name, spec.inputs[0].name
+        onward = [e for e in self.doc.edges if e.source == node_id and e.source_port == out_port]
+        feeds = onward[0] if len(onward) == 1 and spec.outputs else None
+        position, moves = place_after(self.doc, self.measure() if self.measure else {}, node_id,
+                                      feeds.target if feeds else None)
+        if feeds is None:
+            moves = {}
+        with self._macro(f"Add {spec.title} after {source.name}"):
+            if moves:
+                self.undo_stack.push(MoveNodesCommand(self.doc, {n: self.doc.nodes[n].position for n in moves},
+                                                      moves, "Make room"))
+            add = AddNodeCommand(self.doc, type_id, position=position)
+            self.undo_stack.push(add)
+            if feeds is not None:
+                index = self.doc.edges.index(feeds)
+                self.undo_stack.push(DisconnectCommand(self.doc, feeds))
+            if self.doc.wire_problem(node_id, out_port, add.node_id, in_port, allow_cycle=False) is None:
+                self.undo_stack.push(ConnectCommand(self.doc, Edge(node_id, out_port, add.node_id, in_port)))
+            if feeds is not None:
+                new_out = spec.outputs[0].name
+                if self.doc.wire_problem(add.node_id, new_out, feeds.target, feeds.target_port,
+                                         allow_cycle=False) is None:
+                    self.undo_stack.push(ConnectCommand(self.doc, Edge(add.node_id, new_out, feeds.target,
+                                                                       feeds.target_port), index=index))
+                else:
+                    self.undo_stack.push(ConnectCommand(self.doc, feeds, index=index))  # keep the old wire
+        return add.node_id
+
     @_edits()
     def apply_fix(self, fix: Fix, path: tuple[str, ...] = ()) -> str | None:
         """Insert the adapter a problem suggests on the wire source -> target, as one undo step. A problem
@@ -454,7 +498,7 @@ class DocumentController(QObject):
         if edge is None or fix.insert_type not in doc.registry:
             return self._refuse("This fix no longer applies: the wire it repairs has changed")
         index = doc.edges.index(edge)
-        (sx, sy), (tx, ty) = doc.nodes[fix.source].position, doc.nodes[fix.target].position
+        position, moves = place_after(doc, self.measure() if self.measure else {}, fix.source, fix.target)
         spec = doc.registry.get(fix.insert_type)
         name = doc.unique_name(spec.name_prefix or fix.insert_type.lower())
         try:
@@ -464,8 +508,10 @@ class DocumentController(QObject):
         with self._macro(f"Insert {spec.title} between {doc.nodes[fix.source].name} and "
                          f"{doc.nodes[fix.target].name}"):
             self.undo_stack.push(DisconnectCommand(doc, edge))
-            add = AddNodeCommand(doc, fix.insert_type, name=name, params=params,
-                                 position=((sx + tx) / 2, (sy + ty) / 2))
+            if moves:  # make room, so the inserted node overlaps nothing
+                self.undo_stack.push(MoveNodesCommand(doc, {n: doc.nodes[n].position for n in moves},
+                                                      moves, "Make room"))
+            add = AddNodeCommand(doc, fix.insert_type, name=name, params=params, position=position)
             self.undo_stack.push(add)
             out_port = spec.outputs[0].name
             in_port = spec.inputs[0].name

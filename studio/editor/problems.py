@@ -1,9 +1,11 @@
 """The Problems panel: every error and warning of the network, with one-click fixes.
 
 After each analysis the panel lists the problems (errors first): a severity
-icon, the node's name, the message, and, where the analysis suggests one, a
-fix button ("Insert Flatten") that asks the controller to apply it as one undo
-step. Double-clicking a row (or pressing Enter on it) emits `node_activated`
+icon with the node's name and the message, wrapped to the dock's width (the panel
+sits in a narrow column), and, where the analysis suggests one, a fix button
+("Insert Flatten") on the line under it that asks the controller to apply it as
+one undo step. Columns 1 and 2 keep the node name and the bare message (hidden).
+Double-clicking a row (or pressing Enter on it) emits `node_activated`
 so the main window selects and centres that node. The panel reads the
 controller's `Analysis` and never writes the document itself.
 """
@@ -12,11 +14,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPointF, QRect, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPainterPath, QPixmap
 from PySide6.QtWidgets import (
+    QHBoxLayout,
     QHeaderView,
     QLabel,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QToolButton,
     QTreeWidget,
     QTreeWidgetItem,
@@ -28,7 +33,7 @@ from engine.graph.analysis import ERROR, Analysis, Problem
 from studio.editor.document_controller import DocumentController
 
 NODE_ROLE = Qt.ItemDataRole.UserRole
-COLUMNS = ("", "Node", "Problem", "Fix")
+COLUMNS = ("Problem", "Node", "Message", "Fix")
 
 
 @lru_cache(maxsize=4)
@@ -63,6 +68,24 @@ def severity_icon(severity: str) -> QIcon:
     return icon
 
 
+class WrappingDelegate(QStyledItemDelegate):
+    """Rows as tall as their text wrapped to the column's width (QTreeView measures them unwrapped)."""
+
+    def __init__(self, tree: QTreeWidget) -> None:
+        super().__init__(tree)
+        self.tree = tree
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+        hint = super().sizeHint(option, index)
+        text = index.data(Qt.ItemDataRole.DisplayRole)
+        if index.column() != 0 or not text:
+            return hint
+        icon = self.tree.iconSize().width() + 12
+        width = max(40, self.tree.header().sectionSize(0) - icon - 8)
+        bounds = option.fontMetrics.boundingRect(QRect(0, 0, width, 100_000), Qt.TextFlag.TextWordWrap, text)
+        return QSize(hint.width(), max(hint.height(), bounds.height() + 8))
+
+
 class ProblemsPanel(QWidget):
     """The list of problems of the open network."""
 
@@ -78,19 +101,23 @@ class ProblemsPanel(QWidget):
         self.tree.setHeaderLabels(list(COLUMNS))
         self.tree.setRootIsDecorated(False)
         self.tree.setAlternatingRowColors(True)
-        self.tree.setUniformRowHeights(True)
-        self.tree.setWordWrap(False)
+        self.tree.setUniformRowHeights(False)
+        self.tree.setWordWrap(True)  # a long message wraps in a narrow dock instead of ending in "…"
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.tree.setHeaderHidden(True)
+        self.tree.setIndentation(0)
+        self.tree.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.tree.setItemDelegate(WrappingDelegate(self.tree))
         header = self.tree.header()
         header.setStretchLastSection(False)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Fixed)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
-        self.tree.setColumnWidth(0, 30)
-        self.tree.setColumnWidth(1, 140)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.sectionResized.connect(lambda *_: QTimer.singleShot(0, self.tree, self.tree.doItemsLayout))
+        for column in (1, 2, 3):
+            self.tree.setColumnHidden(column, True)
         self.empty = QLabel("No problems: the network is valid.", self)
         self.empty.setObjectName("emptyState")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tree)
@@ -118,12 +145,17 @@ class ProblemsPanel(QWidget):
         names = self.controller.network.nodes
         for problem in self.problems:
             node = names.get(problem.node_id) if problem.node_id else None
-            item = QTreeWidgetItem(self.tree, ["", node.name if node else "(network)", problem.message, ""])
+            name = node.name if node else "(network)"
+            item = QTreeWidgetItem(self.tree, [f"{name}: {problem.message}", name, problem.message, ""])
             item.setIcon(0, severity_icon(problem.severity))
-            item.setToolTip(2, problem.message)
+            item.setToolTip(0, problem.message)
             item.setData(0, NODE_ROLE, problem.node_id)
             if problem.fix is not None:
-                self.tree.setItemWidget(item, 3, self._fix_button(problem))
+                row = QTreeWidgetItem(item, ["", "", "", ""])
+                row.setData(0, NODE_ROLE, problem.node_id)
+                row.setFlags(Qt.ItemFlag.ItemIsEnabled)
+                self.tree.setItemWidget(row, 0, self._fix_row(problem))
+                item.setExpanded(True)
         self.tree.setVisible(bool(self.problems))
         self.empty.setVisible(not self.problems)
         self.count_changed.emit(len(analysis.errors), len(analysis.warnings))
@@ -135,6 +167,7 @@ class ProblemsPanel(QWidget):
             node = names.get(item.data(0, NODE_ROLE) or "")
             if node is not None and item.text(1) != node.name:
                 item.setText(1, node.name)
+                item.setText(0, f"{node.name}: {item.text(2)}")
 
     def _fix_button(self, problem: Problem) -> QToolButton:
         fix = problem.fix
@@ -147,13 +180,28 @@ class ProblemsPanel(QWidget):
         button.clicked.connect(lambda: self.controller.apply_fix(fix, problem.path))
         return button
 
+    def _fix_row(self, problem: Problem) -> QWidget:
+        host = QWidget()
+        row = QHBoxLayout(host)
+        row.setContentsMargins(24, 0, 0, 2)
+        row.addWidget(self._fix_button(problem))
+        row.addStretch(1)
+        return host
+
     def fix_buttons(self) -> list[QToolButton]:
         found = []
         for i in range(self.tree.topLevelItemCount()):
-            widget = self.tree.itemWidget(self.tree.topLevelItem(i), 3)
-            if isinstance(widget, QToolButton):
-                found.append(widget)
+            item = self.tree.topLevelItem(i)
+            for j in range(item.childCount()):
+                widget = self.tree.itemWidget(item.child(j), 0)
+                button = widget.findChild(QToolButton) if widget is not None else None
+                if button is not None:
+                    found.append(button)
         return found
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.tree.doItemsLayout()  # wrapped rows take their height for the new width
 
     def _activated(self, item: QTreeWidgetItem, column: int) -> None:
         node_id = item.data(0, NODE_ROLE)

@@ -2,9 +2,9 @@
 
 `FileUi(window)` is installed once by the main window. It adds *Open Recent* to the File menu,
 accepts `.loom` files dropped anywhere on the window, owns this session's `RecoverySlot` and its
-`Autosaver`, and offers the documents a crashed session left behind (`offer_recovery`). The
-window tells it three things: a project was opened (`project_opened`), saved (`project_saved`),
-and the window closed normally (`closed`). Every document it opens goes through the window's
+`Autosaver`, and offers the documents a crashed session left behind (`offer_recovery`). It
+follows the editor session's `project_opened`; the window tells it two more things: the project
+was saved (`project_saved`) and the window closed normally (`closed`). Every document it opens goes through the window's
 `replace_document` path (``open_path``), which asks about unsaved changes first.
 """
 
@@ -48,6 +48,10 @@ class FileUi(QObject):
         self.autosaver.before_write = window.store_view_state
         self.autosaver.failed.connect(
             lambda reason: window.statusBar().showMessage(f"Autosave failed: {reason}", 10000))
+        self._recovering = False
+        window.session.project_opened.connect(self.project_opened)
+        # like New and Open, Open Recent waits while the project is read-only (a run trains it)
+        window.session.editable_changed.connect(self.recent_menu.menuAction().setEnabled)
         window.setAcceptDrops(True)
         for target in (window, window.view.viewport()):
             target.installEventFilter(self)
@@ -67,8 +71,9 @@ class FileUi(QObject):
             return
 
     # ---- what the window tells ----------------------------------------------------------------
-    def project_opened(self, controller: Any, *, recovered: bool = False) -> None:
-        self.autosaver.follow(controller.project, controller.path, controller.undo_stack, keep_files=recovered)
+    def project_opened(self, controller: Any) -> None:
+        """Autosave the new document; the previous one's recovery files go, unless this is a recovery."""
+        self.autosaver.follow(controller.project, controller.path, controller.undo_stack, keep_files=self._recovering)
         if controller.path is not None:
             self.recent.add(controller.path)
 
@@ -115,8 +120,12 @@ class FileUi(QObject):
         except (ProjectFileError, OSError) as exc:
             self.window.show_error("Cannot recover the document", str(exc))
             return False
-        if not self.window.replace_document(project, slot.original_path, recovered=True):
-            return False
+        self._recovering = True
+        try:
+            if not self.window.replace_document(project, slot.original_path, recovered=True):
+                return False
+        finally:
+            self._recovering = False
         old = self.slot
         self.slot = self.autosaver.slot = slot  # adopt it: autosaves go on into the same file
         old.release()

@@ -33,6 +33,11 @@ def params_text(preview: Preview) -> str:
     return f"≥ {format_count(preview.params)} parameters" if preview.params else "no layers yet"
 
 
+def kind_word(entry: GalleryEntry) -> str:
+    """``Template``, ``Example`` or ``Start`` for one card."""
+    return entry.group[:-1] if entry.group.endswith("s") else entry.group
+
+
 class GalleryDialog(QDialog):
     """Choose a blank network, a template or an example for a new project."""
 
@@ -50,13 +55,13 @@ class GalleryDialog(QDialog):
         self.cards.setResizeMode(QListView.ResizeMode.Adjust)
         self.cards.setMovement(QListView.Movement.Static)
         self.cards.setWordWrap(True)
-        self.cards.setUniformItemSizes(True)
+        self.cards.setTextElideMode(Qt.TextElideMode.ElideNone)
         self.previews = {}
         for entry in self.entries:
             preview = entry_preview(entry, theme_name)
             self.previews[entry.key] = preview
-            item = QListWidgetItem(f"{entry.title}\n{entry.group[:-1] if entry.group.endswith('s') else entry.group}"
-                                   f" · {params_text(preview)}")
+            title = self.cards.fontMetrics().elidedText(entry.title, Qt.TextElideMode.ElideRight, width + 8)
+            item = QListWidgetItem(f"{title}\n{kind_word(entry)} · {params_text(preview)}")  # full title below
             item.setIcon(QPixmap.fromImage(preview.image))
             item.setData(Qt.ItemDataRole.UserRole, entry.key)
             item.setToolTip(entry.description)
@@ -103,5 +108,5 @@ class GalleryDialog(QDialog):
         entry = self.entries[row]
         preview = self.previews[entry.key]
         self.create_button.setEnabled(True)
-        self.details.setText(f"<b>{entry.title}</b> — {entry.group.lower()}, {preview.nodes} nodes, "
+        self.details.setText(f"<b>{entry.title}</b> — {kind_word(entry).lower()}, {preview.nodes} nodes, "
                              f"{params_text(preview)}<br>{entry.description}")

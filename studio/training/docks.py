@@ -3,8 +3,10 @@
 `make_docks(window, context)` creates one `QDockWidget` per registered panel (movable, floatable,
 closable, named ``dock_<panel name>`` so the window state saved in QSettings restores them),
 places them beside the editor's docks (settings tabbed with the Inspector and pictures under
-them on the right; history tabbed with Problems and the curves beside them at the bottom) and
+them on the right; the curves, Runs and the log tabbed in the row under the canvas; see
+`studio.window_layout` for the proportions) and
 adds their toggle actions to View ▸ Panels, which is how a closed panel comes back.
+The row under the canvas starts closed and opens with the first run (`show_row`).
 `restore_state(window)` re-applies the saved window state once the docks exist (the main window
 restored it before they did).
 """
@@ -21,7 +23,6 @@ from studio.training.panels.registry import GROUPS, PANELS
 
 FEATURES = (QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetClosable
             | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-BOTTOM_HEIGHT = 270
 
 
 def make_docks(window: QMainWindow, context: PanelContext) -> tuple[dict[str, Panel], dict[str, QDockWidget]]:
@@ -43,8 +44,8 @@ def make_docks(window: QMainWindow, context: PanelContext) -> tuple[dict[str, Pa
 
 
 def _arrange(window: QMainWindow, docks: dict[str, QDockWidget]) -> None:
-    """Settings tabbed with the Inspector and pictures under them on the right; history tabbed with
-    Problems and the curves beside them at the bottom.
+    """Settings tabbed with the Inspector and pictures under them on the right; the curves, Runs and
+    the log tabbed under the canvas.
 
     Docks are placed side by side before anything is tabbed onto them: Qt adds a dock that is
     split off a tabbed dock as one more tab.
@@ -52,10 +53,11 @@ def _arrange(window: QMainWindow, docks: dict[str, QDockWidget]) -> None:
     editor = getattr(window, "docks", {})
     groups = {g: [docks[n] for n, info in PANELS.items() if info.group == g] for g in GROUPS}
     right, bottom = Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
-    inspector, problems = editor.get("inspector"), editor.get("problems")
+    inspector = editor.get("inspector")
     window.addDockWidget(right, groups["pictures"][0], Qt.Orientation.Vertical)
     window.addDockWidget(bottom, groups["curves"][0], Qt.Orientation.Horizontal)
-    anchors = {"settings": inspector, "history": problems, "curves": groups["curves"][0],
+    # Runs and the log share the row under the canvas with the curves (Problems lives under the palette)
+    anchors = {"settings": inspector, "history": groups["curves"][0], "curves": groups["curves"][0],
                "pictures": groups["pictures"][0]}
     areas = {"settings": right, "history": bottom, "curves": bottom, "pictures": right}
     for group, members in groups.items():
@@ -68,22 +70,44 @@ def _arrange(window: QMainWindow, docks: dict[str, QDockWidget]) -> None:
                 anchors[group] = anchor = dock
             else:
                 window.tabifyDockWidget(anchor, dock)
-    for anchor in anchors.values():
+    for anchor in (inspector, groups["curves"][0], groups["pictures"][0]):
         if anchor is not None:
             anchor.raise_()
+    for dock in row_docks(docks):  # the row comes when there is something to show (`show_row`)
+        dock.hide()
     default_sizes(window, docks)
+
+
+ROW_GROUPS = ("curves", "history")
+
+
+def row_docks(docks: dict[str, QDockWidget]) -> list[QDockWidget]:
+    """The docks of the row under the canvas: the curves, Runs and the log."""
+    return [docks[n] for n, info in PANELS.items() if info.group in ROW_GROUPS and n in docks]
+
+
+def show_row(docks: dict[str, QDockWidget], front: str = "loss") -> None:
+    """Bring the row under the canvas back (a run starts, or a project with runs opens), `front` on top.
+
+    The first layout leaves it closed, so that an editing session gives the canvas the whole height;
+    a person who closed one of its docks by hand gets it back only from View ▸ Panels."""
+    row = row_docks(docks)
+    if any(d.isVisible() for d in row):
+        docks[front].show()
+    else:
+        for dock in row:
+            dock.show()
+    docks[front].raise_()
 
 
 def default_sizes(window: QMainWindow, docks: dict[str, QDockWidget]) -> None:
     """The first layout's proportions (again once the window has its size: Qt clamps them before)."""
-    editor = getattr(window, "docks", {})
-    inspector, problems = editor.get("inspector"), editor.get("problems")
-    first_picture, first_curve = docks["feature_maps"], docks["loss"]
+    inspector = getattr(window, "docks", {}).get("inspector")
+    column = max(window.height() - 120, 300)
     if inspector is not None:
-        window.resizeDocks([inspector, first_picture], [460, 400], Qt.Orientation.Vertical)
-    if problems is not None:
-        window.resizeDocks([problems, first_curve], [400, 640], Qt.Orientation.Horizontal)
-    window.resizeDocks([first_curve], [BOTTOM_HEIGHT], Qt.Orientation.Vertical)
+        window.resizeDocks([inspector, docks["feature_maps"]], [int(column * 0.58), int(column * 0.42)],
+                           Qt.Orientation.Vertical)
+    window.resizeDocks([docks["loss"]], [max(170, min(250, int(window.height() * 0.22)))], Qt.Orientation.Vertical)
 
 
 def _list_in_view_menu(window: QMainWindow, docks: dict[str, QDockWidget]) -> None:

@@ -44,7 +44,7 @@ from studio.training.banners import BannerStack, ErrorBanner, LockBanner
 from studio.training.canvas_health import CanvasHealth
 from studio.training.checks import dataset_problem, network_errors, settings_problems
 from studio.training.dataset_preview import DatasetPreviewer
-from studio.training.docks import default_sizes, make_docks, restore_state
+from studio.training.docks import default_sizes, make_docks, restore_state, show_row
 from studio.training.edit_lock import EditLock
 from studio.training.export_action import ExportAction
 from studio.training.panels.base import PanelContext, RunComparison
@@ -184,14 +184,19 @@ class TrainingUi(QObject):
         if state in LOCK_WORDS:
             self.lock.lock(LOCK_WORDS[state])
             if state == "starting":
-                for name in ("loss", "feature_maps"):
-                    self.docks[name].raise_()
+                show_row(self.docks, "loss")
+                self.docks["feature_maps"].raise_()
         else:
             self.lock.unlock()
         self.banners.place()
 
     def _project_changed(self, _controller: object = None) -> None:
-        """Another project: an error about the previous one no longer applies."""
+        """Another project: an error about the previous one no longer applies; its runs are shown."""
+        from engine.runs import run_ids
+
+        project = self.workspace.project
+        if project is not None and run_ids(project):
+            show_row(self.docks, "runs")
         self.error_banner.hide()
         self._last_error = ""
         self.banners.place()
@@ -259,6 +264,14 @@ class TrainingUi(QObject):
         self.error_banner.apply_theme(t)
         self.actions.tint(t.text)
 
+    def keep_worker_warm(self) -> None:
+        """From now on keep one worker process ready, torch loaded (`studio.app` calls this shortly after
+        start-up; tests that train in-process never do)."""
+        self.runs.warm_workers = True
+        if not self.runs.active:
+            self.runs.prepare_worker()
+
     def shutdown(self) -> None:
-        """Stop any run (the studio is closing: the window calls this once its close is accepted)."""
+        """Stop any run and end the warm worker (the studio is closing: the window calls this once its close
+        is accepted)."""
         self.runs.shutdown()

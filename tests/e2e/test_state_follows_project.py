@@ -43,7 +43,7 @@ def readiness(studio) -> str:
     return studio.panels["training"].problems_label.text()
 
 
-def test_three_examples_in_turn_each_shows_only_its_own_state(window, studio, qtbot):
+def test_three_examples_in_turn_each_shows_only_its_own_state(window, studio, qtbot, screenshots):
     ui = studio
     # 1. LeNet-5, trained for real
     assert window.replace_document(example("lenet5", samples=600, epochs=2))
@@ -66,6 +66,13 @@ def test_three_examples_in_turn_each_shows_only_its_own_state(window, studio, qt
     ui.panels["runs"].tree.topLevelItem(0).setSelected(True)  # compare: its curves overlay the plots
     assert set(ui.context.comparison.runs) == {"run-1"} and ui.panels["loss"].compared
     assert "Ready to train" in readiness(ui)
+    assert ui.docks["loss"].isVisible()  # the row under the canvas opened with the run
+    window.set_theme("dark", remember=False)  # the curves, legends and axes of a real run, for a person to look at
+    ui.show_panel("loss")
+    ui.panels["loss"].flush()
+    qtbot.wait(50)
+    assert window.grab().save(str(screenshots / "workspace_trained_dark.png"))
+    window.set_theme("light", remember=False)
 
     # 2. MLP on spirals: none of LeNet's run, its own dataset as a scatter
     assert window.replace_document(example("mlp_spirals", samples=400, epochs=2))

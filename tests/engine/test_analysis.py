@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.bench_inference import chain_network
+from engine.examples import chain_network
 from engine.graph.analysis import ERROR, WARNING, NetworkAnalyzer, analyze
 from engine.graph.document import GraphDocument
 from engine.network import Network

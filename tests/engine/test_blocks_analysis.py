@@ -94,3 +94,20 @@ def test_reinference_stays_incremental_across_blocks() -> None:
 def test_block_param_counts_add_up() -> None:
     net = resnet18_network()
     assert analyze(net.doc).total_params == 11_689_512
+
+
+def test_validate_prints_the_path_of_a_problem_inside_a_block(tmp_path, capsys) -> None:
+    import json
+
+    from engine.cli import main
+    from engine.project import Project, save_project
+
+    net = _nested()
+    net.doc.library.get("Inner").body.set_param("conv1", "kernel_size", 99)
+    path = save_project(Project(net.doc, "nested"), tmp_path / "nested.loom")
+    assert main(["validate", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "error   in layer2 ▸ block0 ▸ conv1: " in out
+    assert main(["validate", str(path), "--json"]) == 1
+    problem = json.loads(capsys.readouterr().out)["problems"][0]
+    assert problem["node_id"] == "layer2" and problem["path"] == ["layer2", "block0", "conv1"]

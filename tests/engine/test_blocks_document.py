@@ -131,3 +131,41 @@ def test_ports_belong_where_they_make_sense() -> None:
 
 def test_format_one_networks_have_no_blocks_key() -> None:
     assert "blocks" not in document_to_data(_chain().doc)
+
+
+def test_removing_a_port_inside_removes_the_instances_wires_to_it_and_undo_restores_them() -> None:
+    doc = _chain().doc
+    group_into_block(doc, ["conv1", "bn1"], name="Pair", instance_name="pair")
+    before = _bytes(doc)
+    step = edit_inside(doc, "Pair", lambda body: body.remove_node("x"))
+    assert doc.edges_into("pair") == []
+    assert "Pair" in document_from_data(json.loads(_bytes(doc))).library  # still a loadable file
+    step.undo()
+    assert _bytes(doc) == before
+
+
+def test_unexposing_a_parameter_forgets_the_instances_values_and_stays_loadable() -> None:
+    from engine.graph.hierarchy import set_exposed_params
+
+    doc = _chain().doc
+    group_into_block(doc, ["conv1", "bn1"], name="Pair", instance_name="pair")
+    expose_param(doc, "Pair", BlockParam("channels", (("conv1", "out_channels"),)))
+    set_block_param(doc, "pair", "channels", 6)
+    before = _bytes(doc)
+    step = set_exposed_params(doc, "Pair", [])
+    assert doc.nodes["pair"].params == {"repeat": 1}
+    assert _bytes(document_from_data(json.loads(_bytes(doc)))) == _bytes(doc)
+    step.undo()
+    assert _bytes(doc) == before and doc.nodes["pair"].params["channels"] == 6
+    with pytest.raises(DocumentError, match="still used in the network"):
+        doc.library.remove("Pair")
+
+
+def test_grouping_nodes_named_like_ports_keeps_names_unique() -> None:
+    doc = _chain().doc
+    doc.rename("conv1", "x")
+    doc.rename("bn1", "y")
+    step = group_into_block(doc, ["conv1", "bn1"], name="Pair")
+    body = doc.library.get("Pair").body
+    ports = [n.name for n in body.nodes.values() if n.type_id in ("BlockInput", "BlockOutput")]
+    assert ports == ["x2", "y2"] and doc.spec(step.result).inputs[0].name == "x2"

@@ -74,6 +74,26 @@ def _instances(doc: GraphDocument) -> list[str]:
 def _edit(body: GraphDocument, node_id: str, choice: int) -> None:
     node = body.nodes[node_id]
     spec = body.spec_of(node)
+    if node.type_id in PORT_SPECS:
+        body.remove_node(node_id)  # the instances' wires on that port go with it
+        return
+    if choice == 6:  # insert a ReLU after the node, taking over its wires
+        relu = body.add_node("ReLU")
+        for edge in body.edges_from(node_id):
+            index = body.disconnect(edge)
+            body.connect(relu.id, "out", edge.target, edge.target_port, index=index)
+        body.connect(node_id, spec.outputs[0].name, relu.id, "in")
+        return
+    if choice == 7:  # delete the node, wiring its one source to what it fed
+        sources = body.edges_into(node_id)
+        targets = body.edges_from(node_id)
+        body.remove_node(node_id)
+        if len(sources) == 1:
+            for edge in targets:
+                if body.wire_problem(sources[0].source, sources[0].source_port, edge.target, edge.target_port,
+                                     allow_cycle=True) is None:
+                    body.connect(sources[0].source, sources[0].source_port, edge.target, edge.target_port)
+        return
     if node.type_id == "Conv2d":
         body.set_param(node_id, "bias", not node.params["bias"])
     elif node.type_id == "BatchNorm2d":
@@ -141,9 +161,10 @@ def _apply(doc: GraphDocument, target: GraphDocument, op: str, data: st.DataObje
     name = data.draw(st.sampled_from(definitions))
     body = doc.library.get(name).body
     layers = _layers(body) + _instances(body)
+    ports = [n.id for n in body.nodes.values() if n.type_id in PORT_SPECS]
     if not layers:
         return None
-    node_id = data.draw(st.sampled_from(layers))
+    node_id = data.draw(st.sampled_from(layers + ports[:1]))  # now and then a port goes (choice 7)
     choice = data.draw(st.integers(0, 7))
     return edit_inside(doc, name, lambda b: _edit(b, node_id, choice))
 

@@ -50,6 +50,7 @@ def test_validate_json(bad_file, capsys):
     assert data["problems"][0] == {
         "node_id": "fc1", "node": "fc1", "severity": "error",
         "message": data["problems"][0]["message"], "fix": "insert Flatten between 'pool2' and 'fc1'",
+        "path": [],  # inside a block: the instance ids down to the node at fault
     }
 
 

@@ -34,6 +34,7 @@ EXPECTED = {  # kind -> (input shape, input dtype, number of classes or None for
     "xor": ((2,), torch.float32, 2),
     "curve": ((1,), torch.float32, None),
     "shapes": ((1, 28, 28), torch.float32, 6),
+    "colour_shapes": ((3, 32, 32), torch.float32, 10),
     "waveforms": ((64, 1), torch.float32, 4),
     "parity": ((6,), torch.int64, 2),
     "copy_first": ((10,), torch.int64, 4),

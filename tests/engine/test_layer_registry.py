@@ -42,6 +42,15 @@ NAMED: dict[str, st.SearchStrategy[Any]] = {
     "start_dim": st.integers(1, 4),
     "end_dim": st.integers(-4, 4),
     "dim": st.integers(-4, 4),
+    "dim0": st.integers(-4, 4),
+    "dim1": st.integers(-4, 4),
+    "index": st.integers(-5, 5),
+    "start": st.integers(-5, 5),
+    "end": st.integers(-5, 6),
+    "step": st.integers(1, 3),
+    "upscale_factor": st.integers(1, 3),
+    "downscale_factor": st.integers(1, 3),
+    "num_groups": st.sampled_from([1, 2, 3, 4]),
 }
 # Window parameters, one number each; int_pair and padding kinds also draw pairs of them.
 # Small and mostly 1 for stride and dilation, so that a fair share of drawn windows fit.
@@ -181,6 +190,27 @@ def permuted(draw: st.DrawFn, params: dict[str, Any]) -> list[TensorSpec]:
     return [x]
 
 
+def channels_of(factor: Callable[[dict[str, Any]], int], *ranks: int) -> InputRule:
+    """An input whose channels (first per-sample dimension) are usually a multiple of `factor(params)`."""
+    def rule(draw: st.DrawFn, params: dict[str, Any]) -> list[TensorSpec]:
+        x = single(*ranks, hi=5)(draw, params)[0]
+        if x.shape and draw(st.integers(0, 4)):
+            x = TensorSpec((factor(params) * draw(st.integers(1, 3)), *x.shape[1:]), x.dtype)
+        return [x]
+
+    return rule
+
+
+def reduced(draw: st.DrawFn, params: dict[str, Any]) -> list[TensorSpec]:
+    """Any input; Reduce's dims (drawn into params) usually name distinct per-sample dimensions."""
+    x = single(1, 2, 3, hi=4)(draw, params)[0]
+    if draw(st.integers(0, 3)):
+        rank = len(x.shape)
+        axes = draw(st.lists(st.integers(1, rank), min_size=1, max_size=rank, unique=True))
+        params["dims"] = tuple(a - (rank + 1) * draw(st.integers(0, 1)) for a in axes)
+    return [x]
+
+
 def no_inputs(draw: st.DrawFn, params: dict[str, Any]) -> list[TensorSpec]:
     return []
 
@@ -213,8 +243,25 @@ INPUTS: dict[str, InputRule] = {
     "Add": merged,
     "Multiply": merged,
     "Concat": merged,
+    "Subtract": merged,
+    "Divide": merged,
+    "Reduce": reduced,
+    "Transpose": single(1, 2, 3, 4, hi=4, dtype=FLOAT),
+    "Slice": single(1, 2, 3, hi=6),
+    "Select": single(1, 2, 3, hi=4),
+    "LayerNorm2d": single(3),
+    "GroupNorm": channels_of(lambda p: p["num_groups"], 1, 2, 3),
+    "PReLU": single(1, 2, 3),
+    "Upsample": single(3, hi=5),
+    "PixelShuffle": channels_of(lambda p: p["upscale_factor"] ** 2, 3),
+    "PixelUnshuffle": single(3, hi=6),
+    "ZeroPad2d": single(3, hi=5),
+    "ChannelShuffle": channels_of(lambda p: p["groups"], 2, 3),
+    "MultiheadAttention": heads_width("num_heads"),
+    "LearnedTensor": single(1, 2, 3),
 }
-EXAMPLES = {"Conv1d": 150, "Conv2d": 150, "ConvTranspose2d": 150, "MaxPool2d": 150, "AvgPool2d": 150,
+EXAMPLES = {"Upsample": 80, "Slice": 80, "Reduce": 60,
+            "Conv1d": 150, "Conv2d": 150, "ConvTranspose2d": 150, "MaxPool2d": 150, "AvgPool2d": 150,
             "Reshape": 80, "Flatten": 80, "Permute": 80, "Concat": 60, "Input": 10, "Output": 10}
 DEFAULT_EXAMPLES = 40
 
@@ -257,6 +304,12 @@ TORCH_JUDGES: dict[str, Judge] = {
     "AvgPool2d": _batch_rank(3),
     "AdaptiveAvgPool2d": _batch_rank(3),
     "SelfAttention": _batch_rank(2),
+    "MultiheadAttention": _batch_rank(2),
+    "LayerNorm2d": _batch_rank(3),
+    "PixelShuffle": _batch_rank(3),
+    "PixelUnshuffle": _batch_rank(3),
+    "ChannelShuffle": _floats,
+    "GroupNorm": _floats,
     "TransformerEncoderLayer": _batch_rank(2),
     "PositionalEncoding": _batch_rank(2),
     "Softmax": _floats,
@@ -479,6 +532,15 @@ CUSTOM_MODULES = [
     (modules.SequencePool("max"), (2, 5, 6)),
     (modules.Reshape((-1, 2)), (2, 3, 4)),
     (modules.Permute((2, 1)), (2, 3, 4)),
+    (modules.MultiheadSelfAttention(8, 2), (2, 5, 8)),
+    (modules.LayerNorm2d(3), (2, 3, 4, 5)),
+    (modules.StochasticDepth(0.2), (2, 3, 4)),
+    (modules.Transpose(1, 2), (2, 3, 4)),
+    (modules.Slice(-1, 1, None, 2), (2, 3, 5)),
+    (modules.Select(1, 0), (2, 3, 4)),
+    (modules.Reduce("mean", (2, 3)), (2, 3, 4, 5)),
+    (modules.ScalarOp("reverse_divide", 2.0), (2, 3)),
+    (modules.LearnedTensor((1, 4)), (2, 3, 4)),
 ]
 
 

@@ -1,12 +1,13 @@
 """Fuzzing the project loader: every mutated file loads or raises `ProjectFileError`, in bounded memory.
 
-Two kinds of mutation, 3,200 cases in all (deterministic, so a failure repeats):
+Two kinds of mutation, 2,900 cases in all (deterministic, so a failure repeats):
 
 - byte level: flipped, overwritten, inserted and deleted bytes and truncations of the bundled
   examples' zips (one with a run attached), which hit headers, the central directory and the
   deflate streams;
 - type aware: project.json's layer parameters, Input shapes, node and edge records, dataset and
-  training settings and top-level fields replaced by hostile JSON values.
+  training settings and top-level fields replaced by hostile JSON values; and a run's run.json and
+  settings.json likewise.
 
 A loaded project must then also analyse without an exception, and its dataset and training settings
 must parse or raise their own errors, because the studio does all of that on open.
@@ -32,6 +33,7 @@ from engine.graph.analysis import analyze
 from engine.graph.errors import ProjectFileError
 from engine.project import load_project, project_to_bytes, project_to_data
 from engine.resources import example_path
+from engine.runs import RunError, list_runs
 from engine.train.settings import SettingsError, TrainingSettings
 
 MEMORY_LIMIT = 48 * 1024 * 1024  # the examples are a few KB; a mutation may not make the loader use more
@@ -72,6 +74,8 @@ def check_loads_or_refuses(tmp_path, data: bytes) -> None:
             DatasetConfig.from_json(project.dataset)
         with suppress(SettingsError):
             TrainingSettings.from_json(project.training)
+        with suppress(RunError):  # the Runs panel lists the runs as soon as a project opens
+            list_runs(project)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -106,7 +110,7 @@ def mutated_zip(draw: st.DrawFn) -> bytes:
     return bytes(data)
 
 
-@fuzz(2000)  # cheap: most mutations fail in the zip layer
+@fuzz(1600)  # cheap: most mutations fail in the zip layer
 @given(data=mutated_zip())
 def test_byte_mutations_of_the_zip_load_or_raise_the_loaders_error(tmp_path, data):
     check_loads_or_refuses(tmp_path, data)
@@ -172,7 +176,27 @@ def mutated_project(draw: st.DrawFn) -> bytes:
     return buffer.getvalue()
 
 
-@fuzz(1200)
+@fuzz(1000)
 @given(data=mutated_project())
 def test_type_aware_mutations_of_project_json_load_or_raise_the_loaders_error(tmp_path, data):
+    check_loads_or_refuses(tmp_path, data)
+
+
+@st.composite
+def mutated_run(draw: st.DrawFn) -> bytes:
+    project = load_project(example_path("mlp_spirals"))
+    head: dict[str, Any] = {"run_id": "run-1", "started": "2026-01-01T00:00:00Z", "status": "completed",
+                            "epochs": 3, "best": {"val_loss": 0.1}, "test": {"accuracy": 0.9}, "weights": []}
+    files: dict[str, Any] = {"run.json": head, "settings.json": {"epochs": 3}}
+    for _ in range(draw(st.integers(1, 3))):
+        container, key = draw(st.sampled_from(_targets(files)))
+        container[key] = draw(JSON_VALUE)
+    project.attachments.update({f"runs/run-1/{name}": json.dumps(value).encode() for name, value in files.items()})
+    project.attachments["runs/run-2/run.json"] = json.dumps({"started": 5}).encode()
+    return project_to_bytes(project)
+
+
+@fuzz(300)
+@given(data=mutated_run())
+def test_type_aware_mutations_of_run_files_list_or_raise_the_run_error(tmp_path, data):
     check_loads_or_refuses(tmp_path, data)

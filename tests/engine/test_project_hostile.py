@@ -120,7 +120,7 @@ def test_only_known_members_are_read(tmp_path):
 def test_truncated_zip_is_a_clear_error(tmp_path):
     data = bytes(zip_of({"project.json": lenet_json()}))
     for cut in (len(data) // 3, len(data) - 10):
-        with pytest.raises(ProjectFileError, match="not a readable Layerloom project"):
+        with pytest.raises(ProjectFileError, match=r"not a (readable )?Layerloom project"):
             load_bytes(tmp_path, data[:cut])
 
 
@@ -141,3 +141,17 @@ def test_export_of_a_run_with_unreadable_weights_exits_with_a_clear_message(tmp_
     assert "best weights of run 'run-1' are not a readable safetensors file" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "weights.safetensors").exists()
+
+
+def test_members_are_capped_one_by_one_and_all_together(tmp_path, monkeypatch):
+    import engine.project_zip as project_zip
+
+    members = {"project.json": lenet_json(), "runs/r1/best.safetensors": b"a" * 5000,
+               "runs/r1/last.safetensors": b"b" * 5000}
+    monkeypatch.setattr(project_zip, "MAX_MEMBER_BYTES", 4000)
+    with pytest.raises(ProjectFileError, match=r"declares 5,000 bytes; the limit is 4,000"):
+        load_bytes(tmp_path, zip_of(members))
+    monkeypatch.setattr(project_zip, "MAX_MEMBER_BYTES", 10_000)
+    monkeypatch.setattr(project_zip, "MAX_TOTAL_BYTES", len(lenet_json()) + 8000)
+    with pytest.raises(ProjectFileError, match="add up to more than"):
+        load_bytes(tmp_path, zip_of(members))

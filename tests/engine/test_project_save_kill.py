@@ -114,3 +114,13 @@ def test_a_live_writers_temporary_file_is_left_alone(tmp_path):
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+def test_an_hour_old_temporary_is_stale_even_when_its_pid_lives_again(tmp_path):
+    target = tmp_path / "p.loom"
+    reused = tmp_path / f".p.loom.{os.getppid()}.old123.tmp"  # a live pid that is no save of ours
+    reused.write_bytes(b"half")
+    hour_ago = time.time() - 3700
+    os.utime(reused, (hour_ago, hour_ago))
+    atomic_write(target, b"data")
+    assert not reused.exists()

@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 
 from engine.data import DatasetConfig
+from engine.examples import mlp_document
 from engine.project import Project
 from engine.runner import LocalRun, RunHandle
 from engine.train import TrainingSettings
-from engine.train.networks import mlp_document
 
 Message = dict[str, Any]
 

@@ -11,6 +11,7 @@ import torch
 
 from engine.build import build_module
 from engine.data import DatasetConfig
+from engine.examples import mlp_document
 from engine.project import Project, load_project, save_project
 from engine.runs import (
     RunError,
@@ -23,7 +24,6 @@ from engine.runs import (
     new_run_id,
 )
 from engine.train import TrainingJob, TrainingSettings, run_job
-from engine.train.networks import mlp_document
 
 
 @pytest.fixture(scope="module")

@@ -19,11 +19,11 @@ from engine.cli import main
 from engine.data.augment_config import AUGMENT_SETTINGS, AugmentConfig
 from engine.data.config import DATASET_SETTINGS, DatasetConfig
 from engine.data.errors import DatasetError
+from engine.examples import mlp_document
 from engine.project import Project, load_project, save_project
 from engine.runs import list_runs
 from engine.settings_doc import current_section, settings_markdown
 from engine.settings_schema import Setting, SettingValueError, defaults_tree
-from engine.train.networks import mlp_document
 from engine.train.settings import SettingsError, TrainingSettings, apply_overrides
 from engine.train.settings_table import TRAINING_SETTINGS
 

@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 from engine.data import DatasetConfig
+from engine.examples import mlp_document
 from engine.project import Project, load_project, save_project
 from engine.runs import list_runs, load_run_weights
 from engine.train import TrainingSettings
-from engine.train.networks import mlp_document
 
 ROOT = Path(__file__).resolve().parents[2]
 

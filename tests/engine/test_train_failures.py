@@ -6,16 +6,17 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
 from engine.data import DatasetConfig
+from engine.examples import chain_document, mlp_document
 from engine.layers.catalog import builtin_specs
 from engine.layers.registry import LayerRegistry
 from engine.layers.spec import LayerSpec, Port, TensorSpec
 from engine.train import TrainingJob, TrainingSettings, run_job
-from engine.train.networks import chain_document, mlp_document
 
 
 class Blowup(nn.Module):
@@ -23,6 +24,13 @@ class Blowup(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * 1e30 * 1e30
+
+
+class EvalBlowup(nn.Module):
+    """Fine while training; overflows to infinity in eval mode (as a broken running statistic would)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x if self.training else x * 1e30 * 1e30
 
 
 class OutOfMemory(nn.Module):
@@ -47,15 +55,16 @@ REGISTRY = LayerRegistry([
     *builtin_specs(),
     _test_spec("Blowup", lambda p, i: Blowup()),
     _test_spec("OutOfMemory", lambda p, i: OutOfMemory()),
+    _test_spec("EvalBlowup", lambda p, i: EvalBlowup()),
     # a plug-in whose shape rule lies: it says 3 features but makes 5
     _test_spec("Liar", lambda p, i: nn.Linear(i[0].shape[-1], 5), _claims_three),
 ])
 
 
-def train(doc, **changes: Any) -> tuple[Any, list[dict[str, Any]]]:
+def train(doc, dataset: DatasetConfig | None = None, **changes: Any) -> tuple[Any, list[dict[str, Any]]]:
     s = TrainingSettings.from_json({"epochs": 3, "cpu_threads": 1, **changes})
     messages: list[dict[str, Any]] = []
-    job = TrainingJob(doc, DatasetConfig("spirals", {"n_samples": 200}), s, run_id="fail")
+    job = TrainingJob(doc, dataset or DatasetConfig("spirals", {"n_samples": 200}), s, run_id="fail")
     return run_job(job, messages.append), messages
 
 
@@ -84,6 +93,56 @@ def test_a_huge_learning_rate_stops_the_run_and_names_a_node():
     assert error["kind"] == "non_finite" and error["node_id"] in {"fc1", "relu1", "fc2", "relu2", "fc3"}
     assert "learning rate" in error["message"] and error["traceback"]
     assert len(result.record.epochs) < 50
+
+
+def _eval_blowup_network() -> Any:
+    return chain_document((2,), [("Linear", {"out_features": 8}), ("EvalBlowup", {"name": "blow"}),
+                                 ("Linear", {"out_features": 2})], registry=REGISTRY)
+
+
+def test_a_validation_loss_that_is_not_finite_fails_the_run_naming_the_split_and_node():
+    result, messages = train(_eval_blowup_network())
+    error = the_error(messages)
+    assert error["kind"] == "non_finite" and error["node_id"] == "blow"
+    assert error["message"].startswith("the validation loss became NaN or infinite: 'blow'"), error["message"]
+    assert result.status == "failed" and not result.record.epochs  # no epoch is recorded with a NaN loss
+
+
+def test_a_test_loss_that_is_not_finite_fails_the_run_naming_the_split_and_node():
+    dataset = DatasetConfig("spirals", {"n_samples": 200}, val_fraction=0.0, test_fraction=0.2)
+    result, messages = train(_eval_blowup_network(), dataset)
+    error = the_error(messages)
+    assert error["kind"] == "non_finite" and error["node_id"] == "blow"
+    assert error["message"].startswith("the test loss became NaN or infinite: 'blow'"), error["message"]
+    assert result.status == "failed" and len(result.record.epochs) == 3 and not result.record.test
+
+
+def test_non_finite_validation_data_is_named_as_the_data(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 2)).astype(np.float32)
+    x[::7] = np.nan  # spread over every split
+    np.savez(tmp_path / "data.npz", x=x, y=(x[:, 0] > 0).astype(np.int64))
+    dataset = DatasetConfig("npz", {"path": str(tmp_path / "data.npz")}, val_fraction=0.3, test_fraction=0.0)
+    # SGD with lr 0 keeps the training going past the NaN batches, so validation sees the data first
+    _, messages = train(mlp_document(), dataset, optimizer={"kind": "sgd", "lr": 1e-9})
+    error = the_error(messages)
+    assert error["kind"] == "non_finite" and error["node_id"] == "input"
+    assert "holds values that are not finite" in error["message"] and "check the dataset" in error["message"]
+
+
+def test_a_nan_in_one_training_batch_is_traced_to_that_batch(tmp_path, monkeypatch):
+    monkeypatch.setattr("engine.train.trainer.SYNC_INTERVAL", 3600.0)  # found only at the epoch's end
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 2)).astype(np.float32)
+    x[5] = np.nan  # one sample: one batch of the epoch fails, later batches are fine
+    np.savez(tmp_path / "data.npz", x=x, y=(x[:, 0] > 0).astype(np.int64))
+    dataset = DatasetConfig("npz", {"path": str(tmp_path / "data.npz")}, val_fraction=0.0, test_fraction=0.0)
+    result, messages = train(mlp_document(), dataset, batch_size=16)
+    error = the_error(messages)
+    # the NaN spoilt the weights, so the failing batch was replayed with the recent (finite) weights
+    assert error["kind"] == "non_finite" and error["node_id"] == "input", error["message"]
+    assert "an input batch for 'input' holds values that are not finite" in error["message"]
+    assert result.record.epochs == []
 
 
 def test_a_runtime_shape_error_names_the_node_that_failed():

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from engine.data import DatasetConfig
+from engine.examples import cnn_document, mlp_document
 from engine.train import TrainingJob, TrainingSettings, run_job
 from engine.train.batches import ResidentBatches, StreamedBatches
-from engine.train.networks import cnn_document, mlp_document
 
 pytestmark = [
     pytest.mark.gpu,

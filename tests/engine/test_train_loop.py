@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from engine.data import AugmentConfig, DatasetConfig
+from engine.examples import chain_document, cnn_document, mlp_document
 from engine.graph.document import GraphDocument
 from engine.train import Callback, EpochRecord, TrainingJob, TrainingSettings, run_job
 from engine.train.batches import ResidentBatches, StreamedBatches
-from engine.train.networks import chain_document, cnn_document, mlp_document
 from engine.train.trainer import Trainer
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 
 from engine.data import DatasetConfig
+from engine.examples import mlp_document
 from engine.project import Project
 from engine.runner import Worker
 from engine.runs import RUN_FILES, RunRecord, attach_run_files, get_run, list_runs
 from engine.train import TrainingSettings
-from engine.train.networks import mlp_document
 
 
 def _job() -> tuple:

@@ -132,3 +132,19 @@ def test_after_a_crash_the_next_start_offers_the_document_as_it_was_on_screen(ap
     assert not slot.project_file.exists()
     window.close()
     assert list(slot.folder.glob("*.loom")) == [] and list(slot.folder.glob("*.json")) == []
+
+
+def test_discard_all_removes_what_a_dead_session_left(app, qtbot, tmp_path):
+    from studio.files.recovery import RecoverySlot, recovery_dir
+
+    left = RecoverySlot.create(recovery_dir())
+    save_project(small_net(), left.project_file, keep_backup=False)
+    left.write_meta("small", None)
+    left.lock.unlock()  # its owner is gone (as after a kill): the files stay, nobody holds the lock
+    window = shown_window(qtbot)
+    shown = answer_dialog(qtbot, "recoveryDialog", lambda d: click(qtbot, d.discard_button))
+    assert not window.files.offer_recovery()
+    assert shown == ["recoveryDialog"]
+    assert not left.project_file.exists() and not left.meta_file.exists()
+    assert orphaned_slots(left.folder) == []
+    assert not window.files.offer_recovery()  # nothing is offered twice

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import time
 
-from studio.bench_canvas import bench_canvas, build_network
+from engine.examples import canvas_network as build_network
+from studio.bench.canvas import bench_canvas
 
 
 def test_synthetic_network_has_the_requested_size():

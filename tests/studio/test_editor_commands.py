@@ -146,7 +146,9 @@ def test_apply_fix_inserts_flatten_in_one_step(qapp):
     image, fc1 = ids(c, "image", "fc1")
     assert Edge(image, "out", flatten.id, "in") in c.doc.edges
     assert Edge(flatten.id, "out", fc1, "in") in c.doc.edges
-    assert flatten.position == (130.0, 0.0)
+    # right of the image, with fc1 and what follows it moved right to make room (no canvas: estimated sizes)
+    assert flatten.position == (240.0, 0.0)
+    assert c.doc.nodes[fc1].position[0] >= flatten.position[0] + 180.0 + 60.0
     assert c.undo_stack.count() == 1
     assert c.undo_stack.undoText() == "Insert Flatten between image and fc1"
     c.undo_stack.undo()

@@ -70,6 +70,7 @@ MUTATIONS: dict[str, Callable[[DocumentController], object]] = {
     "make_unique": lambda c: c.make_unique(_ids(c, "extra_block")[0]),
     "place_block": lambda c: c.place_block("bundled", "ConvBnRelu", (0.0, 600.0)),
     "add_blocks": lambda c: c.add_blocks(bundled_definitions("SqueezeExcite")),
+    "add_after": lambda c: c.add_after(_ids(c, "relu1")[0], "Dropout"),
 }
 
 

@@ -235,3 +235,22 @@ def test_the_title_shows_the_file_name_and_an_unsaved_marker(window, tmp_path):
     assert window.windowHandle().title() == "titled.loom — Layerloom"
     assert window.new_blank_document()
     assert window.windowHandle().title() == "untitled (not saved yet) — Layerloom"
+
+
+def test_no_path_replaces_the_project_while_a_run_trains_it(window, qtbot, tmp_path):
+    from test_training_support import ScriptedRun, started
+
+    mine, other = saved_project(tmp_path, "mine"), saved_project(tmp_path, "other")
+    assert window.open_path(mine)
+    window.files.recent.add(other)
+    window.training.runs.attach(ScriptedRun([[started()]] + [[]] * 1000), "scripted")
+    assert window.training.runs.active
+    assert not window.files.recent_menu.menuAction().isEnabled()  # greyed like New and Open
+    assert not window.open_path(other)
+    _open_recent(window, other)
+    _drop(window, other)
+    assert window.controller.path == mine
+    assert "Stop the run" in window.statusBar().currentMessage()
+    window.training.runs.stop()
+    window.training.shutdown()
+    qtbot.waitUntil(lambda: window.files.recent_menu.menuAction().isEnabled(), timeout=10_000)

@@ -65,9 +65,19 @@ def test_headless_commands_go_to_the_engine_cli(monkeypatch):
     fake.main = lambda argv: calls.append(list(argv)) or 0
     monkeypatch.setitem(sys.modules, "engine.cli", fake)
     monkeypatch.setattr("engine.cli", fake, raising=False)
-    for command in ("validate", "summary", "train", "export", "bench"):
+    for command in ("validate", "summary", "train", "export"):
         assert launch.main([command, "x.loom"]) == 0
-    assert [c[0] for c in calls] == ["validate", "summary", "train", "export", "bench"]
+    assert [c[0] for c in calls] == ["validate", "summary", "train", "export"]
+
+
+def test_bench_goes_to_the_bench_package(monkeypatch):
+    calls = []
+    fake = types.ModuleType("studio.bench.cli")
+    fake.main = lambda argv: calls.append(list(argv)) or 0
+    monkeypatch.setitem(sys.modules, "studio.bench.cli", fake)
+    monkeypatch.setattr("studio.bench.cli", fake, raising=False)
+    assert launch.main(["bench", "--only", "inference"]) == 0
+    assert calls == [["--only", "inference"]]
 
 
 def test_a_missing_file_is_reported(capsys):

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QDockWidget, QGraphicsItem
 from test_training_support import ScriptedRun, finished, message, open_small, started, step, training_fixture  # noqa: F401
 
 from studio.main_window import MainWindow
+from studio.training.docks import show_row
 from studio.training.panels.registry import PANELS, check_registry
 
 
@@ -54,6 +55,7 @@ def test_a_closed_panel_comes_back_from_the_view_menu(window, training, qtbot):
 
 
 def test_the_dock_layout_is_saved_with_the_window_state(window, training, qtbot):
+    show_row(training.docks)  # the row under the canvas opens with the first run (closed on a first start)
     training.docks["feature_maps"].setFloating(True)
     training.docks["runs"].close()
     window.save_layout()

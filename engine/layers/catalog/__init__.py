@@ -9,6 +9,7 @@ def builtin_specs() -> list[LayerSpec]:
     """Every built-in layer declaration, in palette order."""
     from engine.layers.catalog import (
         activation,
+        arithmetic,
         attention,
         conv,
         dense,
@@ -17,10 +18,12 @@ def builtin_specs() -> list[LayerSpec]:
         norm,
         pool,
         recurrent,
+        resample,
         reshape,
     )
 
     specs: list[LayerSpec] = []
-    for module in (io, dense, conv, pool, norm, reshape, recurrent, attention, merge, activation):
+    for module in (io, dense, conv, pool, resample, norm, reshape, recurrent, attention, merge, arithmetic,
+                   activation):
         specs.extend(module.SPECS)
     return specs

@@ -1,4 +1,4 @@
-"""Activation functions: element-wise non-linearities and (log-)softmax over a dimension."""
+"""Activation functions: element-wise non-linearities (PReLU with a learned slope) and (log-)softmax."""
 
 from __future__ import annotations
 
@@ -51,6 +51,42 @@ def _dim_spec(type_id: str, help_text: str) -> LayerSpec:
     return LayerSpec(**{**spec.__dict__, "infer": _dim_shape})
 
 
+def _prelu_count(params: Mapping[str, Any], inputs: Sequence[TensorSpec]) -> int:
+    return inputs[0].shape[0] if params["per_channel"] else 1
+
+
+def _prelu_shape(params: Mapping[str, Any], inputs: Sequence[TensorSpec]) -> TensorSpec:
+    x = same_float_shape(params, inputs)
+    if params["per_channel"] and not x.shape:
+        raise ShapeError("PReLU per channel needs a channel dimension per sample")
+    return x
+
+
+def _prelu_build(params: Mapping[str, Any], inputs: Sequence[TensorSpec]) -> Any:
+    from torch import nn
+
+    count = inputs[0].shape[0] if params["per_channel"] else 1
+    return nn.PReLU(count, init=params["init"])
+
+
+PRELU = LayerSpec(
+    type_id="PReLU",
+    title="PReLU",
+    category="Activation",
+    help="x for x > 0, a·x otherwise, with the slope a learned (one for all, or one per channel: the first "
+    "dimension after the batch).",
+    params=(
+        Param("per_channel", "bool", False, help="Learn one slope per channel instead of one in all."),
+        Param("init", "float", 0.25, help="The slope's starting value.", minimum=-10.0, maximum=10.0),
+    ),
+    inputs=(Port("in"),),
+    outputs=(Port("out"),),
+    infer=_prelu_shape,
+    count_params=_prelu_count,
+    build=_prelu_build,
+    name_prefix="prelu",
+)
+
 SPECS = [
     _simple("ReLU", "max(0, x): the default choice for hidden layers."),
     _simple("ReLU6", "min(max(0, x), 6): ReLU capped at 6, as in MobileNet's blocks."),
@@ -75,6 +111,18 @@ SPECS = [
                choices=("none", "tanh")),),
     ),
     _simple("SiLU", "x·sigmoid(x) (also called swish)."),
+    _simple("Hardswish", "x·ReLU6(x + 3)/6: a cheap swish, as in MobileNetV3."),
+    _simple("Hardsigmoid", "ReLU6(x + 3)/6: a cheap sigmoid, as in MobileNetV3's squeeze-and-excitation."),
+    _simple("Mish", "x·tanh(softplus(x)): smooth and non-monotonic."),
+    _simple(
+        "Softplus",
+        "log(1 + exp(beta·x))/beta: a smooth ReLU; linear above the threshold.",
+        (Param("beta", "float", 1.0, help="Sharpness: larger is closer to ReLU.", minimum=0.01, maximum=100.0),
+         Param("threshold", "float", 20.0, help="Above beta·x > threshold the output is x.",
+               minimum=0.0, maximum=100.0)),
+        ("beta",),
+    ),
+    PRELU,
     _simple("Sigmoid", "1 / (1 + exp(−x)): squashes to (0, 1)."),
     _simple("Tanh", "Hyperbolic tangent: squashes to (−1, 1)."),
     _dim_spec("Softmax", "Turns scores into probabilities that sum to one over a dimension. "

@@ -1,4 +1,4 @@
-"""Attention layers: SelfAttention, TransformerEncoderLayer and SequencePool.
+"""Attention layers: SelfAttention, MultiheadAttention, TransformerEncoderLayer and SequencePool.
 
 All work on (length, features) sequences, batch first. SequencePool reduces a
 sequence to one vector so that a Transformer classifier can end in a Linear layer.
@@ -69,6 +69,43 @@ SELF_ATTENTION = LayerSpec(
     infer=_attention_shape,
     count_params=_attention_count,
     build=_attention_build,
+    key_params=("num_heads",),
+    name_prefix="attn",
+)
+
+
+def _mha_shape(params: Mapping[str, Any], inputs: Sequence[TensorSpec]) -> TensorSpec:
+    _, width = sequence_input(inputs[0], "MultiheadAttention")
+    check_heads("MultiheadAttention", width, params["num_heads"])
+    return inputs[0]
+
+
+def _mha_build(params: Mapping[str, Any], inputs: Sequence[TensorSpec]) -> Any:
+    from engine.layers.modules import MultiheadSelfAttention
+
+    return MultiheadSelfAttention(inputs[0].shape[-1], params["num_heads"], dropout=params["dropout"],
+                                  bias=params["bias"])
+
+
+MULTIHEAD_ATTENTION = LayerSpec(
+    type_id="MultiheadAttention",
+    title="Multi-head Attention",
+    category="Attention",
+    help="torch.nn.MultiheadAttention as self-attention on a (length, features) sequence (batch first), "
+    "returning the attended sequence: the same computation as Self-Attention, with torch's own weight "
+    "names (in_proj_weight, out_proj), as in torchvision's Vision Transformer.",
+    params=(
+        Param("num_heads", "int", 4, help="Number of attention heads; must divide the feature count.",
+              minimum=1, maximum=1024),
+        Param("dropout", "float", 0.0, help="Dropout on the attention weights while training.",
+              minimum=0.0, maximum=0.99),
+        bias_param(),
+    ),
+    inputs=(Port("in"),),
+    outputs=(Port("out"),),
+    infer=_mha_shape,
+    count_params=_attention_count,
+    build=_mha_build,
     key_params=("num_heads",),
     name_prefix="attn",
 )
@@ -167,4 +204,4 @@ SEQUENCE_POOL = LayerSpec(
     name_prefix="seqpool",
 )
 
-SPECS = [SELF_ATTENTION, TRANSFORMER_ENCODER_LAYER, SEQUENCE_POOL]
+SPECS = [SELF_ATTENTION, MULTIHEAD_ATTENTION, TRANSFORMER_ENCODER_LAYER, SEQUENCE_POOL]

@@ -1,4 +1,4 @@
-"""Dense layers: Linear (fully connected) and Dropout."""
+"""Dense layers: Linear (fully connected), Dropout and StochasticDepth."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def _linear_shape(params: Mapping[str, Any], inputs: Sequence[TensorSpec]) -> Te
     need_float(x, "Linear")
     if not x.shape:
         raise ShapeError("Linear needs at least one feature dimension per sample")
-    if len(x.shape) > 2:
+    if len(x.shape) > 2 and not params["per_position"]:
         raise ShapeError(
             f"Linear works on the last dimension, but gets {x.label()}: "
             "flatten the feature maps first",
@@ -57,6 +57,9 @@ LINEAR = LayerSpec(
         Param("out_features", "int", 64, help="Number of output features.", minimum=1, maximum=1_000_000),
         bias_param(),
         init_param(),
+        Param("per_position", "bool", False, help="Also accept inputs with more than two dimensions per "
+              "sample and apply the layer to the last dimension at every position (channels-last feature "
+              "maps, as in ConvNeXt). Off, such an input is refused as a likely missing Flatten."),
     ),
     inputs=(Port("in"),),
     outputs=(Port("out"),),
@@ -82,4 +85,32 @@ DROPOUT = LayerSpec(
     name_prefix="dropout",
 )
 
-SPECS = [LINEAR, DROPOUT]
+
+
+def _stochastic_build(params: Mapping[str, Any], inputs: Sequence[TensorSpec]) -> Any:
+    from engine.layers.modules import StochasticDepth
+
+    return StochasticDepth(params["p"], params["mode"])
+
+
+STOCHASTIC_DEPTH = LayerSpec(
+    type_id="StochasticDepth",
+    title="StochasticDepth",
+    category="Dense",
+    help="During training, drops a residual branch for a whole sample (row) or the whole batch with "
+    "probability p and scales the survivors by 1/(1-p); does nothing at evaluation time. Put it on the "
+    "branch just before the residual Add.",
+    params=(
+        Param("p", "float", 0.1, help="Probability of dropping the branch.", minimum=0.0, maximum=1.0),
+        Param("mode", "choice", "row", help="row: per sample; batch: the whole batch at once.",
+              choices=("row", "batch")),
+    ),
+    inputs=(Port("in"),),
+    outputs=(Port("out"),),
+    infer=_dropout_shape,
+    build=_stochastic_build,
+    key_params=("p",),
+    name_prefix="drop_path",
+)
+
+SPECS = [LINEAR, DROPOUT, STOCHASTIC_DEPTH]

@@ -1,4 +1,4 @@
-"""Normalisation: BatchNorm1d, BatchNorm2d and LayerNorm.
+"""Normalisation: BatchNorm1d, BatchNorm2d, LayerNorm, LayerNorm2d (over channels) and GroupNorm.
 
 The number of features (channels, or the normalised trailing shape) is always
 inferred from the input, never a parameter.
@@ -146,4 +146,89 @@ LAYER_NORM = LayerSpec(
     name_prefix="ln",
 )
 
-SPECS = [BATCH_NORM1D, BATCH_NORM2D, LAYER_NORM]
+
+
+def _channels_shape(params: Mapping[str, Any], inputs: Sequence[TensorSpec]) -> TensorSpec:
+    x = inputs[0]
+    need_float(x, "LayerNorm2d")
+    if len(x.shape) != 3:
+        raise ShapeError(f"LayerNorm2d normalises the channels of (channels, height, width) maps but gets "
+                         f"{x.label()}: use LayerNorm for vectors and sequences")
+    return x
+
+
+def _channels_count(params: Mapping[str, Any], inputs: Sequence[TensorSpec]) -> int:
+    if not params["elementwise_affine"]:
+        return 0
+    return inputs[0].shape[0] * (2 if params["bias"] else 1)
+
+
+def _channels_build(params: Mapping[str, Any], inputs: Sequence[TensorSpec]) -> Any:
+    from engine.layers.modules import LayerNorm2d
+
+    return LayerNorm2d(inputs[0].shape[0], eps=params["eps"], elementwise_affine=params["elementwise_affine"],
+                       bias=params["bias"])
+
+
+LAYER_NORM2D = LayerSpec(
+    type_id="LayerNorm2d",
+    title="LayerNorm2d",
+    category="Normalisation",
+    help="LayerNorm over the channels at every position of a (channels, height, width) map, as in ConvNeXt.",
+    params=(
+        _eps(),
+        Param("elementwise_affine", "bool", True, help="Learn a scale (and shift) per channel."),
+        Param("bias", "bool", True, help="With elementwise_affine, also learn the shift."),
+    ),
+    inputs=(Port("in"),),
+    outputs=(Port("out"),),
+    infer=_channels_shape,
+    count_params=_channels_count,
+    build=_channels_build,
+    name_prefix="ln",
+)
+
+
+def _group_shape(params: Mapping[str, Any], inputs: Sequence[TensorSpec]) -> TensorSpec:
+    x = inputs[0]
+    need_float(x, "GroupNorm")
+    if not x.shape:
+        raise ShapeError("GroupNorm needs a channel dimension per sample")
+    groups = params["num_groups"]
+    if x.shape[0] % groups:
+        raise ShapeError(f"GroupNorm splits {x.shape[0]} channels into {groups} groups, which does not divide "
+                         "evenly")
+    return x
+
+
+def _group_count(params: Mapping[str, Any], inputs: Sequence[TensorSpec]) -> int:
+    return 2 * inputs[0].shape[0] if params["affine"] else 0
+
+
+def _group_build(params: Mapping[str, Any], inputs: Sequence[TensorSpec]) -> Any:
+    from torch import nn
+
+    return nn.GroupNorm(params["num_groups"], inputs[0].shape[0], eps=params["eps"], affine=params["affine"])
+
+
+GROUP_NORM = LayerSpec(
+    type_id="GroupNorm",
+    title="GroupNorm",
+    category="Normalisation",
+    help="Normalises each sample over groups of channels (and all positions): independent of the batch size.",
+    params=(
+        Param("num_groups", "int", 8, help="Number of channel groups; must divide the channels.",
+              minimum=1, maximum=100_000),
+        _eps(),
+        Param("affine", "bool", True, help="Learn a scale and shift per channel."),
+    ),
+    inputs=(Port("in"),),
+    outputs=(Port("out"),),
+    infer=_group_shape,
+    count_params=_group_count,
+    build=_group_build,
+    key_params=("num_groups",),
+    name_prefix="gn",
+)
+
+SPECS = [BATCH_NORM1D, BATCH_NORM2D, LAYER_NORM, LAYER_NORM2D, GROUP_NORM]

@@ -1,4 +1,6 @@
-"""Reshape layers: Flatten, Reshape and Permute rearrange values without learning anything.
+"""Reshape layers: Flatten, Reshape, Permute, Transpose, Slice, Select and Identity.
+
+They rearrange or pick values without learning anything.
 
 These are also the adapters that shape errors elsewhere suggest inserting. They keep
 the input's dtype, so they work on token ids as well as on floats. Dimension
@@ -146,4 +148,148 @@ PERMUTE = LayerSpec(
     name_prefix="permute",
 )
 
-SPECS = [FLATTEN, RESHAPE, PERMUTE]
+
+
+def sample_axis(dim: int, x: TensorSpec, title: str, what: str = "dim") -> int:
+    """`dim` (batch counted as 0, negative from the end) as an index into the batch-less shape."""
+    rank = len(x.shape) + 1
+    if not -rank <= dim < rank:
+        raise ShapeError(f"{title} {what} {dim} is out of range for {x.label()} (dimensions 1..{rank - 1}, "
+                         f"or -1..-{rank - 1} from the end)")
+    absolute = dim % rank
+    if absolute == 0:
+        raise ShapeError(f"{title} cannot work on the batch dimension (0); use 1..{rank - 1}")
+    return absolute - 1
+
+
+def _transpose_shape(params: Mapping[str, Any], inputs: Sequence[TensorSpec]) -> TensorSpec:
+    x = inputs[0]
+    a = sample_axis(params["dim0"], x, "Transpose", "dim0")
+    b = sample_axis(params["dim1"], x, "Transpose", "dim1")
+    shape = list(x.shape)
+    shape[a], shape[b] = shape[b], shape[a]
+    return TensorSpec(tuple(shape), x.dtype)
+
+
+def _transpose_build(params: Mapping[str, Any], inputs: Sequence[TensorSpec]) -> Any:
+    from engine.layers.modules import Transpose
+
+    return Transpose(params["dim0"], params["dim1"])
+
+
+def _slice_shape(params: Mapping[str, Any], inputs: Sequence[TensorSpec]) -> TensorSpec:
+    x = inputs[0]
+    axis = sample_axis(params["dim"], x, "Slice")
+    size = len(range(*slice(params["start"], params["end"], params["step"]).indices(x.shape[axis])))
+    if size == 0:
+        raise ShapeError(f"Slice {params['start']}:{params['end']}:{params['step']} of the {x.shape[axis]} "
+                         f"positions along dim {params['dim']} is empty")
+    shape = list(x.shape)
+    shape[axis] = size
+    return TensorSpec(tuple(shape), x.dtype)
+
+
+def _slice_build(params: Mapping[str, Any], inputs: Sequence[TensorSpec]) -> Any:
+    from engine.layers.modules import Slice
+
+    return Slice(params["dim"], params["start"], params["end"], params["step"])
+
+
+def _select_shape(params: Mapping[str, Any], inputs: Sequence[TensorSpec]) -> TensorSpec:
+    x = inputs[0]
+    axis = sample_axis(params["dim"], x, "Select")
+    index, size = params["index"], x.shape[axis]
+    if not -size <= index < size:
+        raise ShapeError(f"Select index {index} is out of range for the {size} positions along dim "
+                         f"{params['dim']}")
+    return TensorSpec(x.shape[:axis] + x.shape[axis + 1:], x.dtype)
+
+
+def _select_build(params: Mapping[str, Any], inputs: Sequence[TensorSpec]) -> Any:
+    from engine.layers.modules import Select
+
+    return Select(params["dim"], params["index"])
+
+
+def _identity_shape(params: Mapping[str, Any], inputs: Sequence[TensorSpec]) -> TensorSpec:
+    return inputs[0]
+
+
+def _identity_build(params: Mapping[str, Any], inputs: Sequence[TensorSpec]) -> Any:
+    from torch import nn
+
+    return nn.Identity()
+
+
+def _dim_param(name: str, default: int, help_text: str) -> Param:
+    return Param(name, "int", default, help=help_text, minimum=-8, maximum=8)
+
+
+TRANSPOSE = LayerSpec(
+    type_id="Transpose",
+    title="Transpose",
+    category="Reshape",
+    help="Swaps two dimensions (batch counted as 0, which cannot move): torch.transpose.",
+    params=(_dim_param("dim0", 1, "One dimension to swap."), _dim_param("dim1", 2, "The other dimension.")),
+    inputs=(Port("in"),),
+    outputs=(Port("out"),),
+    infer=_transpose_shape,
+    build=_transpose_build,
+    key_params=("dim0", "dim1"),
+    name_prefix="transpose",
+)
+
+SLICE = LayerSpec(
+    type_id="Slice",
+    title="Slice",
+    category="Reshape",
+    help="Keeps positions start:end:step along one dimension (batch counted as 0), like x[:, start:end]; "
+    "negative positions count from the end.",
+    params=(
+        _dim_param("dim", 1, "The dimension to slice."),
+        Param("start", "int", 0, help="First position kept.", minimum=-1_000_000, maximum=1_000_000),
+        Param("end", "int", None, help="Position after the last kept; empty means to the end.",
+              minimum=-1_000_000, maximum=1_000_000, optional=True),
+        Param("step", "int", 1, help="Keep every step-th position.", minimum=1, maximum=1_000_000),
+    ),
+    inputs=(Port("in"),),
+    outputs=(Port("out"),),
+    infer=_slice_shape,
+    build=_slice_build,
+    key_params=("dim", "start", "end"),
+    name_prefix="slice",
+)
+
+SELECT = LayerSpec(
+    type_id="Select",
+    title="Select",
+    category="Reshape",
+    help="Keeps one position along a dimension, which disappears: x[:, 0] picks a Transformer's class "
+    "token. Negative indexes count from the end.",
+    params=(
+        _dim_param("dim", 1, "The dimension to pick from."),
+        Param("index", "int", 0, help="The position kept.", minimum=-1_000_000, maximum=1_000_000),
+    ),
+    inputs=(Port("in"),),
+    outputs=(Port("out"),),
+    infer=_select_shape,
+    build=_select_build,
+    key_params=("dim", "index"),
+    name_prefix="select",
+)
+
+IDENTITY = LayerSpec(
+    type_id="Identity",
+    title="Identity",
+    category="Reshape",
+    help="Passes its input through unchanged: a placeholder, e.g. for a classifier head removed for "
+    "feature extraction.",
+    params=(),
+    inputs=(Port("in"),),
+    outputs=(Port("out"),),
+    infer=_identity_shape,
+    build=_identity_build,
+    name_prefix="identity",
+)
+
+SPECS = [FLATTEN, RESHAPE, PERMUTE, TRANSPOSE, SLICE, SELECT, IDENTITY]

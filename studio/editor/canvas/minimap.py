@@ -2,8 +2,8 @@
 
 A small overlay on the view's bottom-right corner paints each node as a block in
 its category colour and the part of the scene the view shows as a frame; a click
-or drag in it moves the view there. It paints the node rectangles the scene's
-overview keeps cached, grouped by colour (no scene render), so it stays cheap
+or drag in it moves the view there; its × button (or View ▸ Minimap) hides it. It paints the node
+rectangles the scene's overview keeps cached, grouped by colour (no scene render), so it stays cheap
 with thousands of nodes. It is hidden while
 everything is already in view.
 """
@@ -12,19 +12,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QToolButton, QWidget
 
 if TYPE_CHECKING:
     from studio.editor.canvas.scene import GraphScene
     from studio.editor.canvas.view import GraphView
 
-WIDTH, HEIGHT, MARGIN = 200, 130, 12
+WIDTH, HEIGHT, MARGIN = 150, 96, 10  # small: an overview, not a second canvas
 
 
 class Minimap(QWidget):
     """The overview overlay of a `GraphView`."""
+
+    close_requested = Signal()  # its × button: the window turns View ▸ Minimap off
 
     def __init__(self, view: GraphView) -> None:
         super().__init__(view)
@@ -36,6 +38,15 @@ class Minimap(QWidget):
         self.wanted = True  # View > Minimap
         self._cache = QPixmap()
         self._cache_key: tuple | None = None
+        self.close_button = QToolButton(self)
+        self.close_button.setObjectName("minimapClose")
+        self.close_button.setText("×")
+        self.close_button.setAutoRaise(True)
+        self.close_button.setToolTip("Hide the minimap (View ▸ Minimap shows it again)")
+        self.close_button.setCursor(Qt.CursorShape.ArrowCursor)
+        self.close_button.setFixedSize(16, 16)
+        self.close_button.move(WIDTH - 18, 2)
+        self.close_button.clicked.connect(self.close_requested)
         self.hide()
 
     def set_scene(self, scene: GraphScene) -> None:

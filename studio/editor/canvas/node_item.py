@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from engine.graph.analysis import ERROR, NodeInfo, Problem
 from engine.graph.document import Node
-from engine.layers.spec import LONG, LayerSpec
+from engine.layers.spec import LONG, Fix, LayerSpec
 from studio.editor.canvas.overview import DETAIL_LOD
 from studio.editor.canvas.port_item import PortItem
 from studio.editor.category_style import category_color, paint_category_badge
@@ -135,6 +135,7 @@ class BadgeItem(QGraphicsItem):
         super().__init__(parent)
         self.severity = ERROR
         self.label = "!"
+        self.fix: Fix | None = None  # the first suggested fix: a click on the badge applies it
         self.setZValue(3)
         self.setAcceptHoverEvents(True)
 
@@ -145,8 +146,12 @@ class BadgeItem(QGraphicsItem):
         if label != self.label:
             self.prepareGeometryChange()
             self.label = label
-        self.setToolTip("\n".join(f"{'Error' if p.severity == ERROR else 'Warning'}: {p.message}"
-                                  for p in problems))
+        self.fix = next((p.fix for p in sorted(problems, key=lambda p: p.severity != ERROR) if p.fix), None)
+        text = "\n".join(f"{'Error' if p.severity == ERROR else 'Warning'}: {p.message}" for p in problems)
+        if self.fix is not None:
+            text += f"\nClick to fix: {self.fix.description}"
+        self.setToolTip(text)
+        self.setCursor(Qt.CursorShape.PointingHandCursor if self.fix else Qt.CursorShape.ArrowCursor)
         self.update()
 
     def _half_width(self) -> float:

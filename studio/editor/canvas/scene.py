@@ -25,7 +25,7 @@ from engine.graph.document import Edge, Node
 from engine.layers.spec import LONG
 from studio.editor.canvas.block_item import BlockNodeItem
 from studio.editor.canvas.edge_item import EdgeItem
-from studio.editor.canvas.node_item import NodeItem
+from studio.editor.canvas.node_item import BadgeItem, NodeItem
 from studio.editor.canvas.overview import DETAIL_LOD, OverviewItem
 from studio.editor.canvas.port_item import PortItem
 from studio.editor.canvas.wire_drag import WireDrag
@@ -45,6 +45,7 @@ class GraphScene(QGraphicsScene):
     def __init__(self, controller: DocumentController, colors: CanvasColors) -> None:
         super().__init__()
         self.controller = controller
+        controller.measure = self.node_sizes  # insertions make room using the drawn sizes
         self.colors = colors
         self.snap_enabled = True
         self.nodes: dict[str, NodeItem] = {}
@@ -308,6 +309,11 @@ class GraphScene(QGraphicsScene):
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         editable = self.controller.editable
         if event.button() == Qt.MouseButton.LeftButton and editable:
+            badge = self.badge_at(event.scenePos())
+            if badge is not None and badge.fix is not None:  # the one-click fix, on the node itself
+                self.controller.apply_fix(badge.fix)
+                event.accept()
+                return
             port = self.port_at(event.scenePos())
             if port is not None:
                 self._wire_drag = WireDrag(self, port)
@@ -327,6 +333,13 @@ class GraphScene(QGraphicsScene):
                 if isinstance(item, NodeItem):
                     break
         super().mouseDoubleClickEvent(event)
+
+    def badge_at(self, pos: QPointF) -> BadgeItem | None:
+        """The problem badge under `pos`, if any."""
+        for item in self.items(pos):
+            if isinstance(item, BadgeItem) and item.isVisible():
+                return item
+        return None
 
     def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if self._wire_drag is not None:

@@ -5,7 +5,8 @@ button, or Space held with the left button, pans; a left drag on empty canvas
 draws a rubber band (Ctrl or Shift adds to the selection). The background is a
 grid that the scene snaps nodes to. A layer dragged from the palette and dropped
 here becomes a node where it was dropped; a double-click on empty canvas, Tab or
-Ctrl+Space opens the quick-add box at the cursor; while the document is
+Ctrl+Space opens the quick-add box at the cursor (with one node selected, the chosen layer is
+wired after it, and inserted before what it fed); while the document is
 read-only both are ignored. Everything that changes the document goes through
 the scene's controller.
 
@@ -56,6 +57,7 @@ class GraphView(QGraphicsView):
         self._space_held = False
         self.quick_add: QuickAddPopup | None = None
         self._quick_add_at = QPointF()
+        self._quick_add_after: str | None = None
         self._was_empty = True
         self.minimap = Minimap(self)
         self.breadcrumb = BreadcrumbBar(self)  # over the canvas while a block is open
@@ -290,12 +292,25 @@ class GraphView(QGraphicsView):
             return None
         view_pos = view_pos if view_pos is not None else self.cursor_view_pos()
         self._quick_add_at = self.mapToScene(view_pos)
+        selected = scene.selected_node_ids()
+        self._quick_add_after = selected[0] if len(selected) == 1 else None  # the new layer is wired after it
         if self.quick_add is None:
             self.quick_add = QuickAddPopup(scene.controller.doc.registry, self)
-            self.quick_add.chosen.connect(lambda type_id: self.add_layer_at(type_id, self._quick_add_at))
+            self.quick_add.chosen.connect(self._quick_add_chosen)
         self.quick_add.registry = scene.controller.doc.registry
         self.quick_add.open_at(self.viewport().mapToGlobal(view_pos))
         return self.quick_add
+
+    def _quick_add_chosen(self, type_id: str) -> None:
+        scene = self.graph_scene()
+        after = self._quick_add_after
+        if scene is not None and after is not None and after in scene.controller.doc.nodes:
+            node_id = scene.controller.add_after(after, type_id)
+            if node_id is not None:
+                scene.select_nodes([node_id])
+                self.setFocus()
+            return
+        self.add_layer_at(type_id, self._quick_add_at)
 
     def add_layer_at(self, type_id: str, scene_pos: QPointF) -> str | None:
         """Add a node of `type_id` with its header under `scene_pos`, selected."""

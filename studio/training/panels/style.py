@@ -39,9 +39,15 @@ def style_plot(widget: pg.PlotWidget, theme: Theme) -> None:
     item.showGrid(x=False, y=False)  # a grid costs more to paint than the curves (≈5 ms a repaint)
     if item.legend is not None:
         item.legend.setLabelTextColor(theme.text)
-        item.legend.setBrush(pg.mkBrush(QColor(theme.base).lighter(100)))
+        for _sample, label in item.legend.items:  # setLabelTextColor leaves drawn labels in the old colour
+            label.setText(label.text, color=theme.text)
+        background = QColor(theme.base)
+        background.setAlpha(215)  # curves stay visible under the legend, its text stays readable
+        item.legend.setBrush(pg.mkBrush(background))
         item.legend.setPen(pg.mkPen(theme.canvas.node_border))
     item.titleLabel.setAttr("color", theme.text)
+    if item.titleLabel.text:
+        item.titleLabel.setText(item.titleLabel.text, color=theme.text)
 
 
 class DecadeAxis(pg.AxisItem):
@@ -83,7 +89,8 @@ def new_plot(theme: Theme, x_label: str = "", y_label: str = "", legend: bool = 
     if y_label:
         item.setLabel("left", y_label)
     if legend:
-        item.addLegend(offset=legend_offset, labelTextSize="8pt")
+        # two columns: a short plot (the row under the canvas) keeps every entry and most of its curves
+        item.addLegend(offset=legend_offset, labelTextSize="8pt", colCount=2)
     style_plot(widget, theme)
     return widget
 

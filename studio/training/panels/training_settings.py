@@ -17,6 +17,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QVBoxLayout, QWidget
 
+from engine.data.availability import dataset_availability
 from engine.train.settings import SettingsError, TrainingSettings
 from studio.editor.commands import describe_value
 from studio.editor.param_editors import ParamEditor
@@ -31,7 +32,7 @@ from studio.training.settings_schema import SECTIONS, SettingField, training_fie
 FIELD_MIN_WIDTH = 80
 
 
-def readiness_problems(controller: Any, project: Any, preview: Any) -> list[str]:
+def readiness_problems(controller: Any, project: Any, preview: Any, base_dir: Any = None) -> list[str]:
     """Why a run cannot start now: the network's errors, the dataset's availability, then the settings
     (checked against the dataset and the network's output when they are known). Always computed from the
     current document, never from an analysis that is still waiting to run."""
@@ -47,6 +48,9 @@ def readiness_problems(controller: Any, project: Any, preview: Any) -> list[str]
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         problems.append(f"the network has errors (see Problems): {where}{message}{more}")
     missing = dataset_problem(project)
+    if not missing:  # is the data on this machine (files named, standard sets downloaded or downloadable)?
+        available = dataset_availability(project.dataset, base_dir)
+        missing = None if available.ready else f"dataset: {available.message}"
     unavailable = preview.error_for(project.dataset) if preview is not None and not missing else ""
     if missing or unavailable:
         problems.append(missing or f"the dataset cannot be loaded: {unavailable}")
@@ -144,7 +148,8 @@ class TrainingSettingsPanel(Panel):
         if project is None:
             return []
         summary = self.context.preview.summary_for(project.dataset) if self.context.preview is not None else None
-        self.problems = readiness_problems(self.context.workspace.controller, project, self.context.preview)
+        self.problems = readiness_problems(self.context.workspace.controller, project, self.context.preview,
+                                           self.context.workspace.base_dir)
         t = self._theme
         if self.problems:
             items = "".join(f"<li>{p}</li>" for p in self.problems)

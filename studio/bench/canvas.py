@@ -2,7 +2,7 @@
 
 `bench_canvas(n_nodes)` builds a synthetic network of `n_nodes` (chains of
 Linear and ReLU with a residual Add every few layers, so there are long wires
-and merges), opens it the way the studio does (controller, analysis, scene,
+and merges: `studio.bench.networks.canvas_network`), opens it the way the studio does (controller, analysis, scene,
 auto-arrange) in a 1280×800 view, and times in milliseconds:
 
 - ``load_first_paint_ms``: from the document to the first painted frame, fitted
@@ -12,39 +12,20 @@ auto-arrange) in a 1280×800 view, and times in milliseconds:
 - ``pan_redraw_detail_ms``: mean repaint after a pan step at 100% zoom (full detail).
 
 It runs on the offscreen platform when no QApplication exists yet and never
-imports torch. `layerloom bench` reports these numbers.
+imports torch. `layerloom bench` runs it in a fresh process (Qt starts cold, as for a user, and
+the bench process keeps no QApplication).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import time
+from typing import Any
 
-from engine.graph.document import GraphDocument
 from engine.project import Project
-
-
-def build_network(n_nodes: int, width: int = 64, block: int = 4) -> GraphDocument:
-    """Input -> (Linear, ReLU)* with an Add skip every `block` pairs -> Output, `n_nodes` nodes in all."""
-    doc = GraphDocument()
-    previous = doc.add_node("Input", params={"shape": (width,)}).id
-    block_start, pairs = previous, 0
-    while len(doc.nodes) < n_nodes - 1:
-        if pairs == block and len(doc.nodes) < n_nodes - 2:
-            add = doc.add_node("Add").id
-            doc.connect(previous, "out", add, "in")
-            doc.connect(block_start, "out", add, "in")
-            previous = block_start = add
-            pairs = 0
-            continue
-        node = doc.add_node("Linear" if len(doc.nodes) % 2 else "ReLU",
-                            params={"out_features": width} if len(doc.nodes) % 2 else None).id
-        doc.connect(previous, "out", node, "in")
-        previous = node
-        pairs += doc.nodes[node].type_id == "ReLU"
-    out = doc.add_node("Output").id
-    doc.connect(previous, "out", out, "in")
-    return doc
+from studio.bench.fresh import in_fresh_process
+from studio.bench.networks import canvas_network
 
 
 def _mean_repaint(view, step, count: int) -> float:
@@ -69,7 +50,7 @@ def bench_canvas(n_nodes: int = 500, steps: int = 20) -> dict[str, float]:
     from studio.editor.document_controller import DocumentController
     from studio.theme import theme
 
-    doc = build_network(n_nodes)
+    doc = canvas_network(n_nodes)
     view = GraphView()
     view.resize(1280, 800)
     view.show()
@@ -103,20 +84,9 @@ def bench_canvas(n_nodes: int = 500, steps: int = 20) -> dict[str, float]:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`python -m studio.bench_canvas [--nodes N] [--json]`: `layerloom bench` runs this in a subprocess."""
-    import argparse
-    import json
-
-    parser = argparse.ArgumentParser(prog="python -m studio.bench_canvas")
-    parser.add_argument("--nodes", type=int, default=500)
-    parser.add_argument("--json", action="store_true", help="print one JSON line")
-    args = parser.parse_args(argv)
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    result = bench_canvas(args.nodes)
-    print(json.dumps(result) if args.json else result)
-    return 0
+def _canvas_child(spec: dict[str, Any]) -> dict[str, float]:
+    return bench_canvas(spec["nodes"])
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+def run_section(args: argparse.Namespace) -> dict[str, float]:
+    return in_fresh_process(_canvas_child, {"nodes": args.nodes})

@@ -1,6 +1,6 @@
 """What training from the studio costs: the same run from the studio and headless, timed in one go.
 
-``python -m studio.bench_training --json [--device cpu]`` prints one JSON line. It trains the
+The studio_training section of `layerloom bench` (``--only studio_training``). It trains the
 bundled LeNet-5 example on the generated shapes data (fixed seed, size and epochs) two ways,
 interleaved and repeated: headless, a `RunHandle` polled by a plain loop with no Qt at all, and
 from the studio, the main window's Train action on an offscreen QApplication with every training
@@ -16,12 +16,14 @@ one, which is what the studio leaves for its GUI (`studio.training.training_ui`)
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
 import time
 from typing import Any
+
+from engine import telemetry as t
+from studio.bench.fresh import in_fresh_process
 
 POLL_S = 0.033
 TARGET_RATIO = 1.10
@@ -117,8 +119,8 @@ class StudioBench:
         runs.tick_ms.clear()
         for panel in self.ui.panels.values():
             panel.update_ms.clear()
-        epochs: list[dict[str, Any]] = []
-        finished: list[dict[str, Any]] = []
+        epochs: list[t.Epoch] = []
+        finished: list[t.Finished] = []
         runs.epochs_arrived.connect(epochs.extend)
         runs.run_finished.connect(finished.append)
         started, cpu = time.perf_counter(), time.process_time()
@@ -127,11 +129,11 @@ class StudioBench:
         wall = time.perf_counter() - started
         gui_cpu = time.process_time() - cpu
         runs.epochs_arrived.disconnect(epochs.extend)
-        _check(finished[0])
+        _check(finished[0].to_dict())  # the controller hands typed messages (engine.telemetry)
         ticks = sorted(runs.tick_ms)
         panel_max = max((max(p.update_ms) for p in self.ui.panels.values() if p.update_ms), default=0.0)
         self._wait(lambda: runs.handle is None, 30.0)
-        return {"wall_s": wall, "train_s": sum(float(e["seconds"]) for e in epochs), "gui_cpu_s": gui_cpu,
+        return {"wall_s": wall, "train_s": sum(float(e.seconds) for e in epochs), "gui_cpu_s": gui_cpu,
                 "messages": runs.messages_seen, "tick_max_ms": ticks[-1] if ticks else 0.0,
                 "tick_p99_ms": ticks[int(0.99 * (len(ticks) - 1))] if ticks else 0.0,
                 "panel_update_max_ms": panel_max, "ticks": len(ticks)}
@@ -174,18 +176,10 @@ def bench(device: str = "cpu", samples: int = 6000, epochs: int = 6, repeats: in
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m studio.bench_training", description=__doc__.splitlines()[0])
-    parser.add_argument("--json", action="store_true", help="print one JSON line (the default prints it too)")
-    parser.add_argument("--device", default="cpu", help="training device: cpu, cuda, ... (default cpu)")
-    parser.add_argument("--samples", type=int, default=6000, help="size of the generated data set")
-    parser.add_argument("--epochs", type=int, default=6, help="epochs per run")
-    parser.add_argument("--repeats", type=int, default=3, help="runs of each way, interleaved")
-    args = parser.parse_args(argv)
-    result = bench(args.device, args.samples, args.epochs, args.repeats)
-    print(json.dumps(result))
-    return 0
+def _studio_child(spec: dict[str, Any]) -> dict[str, Any]:
+    return bench(spec["device"])
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def run_section(args: argparse.Namespace) -> dict[str, Any]:
+    """In a fresh process: Qt starts cold and the bench process keeps no QApplication."""
+    return in_fresh_process(_studio_child, {"device": args.device})

@@ -8,9 +8,11 @@ ends every worker.
 
 from __future__ import annotations
 
+from test_training_support import small_example
+
 from engine.data import DatasetConfig
+from engine.examples import mlp_document
 from engine.train import TrainingJob, TrainingSettings
-from engine.train.networks import mlp_document
 from studio.run_controller import RunController
 
 
@@ -39,10 +41,30 @@ def test_train_uses_the_warm_worker_then_prepares_a_fresh_one_and_shutdown_ends_
         fresh = controller.spare
         assert fresh is not None and fresh is not spare and fresh.pid != spare.pid  # the next run is warm too
         qtbot.waitUntil(lambda: controller.handle is None, timeout=30_000)
-        # Let it finish importing torch: a worker still importing notices the closed pipe only afterwards,
-        # which on a loaded machine can outlast close()'s grace period and end in a (correct) forced kill.
-        qtbot.waitUntil(fresh.poll_ready, timeout=180_000)
     finally:
         controller.shutdown()
     assert controller.spare is None and not spare.alive
     assert not fresh.alive  # closing the studio ends the spare too (at once if it was still loading torch)
+
+
+def test_pressing_train_in_the_window_hands_the_job_to_the_warm_worker(window, qtbot):
+    """What `studio.app` does after start-up, then Train on a bundled example, as a person presses it."""
+    training = window.training
+    window.open_project(small_example("mlp_spirals", samples=300, epochs=50))
+    try:
+        training.keep_worker_warm()
+        spare = training.runs.spare
+        qtbot.waitUntil(spare.poll_ready, timeout=180_000)
+        steps: list[object] = []
+        training.runs.steps_arrived.connect(steps.append)
+        training.actions.all["train"].trigger()
+        assert training.runs.active and training.runs.handle.pid == spare.pid  # no process spawned on the press
+        qtbot.waitUntil(lambda: bool(steps), timeout=60_000)
+        assert "Epoch" in training.runs.progress.text()
+        training.runs.stop()
+        qtbot.waitUntil(lambda: not training.runs.active, timeout=60_000)
+        fresh = training.runs.spare
+        assert fresh is not None and fresh.pid != spare.pid
+    finally:
+        training.shutdown()
+    assert training.runs.spare is None and not fresh.alive

@@ -1,4 +1,4 @@
-"""Bench section ``train_start``: from pressing Train to the first step metric, with a warm worker and cold.
+"""The train_start section: from pressing Train to the first step metric, with a warm worker and cold.
 
 What the studio does when Train is pressed, without Qt: the pre-flight on the project
 (`engine.train.preflight`), then the job handed to a worker, then polling until the first
@@ -84,5 +84,5 @@ def bench_train_start(repeats: int = 3, example: str = EXAMPLE) -> dict[str, Any
 
 
 def run_section(args: Any) -> dict[str, Any]:
-    """The bench runner's entry point."""
+    """The section's entry point (`studio.bench.sections`)."""
     return bench_train_start(repeats=int(getattr(args, "repeats", 3) or 3))
