@@ -23,6 +23,7 @@ import statistics
 import time
 
 FRAMES = 15
+SCALE_NODES = 5000
 
 
 def _median_ms(times: list[float]) -> float:
@@ -136,3 +137,20 @@ def bench_block_navigation() -> dict[str, float]:
         "open_cpu_median_ms": _median_ms(open_cpu[1:]),
         "up_cpu_median_ms": _median_ms(close_cpu),
     }
+
+
+def scale_child(spec: dict) -> dict[str, float]:
+    """`bench_canvas_scale` in a fresh process (`layerloom bench` runs it so)."""
+    return bench_canvas_scale(int(spec["nodes"]))
+
+
+def blocks_child(spec: dict) -> dict[str, float]:
+    """`bench_block_navigation` in a fresh process."""
+    return bench_block_navigation()
+
+
+def run_section(args) -> list[dict[str, float]]:
+    """`layerloom bench --only canvas_scale`: each measurement in a fresh process."""
+    from studio.bench.fresh import in_fresh_process
+
+    return [in_fresh_process(scale_child, {"nodes": SCALE_NODES}), in_fresh_process(blocks_child, {})]
