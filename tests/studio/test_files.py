@@ -22,6 +22,7 @@ from studio.files.gallery_dialog import GalleryDialog
 from studio.files.recent import MAX_RECENT
 from studio.files.templates import TEMPLATES
 from studio.main_window import MainWindow
+from studio.number_format import format_count
 
 
 @pytest.fixture
@@ -76,7 +77,7 @@ def test_gallery_offers_blank_templates_and_examples_with_pictures_descriptions_
         details = dialog.details.text()
         assert entry.title in details and entry.description in details
         if entry.key != "blank":
-            assert f"{analysis.total_params:,} parameters" in dialog.cards.item(row).text()
+            assert f"{format_count(analysis.total_params)} parameters" in dialog.cards.item(row).text()
     dialog.select("blank")
     assert "no layers yet" in dialog.cards.currentItem().text()
     # each make() is a fresh project: editing one never changes the next
