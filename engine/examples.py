@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from engine.block_catalog import install_bundled, resnet18_network
 from engine.graph.document import GraphDocument
 from engine.layers.registry import LayerRegistry
 from engine.network import Network
@@ -77,37 +78,30 @@ def lenet5() -> Project:
                     _training(12, 64, 0.005, probes=["conv1"], schedule={"kind": "cosine"}))
 
 
-def _residual_block(net: Network, x: str, channels: int, stride: int, name: str) -> str:
-    y = net.add("Conv2d", x, out_channels=channels, kernel_size=3, stride=stride, padding=1, bias=False,
-                name=f"{name}_conv1")
-    y = net.add("BatchNorm2d", y, name=f"{name}_bn1")
-    y = net.add("ReLU", y, name=f"{name}_relu1")
-    y = net.add("Conv2d", y, out_channels=channels, kernel_size=3, padding=1, bias=False, name=f"{name}_conv2")
-    y = net.add("BatchNorm2d", y, name=f"{name}_bn2")
-    shortcut = x
-    if stride != 1:
-        shortcut = net.add("Conv2d", x, out_channels=channels, kernel_size=1, stride=stride, bias=False,
-                           name=f"{name}_down")
-        shortcut = net.add("BatchNorm2d", shortcut, name=f"{name}_down_bn")
-    y = net.add("Add", [y, shortcut], name=f"{name}_add")
-    return net.add("ReLU", y, name=f"{name}_out")
-
-
 def resnet_small() -> Project:
     net = Network("Small ResNet for 32x32 colour images")
+    install_bundled(net.doc, "BasicBlock")  # the residual block, used by reference by every stage
     x = net.input((3, 32, 32), name="image")
     x = net.add("Conv2d", x, out_channels=16, kernel_size=3, padding=1, bias=False, name="stem")
     x = net.add("BatchNorm2d", x, name="stem_bn")
     x = net.add("ReLU", x, name="stem_relu")
-    x = _residual_block(net, x, 16, 1, "block1")
-    x = _residual_block(net, x, 32, 2, "block2")
-    x = _residual_block(net, x, 64, 2, "block3")
+    x = net.add("BasicBlock", x, channels=16, stride=1, downsample=0, repeat=2, name="layer1")
+    x = net.add("BasicBlock", x, channels=32, stride=2, downsample=1, repeat=1, name="layer2")
+    x = net.add("BasicBlock", x, channels=64, stride=2, downsample=1, repeat=1, name="layer3")
     x = net.add("GlobalAvgPool", x, name="pool")
     x = net.add("Linear", x, out_features=10, name="classifier")
     net.output(x, name="output")
     # the generated colour shapes train offline; choose CIFAR-10 in the Dataset panel for photos
     return _project(net, _dataset("colour_shapes", n_samples=5000, image_size=32, noise=0.04),
                     _training(10, 64, 0.003, probes=["stem_relu"], schedule={"kind": "cosine"},
+                              augment={"hflip": True, "crop_padding": 0, "rotation": 0.0, "color_jitter": 0.0}))
+
+
+def resnet18() -> Project:
+    """torchvision's ResNet-18, stage by stage: four instances of one residual block, each repeated twice."""
+    net = resnet18_network(num_classes=10, input_shape=(3, 32, 32))
+    return _project(net, _dataset("colour_shapes", n_samples=5000, image_size=32, noise=0.04),
+                    _training(10, 64, 0.001, probes=["relu"], schedule={"kind": "cosine"},
                               augment={"hflip": True, "crop_padding": 0, "rotation": 0.0, "color_jitter": 0.0}))
 
 
@@ -123,11 +117,13 @@ def lstm_sequence() -> Project:
 
 def transformer_encoder() -> Project:
     net = Network("Transformer encoder on a memory task")
+    install_bundled(net.doc, "TransformerEncoderBlock")
     x = net.input((10,), dtype="token_ids", name="tokens")
     x = net.add("Embedding", x, num_embeddings=4, embedding_dim=32, name="embed")
     x = net.add("PositionalEncoding", x, name="position")
-    x = net.add("TransformerEncoderLayer", x, nhead=4, dim_feedforward=64, dropout=0.0, name="encoder1")
-    x = net.add("TransformerEncoderLayer", x, nhead=4, dim_feedforward=64, dropout=0.0, name="encoder2")
+    # One encoder block, repeated: every layer is the same definition (open it to see inside).
+    x = net.add("TransformerEncoderBlock", x, d_model=32, heads=4, dim_feedforward=64, dropout=0.0, repeat=2,
+                name="encoder")
     x = net.add("SequencePool", x, mode="mean", name="pool")
     x = net.add("Linear", x, out_features=4, name="logits")
     net.output(x, name="output")
@@ -145,6 +141,7 @@ EXAMPLE_BUILDERS: dict[str, Callable[[], Project]] = {
     "mlp_spirals": mlp_spirals,
     "lenet5": lenet5,
     "resnet_small": resnet_small,
+    "resnet18": resnet18,
     "lstm_sequence": lstm_sequence,
     "transformer_encoder": transformer_encoder,
 }
@@ -257,6 +254,61 @@ def canvas_network(n_nodes: int, width: int = 64, block: int = 4) -> GraphDocume
         pairs += not linear
     add_chain(doc, [("Output", None, {})], start=previous)
     return doc
+
+
+def _residual_block(net: Network, x: str, channels: int, stride: int, name: str) -> str:
+    y = net.add("Conv2d", x, out_channels=channels, kernel_size=3, stride=stride, padding=1, bias=False,
+                name=f"{name}_conv1")
+    y = net.add("BatchNorm2d", y, name=f"{name}_bn1")
+    y = net.add("ReLU", y, name=f"{name}_relu1")
+    y = net.add("Conv2d", y, out_channels=channels, kernel_size=3, padding=1, bias=False, name=f"{name}_conv2")
+    y = net.add("BatchNorm2d", y, name=f"{name}_bn2")
+    shortcut = x
+    if stride != 1:
+        shortcut = net.add("Conv2d", x, out_channels=channels, kernel_size=1, stride=stride, bias=False,
+                           name=f"{name}_down")
+        shortcut = net.add("BatchNorm2d", shortcut, name=f"{name}_down_bn")
+    y = net.add("Add", [y, shortcut], name=f"{name}_add")
+    return net.add("ReLU", y, name=f"{name}_out")
+
+
+def flat_resnet_small() -> Project:
+    """The small ResNet written out node by node, no blocks (the editor's tests move, cut and wire its
+    loose layers; the bundled example is made of blocks)."""
+    net = Network("Small ResNet, flat")
+    x = net.input((3, 32, 32), name="image")
+    x = net.add("Conv2d", x, out_channels=16, kernel_size=3, padding=1, bias=False, name="stem")
+    x = net.add("BatchNorm2d", x, name="stem_bn")
+    x = net.add("ReLU", x, name="stem_relu")
+    x = _residual_block(net, x, 16, 1, "block1")
+    x = _residual_block(net, x, 32, 2, "block2")
+    x = _residual_block(net, x, 64, 2, "block3")
+    x = net.add("GlobalAvgPool", x, name="pool")
+    x = net.add("Linear", x, out_features=10, name="classifier")
+    net.output(x, name="output")
+    return _project(net, _dataset("colour_shapes", n_samples=5000, image_size=32, noise=0.04),
+                    _training(10, 64, 0.003))
+
+
+def resnet50_blocks() -> Network:
+    """torchvision's ResNet-50 as 16 Bottleneck instances (3, 4, 6 and 3 per stage), one per block: the
+    block-navigation benchmark opens each in turn."""
+    net = Network("ResNet-50")
+    install_bundled(net.doc, "Bottleneck")
+    x = net.input((3, 224, 224), name="image")
+    x = net.add("Conv2d", x, name="conv1", out_channels=64, kernel_size=7, stride=2, padding=3, bias=False)
+    x = net.add("BatchNorm2d", x, name="bn1")
+    x = net.add("ReLU", x, name="relu")
+    x = net.add("MaxPool2d", x, name="maxpool", kernel_size=3, stride=2, padding=1)
+    for stage, (count, width, stride) in enumerate(((3, 64, 1), (4, 128, 2), (6, 256, 2), (3, 512, 2)), start=1):
+        for i in range(count):
+            x = net.add("Bottleneck", x, name=f"layer{stage}_{i}", width=width, channels=width * 4,
+                        stride=stride if i == 0 else 1, downsample=int(i == 0), repeat=1)
+    x = net.add("AdaptiveAvgPool2d", x, name="avgpool", output_size=1)
+    x = net.add("Flatten", x, name="flatten")
+    x = net.add("Linear", x, name="fc", out_features=1000)
+    net.output(x, name="logits")
+    return net
 
 
 def missing_flatten_mlp() -> Project:

@@ -40,7 +40,7 @@ from studio.editor.canvas.scene import GraphScene
 from studio.editor.canvas.view import GraphView
 from studio.editor.document_controller import DocumentController
 from studio.editor.inspector import Inspector
-from studio.editor.palette import PaletteWidget
+from studio.editor.palette import PaletteWidget, bundled_block_entries
 from studio.editor.problems import ProblemsPanel
 from studio.editor.session import EditorSession
 from studio.files.file_ui import FileUi
@@ -68,6 +68,8 @@ class MainWindow(QMainWindow):
         self.session = EditorSession(self)
         self.theme_name = str(self.settings.value("theme", DEFAULT_THEME))
         self._view_pending = False
+        self._shown_path: list[str] = []
+        self._level_views: dict[tuple[str, ...], tuple[float, QPointF]] = {}
         self.setObjectName("mainWindow")
         self.view = GraphView(self)
         self.setCentralWidget(self.view)
@@ -77,10 +79,11 @@ class MainWindow(QMainWindow):
         build_menus(self, self.actions)
         self.toolbar = build_toolbar(self, self.actions)
         self.palette.layer_activated.connect(self._add_at_centre)
+        self.palette.block_activated.connect(self._add_block_at_centre)
+        self.view.breadcrumb.level_chosen.connect(self._go_to_level)
         self.problems.node_activated.connect(self.reveal_node)
         self.problems.count_changed.connect(self._update_problem_title)
         self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{round(z * 100)}%"))
-        self.session.selection_changed.connect(self._show_selection)
         self.view.minimap.close_requested.connect(lambda: self.actions.minimap.setChecked(False))
         self.actions.minimap.setChecked(self.settings.value("minimap", True, type=bool))
         self.session.editable_changed.connect(self._editable_changed)
@@ -152,11 +155,13 @@ class MainWindow(QMainWindow):
         `replace_document`). A `recovered` project starts marked unsaved."""
         old_controller, old_scene = self.controller, self.scene
         self.controller = DocumentController(project, path, self)
-        self.scene = GraphScene(self.controller, theme(self.theme_name).canvas)
-        self.scene.setParent(self.view)  # dies with the view, never after it (see GraphView.setScene)
+        self.scene = self._make_scene()
         self.controller.status_message.connect(lambda m: self.statusBar().showMessage(m, 6000))
         self.controller.analysis_changed.connect(self._show_totals)
-        self.scene.snap_enabled = self.actions.snap.isChecked()
+        self.controller.level_changed.connect(self._level_changed)
+        self.controller.undo_stack.indexChanged.connect(self._refresh_blocks)
+        self._level_views, self._shown_path = {}, []
+        self._level_views: dict[tuple[str, ...], tuple[float, QPointF]] = {}
         if layout_is_broken(project.network, self.scene.node_sizes()):
             self.controller.auto_arrange(self.scene.node_sizes(), undoable=False)
         self.view.set_graph_scene(self.scene)
@@ -167,6 +172,7 @@ class MainWindow(QMainWindow):
             old_controller.close()
             old_controller.deleteLater()
         if old_scene is not None:
+            old_scene.detach()
             old_scene.deleteLater()
         if recovered:
             self.controller.undo_stack.resetClean()
@@ -179,6 +185,148 @@ class MainWindow(QMainWindow):
             self.layout().activate()  # docks settle first, so the view fits its final size
         self._restore_view()
         self.session.open(self.controller, self.scene)
+        self.view.breadcrumb.set_path([])
+        self._refresh_blocks()
+
+    def _make_scene(self) -> GraphScene:
+        """A scene for the document the controller shows (the network, or an open block's body)."""
+        scene = GraphScene(self.controller, theme(self.theme_name).canvas)
+        scene.setParent(self.view)  # dies with the view, never after it (see GraphView.setScene)
+        scene.snap_enabled = self.actions.snap.isChecked()
+        scene.selectionChanged.connect(self._scene_selection)
+        scene.block_open_requested.connect(self.open_block)
+        return scene
+
+    def _scene_selection(self) -> None:
+        if self.scene is not None and self.sender() is self.scene:  # (a block's body too, unlike the session)
+            self._show_selection(self.scene.selected_node_ids())
+
+    # ---- blocks ---------------------------------------------------------------------------
+    def _level_changed(self) -> None:
+        """A block was opened or left: show that document on the canvas, with the breadcrumb."""
+        old = self.scene
+        if old is not None:
+            path = tuple(self._shown_path)
+            self._level_views[path] = (self.view.zoom(), self.view.center())
+            old.detach()
+            old.blockSignals(True)
+        self.scene = self._make_scene()
+        if self.controller.editable and layout_is_broken(self.controller.doc, self.scene.node_sizes()):
+            # a block written in code (a bundled one) is laid out with real node sizes the first time
+            self.controller.auto_arrange(self.scene.node_sizes(), undoable=False)
+        self.view.set_graph_scene(self.scene)
+        self.inspector.show_nodes([])
+        self.session.show_scene(self.scene)
+        self._shown_path = list(self.controller.block_path)
+        self.view.breadcrumb.set_path(self.controller.level_names())
+        saved = self._level_views.get(tuple(self._shown_path))
+        if saved is not None:
+            self.view.set_zoom(saved[0])
+            self.view.center_on_point(saved[1])
+        else:
+            self.view.fit_to_view(min_zoom=OPEN_MIN_ZOOM)
+        if old is not None:
+            old.deleteLater()
+        self.view.setFocus()
+
+    def open_block(self, instance_id: str) -> None:
+        """Open a block instance of the shown document in place (double-click, Ctrl+Down)."""
+        if self.controller is not None:
+            self.controller.open_block(instance_id)
+
+    def open_selected_block(self) -> None:
+        blocks = [n for n in self.selected() if self.controller.doc.is_block(n)]
+        if len(blocks) != 1:
+            self.statusBar().showMessage("Select one block to open", 4000)
+            return
+        self.open_block(blocks[0])
+
+    def block_up(self) -> None:
+        if self.controller is not None:
+            self.controller.go_up()
+
+    def _go_to_level(self, depth: int) -> None:
+        if self.controller is not None:
+            self.controller.go_up(depth)
+
+    def group_selection(self) -> None:
+        ids = self.selected()
+        if not ids:
+            self.statusBar().showMessage("Select the nodes to group into a block", 4000)
+            return
+        instance = self.controller.group_into_block(ids)
+        if instance is not None:
+            self.scene.select_nodes([instance])
+
+    def _selected_block(self, verb: str) -> str | None:
+        blocks = [n for n in self.selected() if self.controller.doc.is_block(n)]
+        if len(blocks) != 1:
+            self.statusBar().showMessage(f"Select one block to {verb}", 4000)
+            return None
+        return blocks[0]
+
+    def ungroup_selection(self) -> None:
+        instance = self._selected_block("ungroup") if self.controller else None
+        if instance is not None:
+            self.scene.select_nodes(self.controller.ungroup(instance))
+
+    def make_unique_selection(self) -> None:
+        instance = self._selected_block("make unique") if self.controller else None
+        if instance is not None and self.controller.make_unique(instance) is not None:
+            self.scene.select_nodes([instance])
+
+    def save_block_dialog(self, path: str | Path | None = None) -> Path | None:
+        """Write the selected block (and the blocks it uses) to a .loomblock file."""
+        from PySide6.QtWidgets import QFileDialog
+
+        from engine.graph.block_file import SUFFIX, save_block_file
+
+        instance = self._selected_block("save") if self.controller else None
+        if instance is None:
+            return None
+        name = self.controller.doc.nodes[instance].type_id
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, "Save block", f"{name}{SUFFIX}",
+                                                  f"Layerloom blocks (*{SUFFIX})")
+            if not path:
+                return None
+        try:
+            written = save_block_file(self.controller.doc.library, name, path)
+        except OSError as exc:
+            self.show_error("Cannot save the block", str(exc))
+            return None
+        self.statusBar().showMessage(f"Saved block {name} to {written.name}", 5000)
+        return written
+
+    def load_block_dialog(self, path: str | Path | None = None) -> str | None:
+        """Add the blocks of a .loomblock file to the project (they appear in the palette's Blocks)."""
+        from PySide6.QtWidgets import QFileDialog
+
+        from engine.graph.block_file import SUFFIX, read_block_file
+
+        if self.controller is None:
+            return None
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, "Load block", "", f"Layerloom blocks (*{SUFFIX})")
+            if not path:
+                return None
+        try:
+            records = read_block_file(path)
+        except ProjectFileError as exc:
+            self.show_error("Cannot load the block", str(exc))
+            return None
+        return self.controller.add_blocks(records)
+
+    def _refresh_blocks(self, *_: object) -> None:
+        """List the project's blocks and the bundled ones in the palette's Blocks section."""
+        if self.controller is None:
+            return
+        library = self.controller.network.library
+        project = [(d.name, d.display_title, d.help) for d in library]
+        self.palette.set_blocks(project, bundled_block_entries())
+
+    def _add_block_at_centre(self, source: str, name: str) -> None:
+        self.view.add_block_at(source, name, self.view.center())
 
     def _restore_view(self) -> None:
         canvas = self.controller.project.ui.get("canvas") if self.controller else None
@@ -408,7 +556,9 @@ class MainWindow(QMainWindow):
             self.docks["inspector"].raise_()
 
     def reveal_node(self, node_id: str) -> None:
-        """Select a node and centre the view on it (double-click in Problems)."""
+        """Select a node of the network and centre the view on it (double-click in Problems)."""
+        if self.controller is not None and self.controller.block_path:
+            self.controller.go_up(0)  # problems and runs name the network's nodes
         if self.scene is not None and node_id in self.scene.nodes:
             self.scene.select_nodes([node_id])
             self.view.center_on_node(node_id)

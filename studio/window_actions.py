@@ -47,12 +47,24 @@ _SPECS: dict[str, tuple[str, list, str, str, str]] = {
     "zoom_in": ("Zoom &In", ["Ctrl++", "Ctrl+="], "zoom-in", "zoom_in", "Zoom in"),
     "zoom_out": ("Zoom &Out", ["Ctrl+-"], "zoom-out", "zoom_out", "Zoom out"),
     "fit": ("&Fit to View", ["Ctrl+0", "F"], "fit", "fit_to_view", "Show the whole network"),
+    "group": ("&Group into Block", ["Ctrl+G"], "", "group_selection",
+              "Make the selected nodes one block, used in their place"),
+    "ungroup": ("&Ungroup", ["Ctrl+Shift+G"], "", "ungroup_selection",
+                "Replace the selected block by the nodes inside it"),
+    "open_block": ("&Open Block", ["Ctrl+Down"], "", "open_selected_block",
+                   "Open the selected block in place to edit what is inside (or double-click it)"),
+    "block_up": ("Back &Up", ["Ctrl+Up"], "", "block_up", "Leave the open block for the level above (Esc)"),
+    "make_unique": ("Make &Unique", [], "", "make_unique_selection",
+                    "Give the selected block its own copy of its definition, to edit it alone"),
+    "save_block": ("&Save Block As…", [], "", "save_block_dialog", "Write the selected block to a file to share"),
+    "load_block": ("&Load Block…", [], "", "load_block_dialog", "Add a block from a file to this project"),
 }
 
 
 # Disabled while the open project is read-only: the edits, and what would replace the project
 # (a run is training it). Copy, select all and the view actions stay.
-READ_ONLY_DISABLED = ("new", "open", "import_model", "cut", "paste", "duplicate", "delete", "quick_add", "arrange")
+READ_ONLY_DISABLED = ("new", "open", "import_model", "cut", "paste", "duplicate", "delete", "quick_add", "arrange",
+                      "group", "ungroup", "make_unique", "load_block")
 
 
 class WindowActions:
@@ -136,6 +148,11 @@ def build_menus(window: MainWindow, a: WindowActions) -> None:
     edit.addActions([a.cut, a.copy, a.paste, a.duplicate, a.delete])
     edit.addSeparator()
     edit.addActions([a.select_all, a.quick_add, a.arrange])
+    edit.addSeparator()
+    blocks = edit.addMenu("&Block")
+    blocks.addActions([a.group, a.ungroup, a.open_block, a.block_up, a.make_unique])
+    blocks.addSeparator()
+    blocks.addActions([a.save_block, a.load_block])
     edit.addSeparator()
     edit.addAction(a.history)
 

@@ -7,7 +7,8 @@ they do for a user) and returns its JSON-able result; an exception in the child 
 the import contracts see the dependency.
 
 `interleaved(contestants, rounds)` runs every contestant once per round, alternating the order
-from round to round, so that load drifting on a shared machine hits all of them alike, and
+from round to round, so that load drifting on a shared machine hits all of them alike (each
+result is also written to stderr as it arrives, so a long series shows its progress), and
 `ratio_stats` summarises the per-round ratios of two contestants as min, median, max and spread
 (max - min): the median is the figure, the spread says how much to trust it.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 import statistics
+import sys
 import traceback
 from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
@@ -77,6 +79,8 @@ def interleaved(contestants: Sequence[Contestant], rounds: int,
         order = list(contestants) if r % 2 == 0 else list(reversed(contestants))
         for name, fn, spec in order:
             results[name].append(run(fn, spec))
+            print(f"layerloom bench: round {r + 1}/{rounds} {name} {spec.get('network', '')}: "
+                  f"{json.dumps(results[name][-1])}", file=sys.stderr, flush=True)
     return results
 
 

@@ -38,6 +38,12 @@ def _canvas(args: argparse.Namespace) -> Report:
     return canvas.run_section(args)
 
 
+def _canvas_scale(args: argparse.Namespace) -> Report:
+    from studio.bench import canvas_scale
+
+    return canvas_scale.run_section(args)
+
+
 def _training(args: argparse.Namespace) -> Report:
     from studio.bench import limit
 
@@ -71,6 +77,8 @@ def _studio_training(args: argparse.Namespace) -> Report:
 SECTIONS: tuple[Section, ...] = (
     Section("inference", "validate + infer a large network from scratch and after one edit", _inference),
     Section("canvas", "load, first paint, pan and zoom of a large network in the studio", _canvas, qt=True),
+    Section("canvas_scale", "the canvas for 5,000 nodes and a frame at zoom-to-fit; opening and leaving "
+            "ResNet-50's 16 blocks", _canvas_scale, qt=True),
     Section("training", "the engine against a hand-written loop (the limit), MLP and CNN", _training),
     Section("telemetry", "a studio worker with live telemetry on against off, read from another process",
             _telemetry),

@@ -27,6 +27,8 @@ _COLORS = {
     "Attention": "#db2777",
     "Merge": "#ca8a04",
     "Activation": "#dc6b19",
+    "Blocks": "#4f46e5",
+    "Block ports": "#0f766e",
 }
 
 
@@ -94,6 +96,19 @@ def _glyph(painter: QPainter, category: str, r: QRectF) -> None:
         path.lineTo(p(3, 12))
         path.moveTo(p(8, 8))
         path.lineTo(p(13, 8))
+    elif category == "Blocks":  # two stacked boxes: a subnetwork
+        path.addRoundedRect(QRectF(p(2.5, 2.5), p(10.5, 10.5)), 1.5 * s, 1.5 * s)
+        path.moveTo(p(13.5, 6))
+        path.lineTo(p(13.5, 13.5))
+        path.lineTo(p(6, 13.5))
+    elif category == "Block ports":  # an arrow through a bracket: a way in or out of a block
+        path.moveTo(p(2.5, 8))
+        path.lineTo(p(11, 8))
+        path.moveTo(p(8, 5))
+        path.lineTo(p(11, 8))
+        path.lineTo(p(8, 11))
+        path.moveTo(p(13.5, 3))
+        path.lineTo(p(13.5, 13))
     elif category == "Activation":
         path.moveTo(p(2.5, 11))
         path.lineTo(p(7.5, 11))

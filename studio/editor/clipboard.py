@@ -147,3 +147,22 @@ def _fresh_id(name: str, taken: set[str]) -> str:
         candidate = f"{base}_{i}"
         i += 1
     return candidate
+
+
+BLOCK_MIME_TYPE = "application/x-layerloom-block"
+BLOCK_SOURCES = ("project", "bundled")
+
+
+def block_mime(source: str, name: str) -> QMimeData:
+    """What the palette drags for a block: where it comes from (the project or the bundle) and its name."""
+    mime = QMimeData()
+    mime.setData(BLOCK_MIME_TYPE, f"{source}:{name}".encode())
+    return mime
+
+
+def block_from_mime(mime: QMimeData | None) -> tuple[str, str] | None:
+    """(source, block name) of a palette block drag, or None."""
+    if mime is None or not mime.hasFormat(BLOCK_MIME_TYPE):
+        return None
+    source, _, name = bytes(mime.data(BLOCK_MIME_TYPE).data()).decode("utf-8", errors="replace").partition(":")
+    return (source, name) if source in BLOCK_SOURCES and name else None

@@ -57,14 +57,14 @@ class AddNodeCommand(QUndoCommand):
         self.position = position
         self.node_id = node_id
         self.strict = strict
-        self.setText(f"Add {doc.registry.get(type_id).title}" + (f" '{name}'" if name else ""))
+        self.setText(f"Add {doc.type_spec(type_id).title}" + (f" '{name}'" if name else ""))
 
     def redo(self) -> None:
         node = self.doc.add_node(self.type_id, name=self.name, params=self.params, position=self.position,
                                  node_id=self.node_id, strict=self.strict)
         if self.node_id is None:
             self.node_id, self.name = node.id, node.name
-            self.setText(f"Add {self.doc.registry.get(self.type_id).title} '{node.name}'")
+            self.setText(f"Add {self.doc.type_spec(self.type_id).title} '{node.name}'")
 
     def undo(self) -> None:
         self.doc.remove_node(self.node_id)

@@ -7,7 +7,9 @@ subscribing to the engine directly, so there is exactly one place where engine
 callbacks enter Qt and one place (`close`) where they are let go.
 
 Signals are emitted synchronously, in the order of the document's events. The
-bridge never writes to the document.
+bridge never writes to the document. `follow(doc)` moves it to another document
+of the same project (a block's body opened on the canvas); its library's
+`definition_changed` arrives as `definitions_changed`.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class DocumentBridge(QObject):
     param_changed = Signal(str, str, object, object)  # node_id, key, old, new
     node_renamed = Signal(str, str, str)  # node_id, old name, new name
     nodes_moved = Signal(object)  # {node_id: (x, y)}
+    definitions_changed = Signal(object)  # frozenset of block names whose definition (or a block inside) changed
     changed = Signal()  # after any of the above
 
     def __init__(self, doc: GraphDocument, parent: QObject | None = None) -> None:
@@ -43,12 +46,30 @@ class DocumentBridge(QObject):
         }
         for name, handler in self._handlers.items():
             getattr(doc.events, name).subscribe(handler)
+        self._library_events = doc.library.events
+        self._library_events.definition_changed.subscribe(self._on_definitions_changed)
+
+    def follow(self, doc: GraphDocument) -> None:
+        """Listen to another document of the same project (a block's body opened on the canvas): the
+        signals, and whatever is connected to them, stay."""
+        for name, handler in self._handlers.items():
+            getattr(self.doc.events, name).unsubscribe(handler)
+        self.doc = doc
+        for name, handler in self._handlers.items():
+            getattr(doc.events, name).subscribe(handler)
 
     def close(self) -> None:
         """Stop listening to the document (call before dropping it)."""
         for name, handler in self._handlers.items():
             getattr(self.doc.events, name).unsubscribe(handler)
         self._handlers = {}
+        if self._library_events is not None:
+            self._library_events.definition_changed.unsubscribe(self._on_definitions_changed)
+            self._library_events = None
+
+    def _on_definitions_changed(self, names: frozenset) -> None:
+        self.definitions_changed.emit(names)
+        self.changed.emit()
 
     def _on_node_added(self, node: Node) -> None:
         self.node_added.emit(node)

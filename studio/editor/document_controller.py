@@ -32,13 +32,19 @@ from typing import Any, TypeVar
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
+from engine.block_catalog import BUNDLED_BLOCKS, bundled_title, install_bundled
+from engine.graph import block_file, hierarchy
 from engine.graph.analysis import Analysis, NetworkAnalyzer
+from engine.graph.block_inference import body_analysis
 from engine.graph.document import Edge, GraphDocument
+from engine.graph.errors import DocumentError
+from engine.graph.hierarchy import Step
 from engine.layers.params import ParamError, coerce_param
 from engine.layers.spec import Fix
 from engine.project import Project
 from studio.editor import clipboard
 from studio.editor.auto_layout import layered_layout
+from studio.editor.block_commands import StepCommand
 from studio.editor.commands import (
     AddNodeCommand,
     ConnectCommand,
@@ -81,24 +87,35 @@ READ_ONLY_REASON = "The network is read-only"
 class DocumentController(QObject):
     """Checked, undoable edits of one project's network, and its live analysis."""
 
-    analysis_changed = Signal(object)  # Analysis
+    analysis_changed = Signal(object)  # Analysis of the whole network
+    level_analysis_changed = Signal(object)  # Analysis of the document shown (a block's body when one is open)
+    level_changed = Signal()  # a block was opened or left: `doc` is another document
     status_message = Signal(str)
     editable_changed = Signal(bool)
 
     def __init__(self, project: Project, path: Path | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.project = project
-        self.doc: GraphDocument = project.network
+        self.network: GraphDocument = project.network
+        self.doc: GraphDocument = project.network  # the document shown and edited: a block's body when open
+        self.block_path: list[str] = []  # the open block: instance ids from the network down
         self.path = path
-        self.bridge = DocumentBridge(self.doc, self)
+        self.bridge = DocumentBridge(self.doc, self)  # follows `doc`
+        self._network_bridge = DocumentBridge(self.network, self)  # any change anywhere (bodies included)
         self.undo_stack = QUndoStack(self)
-        self.analyzer = NetworkAnalyzer(self.doc)
+        self.analyzer = NetworkAnalyzer(self.network)
         self.analysis: Analysis = self.analyzer.analyze()
+        self.level_analysis: Analysis = self.analysis
+        # Inside an open block: the values its instance binds onto inner parameters (copy 0), and which
+        # block parameter sets each, {(node id, key): "channels of layer2"}.
+        self.level_bindings: dict[str, dict[str, Any]] = {}
+        self.level_binders: dict[tuple[str, str], str] = {}
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
         self._timer.timeout.connect(self.flush_analysis)
-        self.bridge.changed.connect(self._timer.start)
+        self._network_bridge.changed.connect(self._timer.start)
+        self.undo_stack.indexChanged.connect(self._keep_level)
         self._editable = True
         # How big the canvas draws each node (the scene sets this): insertions make room with it.
         self.measure: Callable[[], dict[str, tuple[float, float]]] | None = None
@@ -108,6 +125,7 @@ class DocumentController(QObject):
         """Let go of the document's events (call before dropping the controller)."""
         self._timer.stop()
         self.bridge.close()
+        self._network_bridge.close()
         self.analyzer.close()
 
     # ---- analysis ---------------------------------------------------------------
@@ -115,7 +133,11 @@ class DocumentController(QObject):
         """Analyse now (normally the timer does this once per burst of edits)."""
         self._timer.stop()
         self.analysis = self.analyzer.analyze()
+        self.level_analysis = self.analysis if not self.block_path else \
+            body_analysis(self.network, self.block_path, self.analysis)
+        self.level_bindings, self.level_binders = _bindings_at(self.network, self.block_path)
         self.analysis_changed.emit(self.analysis)
+        self.level_analysis_changed.emit(self.level_analysis)
         return self.analysis
 
     @property
@@ -315,6 +337,113 @@ class DocumentController(QObject):
     def duplicate(self, node_ids: Iterable[str], offset: Position = (40.0, 40.0)) -> list[str]:
         return self.paste(self.copy_data(node_ids), offset, verb="Duplicate")
 
+    # ---- blocks: where the canvas is -----------------------------------------------
+    def open_block(self, instance_id: str) -> str | None:
+        """Show the body of the block instance `instance_id` (of the shown document); the reason when it
+        is no block."""
+        if instance_id not in self.doc.nodes or not self.doc.is_block(instance_id):
+            return self._refuse("Only a block can be opened: select a block node")
+        self._show_level([*self.block_path, instance_id])
+        return None
+
+    def go_up(self, depth: int | None = None) -> None:
+        """Go back up to `depth` (0: the network; default: one level up)."""
+        if not self.block_path:
+            return
+        depth = len(self.block_path) - 1 if depth is None else max(0, min(depth, len(self.block_path)))
+        self._show_level(self.block_path[:depth])
+
+    def level_names(self) -> list[str]:
+        """The network's name, then the name of each open instance (the breadcrumb)."""
+        names, doc = [self.project.name or "network"], self.network
+        for instance_id in self.block_path:
+            names.append(doc.nodes[instance_id].name)
+            doc = doc.definition_of(instance_id).body
+        return names
+
+    def _show_level(self, path: list[str]) -> None:
+        doc = self.network
+        for instance_id in path:
+            doc = doc.definition_of(instance_id).body
+        self.block_path = list(path)
+        self.doc = doc
+        self.bridge.follow(doc)
+        self.level_analysis = self.analysis if not path else body_analysis(self.network, path, self.analysis)
+        self.level_bindings, self.level_binders = _bindings_at(self.network, path)
+        self.level_changed.emit()
+
+    def _keep_level(self, _index: int = 0) -> None:
+        """After an undo or redo, stay in the deepest block of the path that still exists."""
+        doc, valid = self.network, []
+        for instance_id in self.block_path:
+            if instance_id not in doc.nodes or not doc.is_block(instance_id):
+                break
+            valid.append(instance_id)
+            doc = doc.definition_of(instance_id).body
+        if valid != self.block_path or doc is not self.doc:
+            self._show_level(valid)
+
+    # ---- blocks: edits ------------------------------------------------------------------
+    def _push_step(self, make_step: Callable[[], Step]) -> Step | None:
+        """Run a block operation and record it as one undo step; a refusal leaves everything as it was."""
+        try:
+            step = make_step()
+        except DocumentError as exc:
+            self._refuse(str(exc))
+            return None
+        self.undo_stack.push(StepCommand(step))
+        return step
+
+    @_edits(None)
+    def group_into_block(self, node_ids: Iterable[str]) -> str | None:
+        """Move the nodes into a new block and put one instance in their place; returns its id."""
+        step = self._push_step(lambda: hierarchy.group_into_block(self.doc, list(node_ids)))
+        return step.result if step else None
+
+    @_edits([])
+    def ungroup(self, instance_id: str) -> list[str]:
+        """Replace a block instance by its contents; returns the new node ids."""
+        if instance_id not in self.doc.nodes or not self.doc.is_block(instance_id):
+            self._refuse("Only a block can be ungrouped: select a block node")
+            return []
+        step = self._push_step(lambda: hierarchy.ungroup_block(self.doc, instance_id))
+        return list(step.result) if step else []
+
+    @_edits(None)
+    def make_unique(self, instance_id: str) -> str | None:
+        """Give one instance its own copy of its block's definition; returns the new block's name."""
+        if instance_id not in self.doc.nodes or not self.doc.is_block(instance_id):
+            self._refuse("Only a block instance can be made unique: select a block node")
+            return None
+        step = self._push_step(lambda: hierarchy.make_unique(self.doc, instance_id))
+        return step.result if step else None
+
+    @_edits(None)
+    def place_block(self, source: str, name: str, position: Position) -> str | None:
+        """Add an instance of block `name` at `position`: a block of the project, or a bundled one (added to
+        the project's library in the same undo step); returns the instance id."""
+        def place() -> str:
+            if source == "bundled" and name not in self.doc.library:
+                install_bundled(self.doc, name)
+            self.doc.library.check_placement(name, self.doc)
+            return self.doc.add_node(name, position=position).id
+
+        if source == "bundled" and name not in BUNDLED_BLOCKS:
+            self._refuse(f"There is no bundled block {name!r}")
+            return None
+        if source != "bundled" and name not in self.doc.library:
+            self._refuse(f"There is no block {name!r} in this project")
+            return None
+        title = bundled_title(name) if source == "bundled" else self.doc.library.get(name).display_title
+        step = self._push_step(lambda: hierarchy.record(self.doc, f"Add {title}", place))
+        return step.result if step else None
+
+    @_edits(None)
+    def add_blocks(self, records: list[dict[str, Any]], text: str = "Load block") -> str | None:
+        """Add block definitions read from a shared file (`engine.graph.block_file`); returns the last name."""
+        step = self._push_step(lambda: block_file.add_definitions(self.doc, records, text))
+        return step.result if step else None
+
     # ---- fixes -----------------------------------------------------------------------
     @_edits(None)
     def add_after(self, node_id: str, type_id: str) -> str | None:
@@ -358,32 +487,54 @@ class DocumentController(QObject):
         return add.node_id
 
     @_edits()
-    def apply_fix(self, fix: Fix) -> str | None:
-        """Insert the adapter a problem suggests on the wire source -> target, as one undo step."""
-        edge = next((e for e in self.doc.edges_into(fix.target, fix.target_port) if e.source == fix.source),
-                    None)
-        if edge is None or fix.insert_type not in self.doc.registry:
+    def apply_fix(self, fix: Fix, path: tuple[str, ...] = ()) -> str | None:
+        """Insert the adapter a problem suggests on the wire source -> target, as one undo step. A problem
+        inside a block (`path`: the instance ids down to the node at fault) is fixed in that block."""
+        if len(path) > 1:
+            step = self._push_step(lambda: hierarchy.apply_fix(self.network, path, fix))
+            return None if step else "This fix no longer applies"
+        doc = self.network
+        edge = next((e for e in doc.edges_into(fix.target, fix.target_port) if e.source == fix.source), None)
+        if edge is None or fix.insert_type not in doc.registry:
             return self._refuse("This fix no longer applies: the wire it repairs has changed")
-        index = self.doc.edges.index(edge)
-        position, moves = place_after(self.doc, self.measure() if self.measure else {}, fix.source, fix.target)
-        spec = self.doc.registry.get(fix.insert_type)
-        name = self.doc.unique_name(spec.name_prefix or fix.insert_type.lower())
+        index = doc.edges.index(edge)
+        position, moves = place_after(doc, self.measure() if self.measure else {}, fix.source, fix.target)
+        spec = doc.registry.get(fix.insert_type)
+        name = doc.unique_name(spec.name_prefix or fix.insert_type.lower())
         try:
             params = {k: coerce_param(spec.param(k), v) for k, v in fix.params.items()}
         except (ParamError, KeyError) as exc:
             return self._refuse(f"Cannot apply the fix: {exc}")
-        with self._macro(f"Insert {spec.title} between {self.doc.nodes[fix.source].name} and "
-                         f"{self.doc.nodes[fix.target].name}"):
-            self.undo_stack.push(DisconnectCommand(self.doc, edge))
+        with self._macro(f"Insert {spec.title} between {doc.nodes[fix.source].name} and "
+                         f"{doc.nodes[fix.target].name}"):
+            self.undo_stack.push(DisconnectCommand(doc, edge))
             if moves:  # make room, so the inserted node overlaps nothing
-                self.undo_stack.push(MoveNodesCommand(self.doc, {n: self.doc.nodes[n].position for n in moves},
+                self.undo_stack.push(MoveNodesCommand(doc, {n: doc.nodes[n].position for n in moves},
                                                       moves, "Make room"))
-            add = AddNodeCommand(self.doc, fix.insert_type, name=name, params=params, position=position)
+            add = AddNodeCommand(doc, fix.insert_type, name=name, params=params, position=position)
             self.undo_stack.push(add)
             out_port = spec.outputs[0].name
             in_port = spec.inputs[0].name
-            self.undo_stack.push(ConnectCommand(self.doc, Edge(edge.source, edge.source_port, add.node_id,
+            self.undo_stack.push(ConnectCommand(doc, Edge(edge.source, edge.source_port, add.node_id,
                                                                in_port)))
-            self.undo_stack.push(ConnectCommand(self.doc, Edge(add.node_id, out_port, edge.target,
+            self.undo_stack.push(ConnectCommand(doc, Edge(add.node_id, out_port, edge.target,
                                                                edge.target_port), index=index))
         return None
+
+
+Bindings = dict[str, dict[str, Any]]
+
+
+def _bindings_at(network: GraphDocument, path: list[str]) -> tuple[Bindings, dict[tuple[str, str], str]]:
+    """The inner values the instances along `path` bind in the innermost body (its first copy), and the
+    block parameter that sets each (what the inspector says about a parameter it cannot edit there)."""
+    doc, bound, binders = network, {}, {}
+    for instance_id in path:
+        node = doc.node(instance_id)
+        definition = doc.definition_of(instance_id)
+        values = {p.name: node.params.get(p.name, p.default) for p in doc.spec_of(node).params}
+        values.update(bound.get(instance_id, {}))
+        bound = definition.bindings(values, 0)
+        binders = {(inner, key): f"{p.name} of {node.name}" for p in definition.params for inner, key in p.targets}
+        doc = definition.body
+    return bound, binders

@@ -67,13 +67,13 @@ class Inspector(QScrollArea):
             bridge.param_changed.disconnect(self._on_param_changed)
             bridge.node_renamed.disconnect(self._on_renamed)
             bridge.node_removed.disconnect(self._on_removed)
-            self.controller.analysis_changed.disconnect(self._on_analysis)
+            self.controller.level_analysis_changed.disconnect(self._on_analysis)
         self.controller = controller
         if controller is not None:
             controller.bridge.param_changed.connect(self._on_param_changed)
             controller.bridge.node_renamed.connect(self._on_renamed)
             controller.bridge.node_removed.connect(self._on_removed)
-            controller.analysis_changed.connect(self._on_analysis)
+            controller.level_analysis_changed.connect(self._on_analysis)
         self.show_nodes([])
 
     # ---- content -----------------------------------------------------------------------
@@ -100,7 +100,7 @@ class Inspector(QScrollArea):
         self.setWidget(page)
 
     def _build(self, layout: QVBoxLayout, node: Node) -> None:
-        spec = self.controller.doc.registry.get(node.type_id)
+        spec = self.controller.doc.spec_of(node)
         head = QHBoxLayout()
         icon = QLabel()
         icon.setPixmap(category_icon(spec.category).pixmap(28, 28))
@@ -136,7 +136,7 @@ class Inspector(QScrollArea):
         self.warnings_label = _label("", "warningText", wrap=True)
         layout.addWidget(self.problems_label)
         layout.addWidget(self.warnings_label)
-        self._on_analysis(self.controller.analysis)
+        self._on_analysis(self.controller.level_analysis)
 
         if spec.params:
             layout.addWidget(_label("PARAMETERS", "sectionLabel"))
@@ -146,6 +146,11 @@ class Inspector(QScrollArea):
                 editor = make_editor(param)
                 editor.setObjectName(f"param_{param.name}")
                 editor.set_value(node.params.get(param.name))
+                binder = self.controller.level_binders.get((node.id, param.name))
+                if binder is not None:  # inside an open block, a block parameter sets this one
+                    editor.set_value(self.controller.level_bindings.get(node.id, {}).get(param.name))
+                    editor.setEnabled(False)
+                    editor.setToolTip(f"Set by the block parameter {binder}: edit it there")
                 editor.committed.connect(lambda value, session, key=param.name: self._commit(key, value, session))
                 editor.refused.connect(lambda reason, key=param.name: self._show_error(key, reason))
                 name = QLabel(param.name)
@@ -182,7 +187,7 @@ class Inspector(QScrollArea):
 
     # ---- document -> widgets ---------------------------------------------------------------
     def _on_param_changed(self, node_id: str, key: str, old: object, new: object) -> None:
-        if node_id == self.node_id and key in self.editors:
+        if node_id == self.node_id and key in self.editors and self.editors[key].isEnabled():
             self.editors[key].set_value(new)
             self._show_error(key, None)
 

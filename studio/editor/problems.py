@@ -142,7 +142,7 @@ class ProblemsPanel(QWidget):
             return
         self.problems = list(analysis.problems)
         self.tree.clear()
-        names = self.controller.doc.nodes
+        names = self.controller.network.nodes
         for problem in self.problems:
             node = names.get(problem.node_id) if problem.node_id else None
             name = node.name if node else "(network)"
@@ -161,7 +161,7 @@ class ProblemsPanel(QWidget):
         self.count_changed.emit(len(analysis.errors), len(analysis.warnings))
 
     def _rename_rows(self) -> None:
-        names = self.controller.doc.nodes
+        names = self.controller.network.nodes
         for i in range(self.tree.topLevelItemCount()):
             item = self.tree.topLevelItem(i)
             node = names.get(item.data(0, NODE_ROLE) or "")
@@ -177,7 +177,7 @@ class ProblemsPanel(QWidget):
         button.setText(f"Insert {title}")
         button.setToolTip(fix.description[:1].upper() + fix.description[1:])
         button.setCursor(Qt.CursorShape.PointingHandCursor)
-        button.clicked.connect(lambda: self.controller.apply_fix(fix))
+        button.clicked.connect(lambda: self.controller.apply_fix(fix, problem.path))
         return button
 
     def _fix_row(self, problem: Problem) -> QWidget:

@@ -7,7 +7,8 @@ group or its widgets. What goes out:
 
 - `project_opened(DocumentController)`: another project is shown (its controller; the old one is
   being dropped),
-- `selection_changed(list[str])`: the canvas selection, as node ids in document order,
+- `selection_changed(list[str])`: the canvas selection, as node ids in document order (empty while
+  a block is open on the canvas: its nodes are not the network's),
 - `document_changed()`: after every undo-stack step of the open project (an edit, undo or redo,
   also of its dataset and training settings),
 - `editable_changed(bool)`: the open project became read-only or editable again; emitted also
@@ -83,6 +84,15 @@ class EditorSession(QObject):
         self.project_opened.emit(controller)
         self.editable_changed.emit(controller.editable)
 
+    def show_scene(self, scene: GraphScene) -> None:
+        """The canvas now shows another scene of the same project (a block opened or left)."""
+        old = self.scene
+        if old is not None:
+            old.selectionChanged.disconnect(self._scene_selection)
+        self._scene = scene
+        scene.selectionChanged.connect(self._scene_selection)
+        self._scene_selection()
+
     def _let_go(self) -> None:
         controller, scene = self._controller, self.scene
         if controller is not None and shiboken6.isValid(controller):
@@ -96,4 +106,7 @@ class EditorSession(QObject):
         self.document_changed.emit()
 
     def _scene_selection(self) -> None:
-        self.selection_changed.emit(self.selected())
+        # Inside an open block the canvas shows the block's own nodes, which the network (and so
+        # the training panels) does not have: outside the editor that selects nothing.
+        inside = self._controller is not None and bool(self._controller.block_path)
+        self.selection_changed.emit([] if inside else self.selected())

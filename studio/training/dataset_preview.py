@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QRunnable, Signal
+from PySide6.QtCore import QObject, QRunnable, Signal, SignalInstance
 
 from engine.data.config import DatasetSummary
 from studio.training.pool import training_pool
@@ -76,7 +76,7 @@ class _PreviewJob(QRunnable):
             return
         self._emit(self.signals.loaded, result)
 
-    def _emit(self, signal: Any, payload: Any) -> None:
+    def _emit(self, signal: SignalInstance, payload: PreviewResult | str) -> None:
         with contextlib.suppress(RuntimeError):  # the previewer is gone (the window closed while loading)
             signal.emit(self.generation, payload)
 

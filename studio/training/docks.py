@@ -13,8 +13,6 @@ restored it before they did).
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 
@@ -119,7 +117,7 @@ def _list_in_view_menu(window: QMainWindow, docks: dict[str, QDockWidget]) -> No
         menu.addAction(action)
 
 
-def restore_state(window: Any) -> bool:
+def restore_state(window: QMainWindow) -> bool:
     """Apply the saved dock layout again, now that the training docks exist."""
     settings = getattr(window, "settings", None)
     state = settings.value("windowState") if settings is not None else None

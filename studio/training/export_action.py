@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QRunnable, Signal
 from PySide6.QtGui import QAction
@@ -22,8 +22,16 @@ from PySide6.QtWidgets import QFileDialog
 from engine.project import Project
 from studio.training.pool import training_pool
 
+if TYPE_CHECKING:  # the training UI owns this action; a run-time import would be circular
+    from studio.training.training_ui import TrainingUi
+
 FORMATS = {".onnx": "onnx", ".pt2": "pt2", ".safetensors": "safetensors", ".py": "code"}
 FILTERS = "ONNX (*.onnx);;torch.export program (*.pt2);;safetensors weights (*.safetensors);;PyTorch code (*.py)"
+
+
+def weights_description(run_id: str | None) -> str:
+    """Whose weights an export writes, in the words the dialog, the log and the report use."""
+    return f"the best weights of run '{run_id}'" if run_id else "freshly initialised weights (no run yet)"
 
 
 class _Signals(QObject):
@@ -45,7 +53,8 @@ class _ExportJob(QRunnable):
             from engine.runs import load_run_weights
 
             weights = load_run_weights(self.project, self.run_id) if self.run_id else None
-            report = export_network(document_from_data(self.network), self.fmt, self.path, weights)
+            report = export_network(document_from_data(self.network), self.fmt, self.path, weights,
+                                    weights_from=weights_description(self.run_id))
         except Exception as exc:  # every failure is reported, never silent
             with contextlib.suppress(RuntimeError):  # the window closed meanwhile
                 self.signals.failed.emit(f"{type(exc).__name__}: {exc}" if not str(exc) else str(exc))
@@ -57,7 +66,7 @@ class _ExportJob(QRunnable):
 class ExportAction(QObject):
     """The Export Network… action and the exports it starts."""
 
-    def __init__(self, ui: Any) -> None:
+    def __init__(self, ui: TrainingUi) -> None:
         super().__init__(ui)
         self.ui = ui
         self.pending = 0
@@ -75,7 +84,9 @@ class ExportAction(QObject):
         if project is None:
             return
         start = str(Path(self.ui.workspace.path or project.name).with_suffix(".onnx"))
-        path, _ = QFileDialog.getSaveFileName(self.ui.window, "Export Network", start, FILTERS)
+        # the caption says whose weights go out before the user picks a file, not only afterwards
+        caption = f"Export Network with {weights_description(self._run_to_export(project))}"
+        path, _ = QFileDialog.getSaveFileName(self.ui.window, caption, start, FILTERS)
         if path:
             self.export(Path(path))
 
@@ -89,8 +100,7 @@ class ExportAction(QObject):
         from engine.graph.serialize import document_to_data  # Qt-free and light: no torch here
 
         run_id = self._run_to_export(project)
-        where = f"the weights of {run_id}" if run_id else "freshly initialised weights (no run yet)"
-        self.ui.log(f"exporting {fmt} to {path} with {where}")
+        self.ui.log(f"exporting {fmt} to {path} with {weights_description(run_id)}")
         self.ui.window.statusBar().showMessage(f"Exporting {path.name}…")
         self.pending += 1
         # a snapshot of the stored runs: the GUI thread may add runs while the export reads one

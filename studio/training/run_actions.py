@@ -9,11 +9,9 @@ Icons are drawn here in the theme's colours, so no image files are needed.
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QAction, QActionGroup, QColor, QIcon, QKeySequence, QPainter, QPixmap, QPolygonF
-from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QProgressBar
+from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QMenuBar, QProgressBar, QToolBar
 
 from studio.run_controller import RunProgress
 from studio.training.canvas_health import MODES
@@ -85,7 +83,7 @@ class RunActions:
         bar.addPermanentWidget(self.progress)
         self.show_state("idle")
 
-    def add_to(self, toolbar: Any, menu_bar: Any, before: QMenu | None = None) -> QMenu:
+    def add_to(self, toolbar: QToolBar, menu_bar: QMenuBar, before: QMenu | None = None) -> QMenu:
         """Put the controls on `toolbar` and in a Run menu before the menu `before` (or at the end)."""
         toolbar.addSeparator()
         toolbar.addActions([self.all[n] for n in ("train", "pause", "resume", "stop")])

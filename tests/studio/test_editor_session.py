@@ -20,14 +20,16 @@ from PySide6.QtWidgets import QGraphicsItem
 from studio_gestures import drag, node_id, node_pos, open_project, port_pos
 from studio_networks import lenet5, mlp_with_missing_flatten
 
+from engine.block_catalog import bundled_definitions
 from engine.graph.document import Edge
+from engine.graph.hierarchy import group_into_block
 from engine.project import project_to_data
 from studio.editor.document_controller import DocumentController
 from studio.editor.session import EditorSession
 
 # Public methods of the controller that only read (or only talk): everything else must be marked.
 READS = {"close", "flush_analysis", "analysis_pending", "editable", "set_editable", "hint", "check_param",
-         "wire_problem", "copy_data"}
+         "wire_problem", "copy_data", "open_block", "go_up", "level_names"}
 
 
 def _ids(c: DocumentController, *names: str) -> list[str]:
@@ -63,6 +65,11 @@ MUTATIONS: dict[str, Callable[[DocumentController], object]] = {
     "paste": lambda c: c.paste(c.copy_data(_ids(c, "fc1")), (40.0, 40.0)),
     "duplicate": lambda c: c.duplicate(_ids(c, "fc1")),
     "apply_fix": lambda c: c.apply_fix(_fix(c)),
+    "group_into_block": lambda c: c.group_into_block(_ids(c, "relu1")),
+    "ungroup": lambda c: c.ungroup(_ids(c, "extra_block")[0]),
+    "make_unique": lambda c: c.make_unique(_ids(c, "extra_block")[0]),
+    "place_block": lambda c: c.place_block("bundled", "ConvBnRelu", (0.0, 600.0)),
+    "add_blocks": lambda c: c.add_blocks(bundled_definitions("SqueezeExcite")),
     "add_after": lambda c: c.add_after(_ids(c, "relu1")[0], "Dropout"),
 }
 
@@ -71,6 +78,8 @@ MUTATIONS: dict[str, Callable[[DocumentController], object]] = {
 def controller(qapp):
     project = mlp_with_missing_flatten()
     project.network.add_node("ReLU", name="spare", position=(600.0, 300.0))  # a free input to wire into
+    project.network.add_node("ReLU", name="extra", position=(600.0, 500.0))
+    group_into_block(project.network, ["extra"], name="Extra", instance_name="extra_block")  # a block to edit
     c = DocumentController(project)
     c.flush_analysis()
     yield c

@@ -109,7 +109,7 @@ def test_tab_and_ctrl_space_open_quick_add_and_arrows_choose(window, qtbot):
     popup = view.quick_add
     assert popup.isVisible()
     qtbot.keyClicks(popup.search, "relu")
-    assert popup.visible_types() == ["ReLU", "ReLU6", "LeakyReLU"]
+    assert popup.visible_types() == ["ReLU", "ReLU6", "LeakyReLU", "PReLU"]
     qtbot.keyClick(popup.search, Qt.Key.Key_Down)
     qtbot.keyClick(popup.search, Qt.Key.Key_Down)
     qtbot.keyClick(popup.search, Qt.Key.Key_Return)

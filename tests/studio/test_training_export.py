@@ -20,13 +20,22 @@ def test_export_a_trained_run_to_onnx_from_the_run_menu(window, training, qtbot,
     assert training.train()
     qtbot.waitUntil(lambda: not training.runs.active and bool(list_runs(project)), timeout=120_000)
     target = tmp_path / "spirals.onnx"
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    captions = []
+
+    def save_dialog(parent, caption, *rest, **kw):
+        captions.append(caption)
+        return str(target), ""
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", save_dialog)
     menu_entries = [a.text().replace("&", "") for a in training.run_menu.actions()]
     assert "Export Network…" in menu_entries
     training.exporter.action.trigger()
     qtbot.waitUntil(lambda: training.exporter.pending == 0, timeout=120_000)
     assert target.exists(), training.panels["log"].lines[-3:]
     assert "onnxruntime" in window.statusBar().currentMessage()
+    run_id = list_runs(project)[-1].run_id
+    assert captions == [f"Export Network with the best weights of run '{run_id}'"]  # said before choosing a file
+    assert f"the best weights of run '{run_id}'" in window.statusBar().currentMessage()
     module = build_module(project.network).eval()
     module.load_state_dict(load_run_weights(project, list_runs(project)[-1].run_id))
     session = ort.InferenceSession(str(target), providers=["CPUExecutionProvider"])

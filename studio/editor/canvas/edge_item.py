@@ -18,7 +18,8 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGrap
 from engine.graph.document import Edge
 from studio.editor.canvas.port_item import PortItem
 
-LABEL_MIN_LOD = 0.45
+_SELECTABLE = QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+LABEL_MIN_LOD = 0.7  # the 10 px label is 7 px on screen here; smaller is unreadable
 
 
 def wire_path(start: QPointF, end: QPointF) -> QPainterPath:
@@ -33,6 +34,9 @@ class _LabelFont:
     font: QFont | None = None
     metrics: QFontMetricsF | None = None
 
+    widths: dict[str, float] = {}
+    height = 0.0
+
     @classmethod
     def get(cls) -> tuple[QFont, QFontMetricsF]:
         if cls.font is None:
@@ -40,32 +44,45 @@ class _LabelFont:
             cls.font.setStyleHint(QFont.StyleHint.Monospace)
             cls.font.setPixelSize(10)
             cls.metrics = QFontMetricsF(cls.font)
+            cls.height = cls.metrics.height()
         return cls.font, cls.metrics
+
+    @classmethod
+    def width(cls, label: str) -> float:
+        """The label's advance, measured once per distinct label (a network has few shapes)."""
+        found = cls.widths.get(label)
+        if found is None:
+            found = cls.widths[label] = cls.get()[1].horizontalAdvance(label)
+        return found
 
 
 class EdgeItem(QGraphicsItem):
     """One wire between two ports."""
 
-    def __init__(self, edge: Edge, source: PortItem, target: PortItem) -> None:
+    def __init__(self, edge: Edge, source: PortItem, target: PortItem, label: str = "") -> None:
         super().__init__()
         self.edge = edge
         self.source = source
         self.target = target
-        self.label = ""
+        self.label = label
         self._path = QPainterPath()
-        self._shape = QPainterPath()
+        self._shape: QPainterPath | None = None
         self._label_rect = QRectF()
         self._show_label = False
         self._bounds = QRectF()
         self._hover = False
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.setFlag(_SELECTABLE)
         self.setAcceptHoverEvents(True)
-        self.setZValue(0)
+        self.setZValue(-1)  # under the nodes (which keep the default 0: one call fewer per node)
         self.update_path()
 
     def path(self) -> QPainterPath:
         """The wire's curve, in scene coordinates."""
         return self._path
+
+    def set_overview(self, on: bool) -> None:
+        """In overview mode the wire paints nothing itself: the scene's overview draws all wires at once."""
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents, on)
 
     def label_shown(self) -> bool:
         return self._show_label
@@ -80,15 +97,13 @@ class EdgeItem(QGraphicsItem):
         start, end = self.source.anchor(), self.target.anchor()
         self.prepareGeometryChange()
         self._path = wire_path(start, end)
-        stroker = QPainterPathStroker()
-        stroker.setWidth(10.0)
-        self._shape = stroker.createStroke(self._path)
+        self._shape = None  # stroked when first hit-tested: most wires of a big network never are
         self._bounds = self._path.boundingRect().adjusted(-4, -4, 4, 4)
         self._show_label = False
         if self.label:
-            _, metrics = _LabelFont.get()
-            w, h = metrics.horizontalAdvance(self.label) + 8, metrics.height() + 4
-            mid = self._path.pointAtPercent(0.5)
+            w, h = _LabelFont.width(self.label) + 8, _LabelFont.height + 4
+            # The curve is point-symmetric about the middle of its ends, so that is its midpoint.
+            mid = QPointF((start.x() + end.x()) / 2, (start.y() + end.y()) / 2)
             self._label_rect = QRectF(mid.x() - w / 2, mid.y() - h / 2, w, h)
             # Only where the gap between the two nodes can hold it.
             self._show_label = end.x() - start.x() >= w + 6
@@ -100,6 +115,10 @@ class EdgeItem(QGraphicsItem):
         return self._bounds
 
     def shape(self) -> QPainterPath:
+        if self._shape is None:
+            stroker = QPainterPathStroker()
+            stroker.setWidth(10.0)
+            self._shape = stroker.createStroke(self._path)
         return self._shape
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None):

@@ -2,8 +2,9 @@
 
 A small overlay on the view's bottom-right corner paints each node as a block in
 its category colour and the part of the scene the view shows as a frame; a click
-or drag in it moves the view there; its × button (or View ▸ Minimap) hides it. It paints from the node items' positions
-(no scene render), so it stays cheap with hundreds of nodes. It is hidden while
+or drag in it moves the view there; its × button (or View ▸ Minimap) hides it. It paints the node
+rectangles the scene's overview keeps cached, grouped by colour (no scene render), so it stays cheap
+with thousands of nodes. It is hidden while
 everything is already in view.
 """
 
@@ -12,10 +13,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtGui import QColor, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QToolButton, QWidget
-
-from studio.editor.category_style import category_color
 
 if TYPE_CHECKING:
     from studio.editor.canvas.scene import GraphScene
@@ -37,6 +36,8 @@ class Minimap(QWidget):
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip("Overview: click or drag to move the view")
         self.wanted = True  # View > Minimap
+        self._cache = QPixmap()
+        self._cache_key: tuple | None = None
         self.close_button = QToolButton(self)
         self.close_button.setObjectName("minimapClose")
         self.close_button.setText("×")
@@ -71,10 +72,7 @@ class Minimap(QWidget):
             self.update()
 
     def _nodes_rect(self) -> QRectF:
-        rect = QRectF()
-        for item in self.scene.nodes.values():
-            rect = rect.united(item.sceneBoundingRect())
-        return rect
+        return self.scene.overview.nodes_rect()
 
     def place(self) -> None:
         area = self.view.viewport().geometry()
@@ -103,14 +101,7 @@ class Minimap(QWidget):
         painter.setBrush(background)
         painter.drawRoundedRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), 6, 6)
         seen, scale, offset = self._mapping()
-        painter.setPen(Qt.PenStyle.NoPen)
-        for item in self.scene.nodes.values():
-            r = item.sceneBoundingRect()
-            color = category_color(item.spec.category)
-            color.setAlpha(200)
-            painter.setBrush(color)
-            painter.drawRect(QRectF(r.x() * scale + offset.x(), r.y() * scale + offset.y(),
-                                    max(2.0, r.width() * scale), max(2.0, r.height() * scale)))
+        painter.drawPixmap(0, 0, self._nodes_pixmap(scale, offset))
         frame = QColor(colors.minimap_view)
         fill = QColor(frame)
         fill.setAlpha(30)
@@ -118,6 +109,30 @@ class Minimap(QWidget):
         painter.setBrush(fill)
         painter.drawRect(QRectF(seen.x() * scale + offset.x(), seen.y() * scale + offset.y(),
                                 seen.width() * scale, seen.height() * scale))
+
+    def _nodes_pixmap(self, scale: float, offset: QPointF) -> QPixmap:
+        """The node blocks, drawn once per change of the network or of the mapping (not per frame)."""
+        overview = self.scene.overview
+        key = (overview.generation, scale, offset.x(), offset.y(), self.scene.colors, self.devicePixelRatioF())
+        if key != self._cache_key:
+            ratio = self.devicePixelRatioF()
+            pixmap = QPixmap(round(WIDTH * ratio), round(HEIGHT * ratio))
+            pixmap.setDevicePixelRatio(ratio)
+            pixmap.fill(Qt.GlobalColor.transparent)
+            painter = QPainter(pixmap)
+            painter.translate(offset)
+            painter.scale(scale, scale)
+            for name, rects in overview.rects_by_color().items():
+                color = QColor(name)
+                color.setAlpha(200)
+                pen = QPen(color, 2.0)  # cosmetic: every node shows as at least a 2-pixel block
+                pen.setCosmetic(True)
+                painter.setPen(pen)
+                painter.setBrush(color)
+                painter.drawRects(rects)
+            painter.end()
+            self._cache, self._cache_key = pixmap, key
+        return self._cache
 
     def _move_view(self, pos: QPointF) -> None:
         _, scale, offset = self._mapping()

@@ -3,7 +3,7 @@
 A `NodeItem` draws everything in its own `paint()` from text and rectangles laid
 out once per change (`refresh` after a rename or a parameter change, `set_info`
 after an analysis) and cached, so painting 500 nodes is a loop of `drawText`
-calls with no layout. At low zoom it paints a plain box. Ports are child
+calls with no layout. Below `DETAIL_LOD` it paints no text (see `overview.py`). Ports are child
 `PortItem`s; the first input and output sit on the header line, so a chain of
 nodes with their tops aligned has straight wires. Nodes with problems carry a
 red (error) or amber (warning) `BadgeItem` whose tooltip lists the messages.
@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 from engine.graph.analysis import ERROR, NodeInfo, Problem
 from engine.graph.document import Node
 from engine.layers.spec import LONG, Fix, LayerSpec
+from studio.editor.canvas.overview import DETAIL_LOD
 from studio.editor.canvas.port_item import PortItem
 from studio.editor.category_style import category_color, paint_category_badge
 from studio.editor.commands import describe_value
@@ -36,8 +37,6 @@ MIN_W = 150.0
 MAX_W = 270.0
 RADIUS = 7.0
 ICON = 16.0
-LOW_DETAIL = 0.4
-MIN_NAME_LOD = 0.18
 
 
 @dataclass(frozen=True)
@@ -47,6 +46,23 @@ class _Text:
     font: str  # "name" | "small" | "body" | "mono"
     color: str  # a CanvasColors field
     align: Qt.AlignmentFlag
+
+
+_LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+_HEADER_PATHS: dict[tuple[float, float], QPainterPath] = {}
+
+
+def _header_path(width: float, height: float) -> QPainterPath:
+    """The header band of a rounded node box (shared: nodes come in few sizes)."""
+    key = (width, height)
+    if key not in _HEADER_PATHS:
+        path = QPainterPath()
+        path.addRoundedRect(QRectF(0, 0, width, height), RADIUS, RADIUS)
+        head = QPainterPath()
+        head.addRect(QRectF(0, 0, width, HEADER_H))
+        _HEADER_PATHS[key] = path.intersected(head)
+    return _HEADER_PATHS[key]
 
 
 class _Fonts:
@@ -68,8 +84,46 @@ class _Fonts:
             cls.mono.setStyleHint(QFont.StyleHint.Monospace)
             cls.mono.setPixelSize(11)
             cls.metrics = {k: QFontMetricsF(getattr(cls, k)) for k in ("name", "small", "body", "mono")}
+            cls.widths: dict[tuple[str, str], float] = {}
+            cls.elided: dict[tuple[str, str, Qt.TextElideMode, float], str] = {}
             cls.made = True
         return cls
+
+    @classmethod
+    def width(cls, font: str, text: str) -> float:
+        """The advance of `text` in `font`: the sum of its characters' advances, each measured once.
+
+        Node names are mostly distinct, so caching whole strings would not help; summing
+        per-character advances ignores kerning (a fraction of a pixel per pair), which the node
+        width, rounded up to 10 px with padding, absorbs. Elision measures exactly."""
+        table = cls.widths
+        total = 0.0
+        for ch in text:
+            w = table.get((font, ch))
+            if w is None:
+                w = table[(font, ch)] = cls.metrics[font].horizontalAdvance(ch)
+            total += w
+        return total
+
+    @classmethod
+    def elide(cls, font: str, text: str, mode: Qt.TextElideMode, width: float) -> str:
+        if cls.width(font, text) <= width - 2 and cls.metrics[font].horizontalAdvance(text) <= width:
+            return text
+        key = (font, text, mode, width)
+        found = cls.elided.get(key)
+        if found is None:
+            if len(cls.elided) > 100_000:
+                cls.elided.clear()
+            found = cls.elided[key] = cls.metrics[font].elidedText(text, mode, width)
+        return found
+
+
+NO_CONTENTS = QGraphicsItem.GraphicsItemFlag.ItemHasNoContents
+_POSITION_CHANGE = QGraphicsItem.GraphicsItemChange.ItemPositionChange
+_POSITION_CHANGED = QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged
+_SELECTED_CHANGED = QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged
+_NODE_FLAGS = (QGraphicsItem.GraphicsItemFlag.ItemIsMovable | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+               | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
 
 
 class BadgeItem(QGraphicsItem):
@@ -80,12 +134,18 @@ class BadgeItem(QGraphicsItem):
     def __init__(self, parent: QGraphicsItem) -> None:
         super().__init__(parent)
         self.severity = ERROR
+        self.label = "!"
         self.fix: Fix | None = None  # the first suggested fix: a click on the badge applies it
         self.setZValue(3)
         self.setAcceptHoverEvents(True)
 
-    def set_problems(self, problems: list[Problem]) -> None:
+    def set_problems(self, problems: list[Problem], counted: bool = False) -> None:
+        """Show these problems; `counted` writes their number instead of "!" (a block's badge)."""
         self.severity = ERROR if any(p.severity == ERROR for p in problems) else "warning"
+        label = (str(len(problems)) if len(problems) < 100 else "99+") if counted else "!"
+        if label != self.label:
+            self.prepareGeometryChange()
+            self.label = label
         self.fix = next((p.fix for p in sorted(problems, key=lambda p: p.severity != ERROR) if p.fix), None)
         text = "\n".join(f"{'Error' if p.severity == ERROR else 'Warning'}: {p.message}" for p in problems)
         if self.fix is not None:
@@ -94,49 +154,69 @@ class BadgeItem(QGraphicsItem):
         self.setCursor(Qt.CursorShape.PointingHandCursor if self.fix else Qt.CursorShape.ArrowCursor)
         self.update()
 
+    def _half_width(self) -> float:
+        return self.R + 3.5 * (len(self.label) - 1)  # a pill wide enough for a two- or three-digit count
+
     def boundingRect(self) -> QRectF:
-        return QRectF(-self.R - 1, -self.R - 1, 2 * self.R + 2, 2 * self.R + 2)
+        w = self._half_width()
+        return QRectF(-w - 1, -self.R - 1, 2 * w + 2, 2 * self.R + 2)
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None):
         colors = self.scene().colors
         painter.setPen(QPen(QColor(colors.node_body), 1.5))
         painter.setBrush(QColor(colors.error if self.severity == ERROR else colors.warning))
-        painter.drawEllipse(QPointF(0, 0), self.R, self.R)
+        w = self._half_width()
+        painter.drawRoundedRect(QRectF(-w, -self.R, 2 * w, 2 * self.R), self.R, self.R)
         painter.setPen(QColor("white"))
         font = QFont(_Fonts.get().name)
         font.setPixelSize(12)
         font.setBold(True)
         painter.setFont(font)
-        painter.drawText(self.boundingRect(), Qt.AlignmentFlag.AlignCenter, "!")
+        painter.drawText(self.boundingRect(), Qt.AlignmentFlag.AlignCenter, self.label)
 
 
 class NodeItem(QGraphicsItem):
     """One node, drawn from a cached layout."""
 
-    def __init__(self, node: Node, spec: LayerSpec) -> None:
+    def __init__(self, node: Node, spec: LayerSpec, info: NodeInfo | None = None,
+                 problems: list[Problem] | None = None) -> None:
         super().__init__()
         self.node_id = node.id
         self.spec = spec
         self.name = node.name
         self.params = dict(node.params)
-        self.info: NodeInfo | None = None
-        self.problems: list[Problem] = []
-        self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsMovable
-                      | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
-                      | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
-        self.setZValue(1)
-        self.setCursor(Qt.CursorShape.ArrowCursor)
+        self.bound: dict = {}  # values a block parameter sets (inside an open block), shown in place of params
+        self.info: NodeInfo | None = info
+        self.problems: list[Problem] = list(problems or [])
+        self.setFlags(_NODE_FLAGS)
         self.in_ports = {p.name: PortItem(self, node.id, p.name, True, p.multi) for p in spec.inputs}
         self.out_ports = {p.name: PortItem(self, node.id, p.name, False) for p in spec.outputs}
-        self.badge = BadgeItem(self)
-        self.badge.hide()
+        self._badge: BadgeItem | None = None  # made when the node first has a problem
         self._rect = QRectF()
-        self._texts: list[_Text] = []
+        self._texts: list[_Text] | None = None
+        self._label_of = None
+        self._label = ""
         self._lines: list[float] = []
         self._header_path = QPainterPath()
         self._color = category_color(spec.category)
         self.setPos(*node.position)
+        if info is not None:
+            self._set_port_dtypes()
         self._layout()
+        if self.problems:
+            self.badge.set_problems(self.problems, counted=self.counts_problems)
+            self.badge.show()
+
+    counts_problems = False  # a block's badge shows how many problems it holds
+
+    @property
+    def badge(self) -> BadgeItem:
+        """The problem badge (hidden while the node has no problem)."""
+        if self._badge is None:
+            self._badge = BadgeItem(self)
+            self._badge.hide()
+            self._badge.setPos(self._rect.width() - 3, 3)
+        return self._badge
 
     # ---- content ---------------------------------------------------------------------
     @property
@@ -152,22 +232,37 @@ class NodeItem(QGraphicsItem):
         """Take the latest inferred shape, parameter count and problems."""
         self.info, self.problems = info, problems
         if problems:
-            self.badge.set_problems(problems)
-            self.badge.show()
-        else:
-            self.badge.hide()
+            self.badge.set_problems(problems, counted=self.counts_problems)
+        if self._badge is not None:
+            self._badge.setVisible(bool(problems) and not self.flags() & NO_CONTENTS)
+        self._set_port_dtypes()
+        self._layout()
+
+    def _set_port_dtypes(self) -> None:
+        info = self.info
         is_int = bool(info and info.output and info.output.dtype == LONG)
         for port in self.out_ports.values():
             port.set_state(is_int=is_int)
-        self._layout()
 
     @property
     def output_label(self) -> str:
-        return self.info.output.label() if self.info and self.info.output else ""
+        info = self.info
+        if info is None or info.output is None:
+            return ""
+        if self._label_of is not info.output:  # the label is read by every wire out of the node
+            self._label_of, self._label = info.output, info.output.label()
+        return self._label
 
     def texts(self) -> list[str]:
         """Every text the node shows, in drawing order (name, type, rows, shape, count)."""
-        return [t.text for t in self._texts]
+        return [t.text for t in self._laid_out_texts()]
+
+    def _laid_out_texts(self) -> list[_Text]:
+        # Placed on first need: a zoomed-out view of a big network never needs them.
+        if self._texts is None:
+            self._texts = self._make_texts(self._rows(), *self._footer(), self._rect.width(),
+                                           self._rect.height())
+        return self._texts
 
     def size(self) -> tuple[float, float]:
         return self._rect.width(), self._rect.height()
@@ -182,9 +277,18 @@ class NodeItem(QGraphicsItem):
             for i in range(count):
                 rows.append((ins[i] if i < len(ins) else "", outs[i] if i < len(outs) else "", "port"))
         for key in self.spec.key_params:
-            if key in self.params:
+            if key in self.bound:
+                rows.append((key, describe_value(self.bound[key]), "bound"))
+            elif key in self.params:
                 rows.append((key, describe_value(self.params[key]), "param"))
         return rows
+
+    def bind(self, values: dict | None) -> None:
+        """Show `values` (set by the open block's parameters) instead of the node's own."""
+        values = dict(values or {})
+        if values != self.bound:
+            self.bound = values
+            self._layout()
 
     def _footer(self) -> tuple[str, str]:
         if self.info is None:
@@ -194,15 +298,12 @@ class NodeItem(QGraphicsItem):
         return shape, (f"{format_count(count)} params" if count else "")
 
     def _layout(self) -> None:
-        fonts = _Fonts.get()
-        m = fonts.metrics
+        f = _Fonts.get()
         rows = self._rows()
         shape, count = self._footer()
-        header_w = ICON + 8 + m["name"].horizontalAdvance(self.name) + 14 + \
-            m["small"].horizontalAdvance(self.spec.title)
-        row_w = max((m["small"].horizontalAdvance(a) + 16 + m["body"].horizontalAdvance(b)
-                     for a, b, _ in rows), default=0.0)
-        footer_w = m["mono"].horizontalAdvance(shape) + 14 + m["small"].horizontalAdvance(count)
+        header_w = ICON + 8 + f.width("name", self.display_name()) + 14 + f.width("small", self.spec.title)
+        row_w = max((f.width("small", a) + 16 + f.width("body", b) for a, b, _ in rows), default=0.0)
+        footer_w = f.width("mono", shape) + 14 + f.width("small", count)
         width = max(MIN_W, min(MAX_W, max(header_w, row_w, footer_w) + 2 * PAD))
         width = float(int((width + 9) // 10 * 10))
         body_h = (len(rows) * ROW_H + 10) if rows else 0.0
@@ -210,52 +311,47 @@ class NodeItem(QGraphicsItem):
         if QRectF(0, 0, width, height) != self._rect:
             self.prepareGeometryChange()
             self._rect = QRectF(0, 0, width, height)
-            path = QPainterPath()
-            path.addRoundedRect(self._rect, RADIUS, RADIUS)
-            head = QPainterPath()
-            head.addRect(QRectF(0, 0, width, HEADER_H))
-            self._header_path = path.intersected(head)
-        self._texts = self._make_texts(rows, shape, count, width, height)
+            self._header_path = _header_path(width, height)
+        self._texts = None
         self._lines = [HEADER_H, height - FOOTER_H]
         self._place_ports(rows)
         self.update()
 
     def _make_texts(self, rows, shape: str, count: str, width: float, height: float) -> list[_Text]:
-        m = _Fonts.get().metrics
-        left, right = Qt.AlignmentFlag.AlignLeft, Qt.AlignmentFlag.AlignRight
-        vc = Qt.AlignmentFlag.AlignVCenter
-        type_w = min(m["small"].horizontalAdvance(self.spec.title), width * 0.45)
+        f = _Fonts.get()
+        type_w = min(f.width("small", self.spec.title), width * 0.45)
         name_x = PAD + ICON + 8
         name_w = width - name_x - PAD - type_w - 8
         texts = [
-            _Text(QRectF(name_x, 0, name_w, HEADER_H), m["name"].elidedText(
-                self.name, Qt.TextElideMode.ElideRight, name_w), "name", "text", left | vc),
-            _Text(QRectF(width - PAD - type_w, 0, type_w, HEADER_H), m["small"].elidedText(
-                self.spec.title, Qt.TextElideMode.ElideRight, type_w), "small", "text_muted", right | vc),
+            _Text(QRectF(name_x, 0, name_w, HEADER_H), f.elide(
+                "name", self.display_name(), Qt.TextElideMode.ElideRight, name_w), "name", "text", _LEFT),
+            _Text(QRectF(width - PAD - type_w, 0, type_w, HEADER_H), f.elide(
+                "small", self.spec.title, Qt.TextElideMode.ElideRight, type_w), "small", "text_muted", _RIGHT),
         ]
         y = HEADER_H + 5
         for a, b, kind in rows:
             inset = 10.0 if kind == "port" else 0.0
             half = (width - 2 * PAD - 2 * inset) / 2
             if kind == "port":
-                texts.append(_Text(QRectF(PAD + inset, y, half, ROW_H), a, "small", "text_muted", left | vc))
-                texts.append(_Text(QRectF(width / 2, y, half, ROW_H), b, "small", "text_muted", right | vc))
+                texts.append(_Text(QRectF(PAD + inset, y, half, ROW_H), a, "small", "text_muted", _LEFT))
+                texts.append(_Text(QRectF(width / 2, y, half, ROW_H), b, "small", "text_muted", _RIGHT))
             else:
-                key_w = min(m["small"].horizontalAdvance(a), width - 2 * PAD - 30)
+                key_w = min(f.width("small", a), width - 2 * PAD - 30)
                 val_w = width - 2 * PAD - key_w - 12
-                texts.append(_Text(QRectF(PAD, y, key_w, ROW_H), a, "small", "text_muted", left | vc))
-                texts.append(_Text(QRectF(width - PAD - val_w, y, val_w, ROW_H), m["body"].elidedText(
-                    b, Qt.TextElideMode.ElideMiddle, val_w), "body", "text", right | vc))
+                texts.append(_Text(QRectF(PAD, y, key_w, ROW_H), a, "small",
+                                   "selection" if kind == "bound" else "text_muted", _LEFT))
+                texts.append(_Text(QRectF(width - PAD - val_w, y, val_w, ROW_H), f.elide(
+                    "body", b, Qt.TextElideMode.ElideMiddle, val_w), "body", "text", _RIGHT))
             y += ROW_H
         fy = height - FOOTER_H
-        count_w = m["small"].horizontalAdvance(count)
+        count_w = f.width("small", count)
         shape_w = width - 2 * PAD - count_w - (8 if count else 0)
-        texts.append(_Text(QRectF(PAD, fy, shape_w, FOOTER_H), m["mono"].elidedText(
-            shape, Qt.TextElideMode.ElideMiddle, shape_w), "mono", "text" if self.output_label else "text_muted",
-            left | vc))
+        texts.append(_Text(QRectF(PAD, fy, shape_w, FOOTER_H), f.elide(
+            "mono", shape, Qt.TextElideMode.ElideMiddle, shape_w), "mono",
+            "text" if self.output_label else "text_muted", _LEFT))
         if count:
             texts.append(_Text(QRectF(width - PAD - count_w, fy, count_w, FOOTER_H), count, "small",
-                               "text_muted", right | vc))
+                               "text_muted", _RIGHT))
         return texts
 
     def _place_ports(self, rows) -> None:
@@ -268,7 +364,8 @@ class NodeItem(QGraphicsItem):
             port.setPos(0, ys[min(i, len(ys) - 1)])
         for i, port in enumerate(self.out_ports.values()):
             port.setPos(width, ys[min(i, len(ys) - 1)])
-        self.badge.setPos(width - 3, 3)
+        if self._badge is not None:
+            self._badge.setPos(width - 3, 3)
 
     # ---- QGraphicsItem ---------------------------------------------------------------
     def boundingRect(self) -> QRectF:
@@ -291,10 +388,8 @@ class NodeItem(QGraphicsItem):
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(header)
         painter.drawPath(self._header_path)
-        lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        if lod < LOW_DETAIL:
-            self._paint_overview(painter, lod, colors)
-            return
+        if option.levelOfDetailFromTransform(painter.worldTransform()) < DETAIL_LOD:
+            return  # text this small is unreadable (the scene's overview normally draws instead)
         line = QColor(colors.node_border)
         line.setAlpha(150)
         painter.setPen(QPen(line, 1.0))
@@ -303,34 +398,46 @@ class NodeItem(QGraphicsItem):
         paint_category_badge(painter, self.spec.category, QRectF(PAD, (HEADER_H - ICON) / 2, ICON, ICON))
         fonts = _Fonts.get()
         current = None
-        for t in self._texts:
+        for t in self._laid_out_texts():
             if t.font != current:
                 painter.setFont(getattr(fonts, t.font))
                 current = t.font
             painter.setPen(QColor(getattr(colors, t.color)))
             painter.drawText(t.rect, t.align, t.text)
 
-    def _paint_overview(self, painter: QPainter, lod: float, colors) -> None:
-        """Zoomed far out: the name in a font that stays readable on screen, or just the category mark."""
-        if lod < MIN_NAME_LOD:
-            painter.setBrush(self._color)
-            painter.drawRoundedRect(QRectF(PAD, (HEADER_H - ICON) / 2, ICON, ICON), 3, 3)
-            return
-        font = QFont(_Fonts.get().name)
-        font.setPixelSize(max(13, int(10 / lod)))
-        metrics = QFontMetricsF(font)
-        box = self._rect.adjusted(PAD / 2, 0, -PAD / 2, 0)
-        painter.setFont(font)
-        painter.setPen(QColor(colors.text))
-        painter.drawText(box, Qt.AlignmentFlag.AlignCenter,
-                         metrics.elidedText(self.name, Qt.TextElideMode.ElideRight, box.width()))
+    # ---- level of detail -------------------------------------------------------------
+    def set_overview(self, on: bool) -> None:
+        """In overview mode the node paints nothing itself (the overview draws it) and hides its ports."""
+        self.setFlag(NO_CONTENTS, on)
+        for port in (*self.in_ports.values(), *self.out_ports.values()):
+            port.setVisible(not on)
+        if self._badge is not None:
+            self._badge.setVisible(bool(self.problems) and not on)
+
+    def display_name(self) -> str:
+        """The name as the header and the overview show it."""
+        return self.name
+
+    def overview_color(self) -> str:
+        return self._color.name()
+
+    def has_error(self) -> bool:
+        return any(p.severity == ERROR for p in self.problems)
+
+    def overview_badge(self) -> str:
+        """A short mark the overview draws in the box's corner ("" for a plain layer)."""
+        return ""
 
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value):
-        scene = self.scene()
-        if change == QGraphicsItem.GraphicsItemChange.ItemPositionChange and scene is not None:
-            return scene.snap_point(value)
-        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged and scene is not None:
-            scene.node_item_moved(self)
-        elif change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
-            self.setZValue(1.5 if value else 1)
-        return super().itemChange(change, value)
+        # Qt calls this for every change (tens of thousands while a big network loads): the
+        # three that matter are handled, and the base class would only return `value`.
+        if change == _POSITION_CHANGE:
+            scene = self.scene()
+            return scene.snap_point(value) if scene is not None else value
+        if change == _POSITION_CHANGED:
+            scene = self.scene()
+            if scene is not None:
+                scene.node_item_moved(self)
+        elif change == _SELECTED_CHANGED:
+            self.setZValue(0.5 if value else 0)
+        return value

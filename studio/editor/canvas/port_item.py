@@ -10,13 +10,21 @@ are easy to grab. Ports never write the document: the scene handles the drag.
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QCursor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 RADIUS = 5.0
 HIT_RADIUS = 10.0
 
 NO_HIGHLIGHT, VALID, INVALID = 0, 1, 2
+_CURSOR: list[QCursor] = []
+
+
+def _cross_cursor() -> QCursor:
+    """One shared cursor object (ten thousand ports need not build ten thousand)."""
+    if not _CURSOR:
+        _CURSOR.append(QCursor(Qt.CursorShape.CrossCursor))
+    return _CURSOR[0]
 
 
 class PortItem(QGraphicsItem):
@@ -33,8 +41,6 @@ class PortItem(QGraphicsItem):
         self.highlight = NO_HIGHLIGHT
         self._hover = False
         self.setAcceptHoverEvents(True)
-        self.setZValue(2)
-        self.setCursor(Qt.CursorShape.CrossCursor)
 
     # ---- state set by the node / scene -------------------------------------------
     def set_state(self, *, connected: bool | None = None, is_int: bool | None = None) -> None:
@@ -87,6 +93,8 @@ class PortItem(QGraphicsItem):
             painter.drawEllipse(QPointF(0, 0), radius, radius)
 
     def hoverEnterEvent(self, event) -> None:
+        if not self.hasCursor():  # set on first hover: cheaper than on each of 10,000 ports at load
+            self.setCursor(_cross_cursor())
         self._hover = True
         self.update()
 

@@ -11,7 +11,8 @@ read-only both are ignored. Everything that changes the document goes through
 the scene's controller.
 
 Repainting uses `BoundingRectViewportUpdate`; the grid skips its fine lines when
-zoomed out so that a 500-node network pans and zooms without stutter.
+zoomed out, and below a readable zoom the scene draws its batched overview (see
+`overview.py`), so that a 5,000-node network pans and zooms without stutter.
 """
 
 from __future__ import annotations
@@ -19,17 +20,18 @@ from __future__ import annotations
 import math
 
 import shiboken6
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QLineF, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QCursor, QPainter, QPen, QTransform
 from PySide6.QtWidgets import QFrame, QGraphicsView, QWidget
 
+from studio.editor.canvas.breadcrumb import BreadcrumbBar
 from studio.editor.canvas.minimap import Minimap
 from studio.editor.canvas.node_item import HEADER_H
 from studio.editor.canvas.quick_add import QuickAddPopup
 from studio.editor.canvas.scene import GRID, GraphScene
-from studio.editor.clipboard import layer_type_from_mime
+from studio.editor.clipboard import block_from_mime, layer_type_from_mime
 
-MIN_ZOOM, MAX_ZOOM = 0.1, 3.0
+MIN_ZOOM, MAX_ZOOM = 0.001, 3.0  # far enough out to fit thousands of nodes (drawn as an overview)
 
 
 class GraphView(QGraphicsView):
@@ -58,6 +60,7 @@ class GraphView(QGraphicsView):
         self._quick_add_after: str | None = None
         self._was_empty = True
         self.minimap = Minimap(self)
+        self.breadcrumb = BreadcrumbBar(self)  # over the canvas while a block is open
 
     # ---- scene -----------------------------------------------------------------------
     def graph_scene(self) -> GraphScene | None:
@@ -69,6 +72,7 @@ class GraphView(QGraphicsView):
         self.minimap.set_scene(scene)
         self._was_empty = not scene.nodes
         scene.content_changed.connect(self._content_changed)
+        scene.follow_zoom(self.zoom())
 
     def _content_changed(self) -> None:
         scene = self.graph_scene()
@@ -90,6 +94,12 @@ class GraphView(QGraphicsView):
         self.setTransform(QTransform.fromScale(zoom, zoom))
         moved = self.mapFromScene(fixed)
         self.pan_by(moved.x() - anchor.x(), moved.y() - anchor.y())
+        self._zoom_applied(zoom)
+
+    def _zoom_applied(self, zoom: float) -> None:
+        scene = self.graph_scene()
+        if scene is not None:
+            scene.follow_zoom(zoom)  # level of detail: the overview below a readable zoom
         self.minimap.refresh()
         self.zoom_changed.emit(zoom)
 
@@ -130,8 +140,7 @@ class GraphView(QGraphicsView):
             self.centerOn(rect.left() + view.width() / zoom / 2, rect.center().y())
         else:
             self.centerOn(rect.center())
-        self.minimap.refresh()
-        self.zoom_changed.emit(zoom)
+        self._zoom_applied(zoom)
 
     def center_on_node(self, node_id: str) -> None:
         scene = self.graph_scene()
@@ -153,6 +162,8 @@ class GraphView(QGraphicsView):
         colors = scene.colors
         painter.fillRect(rect, QColor(colors.background))
         zoom = self.zoom()
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)  # straight 1-px lines: no need, far faster
         for step, color, min_zoom in ((GRID, colors.grid_minor, 0.55), (GRID * 5, colors.grid_major, 0.12)):
             if zoom < min_zoom:
                 continue
@@ -161,14 +172,11 @@ class GraphView(QGraphicsView):
             painter.setPen(pen)
             left = math.floor(rect.left() / step) * step
             top = math.floor(rect.top() / step) * step
-            x = left
-            while x < rect.right():
-                painter.drawLine(QPointF(x, rect.top()), QPointF(x, rect.bottom()))
-                x += step
-            y = top
-            while y < rect.bottom():
-                painter.drawLine(QPointF(rect.left(), y), QPointF(rect.right(), y))
-                y += step
+            lines = [QLineF(x, rect.top(), x, rect.bottom())
+                     for x in _steps(left, rect.right(), step)]
+            lines += [QLineF(rect.left(), y, rect.right(), y) for y in _steps(top, rect.bottom(), step)]
+            painter.drawLines(lines)
+        painter.restore()
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
         scene = self.graph_scene()
@@ -249,6 +257,10 @@ class GraphView(QGraphicsView):
         if key == Qt.Key.Key_Escape and scene is not None and scene.cancel_gesture():
             event.accept()
             return
+        if key == Qt.Key.Key_Escape and self.breadcrumb.isVisible():  # inside a block: back up
+            self.breadcrumb.level_chosen.emit(len(self.breadcrumb.labels) - 2)
+            event.accept()
+            return
         super().keyPressEvent(event)
 
     def keyReleaseEvent(self, event) -> None:
@@ -314,28 +326,54 @@ class GraphView(QGraphicsView):
         return node_id
 
     # ---- drops from the palette -------------------------------------------------------------
+    @staticmethod
+    def _palette_drag(mime) -> bool:
+        return layer_type_from_mime(mime) is not None or block_from_mime(mime) is not None
+
     def dragEnterEvent(self, event) -> None:
-        if layer_type_from_mime(event.mimeData()) is not None and self.editable():
+        if self._palette_drag(event.mimeData()) and self.editable():
             event.acceptProposedAction()
         else:
             super().dragEnterEvent(event)
 
     def dragMoveEvent(self, event) -> None:
-        if layer_type_from_mime(event.mimeData()) is not None and self.editable():
+        if self._palette_drag(event.mimeData()) and self.editable():
             event.acceptProposedAction()
         else:
             super().dragMoveEvent(event)
 
     def dropEvent(self, event) -> None:
         type_id = layer_type_from_mime(event.mimeData())
-        if type_id is None or not self.editable():
+        block = block_from_mime(event.mimeData())
+        if (type_id is None and block is None) or not self.editable() or self.graph_scene() is None:
             super().dropEvent(event)
             return
-        self.add_layer_at(type_id, self.mapToScene(event.position().toPoint()))
+        at = self.mapToScene(event.position().toPoint())
+        if type_id is not None:
+            self.add_layer_at(type_id, at)
+        else:
+            self.add_block_at(*block, at)
         event.acceptProposedAction()
+
+    def add_block_at(self, source: str, name: str, scene_pos: QPointF) -> str | None:
+        """Place an instance of a block (the project's, or a bundled one) with its header under `scene_pos`."""
+        scene = self.graph_scene()
+        if scene is None:
+            return None
+        pos = scene.snap_point(QPointF(scene_pos.x() - 20, scene_pos.y() - HEADER_H / 2))
+        node_id = scene.controller.place_block(source, name, (pos.x(), pos.y()))
+        if node_id is not None:
+            scene.select_nodes([node_id])
+            self.setFocus()
+        return node_id
 
 
 def _shift_as_ctrl(event) -> None:
     """Shift adds to the selection like Ctrl does (clicks and rubber band alike)."""
     if event.button() == Qt.MouseButton.LeftButton and event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
         event.setModifiers(event.modifiers() | Qt.KeyboardModifier.ControlModifier)
+
+
+def _steps(start: float, stop: float, step: float) -> list[float]:
+    count = max(0, math.ceil((stop - start) / step))
+    return [start + i * step for i in range(count)]

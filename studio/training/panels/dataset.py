@@ -29,12 +29,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.data.config import DATASET_SETTINGS, DatasetConfig
+from engine.data.config import DATASET_SETTINGS, DatasetConfig, DatasetSummary
 from engine.data.errors import DatasetError
 from engine.data.registry import dataset_kinds, kind_info, resolve_params
 from studio.editor.commands import describe_value
 from studio.editor.param_editors import ParamEditor, make_editor
 from studio.theme import Theme
+from studio.training.dataset_preview import PreviewResult
 from studio.training.panels.base import Panel, PanelContext
 from studio.training.panels.focus import has_focus
 from studio.training.panels.style import new_plot, series_color, style_plot
@@ -299,7 +300,7 @@ class DatasetPanel(Panel):
         self._clear_preview("No preview: the dataset could not be loaded.")
         self._show_error(message)
 
-    def _preview_loaded(self, result: Any) -> None:
+    def _preview_loaded(self, result: PreviewResult) -> None:
         self._show_error("")
         summary = result.summary
         self.status.setText("")
@@ -317,7 +318,7 @@ class DatasetPanel(Panel):
             self.summary.setText("<br>".join(line.replace("<", "&lt;") for line in summary.lines()))
         self._show_counts(summary)
 
-    def _show_points(self, result: Any, summary: Any) -> None:
+    def _show_points(self, result: PreviewResult, summary: DatasetSummary) -> None:
         t = self.context.theme
         classes = result.point_classes
         if summary.task == "classification":
@@ -326,7 +327,7 @@ class DatasetPanel(Panel):
             brushes = [pg.mkBrush(series_color(0, t))] * len(classes)
         self.scatter.setData(x=result.points[:, 0], y=result.points[:, 1], brush=brushes)
 
-    def _show_counts(self, summary: Any) -> None:
+    def _show_counts(self, summary: DatasetSummary) -> None:
         counts = summary.class_counts.get("train") if summary.task == "classification" else None
         self.counts_plot.setVisible(bool(counts))
         if not counts:

@@ -13,7 +13,8 @@ panel is ready at once; it is read-only while a run trains.
 from __future__ import annotations
 
 import copy
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QVBoxLayout, QWidget
 
@@ -29,10 +30,16 @@ from studio.training.project_commands import SetSectionCommand
 from studio.training.settings_editors import make_setting_editor
 from studio.training.settings_schema import SECTIONS, SettingField, training_fields
 
+if TYPE_CHECKING:  # type names only: the panel is handed these objects, it never makes them
+    from engine.project import Project
+    from studio.editor.document_controller import DocumentController
+    from studio.training.dataset_preview import DatasetPreviewer
+
 FIELD_MIN_WIDTH = 80
 
 
-def readiness_problems(controller: Any, project: Any, preview: Any, base_dir: Any = None) -> list[str]:
+def readiness_problems(controller: DocumentController | None, project: Project, preview: DatasetPreviewer | None,
+                       base_dir: Path | None = None) -> list[str]:
     """Why a run cannot start now: the network's errors, the dataset's availability, then the settings
     (checked against the dataset and the network's output when they are known). Always computed from the
     current document, never from an analysis that is still waiting to run."""
