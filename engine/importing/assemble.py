@@ -96,11 +96,11 @@ class Assembler:
         self.count = Assembly(doc)
         self.renamed: dict[str, str] = {}  # source module names that are not node ids -> the ids used
 
-    def node_name(self, name: str) -> str:
+    def node_name(self, name: str, top: bool = False) -> str:
         """The node id for a source attribute name: itself, or with the characters ids cannot hold
         replaced (RegNet's ``block1-0`` becomes ``block1_0``); renames are kept for the weights."""
-        if name.isidentifier() or (name.isdigit() and str(int(name)) == name):
-            return name
+        if name.isidentifier() or (not top and name.isdigit() and str(int(name)) == name):
+            return name  # numbered children are node ids inside blocks, not in the network itself
         new = re.sub(r"\W", "_", name)
         new = new if new.isidentifier() else f"m_{new}"
         self.renamed[name] = new
@@ -138,13 +138,14 @@ class Assembler:
             for key, qualname, cls in chain:
                 scope = self.scopes.get(key)
                 if scope is None:
-                    local = self.node_name(qualname[len(parent.qualname) + 1:] if parent.qualname else qualname)
+                    local = self.node_name(qualname[len(parent.qualname) + 1:] if parent.qualname else qualname,
+                                           top=parent is self.root)
                     scope = Scope(key, qualname, cls, local)
                     self.scopes[key] = scope
                     parent.items.append(scope)
                 parent = scope
-            if layer.stem and node.op in ("call_module", "get_attr"):
-                layer.stem = self.node_name(layer.stem)
+            if layer.stem and (node.op in ("call_module", "get_attr") or layer.keep_name):
+                layer.stem = self.node_name(layer.stem, top=parent is self.root)
             op = Op(node, layer, [key for key, _, _ in chain], order)
             parent.items.append(op)
             self.ops[node] = op

@@ -55,9 +55,8 @@ def _linear(m: NodeMapper, node: fx.Node) -> Mapped:
     x, weight = node.args[0], node.args[1]
     params: dict[str, Any] = dict(out_features=int(m.traced.value(weight).shape[0]),
                                   bias=_arg(m, node, 2, "bias") is not None)
-    if len(m.shape(x)) > 2:
-        params["per_position"] = True
-    return Layer("Linear", params, [x], _owner(weight), keep_name=True)
+    type_id = "PositionwiseLinear" if len(m.shape(x)) > 2 else "Linear"
+    return Layer(type_id, params, [x], _owner(weight), keep_name=True)
 
 
 def _batch_norm(m: NodeMapper, node: fx.Node, momentum_at: int, eps_at: int) -> Mapped:

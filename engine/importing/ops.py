@@ -177,7 +177,7 @@ class NodeMapper:
             raise Unmappable(f"{type(module).__name__} called with {len(tensors)} tensors and "
                              f"{sorted(node.kwargs)}")
         if type_id == "Linear" and len(self.shape(tensors[0])) > 2:
-            params["per_position"] = True
+            type_id = "PositionwiseLinear"  # channels-last maps (ConvNeXt)
         return Layer(type_id, params, tensors, str(node.target).rsplit(".", 1)[-1])
 
     def _getitem(self, node: fx.Node) -> Mapped:

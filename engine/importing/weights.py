@@ -45,8 +45,9 @@ def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
     if path.suffix not in STATE_DICT_SUFFIXES:
         raise WeightsError(f"{path.name}: weights must be .safetensors or a state dict saved as "
                            f"{', '.join(STATE_DICT_SUFFIXES)}")
+    location = str(path)
     try:
-        loaded = torch.load(str(path), map_location="cpu", weights_only=True)
+        loaded = torch.load(location, map_location="cpu", weights_only=True)
     except Exception as exc:  # UnpicklingError, zip errors, ...: all mean "not a plain state dict"
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         raise WeightsError(

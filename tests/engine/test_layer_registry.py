@@ -219,6 +219,7 @@ INPUTS: dict[str, InputRule] = {
     "Input": no_inputs,
     "Output": single(1, 2, 3, 4, dtype=FLOAT),
     "Linear": single(1, 2, 3),
+    "PositionwiseLinear": single(1, 2, 3, 4, hi=4),
     "Conv1d": single(2, hi=10),
     "Conv2d": single(3, hi=8),
     "ConvTranspose2d": single(3, hi=5),

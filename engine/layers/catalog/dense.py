@@ -1,4 +1,4 @@
-"""Dense layers: Linear (fully connected), Dropout and StochasticDepth."""
+"""Dense layers: Linear (fully connected, also per position), Dropout and StochasticDepth."""
 
 from __future__ import annotations
 
@@ -14,12 +14,20 @@ def _linear_shape(params: Mapping[str, Any], inputs: Sequence[TensorSpec]) -> Te
     need_float(x, "Linear")
     if not x.shape:
         raise ShapeError("Linear needs at least one feature dimension per sample")
-    if len(x.shape) > 2 and not params["per_position"]:
+    if len(x.shape) > 2:
         raise ShapeError(
             f"Linear works on the last dimension, but gets {x.label()}: "
             "flatten the feature maps first",
             fix_type="Flatten",
         )
+    return TensorSpec((*x.shape[:-1], params["out_features"]))
+
+
+def _positionwise_shape(params: Mapping[str, Any], inputs: Sequence[TensorSpec]) -> TensorSpec:
+    x = inputs[0]
+    need_float(x, "Linear (per position)")
+    if not x.shape:
+        raise ShapeError("Linear (per position) needs at least one feature dimension per sample")
     return TensorSpec((*x.shape[:-1], params["out_features"]))
 
 
@@ -57,13 +65,27 @@ LINEAR = LayerSpec(
         Param("out_features", "int", 64, help="Number of output features.", minimum=1, maximum=1_000_000),
         bias_param(),
         init_param(),
-        Param("per_position", "bool", False, help="Also accept inputs with more than two dimensions per "
-              "sample and apply the layer to the last dimension at every position (channels-last feature "
-              "maps, as in ConvNeXt). Off, such an input is refused as a likely missing Flatten."),
     ),
     inputs=(Port("in"),),
     outputs=(Port("out"),),
     infer=_linear_shape,
+    count_params=_linear_count,
+    build=_linear_build,
+    key_params=("out_features",),
+    name_prefix="fc",
+)
+
+POSITIONWISE_LINEAR = LayerSpec(
+    type_id="PositionwiseLinear",
+    title="Linear (per position)",
+    category="Dense",
+    help="A Linear layer applied to the last dimension at every position of an input of any rank, e.g. "
+    "channels-last (height, width, channels) maps as in ConvNeXt; the plain Linear refuses such inputs as a "
+    "likely missing Flatten. Builds torch's nn.Linear.",
+    params=LINEAR.params,
+    inputs=(Port("in"),),
+    outputs=(Port("out"),),
+    infer=_positionwise_shape,
     count_params=_linear_count,
     build=_linear_build,
     key_params=("out_features",),
@@ -113,4 +135,4 @@ STOCHASTIC_DEPTH = LayerSpec(
     name_prefix="drop_path",
 )
 
-SPECS = [LINEAR, DROPOUT, STOCHASTIC_DEPTH]
+SPECS = [LINEAR, POSITIONWISE_LINEAR, DROPOUT, STOCHASTIC_DEPTH]
