@@ -11,7 +11,8 @@ Output from (type id, params) pairs), the small training networks
 `mlp_document`, `image_mlp_document` and `cnn_document`, the large synthetic
 networks of the benchmarks (`chain_network` for shape inference,
 `canvas_network` for the canvas), and the editor's test networks
-(`missing_flatten_mlp`, `loose_parts`). Nothing here imports torch or Qt.
+(`missing_flatten_mlp`, `loose_parts`). The New gallery's templates are in
+`engine.templates`, built with the same helpers. Nothing here imports torch or Qt.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from engine.project import Project, save_project
 from engine.resources import EXAMPLES
 
 
-def _training(epochs: int, batch_size: int, lr: float, **extra: Any) -> dict[str, Any]:
+def training_settings(epochs: int, batch_size: int, lr: float, **extra: Any) -> dict[str, Any]:
+    """A project's training section: Adam at `lr`, accuracy reported, `extra` keys on top."""
     settings: dict[str, Any] = {
         "version": 1,
         "epochs": epochs,
@@ -41,7 +43,8 @@ def _training(epochs: int, batch_size: int, lr: float, **extra: Any) -> dict[str
     return settings
 
 
-def _dataset(kind: str, **params: Any) -> dict[str, Any]:
+def dataset_settings(kind: str, **params: Any) -> dict[str, Any]:
+    """A project's dataset section: `kind` with `params`, 15% validation and 15% test, seed 0."""
     return {"kind": kind, "params": params, "val_fraction": 0.15, "test_fraction": 0.15, "seed": 0}
 
 
@@ -54,8 +57,8 @@ def mlp_spirals() -> Project:
     x = net.add("ReLU", x, name="relu2")
     x = net.add("Linear", x, out_features=2, name="logits")
     net.output(x, name="output")
-    return _project(net, _dataset("spirals", n_samples=2000, arms=2, turns=1.5, noise=0.05),
-                    _training(60, 64, 0.01, probes=["relu2"]))
+    return _project(net, dataset_settings("spirals", n_samples=2000, arms=2, turns=1.5, noise=0.05),
+                    training_settings(60, 64, 0.01, probes=["relu2"]))
 
 
 def lenet5() -> Project:
@@ -74,8 +77,8 @@ def lenet5() -> Project:
     x = net.add("ReLU", x, name="relu4")
     x = net.add("Linear", x, out_features=6, name="fc3")
     net.output(x, name="output")
-    return _project(net, _dataset("shapes", n_samples=3000, image_size=28, noise=0.1),
-                    _training(12, 64, 0.005, probes=["conv1"], schedule={"kind": "cosine"}))
+    return _project(net, dataset_settings("shapes", n_samples=3000, image_size=28, noise=0.1),
+                    training_settings(12, 64, 0.005, probes=["conv1"], schedule={"kind": "cosine"}))
 
 
 def resnet_small() -> Project:
@@ -92,16 +95,16 @@ def resnet_small() -> Project:
     x = net.add("Linear", x, out_features=10, name="classifier")
     net.output(x, name="output")
     # the generated colour shapes train offline; choose CIFAR-10 in the Dataset panel for photos
-    return _project(net, _dataset("colour_shapes", n_samples=5000, image_size=32, noise=0.04),
-                    _training(10, 64, 0.003, probes=["stem_relu"], schedule={"kind": "cosine"},
+    return _project(net, dataset_settings("colour_shapes", n_samples=5000, image_size=32, noise=0.04),
+                    training_settings(10, 64, 0.003, probes=["stem_relu"], schedule={"kind": "cosine"},
                               augment={"hflip": True, "crop_padding": 0, "rotation": 0.0, "color_jitter": 0.0}))
 
 
 def resnet18() -> Project:
     """torchvision's ResNet-18, stage by stage: four instances of one residual block, each repeated twice."""
     net = resnet18_network(num_classes=10, input_shape=(3, 32, 32))
-    return _project(net, _dataset("colour_shapes", n_samples=5000, image_size=32, noise=0.04),
-                    _training(10, 64, 0.001, probes=["relu"], schedule={"kind": "cosine"},
+    return _project(net, dataset_settings("colour_shapes", n_samples=5000, image_size=32, noise=0.04),
+                    training_settings(10, 64, 0.001, probes=["relu"], schedule={"kind": "cosine"},
                               augment={"hflip": True, "crop_padding": 0, "rotation": 0.0, "color_jitter": 0.0}))
 
 
@@ -111,8 +114,8 @@ def lstm_sequence() -> Project:
     x = net.add("LSTM", x, hidden_size=32, num_layers=1, return_sequences=False, name="lstm")
     x = net.add("Linear", x, out_features=4, name="logits")
     net.output(x, name="output")
-    return _project(net, _dataset("waveforms", n_samples=2000, seq_len=64, noise=0.2),
-                    _training(20, 64, 0.01, grad_clip=1.0, schedule={"kind": "cosine"}))
+    return _project(net, dataset_settings("waveforms", n_samples=2000, seq_len=64, noise=0.2),
+                    training_settings(20, 64, 0.01, grad_clip=1.0, schedule={"kind": "cosine"}))
 
 
 def transformer_encoder() -> Project:
@@ -127,8 +130,8 @@ def transformer_encoder() -> Project:
     x = net.add("SequencePool", x, mode="mean", name="pool")
     x = net.add("Linear", x, out_features=4, name="logits")
     net.output(x, name="output")
-    return _project(net, _dataset("copy_first", n_samples=2000, seq_len=10, symbols=4),
-                    _training(10, 64, 0.002))
+    return _project(net, dataset_settings("copy_first", n_samples=2000, seq_len=10, symbols=4),
+                    training_settings(10, 64, 0.002))
 
 
 def _project(net: Network, dataset: dict[str, Any], training: dict[str, Any]) -> Project:
@@ -286,8 +289,8 @@ def flat_resnet_small() -> Project:
     x = net.add("GlobalAvgPool", x, name="pool")
     x = net.add("Linear", x, out_features=10, name="classifier")
     net.output(x, name="output")
-    return _project(net, _dataset("colour_shapes", n_samples=5000, image_size=32, noise=0.04),
-                    _training(10, 64, 0.003))
+    return _project(net, dataset_settings("colour_shapes", n_samples=5000, image_size=32, noise=0.04),
+                    training_settings(10, 64, 0.003))
 
 
 def resnet50_blocks() -> Network:

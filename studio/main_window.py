@@ -400,7 +400,7 @@ class MainWindow(QMainWindow):
         return self.replace_document(project, None)
 
     def new_blank_document(self) -> bool:
-        from studio.files.templates import blank
+        from engine.templates import blank
 
         return self.replace_document(blank(), None)
 

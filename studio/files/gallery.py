@@ -23,7 +23,7 @@ from PySide6.QtGui import QColor, QImage, QPainter
 from engine.graph.errors import ProjectFileError
 from engine.project import Project, load_project
 from engine.resources import example_names, example_path
-from studio.files.templates import TEMPLATES, blank
+from engine.templates import TEMPLATES, blank
 
 PREVIEW_SIZE = (320, 180)
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
+import engine.templates
 from engine.build import build_module, example_inputs
 from engine.examples import EXAMPLE_BUILDERS
 from engine.graph.analysis import analyze
@@ -59,3 +62,31 @@ def test_example_trains_for_an_epoch(name):
     assert result.status == "completed", result.failure
     assert result.record.epochs and np.isfinite(result.record.epochs[0]["train"]["loss"])
     assert {m["type"] for m in messages} >= {"run_started", "epoch", "finished"}
+
+
+TEMPLATES = {template.key: template.build for template in engine.templates.TEMPLATES}
+
+
+@pytest.mark.parametrize("key", sorted(TEMPLATES))
+def test_template_validates_is_available_offline_and_trains_for_an_epoch(key):
+    """The New gallery's templates are starting points a person trains at once: no download, no error."""
+    import numpy as np
+
+    from engine.data import DatasetConfig, dataset_availability
+    from engine.train.job import TrainingJob
+    from engine.train.preflight import preflight
+    from engine.train.session import run_job
+
+    project = TEMPLATES[key]()
+    assert analyze(project.network).ok
+    assert dataset_availability(project.dataset).ready
+    problems = preflight(project.network, project.dataset, project.training, base=Path.cwd())
+    assert not problems, problems
+    job = TrainingJob.from_project(project, "smoke")
+    params = dict(job.dataset.params)
+    params["n_samples"] = 120
+    job.dataset = DatasetConfig(job.dataset.kind, params, seed=0)
+    job.settings.epochs, job.settings.cpu_threads = 1, 1
+    result = run_job(job, lambda message: None)
+    assert result.status == "completed", result.failure
+    assert np.isfinite(result.record.epochs[0]["train"]["loss"])

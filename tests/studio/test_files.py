@@ -17,10 +17,10 @@ from studio_networks import small_net
 from engine.graph.analysis import NetworkAnalyzer
 from engine.project import load_project, project_json_bytes, save_project
 from engine.resources import example_names
+from engine.templates import TEMPLATES
 from studio.files.gallery import gallery_entries
 from studio.files.gallery_dialog import GalleryDialog
 from studio.files.recent import MAX_RECENT
-from studio.files.templates import TEMPLATES
 from studio.main_window import MainWindow
 from studio.number_format import format_count
 

@@ -1,10 +1,11 @@
 """Starting points for a new project: small networks of common shapes, each with a dataset that trains offline.
 
 A template is a function returning a fresh `Project`; unlike the bundled examples (finished
-networks that show what Layerloom can do), templates are the skeleton a person grows into their
-own network. Each carries a generated dataset and settings that learn within a minute on a CPU,
-so *Train* works straight away. Positions are left at the origin: the studio lays a network out
-with its real node sizes when it opens it.
+networks that show what Layerloom can do, `engine.examples`), templates are the skeleton a person
+grows into their own network. Each carries a generated dataset and settings that learn within a
+minute on a CPU, so *Train* works straight away. Positions are left at the origin: the studio lays
+a network out with its real node sizes when it opens it. The studio's New gallery lists `TEMPLATES`
+and `blank`; nothing here imports torch or Qt.
 """
 
 from __future__ import annotations
@@ -13,17 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from engine.examples import dataset_settings, training_settings
 from engine.network import Network
 from engine.project import Project
 
 
-def _dataset(kind: str, **params: Any) -> dict[str, Any]:
-    return {"kind": kind, "params": params, "val_fraction": 0.15, "test_fraction": 0.15, "seed": 0}
-
-
 def _training(epochs: int, lr: float, **extra: Any) -> dict[str, Any]:
-    return {"version": 1, "epochs": epochs, "batch_size": 64,
-            "optimizer": {"kind": "adam", "lr": lr, "weight_decay": 0.0}, "metrics": ["accuracy"], **extra}
+    return training_settings(epochs, 64, lr, **extra)
 
 
 def image_classifier() -> Project:
@@ -40,7 +37,7 @@ def image_classifier() -> Project:
     x = net.add("ReLU", x, name="relu3")
     x = net.add("Linear", x, out_features=6, name="classifier")
     net.output(x, name="output")
-    return Project(net.doc, net.name, _dataset("shapes", n_samples=2000, image_size=28, noise=0.1),
+    return Project(net.doc, net.name, dataset_settings("shapes", n_samples=2000, image_size=28, noise=0.1),
                    _training(8, 0.003, probes=["conv1"]))
 
 
@@ -53,7 +50,7 @@ def point_classifier() -> Project:
     x = net.add("ReLU", x, name="relu2")
     x = net.add("Linear", x, out_features=2, name="logits")
     net.output(x, name="output")
-    return Project(net.doc, net.name, _dataset("moons", n_samples=1000, noise=0.1), _training(30, 0.01))
+    return Project(net.doc, net.name, dataset_settings("moons", n_samples=1000, noise=0.1), _training(30, 0.01))
 
 
 def curve_regression() -> Project:
@@ -65,7 +62,7 @@ def curve_regression() -> Project:
     x = net.add("Tanh", x, name="tanh2")
     x = net.add("Linear", x, out_features=1, name="y")
     net.output(x, name="output")
-    return Project(net.doc, net.name, _dataset("curve", n_samples=1000, noise=0.05, frequency=1.0),
+    return Project(net.doc, net.name, dataset_settings("curve", n_samples=1000, noise=0.05, frequency=1.0),
                    _training(40, 0.01, loss={"kind": "mse"}, metrics=[]))
 
 
@@ -75,7 +72,7 @@ def sequence_classifier() -> Project:
     x = net.add("GRU", x, hidden_size=32, num_layers=1, return_sequences=False, name="gru")
     x = net.add("Linear", x, out_features=4, name="logits")
     net.output(x, name="output")
-    return Project(net.doc, net.name, _dataset("waveforms", n_samples=2000, seq_len=64, noise=0.2),
+    return Project(net.doc, net.name, dataset_settings("waveforms", n_samples=2000, seq_len=64, noise=0.2),
                    _training(15, 0.01, grad_clip=1.0))
 
 
