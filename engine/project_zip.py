@@ -32,6 +32,7 @@ import json
 import os
 import re
 import shutil
+import struct
 import tempfile
 import time
 import zipfile
@@ -106,8 +107,9 @@ def read_project_zip(source: Path) -> ZipContents:
             raise ProjectFileError(f"{where} is not a Layerloom project (not a zip file)") from None
         raise ProjectFileError(f"{where} is not a readable Layerloom project (damaged zip: {exc})") from None
     except (OSError, EOFError, ValueError, OverflowError, RuntimeError, NotImplementedError, zlib.error,
-            UnicodeDecodeError) as exc:
-        # zipfile raises these for truncated, inconsistent or unsupported archives
+            UnicodeDecodeError, IndexError, KeyError, struct.error) as exc:
+        # zipfile raises these for truncated, inconsistent or unsupported archives (IndexError and
+        # struct.error from a member's damaged "extra" field, found by the fuzz test)
         raise ProjectFileError(f"{where} is not a readable Layerloom project ({_reason(exc)})") from None
 
 
