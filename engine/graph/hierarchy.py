@@ -237,6 +237,8 @@ def _ungroup(doc: GraphDocument, node: Node, definition: BlockDefinition) -> lis
     if repeat != 1 and len(in_ids) != len(out_ids):
         raise DocumentError(f"'{node.name}' repeats a block with {len(in_ids)} inputs and {len(out_ids)} "
                             "outputs; set repeat to 1 to ungroup it")
+    if repeat == 0:
+        return _ungroup_pass_through(doc, node, in_ids, out_ids)
     outer_in = {e.target_port: (e.source, e.source_port) for e in doc.edges_into(node.id)}
     inner = [n for n in body.nodes.values() if n.type_id not in PORT_SPECS]
     feeds = {e.target: (e.source, e.source_port) for e in body.edges if e.target in out_ids}
@@ -304,6 +306,43 @@ def _ungroup(doc: GraphDocument, node: Node, definition: BlockDefinition) -> lis
         if edge not in present:
             doc.connect(edge.source, edge.source_port, edge.target, edge.target_port, index=i)
     return [n[0] for n in new_nodes]
+
+
+def _ungroup_pass_through(doc: GraphDocument, node: Node, in_ids: list[str], out_ids: list[str]) -> list[str]:
+    """Ungroup a block repeated zero times: each input passes to its output through an Identity node.
+
+    A bare wire would not do: `Add(x, block(x))` must stay an Add of two wires, and a document holds
+    no two identical wires. Wires keep their places in the document's order (Concat reads it)."""
+    taken = set(doc.nodes) - {node.id}
+    names = {n.name for n in doc.nodes.values() if n.id != node.id}
+    through: dict[str, str] = {}  # block port (input or output id) -> the Identity node in its place
+    created: list[tuple[str, str]] = []
+    for in_id, out_id in zip(in_ids, out_ids):
+        single = len(out_ids) == 1
+        new_id = node.id if single else _free(f"{node.id}_{out_id}", taken)
+        name = node.name if single else _free_name(f"{node.name}.{out_id}"[:60], names)
+        taken.add(new_id)
+        names.add(name)
+        through[in_id] = through[out_id] = new_id
+        created.append((new_id, name))
+    wanted: list[Edge] = []
+    for e in doc.edges:
+        if e.target == node.id:
+            wanted.append(Edge(e.source, e.source_port, through[e.target_port], "in"))
+        elif e.source == node.id:
+            wanted.append(Edge(through[e.source_port], "out", e.target, e.target_port))
+        else:
+            wanted.append(e)
+    index = list(doc.nodes).index(node.id)
+    doc.remove_node(node.id)
+    for offset, (new_id, name) in enumerate(created):
+        doc.add_node("Identity", name=name, params={}, position=node.position, node_id=new_id, strict=False,
+                     index=index + offset)
+    present = set(doc.edges)
+    for i, edge in enumerate(dict.fromkeys(wanted)):
+        if edge not in present:
+            doc.connect(edge.source, edge.source_port, edge.target, edge.target_port, index=i)
+    return [new_id for new_id, _ in created]
 
 
 def _centre(nodes: list[Node]) -> tuple[float, float]:

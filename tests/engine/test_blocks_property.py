@@ -218,3 +218,19 @@ def test_the_property_ran_on_enough_real_edits() -> None:
     assert STATS["sequences"] >= EXAMPLES
     assert STATS["applied"] >= EXAMPLES
     assert STATS["built"] >= EXAMPLES // 4
+
+
+def test_ungrouping_a_block_repeated_zero_times_keeps_both_wires_of_a_merge() -> None:
+    """Found by the property test: Add(relu1, block(relu1)) with repeat 0 lost one of its two wires when
+    ungrouped (two identical wires are one); the pass-through becomes an Identity node instead."""
+    doc = _network()
+    group_into_block(doc, ["conv2", "relu2"])
+    instance = _instances(doc)[0]
+    set_repeat(doc, instance, 0)
+    before = analyze(doc)
+    step = ungroup_block(doc, instance)
+    after = analyze(doc)
+    assert after.ok and after.total_params == before.total_params
+    assert doc.node(instance).type_id == "Identity" and len(doc.edges_into("add")) == 2
+    step.undo()
+    assert _instances(doc) == [instance] and analyze(doc).total_params == before.total_params
