@@ -6,7 +6,8 @@ Every dict carries ``type``, ``run_id`` and ``time`` (seconds since the epoch); 
 one node also carry ``node_id``.
 
 Types: run_started, step (throttled to about 10 a second), epoch, feature_maps, weight_stats,
-grad_stats, activation_stats, confusion_matrix, sample_predictions, status (paused, running,
+grad_stats, activation_stats, confusion_matrix, sample_predictions, reconstructions,
+generated_samples, latent_points, explanation (recipes and explanations), status (paused, running,
 stopping), log, error, finished. `from_dict` turns a decoded dict back into its dataclass (the
 studio's run controller hands panels these, never dicts). No torch, no Qt.
 
@@ -33,7 +34,8 @@ MAGIC = b"LLT1"
 _HEADER = struct.Struct("<4sI")
 _DTYPES = frozenset({"|b1", "|u1", "|i1", "<u2", "<i2", "<u4", "<i4", "<u8", "<i8", "<f2", "<f4", "<f8"})
 HEAVY_TYPES = frozenset({"feature_maps", "weight_stats", "grad_stats", "activation_stats",
-                         "sample_predictions"})
+                         "sample_predictions", "reconstructions", "generated_samples", "latent_points",
+                         "explanation"})
 
 
 class TelemetryError(ValueError):
@@ -76,6 +78,8 @@ class Step(Message):
     lr: float
     samples_per_s: float
     epoch_fraction: float
+    # Named loss terms of a recipe (reconstruction, kl, generator, discriminator); empty for supervised.
+    parts: dict[str, float] = field(default_factory=dict)
     TYPE = "step"
 
 
@@ -143,6 +147,53 @@ class SamplePredictions(Message):
 
 
 @dataclass
+class Reconstructions(Message):
+    """Autoencoder recipes: validation inputs beside what the network made of them."""
+
+    epoch: int
+    inputs: np.ndarray  # uint8 thumbnails (N, H, W, C): the clean inputs
+    outputs: np.ndarray  # uint8 thumbnails (N, H, W, C): the reconstructions
+    noisy: np.ndarray | None = None  # uint8 (N, H, W, C): what a denoising autoencoder was given
+    TYPE = "reconstructions"
+
+
+@dataclass
+class GeneratedSamples(Message):
+    """GAN and VAE recipes: samples decoded from one fixed noise batch, so epochs compare."""
+
+    epoch: int
+    images: np.ndarray  # uint8 thumbnails (N, H, W, C)
+    TYPE = "generated_samples"
+
+
+@dataclass
+class LatentPoints(Message):
+    """A 2-D view of a latent space or of a node's activations (PCA), coloured by class."""
+
+    epoch: int
+    points: np.ndarray  # float32 (N, 2)
+    labels: np.ndarray  # int64 (N,), -1 where there is no class
+    class_names: list[str]
+    node_id: str | None = None  # the node whose activations were projected; None: the VAE's latent mean
+    method: str = "latent"  # latent (first two latent dimensions) or pca
+    TYPE = "latent_points"
+
+
+@dataclass
+class Explanation(Message):
+    """An attribution map of one sample for one node (Grad-CAM refreshed each epoch while training)."""
+
+    epoch: int
+    sample_index: int
+    method: str  # saliency, grad_cam, integrated_gradients
+    node_id: str | None
+    input: np.ndarray  # uint8 thumbnail (H, W, C)
+    heatmap: np.ndarray  # float32 (H, W), scaled to [0, 1]
+    target: int  # the class explained
+    TYPE = "explanation"
+
+
+@dataclass
 class Status(Message):
     state: str  # running, paused, stopping
     TYPE = "status"
@@ -179,7 +230,8 @@ class Finished(Message):
 
 MESSAGE_TYPES: dict[str, type[Message]] = {
     cls.TYPE: cls for cls in (RunStarted, Step, Epoch, FeatureMaps, ParamStats, GradStats, ActivationStats,
-                              ConfusionMatrix, SamplePredictions, Status, Log, Error, Finished)
+                              ConfusionMatrix, SamplePredictions, Reconstructions, GeneratedSamples,
+                              LatentPoints, Explanation, Status, Log, Error, Finished)
 }
 
 
