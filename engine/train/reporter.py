@@ -6,8 +6,12 @@ for the last epoch), the test confusion matrix, log and error. With detail on
 (settings.telemetry.enabled) also: step messages at the trainer's progress rate (about 10 a
 second), feature maps of the probe nodes every ``feature_map_interval`` seconds, weight, gradient
 and activation statistics every ``stats_interval`` seconds, and sample predictions along with the
-confusion matrix. Feature maps come from a separate probe forward (`engine.train.probe.Probe`),
-never from hooks on the training path. `set_probes` changes the probed nodes while the run goes
+confusion matrix. Feature maps and statistics are also sent for the initial weights (before the
+first step) and the final ones (at the end of a completed or stopped run), so a short run shows
+both and the periodic ones never need to come early. None of it runs per step: the reporter
+works only at progress reports and epoch ends.
+Feature maps come from a separate probe forward (`engine.train.probe.Probe`), never from hooks on
+the training path. `set_probes` changes the probed nodes while the run goes
 on. The finished message is the session's job (it knows where the weights went).
 """
 
@@ -47,6 +51,7 @@ class TelemetryReporter(Callback):
         self._next_maps = 0.0
         self._next_stats = 0.0
         self._next_pictures = 0.0
+        self._seconds = 0.0  # training time of the epochs so far (for the estimate of the time left)
 
     def emit(self, message: t.Message) -> None:
         self.sink(message.to_dict())
@@ -62,6 +67,12 @@ class TelemetryReporter(Callback):
                                steps_per_epoch=trainer.setup.batches.steps_per_epoch))
         tel = s.telemetry
         self._maps_every, self._stats_every = tel.feature_map_interval, tel.stats_interval
+        if self.detail:  # the initial weights and activations, before the first step (not in its way)
+            self._look(trainer, time.monotonic())
+
+    def on_run_end(self, trainer: Trainer, status: str) -> None:
+        if self.detail and status in ("completed", "stopped"):  # the final ones, gradients of the last step too
+            self._look(trainer, time.monotonic())
 
     def on_progress(self, trainer: Trainer, progress: Progress) -> None:
         if not self.detail:
@@ -70,17 +81,22 @@ class TelemetryReporter(Callback):
         self.emit(t.Step(self.run_id, progress.step, progress.epoch, progress.loss, progress.lr,
                          progress.samples_per_s, progress.epoch_step / max(steps, 1)))
         now = time.monotonic()
-        stats_due = now >= self._next_stats
-        if self.probe is not None and (now >= self._next_maps or stats_due):
-            self._probe(trainer, stats_due)
-            self._next_maps = now + self._maps_every
-        if stats_due:
+        if now >= self._next_maps or now >= self._next_stats:
+            self._look(trainer, now, now >= self._next_stats)
+
+    def _look(self, trainer: Trainer, now: float, stats: bool = True) -> None:
+        """Feature maps of the probes and, when `stats`, weight, gradient and activation statistics."""
+        if self.probe is not None:
+            self._probe(trainer, stats)
+        self._next_maps = now + self._maps_every
+        if stats:
             self._param_stats(trainer)
             self._next_stats = now + self._stats_every
 
     def on_epoch_end(self, trainer: Trainer, record: EpochRecord) -> None:
         done = len(trainer.history)
-        mean = sum(r.seconds for r in trainer.history) / max(done, 1)
+        self._seconds += record.seconds  # a running total: no walk over the whole history every epoch
+        mean = self._seconds / max(done, 1)
         eta = mean * max(trainer.settings.epochs - done, 0)
         self.emit(t.Epoch(self.run_id, record.epoch, record.train, record.val, record.lr, record.seconds,
                           record.best, eta))

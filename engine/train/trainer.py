@@ -191,7 +191,8 @@ class Trainer:
         sums = self._train_sums
         sums.reset()
         self._synced = (0.0, 0, self._synced[2], self._seen)
-        model.train()
+        if not model.training:  # evaluation and probes put it back themselves: no walk over every module
+            model.train()
         for xb, yb in s.batches.epoch(epoch):
             if augment is not None:
                 xb = augment(xb)

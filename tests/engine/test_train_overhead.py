@@ -132,3 +132,22 @@ def test_no_op_hooks_are_never_called_and_instance_hooks_are():
     hooks.call("on_epoch_start", None, 0)
     assert calls == ["epoch_end", "progress"]
     assert hooks._bound["on_epoch_start"] == [] and len(hooks._bound["on_epoch_end"]) == 1
+
+
+def test_telemetry_looks_at_the_start_and_the_end_and_never_per_step(monkeypatch):
+    from engine.train.callbacks import overrides
+    from engine.train.reporter import TelemetryReporter
+
+    monkeypatch.setattr("engine.train.trainer.SYNC_INTERVAL", 3600.0)  # no progress report at all
+    messages: list[dict] = []
+    s = TrainingSettings.from_json({"epochs": 2, "batch_size": 16, "cpu_threads": 1, "probes": ["fc1"],
+                                    "telemetry": {"enabled": True}})
+    result = run_job(TrainingJob(mlp_document(), DatasetConfig("spirals", {"n_samples": 400}), s, "ends"),
+                     messages.append)
+    assert result.status == "completed"
+    last = result.trainer.step
+    assert sorted({m["step"] for m in messages if m["type"] == "weight_stats"}) == [0, last]
+    assert sorted({m["step"] for m in messages if m["type"] == "feature_maps"}) == [0, last]
+    assert {m["step"] for m in messages if m["type"] == "grad_stats"} == {last}  # no gradients before a step
+    assert {m["step"] for m in messages if m["type"] == "step"} == {last}  # the one report a run always gets
+    assert not overrides(TelemetryReporter("r", messages.append, {}, None, [], [], []), "on_step_end")
