@@ -42,6 +42,7 @@ from engine.train.batches import Batches, eval_batches
 from engine.train.callbacks import Callback, CallbackList, EpochRecord, Failure, Progress, metric_value
 from engine.train.device import Precision
 from engine.train.diagnose import NonFiniteLoss, describe_failure
+from engine.train.lean import LeanCalls
 from engine.train.objective import LossFn, MetricSums
 from engine.train.optim import LRSchedule
 from engine.train.settings import TrainingSettings
@@ -123,6 +124,7 @@ class Trainer:
         self._synced = (0.0, 0, time.perf_counter(), 0)  # loss sum, batches, time, samples at last sync
         self._seen = 0
         self._next_sync = time.perf_counter() + SYNC_INTERVAL
+        self._calls = LeanCalls(setup.model, setup.loss_fn)
         # one set of training sums for the whole run, zeroed every epoch (no allocations per epoch)
         self._train_sums = MetricSums(self.settings.metrics, setup.task, setup.num_classes, setup.device,
                                       self.settings.top_k, keep_step_losses=setup.world == 1)
@@ -181,10 +183,9 @@ class Trainer:
 
     def _train_epoch(self, epoch: int) -> dict[str, float]:
         s = self.setup
-        model, loss_fn, opt, schedule, augment = s.model, s.loss_fn, s.optimizer, s.schedule, s.augment
-        # A GraphModule's __call__ wraps forward in a second Python layer (for fx's error messages); the
-        # training path carries no hooks by design, so calling forward directly is the same, only leaner.
-        forward = model.forward if isinstance(model, fx.GraphModule) else model
+        model, opt, schedule, augment = s.model, s.optimizer, s.schedule, s.augment
+        # the forward and loss without Module.__call__ where no hook would run (engine.train.lean)
+        forward, loss_fn = self._calls.current()
         scaler, clip, autocast = s.precision.scaler, self.settings.grad_clip, s.precision.autocast
         mixed, varying_lr = s.precision.dtype is not None, not schedule.constant
         step_callbacks = self.callbacks.step_callbacks
@@ -222,6 +223,7 @@ class Trainer:
             if self.should_stop or time.perf_counter() >= self._next_sync:
                 self._sync(sums, epoch)
                 self._next_sync = time.perf_counter() + SYNC_INTERVAL
+                forward, loss_fn = self._calls.current()  # a hook added by a callback takes effect here
             if self.should_stop and s.agree is None:  # data-parallel ranks stop together, at the epoch's end
                 break
         last_epoch = self.should_stop or epoch == self.settings.epochs - 1

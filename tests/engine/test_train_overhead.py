@@ -151,3 +151,47 @@ def test_telemetry_looks_at_the_start_and_the_end_and_never_per_step(monkeypatch
     assert {m["step"] for m in messages if m["type"] == "grad_stats"} == {last}  # no gradients before a step
     assert {m["step"] for m in messages if m["type"] == "step"} == {last}  # the one report a run always gets
     assert not overrides(TelemetryReporter("r", messages.append, {}, None, [], [], []), "on_step_end")
+
+
+def test_the_lean_forward_skips_module_call_only_while_no_hook_would_run(monkeypatch):
+    from engine.build import build_module
+    from engine.examples import cnn_document
+
+    _check_lean(build_module(mlp_document(64, (128, 64), 10)), torch.randn(8, 64), monkeypatch)
+    _check_lean(build_module(cnn_document(classes=6)), torch.randn(8, 1, 28, 28), monkeypatch)
+
+
+def _check_lean(module: torch.nn.Module, x: torch.Tensor, monkeypatch) -> None:
+    from torch import nn
+
+    from engine.train.lean import LeanCalls
+
+    calls = LeanCalls(module, nn.CrossEntropyLoss())
+    forward, loss = calls.current()
+    assert forward is not module.forward and torch.equal(forward(x), module.forward(x))
+    target = torch.zeros(8, dtype=torch.long)
+    assert torch.equal(loss(forward(x), target), nn.CrossEntropyLoss()(module(x), target))
+    seen: list[str] = []
+    original = nn.Module.__call__
+
+    def counting(self: nn.Module, *args: object, **kwargs: object) -> object:
+        seen.append(type(self).__name__)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(nn.Module, "__call__", counting)
+    forward(x)
+    assert seen == []  # no layer went through Module.__call__
+    monkeypatch.setattr(nn.Module, "__call__", original)
+    hooked: list[bool] = []
+    handle = module.fc1.register_forward_hook(lambda *a: hooked.append(True))
+    forward, _ = calls.current()
+    assert forward == module.forward
+    forward(x)
+    assert hooked == [True]  # a hook makes the loop call the ordinary forward, and the hook runs
+    handle.remove()
+    assert calls.current()[0] is not module.forward
+    handle = nn.modules.module.register_module_forward_hook(lambda *a: None)  # a global hook too
+    assert calls.current()[0] == module.forward
+    handle.remove()
+    module.fc1 = nn.Linear(*module.fc1.weight.shape[::-1])  # a replaced layer: never the stale one
+    assert calls.current()[0] == module.forward
