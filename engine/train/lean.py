@@ -28,20 +28,18 @@ from torch import fx, nn
 from torch.nn.modules import module as module_globals
 
 Forward = Callable[..., Any]
-_HOOK_DICTS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks",
-               "_state_dict_hooks")  # state-dict hooks do not run in a call; listed to keep the check simple
-_GLOBAL_HOOKS = ("_global_forward_hooks", "_global_forward_pre_hooks", "_global_backward_hooks",
-                 "_global_backward_pre_hooks", "_global_forward_hooks_always_called")
 
 
 def _quiet(module: nn.Module) -> bool:
-    """No hook that ``__call__`` would run, and not compiled."""
-    return not any(getattr(module, name, None) for name in _HOOK_DICTS[:4]) and \
-        getattr(module, "_compiled_call_impl", None) is None
+    """No hook that ``__call__`` would run, and not compiled (plain attribute reads: this runs every epoch)."""
+    return not (module._forward_hooks or module._forward_pre_hooks or module._backward_hooks
+                or module._backward_pre_hooks) and module._compiled_call_impl is None
 
 
 def _no_global_hooks() -> bool:
-    return not any(getattr(module_globals, name, None) for name in _GLOBAL_HOOKS)
+    g = module_globals
+    return not (g._global_forward_hooks or g._global_forward_pre_hooks or g._global_backward_hooks
+                or g._global_backward_pre_hooks or g._global_forward_hooks_always_called)
 
 
 class _DirectCall(functools.partial):  # type: ignore[type-arg]
@@ -85,6 +83,12 @@ class LeanCalls:
 
     def current(self) -> tuple[Forward, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]:
         """(forward, loss) to call now: lean where nothing would notice, else the ordinary ones."""
+        try:
+            return self._current()
+        except AttributeError:  # a torch whose modules keep their hooks elsewhere: never guess
+            return self._plain_forward, self.loss_fn
+
+    def _current(self) -> tuple[Forward, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]:
         quiet = _no_global_hooks()
         forward = self._plain_forward
         if quiet and self._lean is not None:
