@@ -25,13 +25,16 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from engine.data.config import apply_dataset_overrides
 from engine.data.errors import DatasetError
 from engine.graph.errors import ProjectFileError
 from engine.project import Project, load_project, save_project
 from engine.sweep.space import NODE_PREFIX, SETTING_PREFIX, SweepConfig, SweepConfigError, read_config, write_config
 from engine.sweep.study import SweepStudyError
-from engine.train.cli import apply_to_project, overrides
-from engine.train.settings import SettingsError
+from engine.train.settings import SettingsError, apply_overrides
+
+# --epochs and --device are spellings of --set, as for train
+SHORTCUTS = {"epochs": "epochs", "device": "device"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         project = load_project(path)
         config = _config(project, args)
-        base = _with_overrides(project, overrides(args))
+        assignments = [f"{path}={getattr(args, flag)}" for flag, path in SHORTCUTS.items()
+                       if getattr(args, flag, None) is not None] + list(args.overrides)
+        base = _with_overrides(project, assignments)
         sweep = SweepRun(base, config, trials=args.trials, workers=args.workers, storage=args.storage,
                          base_dir=path.resolve().parent, restart=args.restart)
     except (ProjectFileError, SweepConfigError, SweepStudyError, SettingsError, DatasetError, OSError) as exc:
@@ -102,10 +107,11 @@ def _config(project: Project, args: argparse.Namespace) -> SweepConfig:
 def _with_overrides(project: Project, assignments: list[str]) -> Project:
     """The project as every trial starts from: the overrides applied to copies of its settings, sharing its
     attachments (so the runs land in the project, whose own settings stay as they were)."""
-    base = Project(project.network, project.name, dict(project.dataset), dict(project.training), project.ui,
-                   project.attachments)
-    apply_to_project(base, assignments)
-    return base
+    dataset = [a.removeprefix("dataset.") for a in assignments if a.startswith("dataset.")]
+    training = [a for a in assignments if not a.startswith("dataset.")]
+    return Project(project.network, project.name,
+                   apply_dataset_overrides(project.dataset, dataset) if dataset else project.dataset,
+                   apply_overrides(project.training, training), project.ui, project.attachments)
 
 
 def _header(sweep: Any, path: Path, args: argparse.Namespace) -> str:

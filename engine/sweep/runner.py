@@ -1,11 +1,11 @@
 """Running a sweep: trials in spawned worker processes, driven from here without blocking.
 
-`SweepRun(project, config, trials=N, workers=W, storage=URL)` checks the config against the project,
-opens the study (the project's stored journal, copied to a working file, unless `storage` names an
-Optuna storage URL or a shared journal file), fails trials a killed sweep left running in the
-project's journal, and spawns ``min(W, N)`` worker processes (`engine.sweep.trial.worker_main`, the
-``spawn`` context as for training runs) that share one counter of trials left. It never imports
-torch: the workers do.
+`SweepRun(project, config, trials=N, workers=W, storage=URL, enqueue=[{target: value}])` checks the
+config against the project, opens the study (the project's stored journal, copied to a working file,
+unless `storage` names an Optuna storage URL or a shared journal file), fails trials a killed sweep
+left running in the project's journal, enqueues the values to try first, and spawns ``min(W, N)``
+worker processes (`engine.sweep.trial.worker_main`, the ``spawn`` context as for training runs) that
+share one counter of trials left. It never imports torch: the workers do.
 
 `poll()` returns the events waiting (never blocks), as plain dicts: ``trial_started`` (number,
 params), ``trial_epoch`` (number, epoch, value), ``trial_finished`` (number, state complete | pruned |
@@ -91,7 +91,7 @@ class SweepRun:
 
     def __init__(self, project: Project, config: SweepConfig | None = None, *, trials: int | None = None,
                  workers: int = 1, storage: str | None = None, base_dir: Path | None = None,
-                 telemetry: bool = False, restart: bool = False) -> None:
+                 telemetry: bool = False, restart: bool = False, enqueue: list[dict[str, Any]] | None = None) -> None:
         config = config if config is not None else read_config(project)
         if config is None:
             raise SweepConfigError("the project has no sweep configuration: choose what to vary first")
@@ -123,6 +123,8 @@ class SweepRun:
             self._remove_files()
             raise
         self.interrupted = fail_interrupted(self.study, "the sweep was interrupted") if self.journal else []
+        for params in enqueue or []:  # values to try first (the best so far again, a hand-picked guess)
+            self.study.enqueue_trial(params, skip_if_exists=True)
         self.trials_before = len(self.study.trials)
         self.summary = SweepSummary()
         self._out_root = Path(tempfile.mkdtemp(prefix="layerloom-sweep-runs-"))

@@ -27,6 +27,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Generator, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,6 +48,7 @@ MAX_JOURNAL_BYTES = 256 * 2**20
 MAX_JOURNAL_LINE = 4 * 2**20
 DEFAULT_STUDY_NAME = "sweep"
 SQLITE_LOCK_TIMEOUT_S = 60  # several processes share one SQLite file: wait for the lock, do not fail
+STORAGE_ATTEMPTS = 5
 
 
 class SweepStudyError(ValueError):
@@ -174,12 +176,22 @@ def url_storage(url: str) -> BaseStorage:
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
         kwargs["engine_kwargs"] = {"connect_args": {"timeout": SQLITE_LOCK_TIMEOUT_S}}
-    try:
-        return RDBStorage(url, **kwargs)
-    except ImportError as exc:
-        raise SweepStudyError(f"the storage {url!r} needs a database driver that is not installed: {exc}") from None
-    except Exception as exc:  # sqlalchemy's errors for unknown dialects, unreachable servers, bad URLs
-        raise SweepStudyError(f"cannot open the storage {url!r}: {str(exc).splitlines()[0][:300]}") from None
+    for attempt in range(STORAGE_ATTEMPTS):
+        try:
+            return RDBStorage(url, **kwargs)
+        except ImportError as exc:
+            raise SweepStudyError(f"the storage {url!r} needs a database driver that is not installed: "
+                                  f"{exc}") from None
+        except Exception as exc:  # sqlalchemy's errors for unknown dialects, unreachable servers, bad URLs
+            text = str(exc)
+            # two sweeps starting at once on a new database both create its tables and version row: the
+            # one that loses the race finds them made (or locked) and tries again
+            racing = type(exc).__name__ in ("OperationalError", "IntegrityError")
+            if racing and attempt < STORAGE_ATTEMPTS - 1:
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            raise SweepStudyError(f"cannot open the storage {url!r}: {text.splitlines()[0][:300]}") from None
+    raise AssertionError("unreachable")
 
 
 def storage_from(spec: dict[str, str]) -> BaseStorage:
