@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"saved {len(summary.finished)} trial(s) into {saved}")
     _print_best(sweep)
     ran = summary.count("complete") + summary.count("pruned")
-    return 0 if ran or not summary.finished else 1
+    return 0 if ran or not (summary.finished or sweep.errors) else 1
 
 
 def _config(project: Project, args: argparse.Namespace) -> SweepConfig:

@@ -127,6 +127,7 @@ class SweepRun:
             self.study.enqueue_trial(params, skip_if_exists=True)
         self.trials_before = len(self.study.trials)
         self.summary = SweepSummary()
+        self.errors: list[str] = []  # workers that failed outside a trial (the storage went away, a bug)
         self._out_root = Path(tempfile.mkdtemp(prefix="layerloom-sweep-runs-"))
         self._spawn(project, workers, base_dir, telemetry)
         self._finished_sent = False
@@ -194,6 +195,8 @@ class SweepRun:
             worker.running = None
             self._collect(event)
             self.summary.finished.append(event)
+        elif kind == "worker_error":
+            self.errors.append(str(event.get("message", "")))
         elif kind == "worker_done":
             worker.done = True
             worker.process.join(5.0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import optuna
@@ -17,7 +18,7 @@ from engine.project import Project, load_project, save_project
 from engine.runs import get_run, list_runs
 from engine.sweep.runner import SweepRun, run_sweep
 from engine.sweep.space import JOURNAL_MEMBER, ParamRange, SweepConfig, write_config
-from engine.sweep.study import SweepStudyError, open_study
+from engine.sweep.study import SweepStudyError, journal_bytes, open_study
 from engine.train import TrainingSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -179,3 +180,50 @@ def test_the_cli_refuses_a_project_without_a_config_and_a_config_that_does_not_f
     proc = layerloom("sweep", str(path), "--config", str(bad))
     assert proc.returncode == 2 and "the network has no node 'fc9'" in proc.stderr
     assert JOURNAL_MEMBER not in load_project(path).attachments
+
+
+def test_stopping_a_sweep_ends_the_trial_in_flight_as_a_stopped_run_and_starts_no_more(tmp_path):
+    project = load_project(sweep_project(tmp_path, CONFIG, epochs=500))
+    run = SweepRun(project, trials=3)
+    events = []
+    try:
+        while not run.done:
+            for event in run.poll():
+                events.append(event)
+                if event["type"] == "trial_epoch":
+                    run.stop()
+            time.sleep(0.02)
+    finally:
+        run.close()
+    [finished] = run.summary.finished
+    assert finished["state"] == "fail" and finished["message"] == "stopped with the sweep before it finished"
+    assert get_run(project, finished["run_id"]).status == "stopped"
+    assert [t.state for t in open_study(project).trials] == [optuna.trial.TrialState.FAIL]  # none left running
+
+
+def test_trials_a_killed_sweep_left_running_are_marked_failed_when_it_resumes(tmp_path):
+    project = load_project(sweep_project(tmp_path, CONFIG))
+    first = SweepRun(project, trials=1)
+    first.stop()  # starts nothing: only the study is created in the project's journal
+    first.close()
+    study = open_study(project)
+    study.ask(CONFIG.distributions())  # a trial in flight when the sweep was killed (its journal saved)
+    project.attachments[JOURNAL_MEMBER] = journal_bytes(study._storage._backend.logs)
+    resumed = SweepRun(project, trials=1)
+    resumed.stop()
+    resumed.close()
+    assert resumed.interrupted == [0]
+    [trial] = open_study(project).trials
+    assert trial.state == optuna.trial.TrialState.FAIL and trial.user_attrs["error"] == "the sweep was interrupted"
+
+
+def test_the_config_chooses_the_sampler_and_the_pruner():
+    from engine.sweep.study import make_pruner, make_sampler
+
+    assert isinstance(make_pruner(SweepConfig(pruner="hyperband")), optuna.pruners.HyperbandPruner)
+    median = make_pruner(SweepConfig(pruner="median", pruner_startup_trials=2, pruner_warmup_epochs=3))
+    assert isinstance(median, optuna.pruners.MedianPruner)
+    assert (median._n_startup_trials, median._n_warmup_steps) == (2, 3)
+    assert isinstance(make_pruner(SweepConfig(pruner="none")), optuna.pruners.NopPruner)
+    assert isinstance(make_sampler(SweepConfig()), optuna.samplers.TPESampler)
+    assert isinstance(make_sampler(SweepConfig(sampler="random")), optuna.samplers.RandomSampler)

@@ -202,3 +202,13 @@ def test_the_sweep_schema_loads_neither_torch_nor_optuna(module):
                           env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == ""
+
+
+def test_the_readme_sweep_example_is_a_valid_config():
+    import re
+
+    text = (ROOT / "README.md").read_text()
+    example = re.search(r"```json\n(.*?)```", text, flags=re.S)
+    assert example, "the README lost its sweep configuration example"
+    config = SweepConfig.from_json(json.loads(example.group(1)))
+    assert "node:layer2:repeat" in config.targets and config.metric == "val_accuracy"
