@@ -30,6 +30,10 @@ _WHERE = {
     "config_problems": "engine.sweep.targets",
     "check_config": "engine.sweep.targets",
     "apply_params": "engine.sweep.targets",
+    "open_study": "engine.sweep.study",
+    "SweepStudyError": "engine.sweep.study",
+    "SweepRun": "engine.sweep.runner",
+    "run_sweep": "engine.sweep.runner",
 }
 __all__ = sorted(_WHERE)
 

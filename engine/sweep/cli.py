@@ -142,7 +142,8 @@ def _trial_line(event: dict[str, Any], config: SweepConfig) -> str:
     parts = [f"trial {event['number']}", f"{event['state']:8s}", shown, run, format_params(event.get("params", {}))]
     line = "  ".join(p for p in parts if p)
     if event["state"] != "complete" and event.get("message"):
-        line += f"\n    {event['message'].splitlines()[0]}"
+        reason = " ".join(part.strip() for part in event["message"].splitlines() if part.strip())
+        line += f"\n    {reason if len(reason) <= 300 else reason[:297] + '...'}"
     return line
 
 
