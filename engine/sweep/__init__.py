@@ -23,6 +23,8 @@ _WHERE = {
     "SweepConfigError": "engine.sweep.space",
     "read_config": "engine.sweep.space",
     "write_config": "engine.sweep.space",
+    "short_name": "engine.sweep.space",
+    "format_params": "engine.sweep.space",
     "CONFIG_MEMBER": "engine.sweep.space",
     "JOURNAL_MEMBER": "engine.sweep.space",
     "Candidate": "engine.sweep.targets",

@@ -29,7 +29,7 @@ from engine.data.config import apply_dataset_overrides
 from engine.data.errors import DatasetError
 from engine.graph.errors import ProjectFileError
 from engine.project import Project, load_project, save_project
-from engine.sweep.space import NODE_PREFIX, SETTING_PREFIX, SweepConfig, SweepConfigError, read_config, write_config
+from engine.sweep.space import SweepConfig, SweepConfigError, format_params, read_config, write_config
 from engine.sweep.study import SweepStudyError
 from engine.train.settings import SettingsError, apply_overrides
 
@@ -121,18 +121,6 @@ def _header(sweep: Any, path: Path, args: argparse.Namespace) -> str:
     return (f"sweep of {path.name}: study {sweep.study_name!r} {where}{before}; {sweep.trials} trial(s) on "
             f"{len(sweep.workers)} worker(s), {config.direction} {config.metric}, {config.sampler} sampler, "
             f"{config.pruner} pruner")
-
-
-def short_name(target: str) -> str:
-    """``optimizer.lr`` for ``setting:optimizer.lr``, ``layer2.repeat`` for ``node:layer2:repeat``."""
-    if target.startswith(SETTING_PREFIX):
-        return target[len(SETTING_PREFIX):]
-    return target[len(NODE_PREFIX):].replace(":", ".")
-
-
-def format_params(params: dict[str, Any]) -> str:
-    return " ".join(f"{short_name(k)}={v:.4g}" if isinstance(v, float) else f"{short_name(k)}={v}"
-                    for k, v in params.items())
 
 
 def _trial_line(event: dict[str, Any], config: SweepConfig) -> str:

@@ -90,6 +90,22 @@ def split_target(target: str) -> tuple[str, Any, str | None]:
     raise SweepConfigError(f"target {target!r} must start with 'setting:' or 'node:'")
 
 
+def short_name(target: str) -> str:
+    """How people read a target: ``optimizer.lr`` for ``setting:optimizer.lr``, ``layer2.repeat`` for
+    ``node:layer2:repeat``, ``layer1/conv1.kernel_size`` inside a block."""
+    if target.startswith(SETTING_PREFIX):
+        return target[len(SETTING_PREFIX):]
+    if target.startswith(NODE_PREFIX):
+        return target[len(NODE_PREFIX):].replace(":", ".")
+    return target
+
+
+def format_params(params: dict[str, Any]) -> str:
+    """A trial's values on one line: ``optimizer.lr=0.0123 fc1.out_features=64``."""
+    return " ".join(f"{short_name(k)}={v:.4g}" if isinstance(v, float) else f"{short_name(k)}={v}"
+                    for k, v in params.items())
+
+
 def _node_id_like(text: str) -> bool:
     return text.isidentifier() or text.isdigit()
 

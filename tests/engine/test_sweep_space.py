@@ -212,3 +212,12 @@ def test_the_readme_sweep_example_is_a_valid_config():
     assert example, "the README lost its sweep configuration example"
     config = SweepConfig.from_json(json.loads(example.group(1)))
     assert "node:layer2:repeat" in config.targets and config.metric == "val_accuracy"
+
+
+def test_trial_values_read_as_people_write_them():
+    from engine.sweep.space import format_params, short_name
+
+    assert short_name("node:layer1/conv1:kernel_size") == "layer1/conv1.kernel_size"
+    line = format_params({"setting:optimizer.lr": 0.0123456, "node:fc1:out_features": 64,
+                          "setting:optimizer.kind": "sgd"})
+    assert line == "optimizer.lr=0.01235 fc1.out_features=64 optimizer.kind=sgd"
