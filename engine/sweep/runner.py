@@ -198,9 +198,8 @@ class SweepRun:
         elif kind == "worker_error":
             self.errors.append(str(event.get("message", "")))
         elif kind == "worker_done":
-            worker.done = True
-            worker.process.join(5.0)
-            return []
+            worker.done = True  # it exits now; close() reaps it (poll never waits)
+            return self._fail_running(worker, "its worker stopped during this trial")
         return [event]
 
     def _collect(self, event: Event) -> None:
@@ -217,11 +216,15 @@ class SweepRun:
 
     def _worker_died(self, worker: _Worker) -> list[Event]:
         worker.done = True
-        worker.process.join(2.0)
+        worker.process.join(1.0)  # its pipe is closed: it has ended or is ending
+        return self._fail_running(worker, f"the worker process ended (exit code {worker.process.exitcode}) during "
+                                          "this trial")
+
+    def _fail_running(self, worker: _Worker, message: str) -> list[Event]:
+        """Fail the trial a worker held when it ended without finishing it."""
         if worker.running is None:
             return []
         number, worker.running = worker.running, None
-        message = f"the worker process ended (exit code {worker.process.exitcode}) during this trial"
         with contextlib.suppress(Exception):  # the trial may have been told already
             self.study.tell(number, state=TrialState.FAIL)
         event = {"type": "trial_finished", "number": number, "state": "fail", "value": None, "run_id": None,

@@ -49,6 +49,7 @@ MAX_JOURNAL_LINE = 4 * 2**20
 DEFAULT_STUDY_NAME = "sweep"
 SQLITE_LOCK_TIMEOUT_S = 60  # several processes share one SQLite file: wait for the lock, do not fail
 STORAGE_ATTEMPTS = 5
+JOURNAL_LOCK_GRACE_S = 5
 
 
 class SweepStudyError(ValueError):
@@ -147,14 +148,11 @@ class WorkingJournal:
         return file_storage(self.path)
 
     def snapshot(self) -> bytes:
-        """The journal as it is now, read under the writers' lock (so no line is caught half-written)."""
-        lock = JournalFileOpenLock(str(self.path))
-        while not lock.acquire():  # acquire() waits and retries itself; False only after a stale lock was broken
-            pass
-        try:
-            return self.path.read_bytes()
-        finally:
-            lock.release()
+        """The journal's complete lines as they are now. Never waits for the writers' lock (a worker killed
+        while holding it must not stall the caller, the studio's GUI thread among them): a line being
+        appended at this moment is simply left for the next snapshot."""
+        raw = self.path.read_bytes()
+        return raw[:raw.rfind(b"\n") + 1]
 
     def close(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -166,8 +164,10 @@ def is_storage_url(text: str) -> bool:
 
 
 def file_storage(path: str | os.PathLike[str]) -> JournalStorage:
-    """A journal file shared by processes (Optuna's file lock, portable: no symlinks)."""
-    return JournalStorage(JournalFileBackend(str(path), lock_obj=JournalFileOpenLock(str(path))))
+    """A journal file shared by processes (Optuna's file lock, portable: no symlinks). A lock left by a
+    killed process is broken after `JOURNAL_LOCK_GRACE_S` (an append holds it for milliseconds)."""
+    lock = JournalFileOpenLock(str(path), grace_period=JOURNAL_LOCK_GRACE_S)
+    return JournalStorage(JournalFileBackend(str(path), lock_obj=lock))
 
 
 def url_storage(url: str) -> BaseStorage:

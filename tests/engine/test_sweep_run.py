@@ -4,6 +4,7 @@ NaN trial, SQLite shared by two processes, and hostile journals. Small data, few
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -227,3 +228,22 @@ def test_the_config_chooses_the_sampler_and_the_pruner():
     assert isinstance(make_pruner(SweepConfig(pruner="none")), optuna.pruners.NopPruner)
     assert isinstance(make_sampler(SweepConfig()), optuna.samplers.TPESampler)
     assert isinstance(make_sampler(SweepConfig(sampler="random")), optuna.samplers.RandomSampler)
+
+
+def test_a_worker_killed_during_a_trial_fails_that_trial_and_the_sweep_ends_normally(tmp_path):
+    project = load_project(sweep_project(tmp_path, CONFIG, epochs=500))
+    run = SweepRun(project, trials=1)
+    events = []
+    try:
+        while not run.done:
+            for event in run.poll():
+                events.append(event)
+                if event["type"] == "trial_epoch" and run.workers[0].process.is_alive():
+                    os.kill(run.workers[0].process.pid, signal.SIGKILL)
+            time.sleep(0.02)
+    finally:
+        run.close()
+    [finished] = run.summary.finished
+    assert finished["state"] == "fail" and "the worker process ended (exit code -9)" in finished["message"]
+    assert events[-1]["type"] == "sweep_finished"
+    assert [t.state for t in open_study(project).trials] == [optuna.trial.TrialState.FAIL]
