@@ -50,6 +50,7 @@ MAX_RANGES = 1024
 MAX_CHOICES = 256
 MAX_TEXT = 256  # a target, a choice or a study name
 MAX_TRIALS = 100_000
+MAX_INT = 2**31 - 1  # a whole-number range's bounds (units, channels, repeats, epochs)
 MAX_CONFIG_BYTES = 1 * 2**20
 # Settings that never change what a run learns (where and how fast it runs, what it reports): not swept.
 NOT_SWEPT = frozenset({"device", "precision", "cpu_threads", "deterministic", "metrics", "top_k", "probes",
@@ -373,6 +374,8 @@ def _number(value: Any, where: str, kind: str) -> float:
     if kind == "int":
         if float(value) != int(value):
             raise SweepConfigError(f"{where} must be a whole number, got {_fmt(value)}")
+        if abs(value) > MAX_INT:
+            raise SweepConfigError(f"{where} is too large: {_fmt(value)} (at most {MAX_INT:,})")
         return int(value)
     return float(value)
 

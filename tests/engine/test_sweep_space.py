@@ -86,6 +86,7 @@ def test_the_config_is_stored_in_the_project_file_and_survives_a_reopen(tmp_path
     ({"ranges": [{"target": "setting:optimizer.lr", "low": 1e-3, "high": 1e-2}] * 2}, "has two ranges"),
     ({"ranges": [{"target": f"node:n{i}:units", "low": 1, "high": 2} for i in range(MAX_RANGES + 1)]},
      f"at most {MAX_RANGES} things"),
+    ({"ranges": [{"target": "node:fc1:out_features", "kind": "int", "low": 1, "high": 10**12}]}, "too large"),
     ({"trials": 0}, "trials must be a whole number from 1"),
     ({"trials": 10**9}, "trials must be a whole number from 1"),
     ({"metric": "val_f1"}, "metric must be one of"),
