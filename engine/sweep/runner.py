@@ -95,7 +95,7 @@ class SweepRun:
         config = config if config is not None else read_config(project)
         if config is None:
             raise SweepConfigError("the project has no sweep configuration: choose what to vary first")
-        check_config(config, project.network, project.training)
+        check_config(config, project.network, project.training, project.dataset)
         TrainingJob.from_project(project)  # the base settings and dataset parse (SettingsError, DatasetError)
         if workers < 1:
             raise SweepConfigError("--workers must be at least 1")

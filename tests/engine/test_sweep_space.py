@@ -190,6 +190,10 @@ def test_node_targets_are_checked_against_the_network():
     assert "takes kind int or choice" in problems(ParamRange("node:layer2:repeat", "float", 1, 3))[0]
     assert "varies nothing" in problems()[0]
     assert "do not measure mae" in problems(ParamRange("node:layer2:repeat", "int", 1, 2), metric="val_mae")[0]
+    no_validation = {**project.dataset, "val_fraction": 0.0}
+    config = SweepConfig(ranges=(ParamRange("node:layer2:repeat", "int", 1, 2),))
+    assert "holds none out" in config_problems(config, project.network, project.training, no_validation)[0]
+    assert config_problems(config, project.network, project.training, project.dataset) == []
     with pytest.raises(SweepConfigError, match="has no node"):
         check_config(SweepConfig(ranges=(ParamRange("node:nope:units", "int", 1, 3),)), project.network,
                      project.training)
