@@ -10,9 +10,9 @@ the base training and dataset settings of every trial for this sweep only (the p
 The study is kept in the project (its Optuna journal) and resumes where it stopped, unless
 ``--storage URL`` puts it in any Optuna storage (``sqlite:///study.db``,
 ``postgresql://user:pass@host/db``) or a shared journal file, where sweeps on several machines add to
-one study; ``--restart`` begins it anew. Every finished trial's run is saved into the project (atomic
-saves, after each trial) with its parameters, one line per trial goes to stdout, and the best trial
-of the study ends the output.
+one study; ``--restart`` begins it anew. Every finished trial's run is saved into the project with its
+parameters (atomic saves, at most every 15 seconds while trials finish, and at the end); one line per
+trial goes to stdout, and the best trial of the study ends the output.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
@@ -35,6 +36,7 @@ from engine.train.settings import SettingsError, apply_overrides
 
 # --epochs and --device are spellings of --set, as for train
 SHORTCUTS = {"epochs": "epochs", "device": "device"}
+SAVE_INTERVAL_S = 15.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -74,11 +76,16 @@ def run(args: argparse.Namespace) -> int:
     for number in sweep.interrupted:
         print(f"trial {number}: marked failed (its sweep was interrupted)")
 
+    last_save = [time.monotonic()]
+
     def on_event(event: dict[str, Any]) -> None:
         if event["type"] == "trial_finished":
             print(_trial_line(event, sweep.config), flush=True)
-            if not args.no_save:
+            # a project with many runs is big: save it (atomically) at most every SAVE_INTERVAL_S while
+            # trials finish, so a killed sweep loses little, and always at the end
+            if not args.no_save and time.monotonic() - last_save[0] >= SAVE_INTERVAL_S:
                 save_project(project, path)
+                last_save[0] = time.monotonic()
         elif event["type"] == "worker_error":
             print(f"error: a sweep worker failed: {event['message']}", file=sys.stderr)
 
