@@ -1,7 +1,8 @@
 """``layerloom sweep FILE --trials N [--workers N] [--storage URL]``: tune a project headless.
 
 `add_arguments(parser)` declares the options; `run(args)` does the work and returns the exit code:
-0 when at least one trial completed or was pruned, 1 when every trial failed, 2 when the sweep could
+0 when at least one trial completed or was pruned (or the sweep was stopped with Ctrl-C and saved), 1
+when every trial failed, 130 after a second Ctrl-C (what had finished is saved), 2 when the sweep could
 not start (a file, configuration, settings or storage problem; the reason is printed).
 
 The search space is the project's stored sweep configuration (``sweep/config.json``, written by the
@@ -89,14 +90,21 @@ def run(args: argparse.Namespace) -> int:
         elif event["type"] == "worker_error":
             print(f"error: a sweep worker failed: {event['message']}", file=sys.stderr)
 
-    with _StopOnInterrupt(sweep):
-        summary = run_sweep(sweep, on_event)
+    aborted = False
+    with _StopOnInterrupt(sweep) as interrupt:
+        try:
+            summary = run_sweep(sweep, on_event)
+        except KeyboardInterrupt:  # the second Ctrl-C: the workers are ended; what finished is still saved
+            aborted, summary = True, sweep.summary
     if not args.no_save:
         saved = save_project(project, path)
         print(f"saved {len(summary.finished)} trial(s) into {saved}")
+    if aborted:
+        print("layerloom sweep: interrupted", file=sys.stderr)
+        return 130
     _print_best(sweep)
     ran = summary.count("complete") + summary.count("pruned")
-    return 0 if ran or not (summary.finished or sweep.errors) else 1
+    return 0 if ran or interrupt.requested or not (summary.finished or sweep.errors) else 1
 
 
 def _config(project: Project, args: argparse.Namespace) -> SweepConfig:
