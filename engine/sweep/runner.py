@@ -43,6 +43,7 @@ from engine.sweep.space import JOURNAL_MEMBER, SweepConfig, SweepConfigError, re
 from engine.sweep.study import (
     SweepStudyError,
     WorkingJournal,
+    check_compatible,
     create_study,
     fail_interrupted,
     is_storage_url,
@@ -119,6 +120,7 @@ class SweepRun:
             if restart and storage is not None and self.study_name in optuna.get_all_study_names(backend):
                 optuna.delete_study(study_name=self.study_name, storage=backend)
             self.study = create_study(backend, self.study_name, config)
+            check_compatible(self.study, config)
         except Exception:
             self._remove_files()
             raise

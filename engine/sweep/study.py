@@ -240,6 +240,31 @@ def create_study(storage: BaseStorage | str, name: str, config: SweepConfig, wor
     return study
 
 
+def check_compatible(study: optuna.Study, config: SweepConfig) -> None:
+    """Refuse ranges the stored trials cannot continue with: Optuna keeps one kind (and log scale, and list
+    of choices) per parameter for a whole study; changing the bounds of a number is fine."""
+    wanted = config.distributions()
+    for trial in study.get_trials(deepcopy=False):
+        for name, old in trial.distributions.items():
+            new = wanted.get(name)
+            if new is None:
+                continue
+            try:
+                optuna.distributions.check_distribution_compatibility(old, new)
+            except ValueError:
+                raise SweepStudyError(
+                    f"the range of {name} changed in a way the study {study.study_name!r} cannot continue with "
+                    f"(trial {trial.number} used {_describe(old)}, now {_describe(new)}); keep its kind, scale "
+                    "and choices, or start a new study (--restart, or another study name)") from None
+
+
+def _describe(distribution: Any) -> str:
+    if isinstance(distribution, optuna.distributions.CategoricalDistribution):
+        return f"choices {list(distribution.choices)}"
+    kind = "whole numbers" if isinstance(distribution, optuna.distributions.IntDistribution) else "numbers"
+    return f"{kind} {distribution.low:g}..{distribution.high:g}" + (" on a log scale" if distribution.log else "")
+
+
 def fail_interrupted(study: optuna.Study, reason: str) -> list[int]:
     """Mark trials left running by a sweep that was killed as failed; returns their numbers."""
     numbers = []

@@ -216,6 +216,12 @@ def test_trials_a_killed_sweep_left_running_are_marked_failed_when_it_resumes(tm
     assert resumed.interrupted == [0]
     [trial] = open_study(project).trials
     assert trial.state == optuna.trial.TrialState.FAIL and trial.user_attrs["error"] == "the sweep was interrupted"
+    # new bounds continue the study; a range that changes kind or scale cannot, and says so before anything runs
+    wider = CONFIG.with_ranges([ParamRange(LR, "float", 1e-4, 0.5, True), CONFIG.ranges[1]])
+    SweepRun(project, wider, trials=1).close()
+    linear = CONFIG.with_ranges([ParamRange(LR, "float", 1e-3, 0.1, False), CONFIG.ranges[1]])
+    with pytest.raises(SweepStudyError, match=r"range of setting:optimizer.lr changed .* on a log scale"):
+        SweepRun(project, linear, trials=1)
 
 
 def test_the_config_chooses_the_sampler_and_the_pruner():
