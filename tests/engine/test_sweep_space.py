@@ -226,3 +226,25 @@ def test_trial_values_read_as_people_write_them():
     line = format_params({"setting:optimizer.lr": 0.0123456, "node:fc1:out_features": 64,
                           "setting:optimizer.kind": "sgd"})
     assert line == "optimizer.lr=0.01235 fc1.out_features=64 optimizer.kind=sgd"
+
+
+@pytest.mark.parametrize("end", ["low", "high"])
+def test_every_candidate_takes_the_ends_of_its_suggested_range(end):
+    project = resnet_small()
+    candidates = candidate_targets(project)
+    params = {c.target: (c.suggested.choices[0 if end == "low" else -1] if c.suggested.kind == "choice"
+                         else getattr(c.suggested, end)) for c in candidates}
+    doc, training = apply_params(project.network, project.training, params)
+    for c in candidates:
+        kind, path, key = c.target.split(":")[0], c.target.split(":")[1], c.target.rsplit(":", 1)[-1]
+        if kind == "setting":
+            value = training
+            for part in path.split("."):
+                value = value[part]
+        else:
+            *outer, last = path.split("/")
+            owner = doc
+            for instance in outer:
+                owner = owner.definition_of(instance).body
+            value = owner.nodes[last].params[key]
+        assert value == params[c.target], c.target
