@@ -32,7 +32,7 @@ from engine.data.errors import DatasetError
 from engine.graph.errors import ProjectFileError
 from engine.project import Project, load_project, save_project
 from engine.sweep.space import SweepConfig, SweepConfigError, format_params, read_config, write_config
-from engine.sweep.study import SweepStudyError
+from engine.sweep.study import SweepStudyError, display_url
 from engine.train.settings import SettingsError, apply_overrides
 
 # --epochs and --device are spellings of --set, as for train
@@ -131,7 +131,7 @@ def _with_overrides(project: Project, assignments: list[str]) -> Project:
 
 def _header(sweep: Any, path: Path, args: argparse.Namespace) -> str:
     config = sweep.config
-    where = f"in {args.storage}" if args.storage else "in the project"
+    where = f"in {display_url(args.storage)}" if args.storage else "in the project"
     before = f", {sweep.trials_before} trial(s) before" if sweep.trials_before else ""
     return (f"sweep of {path.name}: study {sweep.study_name!r} {where}{before}; {sweep.trials} trial(s) on "
             f"{len(sweep.workers)} worker(s), {config.direction} {config.metric}, {config.sampler} sampler, "

@@ -163,6 +163,17 @@ def is_storage_url(text: str) -> bool:
     return "://" in text
 
 
+def display_url(url: str) -> str:
+    """A storage URL fit to print: its password hidden."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a database URL sqlalchemy reads: show it only up to the host
+        scheme, sep, rest = url.partition("://")
+        return f"{scheme}{sep}***@{rest.rpartition('@')[2]}" if "@" in rest else url
+
+
 def file_storage(path: str | os.PathLike[str]) -> JournalStorage:
     """A journal file shared by processes (Optuna's file lock, portable: no symlinks). A lock left by a
     killed process is broken after `JOURNAL_LOCK_GRACE_S` (an append holds it for milliseconds)."""
@@ -180,8 +191,8 @@ def url_storage(url: str) -> BaseStorage:
         try:
             return RDBStorage(url, **kwargs)
         except ImportError as exc:
-            raise SweepStudyError(f"the storage {url!r} needs a database driver that is not installed: "
-                                  f"{exc}") from None
+            raise SweepStudyError(f"the storage {display_url(url)!r} needs a database driver that is not "
+                                  f"installed: {exc}") from None
         except Exception as exc:  # sqlalchemy's errors for unknown dialects, unreachable servers, bad URLs
             text = str(exc)
             # two sweeps starting at once on a new database both create its tables and version row: the
@@ -190,7 +201,8 @@ def url_storage(url: str) -> BaseStorage:
             if racing and attempt < STORAGE_ATTEMPTS - 1:
                 time.sleep(0.2 * (attempt + 1))
                 continue
-            raise SweepStudyError(f"cannot open the storage {url!r}: {text.splitlines()[0][:300]}") from None
+            reason = text.splitlines()[0][:300] if text else type(exc).__name__
+            raise SweepStudyError(f"cannot open the storage {display_url(url)!r}: {reason}") from None
     raise AssertionError("unreachable")
 
 

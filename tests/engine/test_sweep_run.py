@@ -253,3 +253,12 @@ def test_a_worker_killed_during_a_trial_fails_that_trial_and_the_sweep_ends_norm
     assert finished["state"] == "fail" and "the worker process ended (exit code -9)" in finished["message"]
     assert events[-1]["type"] == "sweep_finished"
     assert [t.state for t in open_study(project).trials] == [optuna.trial.TrialState.FAIL]
+
+
+def test_a_storage_that_cannot_be_opened_is_a_clear_error_that_hides_the_password(tmp_path):
+    project = load_project(sweep_project(tmp_path, CONFIG))
+    for url in ("postgresql://sweeper:hunter2@127.0.0.1:1/optuna", "nosuch://sweeper:hunter2@host/db"):
+        with pytest.raises(SweepStudyError) as info:
+            SweepRun(project, trials=1, storage=url)
+        assert "hunter2" not in str(info.value) and "sweeper:***@" in str(info.value)
+    assert JOURNAL_MEMBER not in project.attachments
