@@ -1,0 +1,229 @@
+"""The Sweep panel: a project's sweep drawn live, its search space edited, started, stopped and applied.
+
+Over two tabs (Results: the four plots of `ResultsView`; Search space: the `RangeEditor`) sits one
+row: a summary of the study and the buttons Start (Resume when the project's study has trials),
+Stop and Apply best trial. The panel follows the open project like every panel (`project_changed`
+from the workspace): it shows that project's sweep configuration and its stored study (the journal
+the engine keeps in the project), and forgets the previous one's. Edits of the search space are
+undo steps (`SetSweepCommand`); the editor and Apply are disabled while the project is read-only.
+
+Reading the study happens on a pool thread (`StudyPoller`), once when a project opens and every
+second while a sweep runs, so the GUI never waits for the storage; a snapshot that arrives marks
+the panel dirty and it redraws with the other panels, only while it can be seen.
+
+Running is the `SweepController`'s (`studio.sweep.sweep_controller`): it starts the engine's sweep
+off the GUI thread and reports trials, the end and errors. Apply best trial turns the best trial's
+parameters into undo commands (`studio.sweep.apply_best`) pushed as one macro: one Ctrl+Z undoes it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget
+
+from engine.sweep.space import SweepConfig, SweepConfigError, read_config
+from engine.sweep.targets import candidate_targets, check_node_range, config_problems
+from studio.sweep.apply_best import ApplyError, commands_for
+from studio.sweep.range_editor import RangeEditor
+from studio.sweep.results_view import ResultsView, summary_text
+from studio.sweep.study_poller import StudyOpener, StudyPoller
+from studio.sweep.study_snapshot import StudySnapshot, describe_value, param_label
+from studio.sweep.sweep_commands import SetSweepCommand, workers_of
+from studio.theme import Theme
+from studio.training.panels.base import Panel, PanelContext
+
+if TYPE_CHECKING:
+    from engine.project import Project
+
+
+class SweepPanel(Panel):
+    """Plots, search space and controls of the open project's sweep."""
+
+    name, title = "sweep", "Sweep"
+
+    def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        self.snapshot: StudySnapshot | None = None
+        self.config = SweepConfig()
+        self.read_error = ""
+        self.results = ResultsView(context.theme, with_summary=False)
+        self.editor = RangeEditor()
+        self.editor.config_edited.connect(self._config_edited)
+        self.poller = StudyPoller(self)
+        self.poller.snapshot_read.connect(self._snapshot_read)
+        self.poller.read_failed.connect(self._read_failed)
+        self.summary = self.results.summary  # shown in the header row rather than over the plots
+        self.start_button = QPushButton("Start sweep")
+        self.start_button.setObjectName("sweep_start")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setObjectName("sweep_stop")
+        self.stop_button.setEnabled(False)
+        self.apply_button = QPushButton("Apply best trial")
+        self.apply_button.setObjectName("sweep_apply_best")
+        self.apply_button.setToolTip("Set the network and training settings to the best trial's values "
+                                     "(one undo step)")
+        self.apply_button.clicked.connect(lambda: self.apply_best())
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.results, "Results")
+        self.tabs.addTab(self.editor, "Search space")
+        self._layout()
+        ws = context.workspace
+        ws.document_changed.connect(self._document_changed)
+        ws.editable_changed.connect(lambda _editable: self._update_buttons())
+        self._update_buttons()
+
+    def _layout(self) -> None:
+        header = QHBoxLayout()
+        header.setContentsMargins(4, 2, 4, 0)
+        header.addWidget(self.summary, 1)
+        for button in (self.start_button, self.stop_button, self.apply_button):
+            header.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.setSpacing(2)
+        layout.addLayout(header)
+        layout.addWidget(self.tabs, 1)
+
+    # ---- the open project --------------------------------------------------------------------
+    @property
+    def project(self) -> Project | None:
+        return self.context.workspace.project
+
+    def project_changed(self) -> None:
+        """Another project: its sweep settings and its stored study; nothing of the previous one."""
+        self.snapshot = None
+        self.read_error = ""
+        self.results.show_snapshot(None)
+        self._show_config()
+        self.poller.follow(self.stored_study_opener())
+
+    def stored_study_opener(self) -> StudyOpener | None:
+        """How to read the study stored in the open project (None when it has none); set by the controller."""
+        opener = getattr(self, "_stored_opener", None)
+        return opener(self.project) if opener is not None and self.project is not None else None
+
+    def follow_study(self, opener: StudyOpener | None, metric: str | None = None) -> None:
+        """Draw the study `opener` opens (a running sweep's, or one a test made)."""
+        self.poller.follow(opener, metric or self.config.metric)
+
+    def _show_config(self) -> None:
+        project = self.project
+        if project is None:
+            self.config = SweepConfig()
+            self.editor.show_config(self.config, 1, [])
+            self._update_buttons()
+            return
+        try:
+            config = read_config(project) or SweepConfig()
+            problem = ""
+        except SweepConfigError as exc:  # a damaged member: say so, offer a fresh start (the file keeps it)
+            config, problem = SweepConfig(), f"The project's sweep settings cannot be read: {exc}"
+        self.config = config
+        self.editor.check = self._check_ranges
+        self.editor.show_config(config, workers_of(project), candidate_targets(project))
+        self.editor.problem.setText(problem or self.readiness())
+        self._update_buttons()
+
+    def readiness(self) -> str:
+        """Why a sweep cannot start with these settings (empty when it can)."""
+        project = self.project
+        if project is None:
+            return "No project is open"
+        problems = config_problems(self.config, project.network, project.training)
+        return "; ".join(problems)
+
+    def _check_ranges(self, config: SweepConfig) -> None:
+        project = self.project
+        if project is None:
+            return
+        for rng in config.ranges:
+            if rng.target.startswith("node:"):
+                check_node_range(project.network, rng)
+
+    def _config_edited(self, config: SweepConfig, workers: int, text: str, session: object) -> None:
+        project = self.project
+        if project is None:
+            return
+        self.context.workspace.push(SetSweepCommand(project, config, workers, text, session))
+
+    def _document_changed(self) -> None:
+        """An edit, undo or redo: the stored sweep settings may have changed (or the network's candidates)."""
+        project = self.project
+        if project is None:
+            return
+        try:
+            stored = read_config(project) or SweepConfig()
+        except SweepConfigError:
+            return
+        if stored != self.config or workers_of(project) != self.editor.workers or not self.editor.candidates:
+            self._show_config()
+        else:
+            self.editor.problem.setText(self.readiness())
+
+    # ---- the study ------------------------------------------------------------------------------
+    def _snapshot_read(self, snapshot: StudySnapshot | None) -> None:
+        self.snapshot = snapshot
+        self.read_error = ""
+        self.mark_dirty()
+
+    def _read_failed(self, reason: str) -> None:
+        self.read_error = reason
+        self.summary.setText(f"The sweep's study cannot be read: {reason}")
+
+    def redraw(self) -> None:
+        self.results.show_snapshot(self.snapshot)
+        if self.read_error:
+            self.summary.setText(f"The sweep's study cannot be read: {self.read_error}")
+        self._update_buttons()
+
+    def clear(self) -> None:
+        """A training run starting does not end a sweep's results: they stay."""
+
+    # ---- apply best ------------------------------------------------------------------------------
+    def best_params_text(self) -> str:
+        best = self.snapshot.best if self.snapshot is not None else None
+        if best is None:
+            return ""
+        return ", ".join(f"{param_label(k)} = {describe_value(v)}" for k, v in sorted(best.params.items()))
+
+    def apply_best(self) -> bool:
+        """Give the open project the best trial's parameters, as one undo step; False when nothing applies."""
+        from engine.sweep.targets import apply_params
+
+        project, snapshot = self.project, self.snapshot
+        best = snapshot.best if snapshot is not None else None
+        if project is None or best is None or not self.context.workspace.editable:
+            return False
+        try:
+            network, training = apply_params(project.network, project.training, best.params)
+            commands = commands_for(project, network, training)
+        except (SweepConfigError, ApplyError) as exc:
+            self.editor.problem.setText(f"Trial {best.number} cannot be applied: {exc}")
+            self.summary.setText(f"Trial {best.number} cannot be applied: {exc}")
+            return False
+        text = f"Apply trial {best.number} ({snapshot.metric} {describe_value(best.value)})"
+        if not commands:
+            self.summary.setText(f"The project already has trial {best.number}'s values")
+            return False
+        if len(commands) == 1:
+            commands[0].setText(text)
+        self.context.workspace.push(*commands, text=text)
+        self.summary.setText(f"Applied trial {best.number}: {self.best_params_text()}")
+        return True
+
+    # ---- buttons --------------------------------------------------------------------------------
+    def _update_buttons(self) -> None:
+        editable = self.context.workspace.editable
+        best = self.snapshot.best if self.snapshot is not None else None
+        self.apply_button.setEnabled(best is not None and editable)
+        self.apply_button.setToolTip(f"Set {self.best_params_text()} (one undo step)" if best is not None
+                                     else "No completed trial yet")
+        self.editor.setEnabled(editable)
+
+    def apply_theme(self, t: Theme) -> None:
+        self.results.apply_theme(t)
+
+    def summary_now(self) -> str:
+        return summary_text(self.snapshot)

@@ -1,0 +1,162 @@
+"""The Sweep panel's plots over trials: optimisation history and intermediate values.
+
+Each plot owns one pyqtgraph `PlotWidget` and draws a `StudySnapshot` with `show(snapshot)`;
+items are made once and updated with ``setData`` (a curve per trial in the intermediate plot is
+made when the trial first appears and kept), so a refresh during a sweep costs a few ``setData``
+calls. `HistoryPlot` draws each completed trial's objective, the best-so-far line and the last
+reported value of each pruned trial (a grey cross); `IntermediatePlot` draws every trial's
+reported values per step, completed trials in one colour, the best one thicker, running ones in
+another, pruned ones grey with a red cross where they were stopped.
+"""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+
+from studio.sweep.study_snapshot import PRUNED, RUNNING, StudySnapshot
+from studio.theme import Theme
+from studio.training.panels.style import new_plot, series_color, style_plot
+
+PRUNED_GREY = "#9ca3af"
+PRUNED_MARK = "#dc2626"
+
+
+def step_line(xs: list[float], ys: list[float]) -> tuple[list[float], list[float]]:
+    """Points of a staircase through (xs, ys): each value holds until the next x."""
+    if not xs:
+        return [], []
+    sx, sy = [xs[0]], [ys[0]]
+    for x, y in zip(xs[1:], ys[1:]):
+        sx += [x, x]
+        sy += [sy[-1], y]
+    return sx, sy
+
+
+def title_html(title: str, key: list[tuple[str, str, str]], theme: Theme) -> str:
+    """A plot title with its key on a second, smaller line: (mark, colour, words) per entry.
+
+    The key sits over the plot rather than in a legend inside it, where it would hide points."""
+    entries = "&nbsp;&nbsp; ".join(f"<span style='color:{color}'>{mark}</span>&nbsp;{words}"
+                                   for mark, color, words in key)
+    return (f"<span style='color:{theme.text}; font-size:9pt'>{title}</span><br>"
+            f"<span style='color:{theme.muted}; font-size:8pt'>{entries or '&nbsp;'}</span>")
+
+
+class SweepPlot:
+    """One plot of the Sweep panel."""
+
+    title = ""
+
+    def __init__(self, theme: Theme, x_label: str, y_label: str) -> None:
+        self.theme = theme
+        self.widget = new_plot(theme, x_label, y_label, legend=False, long_series=False)
+        self.widget.setObjectName(f"sweep_plot_{type(self).__name__}")
+        self.item = self.widget.getPlotItem()
+        self.widget.setMinimumSize(220, 150)
+        self.item.getViewBox().setDefaultPadding(0.04)
+        self.apply_theme(theme)
+
+    def key(self) -> list[tuple[str, str, str]]:
+        """The title's key: (mark, colour, words) per kind of item drawn (subclasses)."""
+        return []
+
+    def show(self, snapshot: StudySnapshot) -> None:
+        """Draw `snapshot` (subclasses)."""
+
+    def apply_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        style_plot(self.widget, theme)
+        self.item.setTitle(title_html(self.title, self.key(), theme))
+
+
+class HistoryPlot(SweepPlot):
+    """Objective per completed trial, the best so far, and pruned trials' last reports."""
+
+    title = "Optimisation history"
+
+    def __init__(self, theme: Theme) -> None:
+        super().__init__(theme, "trial", "objective")
+        self.points = self.item.plot(pen=None, symbol="o", symbolSize=7, symbolPen=None)
+        self.best = self.item.plot()
+        self.pruned = self.item.plot(pen=None, symbol="x", symbolSize=8, symbolBrush=PRUNED_GREY,
+                                     symbolPen=pg.mkPen(PRUNED_GREY))
+        self.apply_theme(theme)
+
+    def key(self) -> list[tuple[str, str, str]]:
+        return [("●", series_color(0, self.theme), "trial"), ("━", series_color(1, self.theme), "best so far"),
+                ("✕", PRUNED_GREY, "pruned (last report)")]
+
+    def apply_theme(self, theme: Theme) -> None:
+        super().apply_theme(theme)
+        if hasattr(self, "points"):
+            self.points.setSymbolBrush(series_color(0, theme))
+            self.best.setPen(pg.mkPen(series_color(1, theme), width=2))
+
+    def show(self, snapshot: StudySnapshot) -> None:
+        self.item.setLabel("left", snapshot.metric)
+        done = snapshot.completed
+        self.points.setData([t.number for t in done], [t.value for t in done])
+        self.best.setData(*step_line(*snapshot.best_so_far()))
+        cut = [t for t in snapshot.in_state(PRUNED) if t.last_intermediate is not None]
+        self.pruned.setData([t.number for t in cut], [t.last_intermediate[1] for t in cut])
+
+    def point_count(self) -> int:
+        return len(self.points.getData()[0] if self.points.getData()[0] is not None else [])
+
+
+class IntermediatePlot(SweepPlot):
+    """Every trial's reported values per step; pruned trials grey with a cross where they stopped."""
+
+    title = "Intermediate values"
+
+    def __init__(self, theme: Theme) -> None:
+        self.curves: dict[int, pg.PlotDataItem] = {}
+        self.states: dict[int, str] = {}
+        super().__init__(theme, "step", "reported value")
+        self.marks = self.item.plot(pen=None, symbol="x", symbolSize=10, symbolBrush=PRUNED_MARK,
+                                    symbolPen=pg.mkPen(PRUNED_MARK, width=2))
+        self.marks.setZValue(10)
+
+    def _pen(self, state: str, best: bool) -> pg.QtGui.QPen:
+        if best:
+            return pg.mkPen(series_color(1, self.theme), width=2.6)
+        if state == PRUNED:
+            return pg.mkPen(PRUNED_GREY, width=1.0, style=Qt.PenStyle.DashLine)
+        if state == RUNNING:
+            return pg.mkPen(series_color(2, self.theme), width=1.6)
+        return pg.mkPen(series_color(0, self.theme), width=1.2)
+
+    def show(self, snapshot: StudySnapshot) -> None:
+        self.item.setLabel("left", snapshot.metric)
+        best = snapshot.best
+        seen = set()
+        for trial in snapshot.trials:
+            if not trial.intermediate:
+                continue
+            seen.add(trial.number)
+            curve = self.curves.get(trial.number)
+            if curve is None:
+                curve = self.curves[trial.number] = self.item.plot()
+            is_best = best is not None and trial.number == best.number
+            curve.setPen(self._pen(trial.state, is_best))
+            curve.setZValue(5 if is_best else (1 if trial.state != PRUNED else 0))
+            steps, values = zip(*trial.intermediate)
+            curve.setData(list(steps), list(values))
+            self.states[trial.number] = trial.state
+        for number in [n for n in self.curves if n not in seen]:  # a trial gone (another study)
+            self.item.removeItem(self.curves.pop(number))
+            self.states.pop(number, None)
+        ends = [t.last_intermediate for t in snapshot.in_state(PRUNED) if t.last_intermediate is not None]
+        self.marks.setData([s for s, _ in ends], [v for _, v in ends])
+
+    def curve_count(self, state: str | None = None) -> int:
+        return sum(1 for n in self.curves if state is None or self.states.get(n) == state)
+
+    def pruned_marks(self) -> int:
+        xs = self.marks.getData()[0]
+        return 0 if xs is None else len(xs)
+
+    def key(self) -> list[tuple[str, str, str]]:
+        return [("━", series_color(0, self.theme), "completed"), ("━", series_color(1, self.theme), "best"),
+                ("━", series_color(2, self.theme), "running"), ("╌✕", PRUNED_MARK, "pruned")]
