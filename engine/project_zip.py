@@ -37,7 +37,7 @@ import tempfile
 import time
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,11 +61,14 @@ _REUSED_PID_AGE_S = 3600.0
 
 
 INITIAL_WEIGHTS_MEMBER = "weights/initial.safetensors"  # an imported network's weights (engine.importing)
+# a sweep's configuration and its Optuna journal (engine.sweep); plain JSON, read with their own checks
+SWEEP_CONFIG_MEMBER, SWEEP_JOURNAL_MEMBER = "sweep/config.json", "sweep/journal.log"
+SWEEP_MEMBERS = (SWEEP_CONFIG_MEMBER, SWEEP_JOURNAL_MEMBER)
 
 
 def is_known_member(name: str) -> bool:
-    """Whether `name` is a member Layerloom reads: project.json, a run file or the initial weights."""
-    return name in (PROJECT_MEMBER, INITIAL_WEIGHTS_MEMBER) or bool(_RUN_MEMBER.match(name))
+    """Whether `name` is a member Layerloom reads: project.json, a run file, the initial weights or a sweep's."""
+    return name in (PROJECT_MEMBER, INITIAL_WEIGHTS_MEMBER, *SWEEP_MEMBERS) or bool(_RUN_MEMBER.match(name))
 
 
 @dataclass
@@ -77,8 +80,10 @@ class ZipContents:
     skipped: list[str] = field(default_factory=list)
 
 
-def read_project_zip(source: Path) -> ZipContents:
-    """Read the known members of a `.loom` zip within the caps, or raise ProjectFileError."""
+def read_project_zip(source: Path, only: Collection[str] | None = None) -> ZipContents:
+    """Read the known members of a `.loom` zip within the caps, or raise ProjectFileError.
+
+    With `only`, just project.json and those members are inflated (a sweep's journal without the weights)."""
     where = str(source)
     try:
         with zipfile.ZipFile(source) as archive:
@@ -97,6 +102,8 @@ def read_project_zip(source: Path) -> ZipContents:
                     continue
                 if not is_known_member(name):
                     contents.skipped.append(name)
+                    continue
+                if only is not None and name not in only:
                     continue
                 contents.attachments[name] = _read_member(archive, info, MAX_MEMBER_BYTES, budget, where)
             return contents
