@@ -18,11 +18,13 @@ parameters into undo commands (`studio.sweep.apply_best`) pushed as one macro: o
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget
+import optuna
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
-from engine.sweep.space import SweepConfig, SweepConfigError, read_config
+from engine.sweep.space import JOURNAL_MEMBER, SweepConfig, SweepConfigError, read_config
+from engine.sweep.study import journal_storage, study_name_for
 from engine.sweep.targets import candidate_targets, check_node_range, config_problems
 from studio.sweep.apply_best import ApplyError, commands_for
 from studio.sweep.range_editor import RangeEditor
@@ -30,7 +32,9 @@ from studio.sweep.results_view import ResultsView, summary_text
 from studio.sweep.study_poller import StudyOpener, StudyPoller
 from studio.sweep.study_snapshot import StudySnapshot, describe_value, param_label
 from studio.sweep.sweep_commands import SetSweepCommand, workers_of
+from studio.sweep.sweep_controller import SweepController
 from studio.theme import Theme
+from studio.training.checks import dataset_problem, network_errors
 from studio.training.panels.base import Panel, PanelContext
 
 if TYPE_CHECKING:
@@ -42,8 +46,10 @@ class SweepPanel(Panel):
 
     name, title = "sweep", "Sweep"
 
-    def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
+    def __init__(self, context: PanelContext, sweeps: SweepController | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
+        self.sweeps = sweeps if sweeps is not None else SweepController(self)
         self.snapshot: StudySnapshot | None = None
         self.config = SweepConfig()
         self.read_error = ""
@@ -54,11 +60,14 @@ class SweepPanel(Panel):
         self.poller.snapshot_read.connect(self._snapshot_read)
         self.poller.read_failed.connect(self._read_failed)
         self.summary = self.results.summary  # shown in the header row rather than over the plots
+        self.finish_text = ""
         self.start_button = QPushButton("Start sweep")
         self.start_button.setObjectName("sweep_start")
+        self.start_button.clicked.connect(lambda: self.start_sweep())
         self.stop_button = QPushButton("Stop")
         self.stop_button.setObjectName("sweep_stop")
-        self.stop_button.setEnabled(False)
+        self.stop_button.setToolTip("End the running trials at their next epoch and start no more")
+        self.stop_button.clicked.connect(self.sweeps.stop)
         self.apply_button = QPushButton("Apply best trial")
         self.apply_button.setObjectName("sweep_apply_best")
         self.apply_button.setToolTip("Set the network and training settings to the best trial's values "
@@ -72,6 +81,10 @@ class SweepPanel(Panel):
         ws = context.workspace
         ws.document_changed.connect(self._document_changed)
         ws.editable_changed.connect(lambda _editable: self._update_buttons())
+        self.sweeps.state_changed.connect(lambda _state: self._update_buttons())
+        self.sweeps.trial_finished.connect(self._trial_finished)
+        self.sweeps.finished.connect(self._sweep_finished)
+        self.sweeps.worker_error.connect(lambda text: self.summary.setText(f"A sweep worker failed: {text}"))
         self._update_buttons()
 
     def _layout(self) -> None:
@@ -100,9 +113,24 @@ class SweepPanel(Panel):
         self.poller.follow(self.stored_study_opener())
 
     def stored_study_opener(self) -> StudyOpener | None:
-        """How to read the study stored in the open project (None when it has none); set by the controller."""
-        opener = getattr(self, "_stored_opener", None)
-        return opener(self.project) if opener is not None and self.project is not None else None
+        """How to read the study stored in the open project (None when it has none yet)."""
+        project = self.project
+        if project is None or not project.attachments.get(JOURNAL_MEMBER):
+            return None
+        raw = project.attachments[JOURNAL_MEMBER]  # bytes: what is stored now, whatever the project does next
+        wanted = study_name_for(self.config, project.name)
+
+        def open_stored() -> optuna.Study | None:  # on the reader's thread
+            storage = journal_storage(raw, "the project's sweep journal")
+            names = [s.study_name for s in storage.get_all_studies()]
+            name = wanted if wanted in names else names[0] if len(names) == 1 else None
+            return None if name is None else optuna.load_study(study_name=name, storage=storage)
+
+        return open_stored
+
+    def stored_trials(self) -> int:
+        """Trials of the open project's stored study, as last read (0 before any)."""
+        return len(self.snapshot.trials) if self.snapshot is not None else 0
 
     def follow_study(self, opener: StudyOpener | None, metric: str | None = None) -> None:
         """Draw the study `opener` opens (a running sweep's, or one a test made)."""
@@ -162,6 +190,56 @@ class SweepPanel(Panel):
         else:
             self.editor.problem.setText(self.readiness())
 
+    # ---- running ------------------------------------------------------------------------------------
+    def start_problem(self) -> str:
+        """Why a sweep of the open project cannot start now (empty when it can)."""
+        project, controller = self.project, self.context.workspace.controller
+        if project is None:
+            return "No project is open"
+        if self.sweeps.active:
+            return "A sweep is already running"
+        if self.context.runs.active:
+            return "A run is training: let it finish or stop it first"
+        analysis = None
+        if controller is not None:
+            analysis = controller.flush_analysis() if controller.analysis_pending else controller.analysis
+        errors = network_errors(analysis)
+        if errors:
+            return f"The network has errors (see Problems): {errors[0][1]}"
+        return dataset_problem(project) or self.readiness()
+
+    def start_sweep(self) -> bool:
+        """Start the open project's sweep (or resume its study); False, with the reason shown, when it cannot."""
+        problem = self.start_problem()
+        project = self.project
+        if not problem and project is not None:
+            try:
+                self.sweeps.start(project, self.config, workers_of(project), self.context.workspace.base_dir)
+            except (ValueError, OSError) as exc:  # the engine's checks: config, study, settings, dataset
+                problem = str(exc)
+        if problem:
+            self.summary.setText(f"Cannot start the sweep: {problem}")
+            self.editor.problem.setText(problem)
+            return False
+        self.summary.setText(f"Sweep started: {self.config.trials} trials, {workers_of(project)} at a time…")
+        self.tabs.setCurrentWidget(self.results)
+        self.poller.follow(self.sweeps.live_opener(), self.config.metric)
+        self.poller.start()
+        return True
+
+    def _trial_finished(self, event: dict[str, Any]) -> None:
+        self.poller.refresh()
+        state = {"complete": "completed", "fail": "failed"}.get(event.get("state"), event.get("state"))
+        value = event.get("value")
+        shown = f" with {self.config.metric} {describe_value(value)}" if isinstance(value, float) else ""
+        self.summary.setText(f"Trial {event.get('number')} {state}{shown}")
+
+    def _sweep_finished(self, text: str) -> None:
+        self.poller.stop()
+        self.poller.follow(self.stored_study_opener(), self.config.metric)  # the journal is in the project now
+        self.finish_text = text
+        self._update_buttons()
+
     # ---- the study ------------------------------------------------------------------------------
     def _snapshot_read(self, snapshot: StudySnapshot | None) -> None:
         self.snapshot = snapshot
@@ -216,11 +294,18 @@ class SweepPanel(Panel):
     # ---- buttons --------------------------------------------------------------------------------
     def _update_buttons(self) -> None:
         editable = self.context.workspace.editable
+        running = self.sweeps.active
         best = self.snapshot.best if self.snapshot is not None else None
         self.apply_button.setEnabled(best is not None and editable)
         self.apply_button.setToolTip(f"Set {self.best_params_text()} (one undo step)" if best is not None
                                      else "No completed trial yet")
-        self.editor.setEnabled(editable)
+        self.editor.setEnabled(editable and not running)  # a running sweep keeps the ranges it started with
+        resumes = self.stored_trials() > 0
+        self.start_button.setText("Resume sweep" if resumes else "Start sweep")
+        self.start_button.setToolTip(f"Run {self.config.trials} more trials of this study" if resumes
+                                     else f"Run {self.config.trials} trials of the search space")
+        self.start_button.setEnabled(not running and self.project is not None)
+        self.stop_button.setEnabled(running and self.sweeps.state == "running")
 
     def apply_theme(self, t: Theme) -> None:
         self.results.apply_theme(t)

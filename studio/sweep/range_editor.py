@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QCompleter,
-    QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -39,7 +39,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.sweep.targets import Candidate
 from engine.sweep.space import (
     DIRECTIONS,
     MAX_TRIALS,
@@ -50,6 +49,7 @@ from engine.sweep.space import (
     SweepConfig,
     SweepConfigError,
 )
+from engine.sweep.targets import Candidate
 from studio.sweep.study_snapshot import describe_value, param_label
 from studio.sweep.sweep_commands import MAX_WORKERS
 
@@ -96,7 +96,8 @@ class RangeEditor(QWidget):
         self.target_choice.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.target_choice.completer().setFilterMode(Qt.MatchFlag.MatchContains)
         self.target_choice.completer().setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
-        self.target_choice.setMinimumContentsLength(18)
+        self.target_choice.setMinimumContentsLength(14)
+        self.target_choice.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.add_button = QPushButton("Vary")
         self.add_button.setObjectName("sweep_add_range")
         self.add_button.setToolTip("Vary the chosen setting or node parameter over its natural range")
@@ -133,25 +134,28 @@ class RangeEditor(QWidget):
         return box
 
     def _layout(self) -> None:
-        left, right = QFormLayout(), QFormLayout()
-        for layout, rows in ((left, (("Metric", self.metric), ("Direction", self.direction),
-                                     ("Sampler", self.sampler))),
-                             (right, (("Pruner", self.pruner), ("Trials", self.trials), ("Workers", self.workers_box)))):
-            for label, widget in rows:
-                layout.addRow(label, widget)
-        options = QHBoxLayout()
-        options.addLayout(left)
-        options.addSpacing(12)
-        options.addLayout(right)
-        options.addStretch(1)
+        """Two rows over the table: how the study runs, then how many trials and what to add."""
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(6)
+        grid.setVerticalSpacing(4)
+        rows = ((("Metric", self.metric), ("Direction", self.direction), ("Sampler", self.sampler),
+                 ("Pruner", self.pruner)),
+                (("Trials", self.trials), ("Workers", self.workers_box)))
+        for r, row in enumerate(rows):
+            for c, (label, widget) in enumerate(row):
+                grid.addWidget(QLabel(label), r, 2 * c, Qt.AlignmentFlag.AlignRight)
+                grid.addWidget(widget, r, 2 * c + 1)
         add = QHBoxLayout()
         add.addWidget(QLabel("Vary"))
         add.addWidget(self.target_choice, 1)
         add.addWidget(self.add_button)
+        grid.addLayout(add, 1, 4, 1, 4)
+        for column in (1, 3, 5, 7):
+            grid.setColumnStretch(column, 1)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(4, 4, 4, 4)
-        outer.addLayout(options)
-        outer.addLayout(add)
+        outer.setSpacing(4)
+        outer.addLayout(grid)
         outer.addWidget(self.table, 1)
         outer.addWidget(self.problem)
 
@@ -264,14 +268,29 @@ class RangeEditor(QWidget):
             self._emit(SweepConfig.from_json(data), self.workers, f"Sweep trials: {value}", TRIALS_SESSION)
 
     def _add_chosen(self) -> None:
-        target = self.target_choice.currentData()
-        if target is None:  # typed text that names no candidate
-            index = self.target_choice.findText(self.target_choice.currentText())
-            target = self.target_choice.itemData(index) if index >= 0 else None
-        if target is None:
-            self.problem.setText(f"Nothing named {self.target_choice.currentText()!r} can vary")
-            return
-        self.add_range(target)
+        target = self.find_target(self.target_choice.currentText())
+        if target is not None:
+            self.add_range(target)
+
+    def find_target(self, text: str) -> str | None:
+        """The candidate the typed or chosen `text` names: its label exactly, or the one label or short name
+        (``fc1.out_features``) holding the text; otherwise None, with the reason shown."""
+        text = text.strip()
+        index = self.target_choice.findText(text)
+        if index >= 0:
+            return self.target_choice.itemData(index)
+        varied = set(self.config.targets)
+        needle = text.lower()
+        found = [t for t, c in self.candidates.items() if t not in varied and needle
+                 and (needle in c.label.lower() or needle in param_label(t).lower())]
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            self.problem.setText(f"Nothing that can vary is called {text!r}")
+        else:
+            names = ", ".join(self.label(t) for t in found[:4]) + (", …" if len(found) > 4 else "")
+            self.problem.setText(f"{len(found)} things match {text!r} ({names}): choose one from the list")
+        return None
 
     def add_range(self, target: str) -> bool:
         """Vary `target` over its natural range."""

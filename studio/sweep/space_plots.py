@@ -28,7 +28,7 @@ from studio.theme import Theme
 from studio.training.panels.style import series_color
 
 COLOR_BINS = 16
-LABEL_SIZE = "8pt"
+MAX_NAME_WIDTH = 120  # pixels of a parameter's name beside its importance bar
 
 
 def _ends(distribution: BaseDistribution) -> tuple[str, str]:
@@ -56,14 +56,14 @@ class ParallelPlot(SweepPlot):
         self.axis_names: list[str] = []
         self.lines_drawn = 0
         self.full_names: list[str] = []
+        self.ends: list[tuple[str, str]] = []
         self.empty = pg.TextItem("", color=theme.muted, anchor=(0.5, 0.5))
         self.item.addItem(self.empty)
         self.item.getViewBox().sigResized.connect(self._fit_names)
 
     def key(self) -> list[tuple[str, str, str]]:
         best, worst = (self.colormap.map(x, mode="qcolor").name() for x in (0.05, 0.8))
-        return [("━", best, "best"), ("━", worst, "worst"),
-                ("", self.theme.muted, "objective first; ranges normalised")]
+        return [("━", best, "best"), ("━", worst, "worst")]
 
     def _fit_names(self, *_: object) -> None:
         """Elide each axis name (keeping its end, the most specific part) to the room it has: labels
@@ -72,11 +72,17 @@ class ParallelPlot(SweepPlot):
             return
         low, high = self.item.getViewBox().viewRange()[0]
         per_axis = self.item.getViewBox().width() / max(high - low, 1e-9)
-        room = max(int(per_axis * 1.85) - 6, 24)
+        last = len(self.full_names) - 1
         for i, name in enumerate(self.full_names):
-            label = self.labels[3 * i]
-            label.setText(QFontMetrics(label.textItem.font()).elidedText(name, Qt.TextElideMode.ElideLeft, room),
+            # a name is centred under its axis: the outer ones have half an axis of room outside it
+            room = per_axis * (1.0 if i in (0, last) else 1.85) - 6
+            title, top, bottom = self.labels[3 * i: 3 * i + 3]
+            metrics = QFontMetrics(title.textItem.font())
+            title.setText(metrics.elidedText(name, Qt.TextElideMode.ElideLeft, max(int(room), 24)),
                           color=self.theme.text)
+            for label, text in ((top, self.ends[i][1]), (bottom, self.ends[i][0])):  # ends share one row
+                label.setText(metrics.elidedText(text, Qt.TextElideMode.ElideRight, max(int(per_axis) - 6, 24)),
+                              color=self.theme.muted)
 
     def _set_axes(self, names: list[str], ends: list[tuple[str, str]]) -> None:
         """Vertical axes with their names below and their ends beside them (remade when the set changes)."""
@@ -89,20 +95,18 @@ class ParallelPlot(SweepPlot):
                 axis = self.item.plot([i, i], [0.0, 1.0], pen=pen)
                 axis.setZValue(-1)
                 self.axes.append(axis)
-                for anchor, y in (((0.5, 0.0), -0.04 - 0.11 * (i % 2)), ((0.0, 0.5), 1.0), ((0.0, 0.5), 0.0)):
+                # the range's ends over and under the axis, its name below them (rows alternate)
+                for anchor, y in (((0.5, 0.0), -0.13 - 0.11 * (i % 2)), ((0.5, 1.0), 1.01), ((0.5, 0.0), -0.01)):
                     label = pg.TextItem("", color=self.theme.text, anchor=anchor)
-                    label.setPos(i + (0.0 if anchor == (0.5, 0.0) else 0.04), y)
+                    label.setPos(i, y)
                     label.setZValue(20)
                     self.item.addItem(label)
                     self.labels.append(label)
             self.axis_names = list(names)
-        for i, (low, high) in enumerate(ends):
-            _title, top, bottom = self.labels[3 * i: 3 * i + 3]
-            top.setText(high, color=self.theme.muted)
-            bottom.setText(low, color=self.theme.muted)
+        self.ends = list(ends)
         self.full_names = list(names)
         self.item.setXRange(-0.5, max(len(names) - 1, 1) + 0.5, padding=0)
-        self.item.setYRange(-0.3, 1.08, padding=0)
+        self.item.setYRange(-0.42, 1.2, padding=0)
         self._fit_names()
 
     def show(self, snapshot: StudySnapshot) -> None:
@@ -179,6 +183,8 @@ class ImportancePlot(SweepPlot):
         self.note = pg.TextItem("", color=theme.muted, anchor=(0.5, 0.5))
         self.item.addItem(self.note)
         self.shown: dict[str, float] = {}
+        self.top = 1.0
+        self.item.getViewBox().sigResized.connect(self._fit_range)
 
     def show(self, snapshot: StudySnapshot) -> None:
         for text in self.values:
@@ -204,22 +210,32 @@ class ImportancePlot(SweepPlot):
         widths = [importances[k] for k in names]
         self.bars.setOpts(x0=[0.0] * n, y=ys, height=[0.62] * n, width=widths,
                           brush=series_color(0, self.theme))
-        labels = [param_label(k) for k in names]
+        # room for the longest name now, rather than after a repaint finds it did not fit; a name longer
+        # than MAX_NAME_WIDTH keeps its end (the parameter) and loses its start
+        metrics = QFontMetrics(axis.style.get("tickFont") or self.plot_widget.font())
+        labels = [metrics.elidedText(param_label(k), Qt.TextElideMode.ElideLeft, MAX_NAME_WIDTH) for k in names]
         axis.setTicks([[(y, label) for y, label in zip(ys, labels)]])
-        # room for the longest name now, rather than after a repaint finds it did not fit
-        metrics = QFontMetrics(axis.style.get("tickFont") or self.widget.font())
-        axis.setWidth(min(max(metrics.horizontalAdvance(label) for label in labels) + 16, 220))
+        axis.setWidth(max(metrics.horizontalAdvance(label) for label in labels) + 16)
         top = max(widths) if widths else 1.0
         for y, w in zip(ys, widths):
             text = pg.TextItem(f"{w:.2f}", color=self.theme.text, anchor=(0.0, 0.5))
             text.setPos(w + top * 0.02, y)
             self.item.addItem(text)
             self.values.append(text)
-        self.item.setXRange(0, top * 1.22, padding=0)
+        self.top = top
+        self._fit_range()
         self.item.setYRange(-0.6, n - 0.4, padding=0)
 
+    def _fit_range(self, *_: object) -> None:
+        """Room on the right of the longest bar for its value's text, in this plot's width."""
+        if not self.shown:
+            return
+        metrics = QFontMetrics(self.plot_widget.font())
+        room = (metrics.horizontalAdvance("0.00") + 12) / max(self.item.getViewBox().width(), 60.0)
+        self.item.setXRange(0, self.top / max(1.0 - room, 0.4), padding=0)
+
     def key(self) -> list[tuple[str, str, str]]:
-        return [("", self.theme.muted, "PED-ANOVA over the completed trials")]
+        return [("", self.theme.muted, "PED-ANOVA, completed trials")]
 
     def bar_count(self) -> int:
         widths = self.bars.opts.get("width")

@@ -144,6 +144,8 @@ def read_study(study: optuna.Study, *, metric: str = "objective", importances: b
     points = tuple(_point(t) for t in trials)
     direction = "maximize" if study.direction == optuna.study.StudyDirection.MAXIMIZE else "minimize"
     values, note = _importances(study, points) if importances else ({}, "")
+    stored = study.user_attrs.get("metric")  # what the sweep optimises, as the engine records it
+    metric = stored if isinstance(stored, str) and stored else metric
     return StudySnapshot(study.study_name, direction, points, _search_space(trials), values, note, metric)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from studio.sweep.study_snapshot import PRUNED, RUNNING, StudySnapshot
 from studio.theme import Theme
@@ -34,31 +35,43 @@ def step_line(xs: list[float], ys: list[float]) -> tuple[list[float], list[float
 
 
 def title_html(title: str, key: list[tuple[str, str, str]], theme: Theme) -> str:
-    """A plot title with its key on a second, smaller line: (mark, colour, words) per entry.
+    """A plot's heading: its title, then its key in smaller type: (mark, colour, words) per entry.
 
-    The key sits over the plot rather than in a legend inside it, where it would hide points."""
-    entries = "&nbsp;&nbsp; ".join(f"<span style='color:{color}'>{mark}</span>&nbsp;{words}"
-                                   for mark, color, words in key)
-    return (f"<span style='color:{theme.text}; font-size:9pt'>{title}</span><br>"
-            f"<span style='color:{theme.muted}; font-size:8pt'>{entries or '&nbsp;'}</span>")
+    The key sits over the plot rather than in a legend inside it, where it would hide points; each
+    entry keeps together, and entries wrap to a second line when the plot is narrow."""
+    entries = " &nbsp;".join(f"<span style='white-space:nowrap'><span style='color:{color}'>{mark}</span>"
+                             f"&nbsp;{words}</span>" for mark, color, words in key)
+    return (f"<div align='center'><span style='color:{theme.text}; font-size:9pt'>{title}</span><br>"
+            f"<span style='color:{theme.muted}; font-size:8pt'>{entries}</span></div>")
 
 
 class SweepPlot:
-    """One plot of the Sweep panel."""
+    """One plot of the Sweep panel: a heading (a label, which wraps) over a pyqtgraph plot.
+
+    The heading is a QLabel rather than the plot's own title, which never wraps and would make the plot
+    wider than its widget (and cut off) when the panel is narrow."""
 
     title = ""
 
     def __init__(self, theme: Theme, x_label: str, y_label: str) -> None:
         self.theme = theme
-        self.widget = new_plot(theme, x_label, y_label, legend=False, long_series=False)
-        self.widget.setObjectName(f"sweep_plot_{type(self).__name__}")
-        self.item = self.widget.getPlotItem()
-        self.widget.setMinimumSize(220, 150)
+        self.plot_widget = new_plot(theme, x_label, y_label, legend=False, long_series=False)
+        self.item = self.plot_widget.getPlotItem()
         self.item.getViewBox().setDefaultPadding(0.04)
+        self.heading = QLabel()
+        self.heading.setWordWrap(True)
+        self.heading.setTextFormat(Qt.TextFormat.RichText)
+        self.widget = QWidget()
+        self.widget.setObjectName(f"sweep_plot_{type(self).__name__}")
+        layout = QVBoxLayout(self.widget)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.plot_widget, 1)
         self.apply_theme(theme)
 
     def key(self) -> list[tuple[str, str, str]]:
-        """The title's key: (mark, colour, words) per kind of item drawn (subclasses)."""
+        """The heading's key: (mark, colour, words) per kind of item drawn (subclasses)."""
         return []
 
     def show(self, snapshot: StudySnapshot) -> None:
@@ -66,8 +79,9 @@ class SweepPlot:
 
     def apply_theme(self, theme: Theme) -> None:
         self.theme = theme
-        style_plot(self.widget, theme)
-        self.item.setTitle(title_html(self.title, self.key(), theme))
+        style_plot(self.plot_widget, theme)
+        self.heading.setText(title_html(self.title, self.key(), theme))
+        self.heading.setStyleSheet(f"background: {theme.base}; padding-top: 3px;")
 
 
 class HistoryPlot(SweepPlot):
@@ -84,8 +98,8 @@ class HistoryPlot(SweepPlot):
         self.apply_theme(theme)
 
     def key(self) -> list[tuple[str, str, str]]:
-        return [("●", series_color(0, self.theme), "trial"), ("━", series_color(1, self.theme), "best so far"),
-                ("✕", PRUNED_GREY, "pruned (last report)")]
+        return [("●", series_color(0, self.theme), "trial"), ("━", series_color(1, self.theme), "best"),
+                ("✕", PRUNED_GREY, "pruned")]
 
     def apply_theme(self, theme: Theme) -> None:
         super().apply_theme(theme)
@@ -158,5 +172,5 @@ class IntermediatePlot(SweepPlot):
         return 0 if xs is None else len(xs)
 
     def key(self) -> list[tuple[str, str, str]]:
-        return [("━", series_color(0, self.theme), "completed"), ("━", series_color(1, self.theme), "best"),
+        return [("━", series_color(0, self.theme), "done"), ("━", series_color(1, self.theme), "best"),
                 ("━", series_color(2, self.theme), "running"), ("╌✕", PRUNED_MARK, "pruned")]

@@ -33,11 +33,23 @@ def curve_objective(trial: optuna.Trial) -> float:
     return value
 
 
-def tuning_study(trials: int = 10, seed: int = 3) -> optuna.Study:
+def tuning_study(trials: int = 10, seed: int = 3, storage=None, name: str = "tuning") -> optuna.Study:
     """A real study with `trials` finished trials; with the default seed some are pruned."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction="minimize", study_name="tuning",
+    study = optuna.create_study(direction="minimize", study_name=name, storage=storage,
                                 sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=4),
                                 pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1))
+    study.set_user_attr("metric", "val_loss")
     study.optimize(curve_objective, n_trials=trials)
     return study
+
+
+def stored_journal(trials: int = 10, name: str = "lenet5") -> bytes:
+    """A project's ``sweep/journal.log``: the journal of a real study of `trials` trials named `name`."""
+    from optuna.storages.journal import JournalStorage
+
+    from engine.sweep.study import MemoryJournal, journal_bytes
+
+    backend = MemoryJournal()
+    tuning_study(trials, storage=JournalStorage(backend), name=name)
+    return journal_bytes(backend.logs)

@@ -80,7 +80,7 @@ def test_the_four_plots_draw_every_trial(qtbot, study, screenshots):
     assert view.intermediate.curve_count() == len(study.trials)
     assert view.intermediate.curve_count(PRUNED) == pruned and view.intermediate.pruned_marks() == pruned
     assert view.parallel.drawn_lines() == done
-    assert view.parallel.full_names == ["objective", "fc1.out_features", "optimizer.kind", "optimizer.lr"]
+    assert view.parallel.full_names == ["val_loss", "fc1.out_features", "optimizer.kind", "optimizer.lr"]
     assert view.importance.bar_count() == 3
     ticks = view.importance.item.getAxis("left")._tickLevels[0]
     assert max(ticks)[1] == param_label(next(iter(snap.importances)))  # most important on top
