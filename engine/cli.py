@@ -1,4 +1,4 @@
-"""The headless command line: `layerloom validate | summary | train | export`.
+"""The headless command line: `layerloom validate | summary | train | sweep | export | import`.
 
 Each command loads a project with the same engine code the studio uses and
 prints for people by default or JSON with ``--json``. Exit status: 0 on
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from engine.graph.errors import ProjectFileError
 
-COMMANDS = ("validate", "summary", "train", "export", "import")
+COMMANDS = ("validate", "summary", "train", "sweep", "export", "import")
 
 
 def _load(path: str):  # -> Project
@@ -103,6 +103,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from engine.sweep.cli import run
+
+    return run(args)
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from engine.export.cli import run
 
@@ -142,6 +148,11 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("file", help="a .loom project")
     _add_optional("engine.train.cli", p, command)
     p.set_defaults(handler=cmd_train)
+
+    p = sub.add_parser("sweep", help="tune a project's settings and network with Optuna, saving each trial as a run")
+    p.add_argument("file", help="a .loom project")
+    _add_optional("engine.sweep.cli", p, command)
+    p.set_defaults(handler=cmd_sweep)
 
     p = sub.add_parser("export", help="export a project's network (ONNX, torch.export, safetensors, code)")
     p.add_argument("file", help="a .loom project")

@@ -6,7 +6,8 @@ best and test metrics, the final status, and the best and last weights as safete
 keys are node ids (``conv1.weight``). It is stored as these members, the same in a project's
 attachments and in the folder a worker writes::
 
-    run.json            id, times, status, device, parameter count, best/test metrics, error
+    run.json            id, times, status, device, parameter count, best/test metrics, error, and for a
+                        sweep's trial its study, trial number, state, value and parameters ("sweep")
     settings.json       the TrainingSettings JSON
     network.json        the network as in project.json
     metrics.json        {"steps": {column: [...]}, "epochs": [...], "confusion": [[...]] | null}
@@ -68,6 +69,7 @@ class RunRecord:
     confusion: list[list[int]] | None = None
     error: dict[str, Any] | None = None
     weights: dict[str, bytes] = field(default_factory=dict)  # "best" / "last" -> safetensors bytes
+    sweep: dict[str, Any] | None = None  # a sweep's trial: {"study", "trial", "state", "value", "metric", "params"}
 
     # ---- files ---------------------------------------------------------------------
     def to_files(self) -> dict[str, bytes]:
@@ -77,6 +79,8 @@ class RunRecord:
                 "epochs": len(self.epochs), "best": self.best, "test": self.test, "error": self.error,
                 "dataset": self.dataset, "dataset_summary": self.dataset_summary,
                 "weights": sorted(self.weights)}
+        if self.sweep is not None:
+            head["sweep"] = self.sweep
         steps = {c: [s.get(c) for s in self.steps] for c in _STEP_COLUMNS}
         metrics = {"steps": steps, "epochs": self.epochs, "confusion": self.confusion}
         files = {"run.json": _json(head), "settings.json": _json(self.settings),
@@ -98,7 +102,8 @@ class RunRecord:
             head.get("status", "unknown"), _read_json(files, "settings.json", {}),
             _read_json(files, "network.json", {}), head.get("dataset", {}), head.get("dataset_summary", {}),
             head.get("device", ""), int(head.get("parameter_count", 0)), steps, metrics.get("epochs", []),
-            head.get("best", {}), head.get("test", {}), metrics.get("confusion"), head.get("error"), weights)
+            head.get("best", {}), head.get("test", {}), metrics.get("confusion"), head.get("error"), weights,
+            head.get("sweep") if isinstance(head.get("sweep"), dict) else None)
 
     def write_dir(self, folder: str | Path) -> None:
         folder = Path(folder)
@@ -167,6 +172,7 @@ class RunSummary:
     best: dict[str, float]
     test: dict[str, float]
     epochs: int
+    sweep: dict[str, Any] | None = None  # a sweep's trial: its study, number, state, value and parameters
 
 
 def _prefix(run_id: str) -> str:
@@ -210,7 +216,7 @@ def list_runs(project: Project) -> list[RunSummary]:
         settings = _mapping(_read_json({"settings.json": raw}, "settings.json", {}))
         out.append(RunSummary(run_id, _text(head.get("started"), ""), _text(head.get("status"), "unknown"),
                               settings, _mapping(head.get("best")), _mapping(head.get("test")),
-                              _count(head.get("epochs"))))
+                              _count(head.get("epochs")), _mapping(head.get("sweep")) or None))
     return out
 
 

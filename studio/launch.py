@@ -15,9 +15,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-HEADLESS_COMMANDS = ("validate", "summary", "train", "export", "import")
+HEADLESS_COMMANDS = ("validate", "summary", "train", "sweep", "export", "import")
 USAGE = ("usage: layerloom [FILE.loom]\n"
-         "       layerloom {validate,summary,train,export,import,bench} ...   (headless; see layerloom --help)")
+         "       layerloom {validate,summary,train,sweep,export,import,bench} ...   (headless; see layerloom --help)")
 
 
 def main(argv: list[str] | None = None) -> int:
