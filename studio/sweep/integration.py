@@ -138,7 +138,6 @@ class SweepUi(QObject):
         self.training.workspace.mark_modified()
         self.training.log(text)
         self.window.statusBar().showMessage(text, 10000)
-        self.panel.summary.setText(text)
 
     def _project_opened(self, _controller: object = None) -> None:
         """A project whose study has trials opens with its Sweep panel shown (behind the others' tabs)."""

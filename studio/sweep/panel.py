@@ -60,7 +60,7 @@ class SweepPanel(Panel):
         self.poller.snapshot_read.connect(self._snapshot_read)
         self.poller.read_failed.connect(self._read_failed)
         self.summary = self.results.summary  # shown in the header row rather than over the plots
-        self.finish_text = ""
+        self.note = ""  # the latest event or refusal, after the study's summary
         self.start_button = QPushButton("Start sweep")
         self.start_button.setObjectName("sweep_start")
         self.start_button.clicked.connect(lambda: self.start_sweep())
@@ -84,7 +84,7 @@ class SweepPanel(Panel):
         self.sweeps.state_changed.connect(lambda _state: self._update_buttons())
         self.sweeps.trial_finished.connect(self._trial_finished)
         self.sweeps.finished.connect(self._sweep_finished)
-        self.sweeps.worker_error.connect(lambda text: self.summary.setText(f"A sweep worker failed: {text}"))
+        self.sweeps.worker_error.connect(lambda text: self.say(f"A sweep worker failed: {text}"))
         self._update_buttons()
 
     def _layout(self) -> None:
@@ -108,6 +108,7 @@ class SweepPanel(Panel):
         """Another project: its sweep settings and its stored study; nothing of the previous one."""
         self.snapshot = None
         self.read_error = ""
+        self.note = ""
         self.results.show_snapshot(None)
         self._show_config()
         self.poller.follow(self.stored_study_opener())
@@ -218,10 +219,10 @@ class SweepPanel(Panel):
             except (ValueError, OSError) as exc:  # the engine's checks: config, study, settings, dataset
                 problem = str(exc)
         if problem:
-            self.summary.setText(f"Cannot start the sweep: {problem}")
+            self.say(f"Cannot start the sweep: {problem}")
             self.editor.problem.setText(problem)
             return False
-        self.summary.setText(f"Sweep started: {self.config.trials} trials, {workers_of(project)} at a time…")
+        self.say(f"Sweep started: {self.config.trials} trials, {workers_of(project)} at a time…")
         self.tabs.setCurrentWidget(self.results)
         self.poller.follow(self.sweeps.live_opener(), self.config.metric)
         self.poller.start()
@@ -232,12 +233,12 @@ class SweepPanel(Panel):
         state = {"complete": "completed", "fail": "failed"}.get(event.get("state"), event.get("state"))
         value = event.get("value")
         shown = f" with {self.config.metric} {describe_value(value)}" if isinstance(value, float) else ""
-        self.summary.setText(f"Trial {event.get('number')} {state}{shown}")
+        self.say(f"Trial {event.get('number')} {state}{shown}")
 
     def _sweep_finished(self, text: str) -> None:
         self.poller.stop()
         self.poller.follow(self.stored_study_opener(), self.config.metric)  # the journal is in the project now
-        self.finish_text = text
+        self.say(text)
         self._update_buttons()
 
     # ---- the study ------------------------------------------------------------------------------
@@ -248,12 +249,11 @@ class SweepPanel(Panel):
 
     def _read_failed(self, reason: str) -> None:
         self.read_error = reason
-        self.summary.setText(f"The sweep's study cannot be read: {reason}")
+        self.say(f"The sweep's study cannot be read: {reason}")
 
     def redraw(self) -> None:
         self.results.show_snapshot(self.snapshot)
-        if self.read_error:
-            self.summary.setText(f"The sweep's study cannot be read: {self.read_error}")
+        self._show_summary()
         self._update_buttons()
 
     def clear(self) -> None:
@@ -279,16 +279,16 @@ class SweepPanel(Panel):
             commands = commands_for(project, network, training)
         except (SweepConfigError, ApplyError) as exc:
             self.editor.problem.setText(f"Trial {best.number} cannot be applied: {exc}")
-            self.summary.setText(f"Trial {best.number} cannot be applied: {exc}")
+            self.say(f"Trial {best.number} cannot be applied: {exc}")
             return False
         text = f"Apply trial {best.number} ({snapshot.metric} {describe_value(best.value)})"
         if not commands:
-            self.summary.setText(f"The project already has trial {best.number}'s values")
+            self.say(f"The project already has trial {best.number}'s values")
             return False
         if len(commands) == 1:
             commands[0].setText(text)
         self.context.workspace.push(*commands, text=text)
-        self.summary.setText(f"Applied trial {best.number}: {self.best_params_text()}")
+        self.say(f"Applied trial {best.number}: {self.best_params_text()}")
         return True
 
     # ---- buttons --------------------------------------------------------------------------------
@@ -310,5 +310,12 @@ class SweepPanel(Panel):
     def apply_theme(self, t: Theme) -> None:
         self.results.apply_theme(t)
 
-    def summary_now(self) -> str:
-        return summary_text(self.snapshot)
+    # ---- the header line ---------------------------------------------------------------------
+    def say(self, note: str) -> None:
+        """Show `note` after the study's summary until the next one (an event, a refusal)."""
+        self.note = note
+        self._show_summary()
+
+    def _show_summary(self) -> None:
+        text = summary_text(self.snapshot) if self.snapshot is not None or not self.note else ""
+        self.summary.setText(" · ".join(t for t in (text, self.note) if t))

@@ -28,7 +28,7 @@ from studio.theme import Theme
 from studio.training.panels.style import series_color
 
 COLOR_BINS = 16
-MAX_NAME_WIDTH = 120  # pixels of a parameter's name beside its importance bar
+MAX_NAME_WIDTH = 120  # pixels of a parameter's name beside its importance bar (or half the plot's width)
 
 
 def _ends(distribution: BaseDistribution) -> tuple[str, str]:
@@ -213,7 +213,8 @@ class ImportancePlot(SweepPlot):
         # room for the longest name now, rather than after a repaint finds it did not fit; a name longer
         # than MAX_NAME_WIDTH keeps its end (the parameter) and loses its start
         metrics = QFontMetrics(axis.style.get("tickFont") or self.plot_widget.font())
-        labels = [metrics.elidedText(param_label(k), Qt.TextElideMode.ElideLeft, MAX_NAME_WIDTH) for k in names]
+        room = max(MAX_NAME_WIDTH, int(self.plot_widget.width() * 0.5))
+        labels = [metrics.elidedText(param_label(k), Qt.TextElideMode.ElideLeft, room) for k in names]
         axis.setTicks([[(y, label) for y, label in zip(ys, labels)]])
         axis.setWidth(max(metrics.horizontalAdvance(label) for label in labels) + 16)
         top = max(widths) if widths else 1.0

@@ -11,6 +11,8 @@ another, pruned ones grey with a red cross where they were stopped.
 
 from __future__ import annotations
 
+import math
+
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
@@ -45,6 +47,20 @@ def title_html(title: str, key: list[tuple[str, str, str]], theme: Theme) -> str
             f"<span style='color:{theme.muted}; font-size:8pt'>{entries}</span></div>")
 
 
+class WholeNumberAxis(pg.AxisItem):
+    """An axis of counts (trials, epochs): ticks only at whole numbers, never 0.5."""
+
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list:
+        levels = []
+        for spacing, values in super().tickValues(minVal, maxVal, size):
+            if spacing >= 1:
+                levels.append((spacing, values))
+            else:  # a zoom finer than one: one tick per whole number in view
+                levels.append((1.0, [float(v) for v in range(math.ceil(minVal), math.floor(maxVal) + 1)]))
+                break
+        return levels
+
+
 class SweepPlot:
     """One plot of the Sweep panel: a heading (a label, which wraps) over a pyqtgraph plot.
 
@@ -53,10 +69,14 @@ class SweepPlot:
 
     title = ""
 
-    def __init__(self, theme: Theme, x_label: str, y_label: str) -> None:
+    def __init__(self, theme: Theme, x_label: str, y_label: str, counts_on_x: bool = False) -> None:
         self.theme = theme
         self.plot_widget = new_plot(theme, x_label, y_label, legend=False, long_series=False)
         self.item = self.plot_widget.getPlotItem()
+        if counts_on_x:
+            self.item.setAxisItems({"bottom": WholeNumberAxis("bottom")})
+            self.item.setLabel("bottom", x_label)
+        self.item.getAxis("left").enableAutoSIPrefix(False)  # "val_loss (x0.001)" reads worse than 0.69
         self.item.getViewBox().setDefaultPadding(0.04)
         self.heading = QLabel()
         self.heading.setWordWrap(True)
@@ -90,7 +110,7 @@ class HistoryPlot(SweepPlot):
     title = "Optimisation history"
 
     def __init__(self, theme: Theme) -> None:
-        super().__init__(theme, "trial", "objective")
+        super().__init__(theme, "trial", "objective", counts_on_x=True)
         self.points = self.item.plot(pen=None, symbol="o", symbolSize=7, symbolPen=None)
         self.best = self.item.plot()
         self.pruned = self.item.plot(pen=None, symbol="x", symbolSize=8, symbolBrush=PRUNED_GREY,
@@ -120,14 +140,15 @@ class HistoryPlot(SweepPlot):
 
 
 class IntermediatePlot(SweepPlot):
-    """Every trial's reported values per step; pruned trials grey with a cross where they stopped."""
+    """Every trial's reported values per epoch (the engine reports after each); pruned trials grey with a
+    cross where they stopped."""
 
     title = "Intermediate values"
 
     def __init__(self, theme: Theme) -> None:
         self.curves: dict[int, pg.PlotDataItem] = {}
         self.states: dict[int, str] = {}
-        super().__init__(theme, "step", "reported value")
+        super().__init__(theme, "epoch", "reported value", counts_on_x=True)
         self.marks = self.item.plot(pen=None, symbol="x", symbolSize=10, symbolBrush=PRUNED_MARK,
                                     symbolPen=pg.mkPen(PRUNED_MARK, width=2))
         self.marks.setZValue(10)
