@@ -582,6 +582,7 @@ class MainWindow(QMainWindow):
         self.view.viewport().update()
         self.view.minimap.refresh()
         self.training.apply_theme(t.name)
+        self.sweep.apply_theme(t)
         if remember:
             self.settings.setValue("theme", t.name)
 

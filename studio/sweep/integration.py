@@ -8,8 +8,8 @@ panel context (the workspace that follows the open project, the theme, the redra
   project whose study has trials opens;
 - Run ▸ Sweep… (show the panel), Start/Resume Sweep, Stop Sweep and Apply Best Trial, enabled as
   the panel's buttons are;
-- each finished trial's run (the engine attaches it to the project) marks the project unsaved and
-  appears in the Runs panel, like a finished training run;
+- each finished trial's run (the engine attaches it to the project) marks the project unsaved,
+  appears in the Runs panel and goes into the recovery file, like a finished training run;
 - `shutdown()` ends a running sweep when the window closes; `active` tells the window not to
   replace the project a sweep is writing to.
 
@@ -28,6 +28,7 @@ from PySide6.QtWidgets import QDockWidget
 
 from studio.sweep.panel import SweepPanel
 from studio.sweep.sweep_controller import SweepController
+from studio.theme import Theme
 
 if TYPE_CHECKING:  # the window is above sweeps: named for annotations only, never imported
     from studio.main_window import MainWindow
@@ -129,6 +130,9 @@ class SweepUi(QObject):
         if run_id:
             self.training.workspace.mark_modified()  # its run and the journal are in the project now
             self.training.panels["runs"].refresh()
+            files = getattr(self.window, "files", None)
+            if files is not None:
+                files.run_stored()  # into the recovery file at once, as a finished training run is
             self.training.log(f"{run_id}: trial {event.get('number')} {event.get('state')}"
                               + (f" ({event['message']})" if event.get("message") else ""))
         elif event.get("message"):
@@ -144,6 +148,9 @@ class SweepUi(QObject):
         project = self.training.workspace.project
         if project is not None and self.panel.stored_study_opener() is not None and self.dock.isHidden():
             self.dock.show()
+
+    def apply_theme(self, theme: Theme) -> None:
+        self.panel.apply_theme(theme)
 
     def shutdown(self) -> None:
         self.controller.shutdown()

@@ -62,8 +62,13 @@ class ParallelPlot(SweepPlot):
         self.item.getViewBox().sigResized.connect(self._fit_names)
 
     def key(self) -> list[tuple[str, str, str]]:
-        best, worst = (self.colormap.map(x, mode="qcolor").name() for x in (0.05, 0.8))
+        best, worst = (self.colormap.map(x, mode="qcolor").name() for x in self._span())
         return [("━", best, "best"), ("━", worst, "worst")]
+
+    def _span(self) -> tuple[float, float]:
+        """Where the best and the worst trial sit on the colour map: the best stands out from the
+        background (dark purple on a light theme, bright yellow on a dark one)."""
+        return (0.95, 0.3) if self.theme.name == "dark" else (0.05, 0.8)
 
     def _fit_names(self, *_: object) -> None:
         """Elide each axis name (keeping its end, the most specific part) to the room it has: labels
@@ -135,7 +140,7 @@ class ParallelPlot(SweepPlot):
             row += [normalised(trial.params[p], snapshot.distributions[p]) if p in trial.params else math.nan
                     for p in params]
             rows.append(row)
-        # colour by quality: the best trials (low for minimize) take the dark end of the map
+        # colour by quality: the best trials (low for minimize) take the end of the map that stands out
         quality = np.full(len(done), 0.5) if span == 0 else (values - low) / span
         if not snapshot.minimize:
             quality = 1.0 - quality
@@ -148,7 +153,8 @@ class ParallelPlot(SweepPlot):
                 continue
             xs = np.concatenate([np.append(xs_axis, np.nan) for _ in members])
             ys = np.concatenate([np.append(np.asarray(r, dtype=np.float64), np.nan) for r in members])
-            color = self.colormap.map(0.05 + 0.75 * (b + 0.5) / COLOR_BINS, mode="qcolor")
+            best, worst = self._span()
+            color = self.colormap.map(best + (worst - best) * (b + 0.5) / COLOR_BINS, mode="qcolor")
             curve.setPen(pg.mkPen(color, width=1.6))
             curve.setZValue(COLOR_BINS - b)  # the best lines on top
             curve.setData(xs, ys, connect="finite")

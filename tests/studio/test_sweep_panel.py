@@ -48,6 +48,12 @@ def test_the_panel_draws_the_projects_stored_study_and_follows_the_open_project(
     qtbot.wait(50)
     window.sweep.dock.grab().save(str(screenshots / "sweep_panel_results.png"))
     window.grab().save(str(screenshots / "sweep_panel_in_window.png"))
+    window.set_theme("dark", remember=False)
+    qtbot.wait(50)
+    from studio.theme import theme
+
+    assert view.history.plot_widget.backgroundBrush().color().name() == theme("dark").base.lower()
+    window.sweep.dock.grab().save(str(screenshots / "sweep_panel_results_dark.png"))
 
     other = lenet(0)  # another project without a study: nothing of the first one stays
     other.attachments[CONFIG_MEMBER] = SweepConfig(ranges=(ParamRange(LR, "float", 1e-4, 1e-2, True),),
@@ -177,3 +183,40 @@ def test_a_damaged_stored_journal_is_said_not_raised(window, qtbot, damage):
     panel = open_project(window, qtbot, project)
     qtbot.waitUntil(lambda: bool(panel.read_error), timeout=10_000)
     assert "cannot be read" in panel.summary.text() and panel.results.history.point_count() == 0
+
+
+def test_a_trial_inside_a_block_and_a_repeat_apply_as_one_undo_step(qtbot):
+    from PySide6.QtGui import QUndoStack
+
+    from engine.sweep.targets import apply_params, candidate_targets
+    from studio.sweep.apply_best import commands_for
+
+    project = load_project(example_path("resnet_small"))
+    candidates = {c.target: c for c in candidate_targets(project)}
+    inner = next(t for t, c in candidates.items() if "/" in t and c.suggested.kind == "int")
+    repeat = next(t for t in candidates if t.endswith(":repeat"))
+    values = {inner: candidates[inner].current + 1, repeat: candidates[repeat].current + 1,
+              "setting:batch_size": 32}
+    before = {name: {n: dict(node.params) for n, node in doc.nodes.items()}
+              for name, doc in [("", project.network)] + [(d.name, d.body) for d in project.network.library]}
+    training = dict(project.training)
+    network, settings = apply_params(project.network, project.training, values)
+    stack = QUndoStack()
+    stack.beginMacro("Apply trial")
+    for command in commands_for(project, network, settings):
+        stack.push(command)
+    stack.endMacro()
+    assert stack.count() == 1
+    after = apply_params(project.network, project.training, {})[0]  # the project as it is now, copied
+    assert commands_for(project, after, project.training) == [] and project.training["batch_size"] == 32
+    ids, key = inner.removeprefix("node:").rpartition(":")[0].split("/"), inner.rpartition(":")[2]
+    doc = project.network
+    for instance in ids[:-1]:
+        doc = doc.definition_of(instance).body
+    assert doc.nodes[ids[-1]].params[key] == values[inner]
+    instance, _, _ = repeat.removeprefix("node:").partition(":")
+    assert project.network.nodes[instance].params["repeat"] == values[repeat]
+    stack.undo()
+    assert project.training == training
+    assert {name: {n: dict(node.params) for n, node in doc.nodes.items()}
+            for name, doc in [("", project.network)] + [(d.name, d.body) for d in project.network.library]} == before
