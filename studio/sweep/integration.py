@@ -66,13 +66,8 @@ class SweepUi(QObject):
         dock.setWidget(self.panel)
         dock.visibilityChanged.connect(self.panel.set_on_screen)
         dock.topLevelChanged.connect(lambda _floating: self.panel.set_on_screen(True))
-        runs = self.training.docks.get("runs")
         window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
-        if runs is not None:
-            window.tabifyDockWidget(runs, dock)
-        dock.hide()
-        if not window.restoreDockWidget(dock):  # a saved layout places it where the person left it
-            dock.hide()
+        dock.hide()  # the window's saved layout, restored once every dock exists, places it where it was left
         action = dock.toggleViewAction()
         action.setObjectName("action_panel_sweep")
         window.actions.panels_menu.addAction(action)
@@ -101,9 +96,25 @@ class SweepUi(QObject):
         return actions
 
     # ---- actions ------------------------------------------------------------------------------
+    def _join_row(self) -> None:
+        """Tab the hidden dock with the row under the canvas when that row is open (Runs, Loss...).
+
+        Done when it opens rather than when it is made: a dock tabbed with hidden docks leaves the saved
+        window state with a tab group Qt restores at the wrong size."""
+        dock, window = self.dock, self.window
+        if dock.isVisible() or dock.isFloating() or window.tabifiedDockWidgets(dock):
+            return
+        if window.dockWidgetArea(dock) != Qt.DockWidgetArea.BottomDockWidgetArea:
+            return
+        row = [d for n, d in self.training.docks.items() if n in ("runs", "loss", "log") and d.isVisible()
+               and not d.isFloating() and window.dockWidgetArea(d) == Qt.DockWidgetArea.BottomDockWidgetArea]
+        if row:
+            window.tabifyDockWidget(row[0], dock)
+
     def show_panel(self) -> None:
         """Open the Sweep dock in front, the row under the canvas tall enough for its plots."""
         dock = self.dock
+        self._join_row()
         dock.show()
         dock.raise_()
         if not dock.isFloating() and dock.height() < ROW_HEIGHT:
@@ -147,6 +158,7 @@ class SweepUi(QObject):
         """A project whose study has trials opens with its Sweep panel shown (behind the others' tabs)."""
         project = self.training.workspace.project
         if project is not None and self.panel.stored_study_opener() is not None and self.dock.isHidden():
+            self._join_row()
             self.dock.show()
 
     def apply_theme(self, theme: Theme) -> None:
