@@ -197,7 +197,7 @@ class RangeEditor(QWidget):
             item.setToolTip(rng.target)
             item.setData(Qt.ItemDataRole.UserRole, rng.target)
             self.table.setItem(row, TARGET, item)
-            self.table.setItem(row, KIND, QTableWidgetItem(rng.kind))
+            self._kind_cell(row, rng)
             numeric = rng.kind != "choice"
             low = self._field(row, LOW, describe_value(rng.low) if numeric else "", numeric)
             high = self._field(row, HIGH, describe_value(rng.high) if numeric else "", numeric)
@@ -217,6 +217,58 @@ class RangeEditor(QWidget):
             remove.clicked.connect(lambda _=False, t=rng.target: self.remove_range(t))
             self.table.setCellWidget(row, REMOVE, remove)
         self.table.resizeColumnsToContents()
+
+    def _kind_cell(self, row: int, rng: ParamRange) -> None:
+        """The range's kind: a choice between the kinds its target takes (a number range or a list of values)."""
+        candidate = self.candidates.get(rng.target)
+        kinds = candidate.kinds if candidate is not None and rng.kind in candidate.kinds else (rng.kind,)
+        if len(kinds) < 2:
+            self.table.setItem(row, KIND, QTableWidgetItem(rng.kind))
+            return
+        box = QComboBox()
+        box.setObjectName(f"sweep_kind_{row}")
+        box.addItems(list(kinds))
+        box.setCurrentText(rng.kind)
+        box.setToolTip("A range of numbers, or a list of values to choose from")
+        box.currentTextChanged.connect(lambda kind, t=rng.target: self.change_kind(t, kind))
+        self.table.setCellWidget(row, KIND, box)
+
+    def change_kind(self, target: str, kind: str) -> bool:
+        """Turn a number range into a list of choices (its ends and the current value) or back (from the
+        smallest to the largest number chosen, or the natural range)."""
+        if self._showing:
+            return False
+        old, candidate = self.config.range_of(target), self.candidates.get(target)
+        if kind == old.kind:
+            return True
+        current = candidate.current if candidate is not None else None
+        if kind == "choice":
+            values = [old.low, current, old.high] if old.kind != "choice" else list(old.choices)
+            numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+            if old.kind == "int":
+                numbers = [int(v) for v in numbers if float(v).is_integer()]
+            data: dict[str, Any] = {"target": target, "kind": "choice", "choices": sorted(set(numbers))}
+        else:
+            numbers = [v for v in old.choices if isinstance(v, (int, float)) and not isinstance(v, bool)]
+            natural = candidate.suggested if candidate is not None and candidate.suggested.kind == kind else None
+            if len(set(numbers)) >= 2:
+                low, high, log = min(numbers), max(numbers), False
+            elif natural is not None:
+                low, high, log = natural.low, natural.high, natural.log
+            else:
+                self.problem.setText(f"{self.label(target)}: list two numbers first, or remove the range and vary "
+                                     "it again")
+                self._fill_table()
+                return False
+            data = {"target": target, "kind": kind, "low": low, "high": high, "log": log}
+        try:
+            new = ParamRange.from_json(data)
+        except SweepConfigError as exc:
+            self.problem.setText(str(exc))
+            self._fill_table()
+            return False
+        ranges = [new if r.target == target else r for r in self.config.ranges]
+        return self._emit(self.config.with_ranges(ranges), self.workers, f"Sweep {self.label(target)} as {kind}")
 
     def _field(self, row: int, column: int, text: str, enabled: bool) -> QLineEdit:
         field = QLineEdit(text)

@@ -130,6 +130,12 @@ def test_the_search_space_is_edited_in_the_form_stored_in_the_project_and_undone
     qtbot.keyClick(choices, Qt.Key.Key_Return)
     assert read_config(project).range_of(OPTIMIZER).choices == ("sgd", "adam")
     assert editor.table.rowCount() == 2
+    # the width as a list of values: its ends and the current value, then back to a range of them
+    editor.cell(WIDTH, 1).setCurrentText("choice")
+    assert read_config(project).range_of(WIDTH).choices == (16, 120, 480)
+    assert editor.cell(WIDTH, 5).text() == "16, 120, 480" and not editor.cell(WIDTH, 2).isEnabled()
+    editor.cell(WIDTH, 1).setCurrentText("int")
+    assert (read_config(project).range_of(WIDTH).low, read_config(project).range_of(WIDTH).high) == (16, 480)
     qtbot.wait(50)
     window.sweep.dock.grab().save(str(screenshots / "sweep_panel_search_space.png"))
 
@@ -220,3 +226,31 @@ def test_a_trial_inside_a_block_and_a_repeat_apply_as_one_undo_step(qtbot):
     assert project.training == training
     assert {name: {n: dict(node.params) for n, node in doc.nodes.items()}
             for name, doc in [("", project.network)] + [(d.name, d.body) for d in project.network.library]} == before
+
+
+def test_the_panel_follows_a_running_study_reading_it_off_the_gui_thread(window, qtbot):
+    import threading
+
+    from sweep_studies import curve_objective, tuning_study
+
+    panel = open_project(window, qtbot, lenet(0))
+    study = tuning_study(3)
+    readers = []
+
+    def opener():
+        readers.append(threading.get_ident())
+        return study
+
+    panel.follow_study(opener)
+    panel.poller.start(40)
+    qtbot.waitUntil(lambda: panel.results.history.point_count() == len(read_done(study)), timeout=10_000)
+    study.optimize(curve_objective, n_trials=5)  # trials finish while the panel polls
+    qtbot.waitUntil(lambda: panel.results.intermediate.curve_count() == 8, timeout=10_000)
+    panel.poller.stop()
+    assert panel.results.history.point_count() == len(read_done(study))
+    assert readers and threading.main_thread().ident not in readers  # the study is read on a pool thread
+    assert panel.update_cpu_ms and panel.poller.reads >= 2
+
+
+def read_done(study):
+    return [t for t in study.trials if t.state.name == "COMPLETE"]
