@@ -79,3 +79,12 @@ def test_start_a_sweep_from_the_studio_watch_it_and_resume_it(window, studio, qt
     assert "stopped" in study.trials[2].user_attrs["error"]
     assert "trial-2" in studio.panels["runs"].run_ids() and get_run(reopened, "trial-2").status == "stopped"
     assert get_run(reopened, "trial-2").epochs and len(get_run(reopened, "trial-2").epochs) < 400
+
+    # closing the studio while trials train ends them: no worker process outlives the window
+    epochs.clear()
+    qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    run = sweep.controller.run
+    qtbot.waitUntil(lambda: bool(epochs), timeout=240_000)
+    window.close()
+    assert not sweep.active and all(not w.process.is_alive() for w in run.workers)
+    assert len(open_study(reopened).trials) == 4  # the stopped trial is in the project's journal
