@@ -77,6 +77,8 @@ class SweepPanel(Panel):
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.results, "Results")
         self.tabs.addTab(self.editor, "Search space")
+        self._candidates_stale = False
+        self.tabs.currentChanged.connect(self._tab_changed)
         self._layout()
         ws = context.workspace
         ws.document_changed.connect(self._document_changed)
@@ -150,6 +152,7 @@ class SweepPanel(Panel):
         except SweepConfigError as exc:  # a damaged member: say so, offer a fresh start (the file keeps it)
             config, problem = SweepConfig(), f"The project's sweep settings cannot be read: {exc}"
         self.config = config
+        self._candidates_stale = False
         self.editor.check = self._check_ranges
         self.editor.show_config(config, workers_of(project), candidate_targets(project))
         self.editor.problem.setText(problem or self.readiness())
@@ -188,8 +191,16 @@ class SweepPanel(Panel):
             return
         if stored != self.config or workers_of(project) != self.editor.workers or not self.editor.candidates:
             self._show_config()
-        else:
-            self.editor.problem.setText(self.readiness())
+        else:  # a network or settings edit: what can vary may have changed; the form catches up when seen
+            self._candidates_stale = True
+            if self.tabs.currentWidget() is self.editor and self.editor.isVisible():
+                self._show_config()
+            else:
+                self.editor.problem.setText(self.readiness())
+
+    def _tab_changed(self, _index: int) -> None:
+        if self.tabs.currentWidget() is self.editor and self._candidates_stale:
+            self._show_config()
 
     # ---- running ------------------------------------------------------------------------------------
     def start_problem(self) -> str:

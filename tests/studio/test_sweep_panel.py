@@ -139,6 +139,14 @@ def test_the_search_space_is_edited_in_the_form_stored_in_the_project_and_undone
     qtbot.wait(50)
     window.sweep.dock.grab().save(str(screenshots / "sweep_panel_search_space.png"))
 
+    # a node added to the network can vary at once
+    panel.tabs.setCurrentWidget(panel.results)
+    added = window.controller.add_node("Dropout", (0.0, 400.0))
+    panel.tabs.setCurrentWidget(editor)
+    assert choice.findData(f"node:{added}:p") >= 0
+    stack.undo()
+    assert choice.findData(f"node:{added}:p") < 0
+
     # undo walks it all back, and the form follows
     while stack.canUndo():
         stack.undo()
