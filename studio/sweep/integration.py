@@ -6,8 +6,8 @@ panel context (the workspace that follows the open project, the theme, the redra
 - a *Sweep* dock (``dock_sweep``, so saved layouts restore it) tabbed with Runs in the row under
   the canvas, listed in View ▸ Panels; it starts closed and opens from Run ▸ Sweep…, or when a
   project whose study has trials opens;
-- Run ▸ Sweep… (show the panel), Start/Resume Sweep, Stop Sweep and Apply Best Trial, enabled as
-  the panel's buttons are;
+- Run ▸ Sweep… (show the panel), Start/Resume Sweep, Start New Study…, Stop Sweep and Apply Best
+  Trial, enabled as the panel's buttons are;
 - each finished trial's run (the engine attaches it to the project) marks the project unsaved,
   appears in the Runs panel and goes into the recovery file, like a finished training run;
 - `shutdown()` ends a running sweep when the window closes; `active` tells the window not to
@@ -78,6 +78,8 @@ class SweepUi(QObject):
             "show": ("S&weep…", "Show the Sweep panel: search space, trials and results", self.show_panel),
             "start": ("Start S&weep", "Train trials of the search space in worker processes",
                       lambda: self.start()),
+            "new_study": ("Start &New Study…", "Forget the stored study's trials and start the sweep anew",
+                          lambda: self.start(new_study=True)),
             "stop": ("Stop Swee&p", "End the running trials at their next epoch", self.controller.stop),
             "apply_best": ("Apply &Best Trial", "Give the network and settings the best trial's values "
                            "(one undo step)", lambda: self.panel.apply_best()),
@@ -120,9 +122,9 @@ class SweepUi(QObject):
         if not dock.isFloating() and dock.height() < ROW_HEIGHT:
             self.window.resizeDocks([dock], [ROW_HEIGHT], Qt.Orientation.Vertical)
 
-    def start(self) -> bool:
+    def start(self, new_study: bool = False) -> bool:
         self.show_panel()
-        return self.panel.start_sweep()
+        return self.panel.start_new_study() if new_study else self.panel.start_sweep()
 
     @property
     def active(self) -> bool:
@@ -130,7 +132,7 @@ class SweepUi(QObject):
 
     def _update_actions(self) -> None:
         buttons = {"start": self.panel.start_button, "stop": self.panel.stop_button,
-                   "apply_best": self.panel.apply_button}
+                   "apply_best": self.panel.apply_button, "new_study": self.panel.new_study_button}
         for name, button in buttons.items():
             self.actions[name].setEnabled(button.isEnabled())
         self.actions["start"].setText("Resume S&weep" if self.panel.stored_trials() else "Start S&weep")

@@ -18,10 +18,11 @@ parameters into undo commands (`studio.sweep.apply_best`) pushed as one macro: o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import optuna
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QMessageBox, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
 from engine.sweep.space import JOURNAL_MEMBER, SweepConfig, SweepConfigError, read_config
 from engine.sweep.study import journal_storage, study_name_for
@@ -39,6 +40,13 @@ from studio.training.panels.base import Panel, PanelContext
 
 if TYPE_CHECKING:
     from engine.project import Project
+
+
+def ask(parent: QWidget, text: str) -> bool:
+    answer = QMessageBox.question(parent, "Start a new study", text,
+                                  QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                                  QMessageBox.StandardButton.Cancel)
+    return answer == QMessageBox.StandardButton.Yes
 
 
 class SweepPanel(Panel):
@@ -73,10 +81,17 @@ class SweepPanel(Panel):
         self.apply_button.setToolTip("Set the network and training settings to the best trial's values "
                                      "(one undo step)")
         self.apply_button.clicked.connect(lambda: self.apply_best())
+        self.new_study_button = QPushButton("Start new study…")
+        self.new_study_button.setObjectName("sweep_new_study")
+        self.new_study_button.setToolTip("Forget the stored study's trials and start the sweep anew (after a change "
+                                         "of metric, or of what varies)")
+        self.new_study_button.clicked.connect(lambda: self.start_new_study())
+        self.confirm: Callable[[QWidget, str], bool] = ask
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self.results, "Results")
         self.tabs.addTab(self.editor, "Search space")
+        self.editor.add_footer_button(self.new_study_button)
         self._candidates_stale = False
         self.tabs.currentChanged.connect(self._tab_changed)
         self._layout()
@@ -220,15 +235,17 @@ class SweepPanel(Panel):
             return f"The network has errors (see Problems): {errors[0][1]}"
         return dataset_problem(project) or self.readiness()
 
-    def start_sweep(self) -> bool:
-        """Start the open project's sweep (or resume its study); False, with the reason shown, when it cannot."""
+    def start_sweep(self, *, new_study: bool = False) -> bool:
+        """Start the open project's sweep (or resume its study; with `new_study`, begin it anew); False, with
+        the reason shown, when it cannot."""
         problem = self.start_problem()
         project = self.project
         if not problem and project is not None:
             try:
-                self.sweeps.start(project, self.config, workers_of(project), self.context.workspace.base_dir)
+                self.sweeps.start(project, self.config, workers_of(project), self.context.workspace.base_dir,
+                                  restart=new_study)
             except (ValueError, OSError) as exc:  # the engine's checks: config, study, settings, dataset
-                problem = str(exc)
+                problem = str(exc).replace("(--restart, or another study name)", "(Start New Study…)")
         if problem:
             self.say(f"Cannot start the sweep: {problem}")
             self.editor.problem.setText(problem)
@@ -238,6 +255,14 @@ class SweepPanel(Panel):
         self.poller.follow(self.sweeps.live_opener(), self.config.metric)
         self.poller.start()
         return True
+
+    def start_new_study(self) -> bool:
+        """Forget the stored study's trials (after asking; their runs stay) and start a sweep anew."""
+        if self.stored_trials() and not self.confirm(
+                self, f"Start a new study? The {self.stored_trials()} trials of the stored study are forgotten "
+                      "(their runs stay in the Runs panel); this cannot be undone."):
+            return False
+        return self.start_sweep(new_study=True)
 
     def _trial_finished(self, event: dict[str, Any]) -> None:
         self.poller.refresh()
@@ -316,6 +341,7 @@ class SweepPanel(Panel):
         self.start_button.setToolTip(f"Run {self.config.trials} more trials of this study" if resumes
                                      else f"Run {self.config.trials} trials of the search space")
         self.start_button.setEnabled(not running and self.project is not None)
+        self.new_study_button.setEnabled(not running and resumes)
         self.stop_button.setEnabled(running and self.sweeps.state == "running")
 
     def apply_theme(self, t: Theme) -> None:

@@ -157,7 +157,13 @@ class RangeEditor(QWidget):
         outer.setSpacing(4)
         outer.addLayout(grid)
         outer.addWidget(self.table, 1)
-        outer.addWidget(self.problem)
+        self.footer = QHBoxLayout()
+        self.footer.addWidget(self.problem, 1)
+        outer.addLayout(self.footer)
+
+    def add_footer_button(self, button: QWidget) -> None:
+        """A button beside the problem line under the table (the panel's Start new study…)."""
+        self.footer.addWidget(button, 0, Qt.AlignmentFlag.AlignTop)
 
     # ---- showing the project's sweep ---------------------------------------------------------
     def show_config(self, config: SweepConfig, workers: int, candidates: list[Candidate]) -> None:

@@ -153,9 +153,11 @@ class SweepController(QObject):
     def active(self) -> bool:
         return self.run is not None
 
-    def start(self, project: Project, config: SweepConfig, workers: int, base_dir: Path | None = None) -> None:
-        """Start (or resume) a sweep of `project`; raises the engine's `SweepConfigError`, `SweepStudyError`,
-        `SettingsError` or `DatasetError` with a message for the person when it cannot start."""
+    def start(self, project: Project, config: SweepConfig, workers: int, base_dir: Path | None = None,
+              restart: bool = False) -> None:
+        """Start (or resume; with `restart`, begin the study anew) a sweep of `project`; raises the engine's
+        `SweepConfigError`, `SweepStudyError`, `SettingsError` or `DatasetError` with a message for the person
+        when it cannot start."""
         from engine.sweep.runner import SweepRun
 
         if self.run is not None:
@@ -164,7 +166,7 @@ class SweepController(QObject):
         # its own dict of members, which the pump thread may write while the GUI saves the project.
         shadow = replace(project, attachments=dict(project.attachments))
         self._members_before = set(project.attachments)
-        self.run = SweepRun(shadow, config, workers=workers, base_dir=base_dir)
+        self.run = SweepRun(shadow, config, workers=workers, base_dir=base_dir, restart=restart)
         self.project = project
         self._take(JOURNAL_MEMBER, shadow.attachments.get(JOURNAL_MEMBER))  # interrupted trials marked failed
         self._thread = QThread(self)

@@ -80,11 +80,17 @@ def test_start_a_sweep_from_the_studio_watch_it_and_resume_it(window, studio, qt
     assert "trial-2" in studio.panels["runs"].run_ids() and get_run(reopened, "trial-2").status == "stopped"
     assert get_run(reopened, "trial-2").epochs and len(get_run(reopened, "trial-2").epochs) < 400
 
-    # closing the studio while trials train ends them: no worker process outlives the window
+    # a new study forgets the stored trials (after asking; their runs stay); closing the studio while its
+    # trial trains ends it: no worker process outlives the window
     epochs.clear()
-    qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    asked = []
+    panel.confirm = lambda parent, text: asked.append(text) or True
+    assert panel.new_study_button.isEnabled()
+    qtbot.mouseClick(panel.new_study_button, Qt.MouseButton.LeftButton)
+    assert asked and "The 3 trials of the stored study are forgotten" in asked[0]
     run = sweep.controller.run
     qtbot.waitUntil(lambda: bool(epochs), timeout=240_000)
     window.close()
     assert not sweep.active and all(not w.process.is_alive() for w in run.workers)
-    assert len(open_study(reopened).trials) == 4  # the stopped trial is in the project's journal
+    assert len(open_study(reopened).trials) == 1  # the new study, its stopped trial in the project's journal
+    assert {"trial-0", "trial-1", "trial-2"} <= {s.run_id for s in list_runs(reopened)}

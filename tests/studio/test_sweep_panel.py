@@ -262,3 +262,18 @@ def test_the_panel_follows_a_running_study_reading_it_off_the_gui_thread(window,
 
 def read_done(study):
     return [t for t in study.trials if t.state.name == "COMPLETE"]
+
+
+def test_a_study_that_cannot_resume_says_so_and_offers_a_new_one(window, qtbot):
+    project = lenet(6)  # its stored study minimizes val_loss
+    project.attachments[CONFIG_MEMBER] = SweepConfig(ranges=(ParamRange(LR, "float", 1e-4, 1e-2, True),),
+                                                     metric="val_accuracy").to_bytes()
+    stored = project.attachments[JOURNAL_MEMBER]
+    panel = open_project(window, qtbot, project)
+    assert panel.start_button.text() == "Resume sweep" and panel.new_study_button.isEnabled()
+    qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    assert not window.sweep.active and "Start New Study…" in panel.summary.text()
+    assert "minimizes" in panel.summary.text()
+    panel.confirm = lambda parent, text: False  # asked, and declined: nothing starts, nothing is forgotten
+    qtbot.mouseClick(panel.new_study_button, Qt.MouseButton.LeftButton)
+    assert not window.sweep.active and project.attachments[JOURNAL_MEMBER] == stored
