@@ -172,6 +172,7 @@ class SweepPanel(Panel):
         self.editor.show_config(config, workers_of(project), candidate_targets(project))
         self.editor.problem.setText(problem or self.readiness())
         self._update_buttons()
+        self._show_summary()
 
     def readiness(self) -> str:
         """Why a sweep cannot start with these settings (empty when it can)."""
@@ -355,4 +356,6 @@ class SweepPanel(Panel):
 
     def _show_summary(self) -> None:
         text = summary_text(self.snapshot) if self.snapshot is not None or not self.note else ""
+        if self.snapshot is None and not self.note and self.config.ranges:
+            text = f"No trials yet: Start sweep runs {self.config.trials} trials of the search space."
         self.summary.setText(" · ".join(t for t in (text, self.note) if t))
