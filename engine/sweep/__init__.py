@@ -23,6 +23,8 @@ _WHERE = {
     "SweepConfigError": "engine.sweep.space",
     "read_config": "engine.sweep.space",
     "write_config": "engine.sweep.space",
+    "short_name": "engine.sweep.space",
+    "format_params": "engine.sweep.space",
     "CONFIG_MEMBER": "engine.sweep.space",
     "JOURNAL_MEMBER": "engine.sweep.space",
     "Candidate": "engine.sweep.targets",
@@ -30,6 +32,10 @@ _WHERE = {
     "config_problems": "engine.sweep.targets",
     "check_config": "engine.sweep.targets",
     "apply_params": "engine.sweep.targets",
+    "open_study": "engine.sweep.study",
+    "SweepStudyError": "engine.sweep.study",
+    "SweepRun": "engine.sweep.runner",
+    "run_sweep": "engine.sweep.runner",
 }
 __all__ = sorted(_WHERE)
 

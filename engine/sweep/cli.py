@@ -1,7 +1,8 @@
 """``layerloom sweep FILE --trials N [--workers N] [--storage URL]``: tune a project headless.
 
 `add_arguments(parser)` declares the options; `run(args)` does the work and returns the exit code:
-0 when at least one trial completed or was pruned, 1 when every trial failed, 2 when the sweep could
+0 when at least one trial completed or was pruned (or the sweep was stopped with Ctrl-C and saved), 1
+when every trial failed, 130 after a second Ctrl-C (what had finished is saved), 2 when the sweep could
 not start (a file, configuration, settings or storage problem; the reason is printed).
 
 The search space is the project's stored sweep configuration (``sweep/config.json``, written by the
@@ -10,9 +11,9 @@ the base training and dataset settings of every trial for this sweep only (the p
 The study is kept in the project (its Optuna journal) and resumes where it stopped, unless
 ``--storage URL`` puts it in any Optuna storage (``sqlite:///study.db``,
 ``postgresql://user:pass@host/db``) or a shared journal file, where sweeps on several machines add to
-one study; ``--restart`` begins it anew. Every finished trial's run is saved into the project (atomic
-saves, after each trial) with its parameters, one line per trial goes to stdout, and the best trial
-of the study ends the output.
+one study; ``--restart`` begins it anew. Every finished trial's run is saved into the project with its
+parameters (atomic saves, at most every 15 seconds while trials finish, and at the end); one line per
+trial goes to stdout, and the best trial of the study ends the output.
 """
 
 from __future__ import annotations
@@ -20,18 +21,23 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from engine.data.config import apply_dataset_overrides
 from engine.data.errors import DatasetError
 from engine.graph.errors import ProjectFileError
 from engine.project import Project, load_project, save_project
-from engine.sweep.space import NODE_PREFIX, SETTING_PREFIX, SweepConfig, SweepConfigError, read_config, write_config
-from engine.sweep.study import SweepStudyError
-from engine.train.cli import apply_to_project, overrides
-from engine.train.settings import SettingsError
+from engine.sweep.space import SweepConfig, SweepConfigError, format_params, read_config, write_config
+from engine.sweep.study import SweepStudyError, display_url
+from engine.train.settings import SettingsError, apply_overrides
+
+# --epochs and --device are spellings of --set, as for train
+SHORTCUTS = {"epochs": "epochs", "device": "device"}
+SAVE_INTERVAL_S = 15.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,7 +65,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         project = load_project(path)
         config = _config(project, args)
-        base = _with_overrides(project, overrides(args))
+        assignments = [f"{path}={getattr(args, flag)}" for flag, path in SHORTCUTS.items()
+                       if getattr(args, flag, None) is not None] + list(args.overrides)
+        base = _with_overrides(project, assignments)
         sweep = SweepRun(base, config, trials=args.trials, workers=args.workers, storage=args.storage,
                          base_dir=path.resolve().parent, restart=args.restart)
     except (ProjectFileError, SweepConfigError, SweepStudyError, SettingsError, DatasetError, OSError) as exc:
@@ -69,22 +77,34 @@ def run(args: argparse.Namespace) -> int:
     for number in sweep.interrupted:
         print(f"trial {number}: marked failed (its sweep was interrupted)")
 
+    last_save = [time.monotonic()]
+
     def on_event(event: dict[str, Any]) -> None:
         if event["type"] == "trial_finished":
             print(_trial_line(event, sweep.config), flush=True)
-            if not args.no_save:
+            # a project with many runs is big: save it (atomically) at most every SAVE_INTERVAL_S while
+            # trials finish, so a killed sweep loses little, and always at the end
+            if not args.no_save and time.monotonic() - last_save[0] >= SAVE_INTERVAL_S:
                 save_project(project, path)
+                last_save[0] = time.monotonic()
         elif event["type"] == "worker_error":
             print(f"error: a sweep worker failed: {event['message']}", file=sys.stderr)
 
-    with _StopOnInterrupt(sweep):
-        summary = run_sweep(sweep, on_event)
+    aborted = False
+    with _StopOnInterrupt(sweep) as interrupt:
+        try:
+            summary = run_sweep(sweep, on_event)
+        except KeyboardInterrupt:  # the second Ctrl-C: the workers are ended; what finished is still saved
+            aborted, summary = True, sweep.summary
     if not args.no_save:
         saved = save_project(project, path)
         print(f"saved {len(summary.finished)} trial(s) into {saved}")
+    if aborted:
+        print("layerloom sweep: interrupted", file=sys.stderr)
+        return 130
     _print_best(sweep)
     ran = summary.count("complete") + summary.count("pruned")
-    return 0 if ran or not summary.finished else 1
+    return 0 if ran or interrupt.requested or not (summary.finished or sweep.errors) else 1
 
 
 def _config(project: Project, args: argparse.Namespace) -> SweepConfig:
@@ -102,31 +122,20 @@ def _config(project: Project, args: argparse.Namespace) -> SweepConfig:
 def _with_overrides(project: Project, assignments: list[str]) -> Project:
     """The project as every trial starts from: the overrides applied to copies of its settings, sharing its
     attachments (so the runs land in the project, whose own settings stay as they were)."""
-    base = Project(project.network, project.name, dict(project.dataset), dict(project.training), project.ui,
-                   project.attachments)
-    apply_to_project(base, assignments)
-    return base
+    dataset = [a.removeprefix("dataset.") for a in assignments if a.startswith("dataset.")]
+    training = [a for a in assignments if not a.startswith("dataset.")]
+    return Project(project.network, project.name,
+                   apply_dataset_overrides(project.dataset, dataset) if dataset else project.dataset,
+                   apply_overrides(project.training, training), project.ui, project.attachments)
 
 
 def _header(sweep: Any, path: Path, args: argparse.Namespace) -> str:
     config = sweep.config
-    where = f"in {args.storage}" if args.storage else "in the project"
+    where = f"in {display_url(args.storage)}" if args.storage else "in the project"
     before = f", {sweep.trials_before} trial(s) before" if sweep.trials_before else ""
     return (f"sweep of {path.name}: study {sweep.study_name!r} {where}{before}; {sweep.trials} trial(s) on "
             f"{len(sweep.workers)} worker(s), {config.direction} {config.metric}, {config.sampler} sampler, "
             f"{config.pruner} pruner")
-
-
-def short_name(target: str) -> str:
-    """``optimizer.lr`` for ``setting:optimizer.lr``, ``layer2.repeat`` for ``node:layer2:repeat``."""
-    if target.startswith(SETTING_PREFIX):
-        return target[len(SETTING_PREFIX):]
-    return target[len(NODE_PREFIX):].replace(":", ".")
-
-
-def format_params(params: dict[str, Any]) -> str:
-    return " ".join(f"{short_name(k)}={v:.4g}" if isinstance(v, float) else f"{short_name(k)}={v}"
-                    for k, v in params.items())
 
 
 def _trial_line(event: dict[str, Any], config: SweepConfig) -> str:
@@ -136,7 +145,8 @@ def _trial_line(event: dict[str, Any], config: SweepConfig) -> str:
     parts = [f"trial {event['number']}", f"{event['state']:8s}", shown, run, format_params(event.get("params", {}))]
     line = "  ".join(p for p in parts if p)
     if event["state"] != "complete" and event.get("message"):
-        line += f"\n    {event['message'].splitlines()[0]}"
+        reason = " ".join(part.strip() for part in event["message"].splitlines() if part.strip())
+        line += f"\n    {reason if len(reason) <= 300 else reason[:297] + '...'}"
     return line
 
 

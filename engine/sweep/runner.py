@@ -1,11 +1,11 @@
 """Running a sweep: trials in spawned worker processes, driven from here without blocking.
 
-`SweepRun(project, config, trials=N, workers=W, storage=URL)` checks the config against the project,
-opens the study (the project's stored journal, copied to a working file, unless `storage` names an
-Optuna storage URL or a shared journal file), fails trials a killed sweep left running in the
-project's journal, and spawns ``min(W, N)`` worker processes (`engine.sweep.trial.worker_main`, the
-``spawn`` context as for training runs) that share one counter of trials left. It never imports
-torch: the workers do.
+`SweepRun(project, config, trials=N, workers=W, storage=URL, enqueue=[{target: value}])` checks the
+config against the project, opens the study (the project's stored journal, copied to a working file,
+unless `storage` names an Optuna storage URL or a shared journal file), fails trials a killed sweep
+left running in the project's journal, enqueues the values to try first, and spawns ``min(W, N)``
+worker processes (`engine.sweep.trial.worker_main`, the ``spawn`` context as for training runs) that
+share one counter of trials left. It never imports torch: the workers do.
 
 `poll()` returns the events waiting (never blocks), as plain dicts: ``trial_started`` (number,
 params), ``trial_epoch`` (number, epoch, value), ``trial_finished`` (number, state complete | pruned |
@@ -43,6 +43,7 @@ from engine.sweep.space import JOURNAL_MEMBER, SweepConfig, SweepConfigError, re
 from engine.sweep.study import (
     SweepStudyError,
     WorkingJournal,
+    check_compatible,
     create_study,
     fail_interrupted,
     is_storage_url,
@@ -91,11 +92,11 @@ class SweepRun:
 
     def __init__(self, project: Project, config: SweepConfig | None = None, *, trials: int | None = None,
                  workers: int = 1, storage: str | None = None, base_dir: Path | None = None,
-                 telemetry: bool = False, restart: bool = False) -> None:
+                 telemetry: bool = False, restart: bool = False, enqueue: list[dict[str, Any]] | None = None) -> None:
         config = config if config is not None else read_config(project)
         if config is None:
             raise SweepConfigError("the project has no sweep configuration: choose what to vary first")
-        check_config(config, project.network, project.training)
+        check_config(config, project.network, project.training, project.dataset)
         TrainingJob.from_project(project)  # the base settings and dataset parse (SettingsError, DatasetError)
         if workers < 1:
             raise SweepConfigError("--workers must be at least 1")
@@ -119,12 +120,16 @@ class SweepRun:
             if restart and storage is not None and self.study_name in optuna.get_all_study_names(backend):
                 optuna.delete_study(study_name=self.study_name, storage=backend)
             self.study = create_study(backend, self.study_name, config)
+            check_compatible(self.study, config)
         except Exception:
             self._remove_files()
             raise
         self.interrupted = fail_interrupted(self.study, "the sweep was interrupted") if self.journal else []
+        for params in enqueue or []:  # values to try first (the best so far again, a hand-picked guess)
+            self.study.enqueue_trial(params, skip_if_exists=True)
         self.trials_before = len(self.study.trials)
         self.summary = SweepSummary()
+        self.errors: list[str] = []  # workers that failed outside a trial (the storage went away, a bug)
         self._out_root = Path(tempfile.mkdtemp(prefix="layerloom-sweep-runs-"))
         self._spawn(project, workers, base_dir, telemetry)
         self._finished_sent = False
@@ -192,10 +197,11 @@ class SweepRun:
             worker.running = None
             self._collect(event)
             self.summary.finished.append(event)
+        elif kind == "worker_error":
+            self.errors.append(str(event.get("message", "")))
         elif kind == "worker_done":
-            worker.done = True
-            worker.process.join(5.0)
-            return []
+            worker.done = True  # it exits now; close() reaps it (poll never waits)
+            return self._fail_running(worker, "its worker stopped during this trial")
         return [event]
 
     def _collect(self, event: Event) -> None:
@@ -212,11 +218,15 @@ class SweepRun:
 
     def _worker_died(self, worker: _Worker) -> list[Event]:
         worker.done = True
-        worker.process.join(2.0)
+        worker.process.join(1.0)  # its pipe is closed: it has ended or is ending
+        return self._fail_running(worker, f"the worker process ended (exit code {worker.process.exitcode}) during "
+                                          "this trial")
+
+    def _fail_running(self, worker: _Worker, message: str) -> list[Event]:
+        """Fail the trial a worker held when it ended without finishing it."""
         if worker.running is None:
             return []
         number, worker.running = worker.running, None
-        message = f"the worker process ended (exit code {worker.process.exitcode}) during this trial"
         with contextlib.suppress(Exception):  # the trial may have been told already
             self.study.tell(number, state=TrialState.FAIL)
         event = {"type": "trial_finished", "number": number, "state": "fail", "value": None, "run_id": None,

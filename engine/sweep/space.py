@@ -50,6 +50,7 @@ MAX_RANGES = 1024
 MAX_CHOICES = 256
 MAX_TEXT = 256  # a target, a choice or a study name
 MAX_TRIALS = 100_000
+MAX_INT = 2**31 - 1  # a whole-number range's bounds (units, channels, repeats, epochs)
 MAX_CONFIG_BYTES = 1 * 2**20
 # Settings that never change what a run learns (where and how fast it runs, what it reports): not swept.
 NOT_SWEPT = frozenset({"device", "precision", "cpu_threads", "deterministic", "metrics", "top_k", "probes",
@@ -88,6 +89,22 @@ def split_target(target: str) -> tuple[str, Any, str | None]:
             raise SweepConfigError(f"target {target!r} must read node:<node id>[/<inner id>...]:<parameter>")
         return "node", ids, param
     raise SweepConfigError(f"target {target!r} must start with 'setting:' or 'node:'")
+
+
+def short_name(target: str) -> str:
+    """How people read a target: ``optimizer.lr`` for ``setting:optimizer.lr``, ``layer2.repeat`` for
+    ``node:layer2:repeat``, ``layer1/conv1.kernel_size`` inside a block."""
+    if target.startswith(SETTING_PREFIX):
+        return target[len(SETTING_PREFIX):]
+    if target.startswith(NODE_PREFIX):
+        return target[len(NODE_PREFIX):].replace(":", ".")
+    return target
+
+
+def format_params(params: dict[str, Any]) -> str:
+    """A trial's values on one line: ``optimizer.lr=0.0123 fc1.out_features=64``."""
+    return " ".join(f"{short_name(k)}={v:.4g}" if isinstance(v, float) else f"{short_name(k)}={v}"
+                    for k, v in params.items())
 
 
 def _node_id_like(text: str) -> bool:
@@ -357,6 +374,8 @@ def _number(value: Any, where: str, kind: str) -> float:
     if kind == "int":
         if float(value) != int(value):
             raise SweepConfigError(f"{where} must be a whole number, got {_fmt(value)}")
+        if abs(value) > MAX_INT:
+            raise SweepConfigError(f"{where} is too large: {_fmt(value)} (at most {MAX_INT:,})")
         return int(value)
     return float(value)
 

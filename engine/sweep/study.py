@@ -27,6 +27,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Generator, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,6 +48,8 @@ MAX_JOURNAL_BYTES = 256 * 2**20
 MAX_JOURNAL_LINE = 4 * 2**20
 DEFAULT_STUDY_NAME = "sweep"
 SQLITE_LOCK_TIMEOUT_S = 60  # several processes share one SQLite file: wait for the lock, do not fail
+STORAGE_ATTEMPTS = 5
+JOURNAL_LOCK_GRACE_S = 5
 
 
 class SweepStudyError(ValueError):
@@ -145,14 +148,11 @@ class WorkingJournal:
         return file_storage(self.path)
 
     def snapshot(self) -> bytes:
-        """The journal as it is now, read under the writers' lock (so no line is caught half-written)."""
-        lock = JournalFileOpenLock(str(self.path))
-        while not lock.acquire():  # acquire() waits and retries itself; False only after a stale lock was broken
-            pass
-        try:
-            return self.path.read_bytes()
-        finally:
-            lock.release()
+        """The journal's complete lines as they are now. Never waits for the writers' lock (a worker killed
+        while holding it must not stall the caller, the studio's GUI thread among them): a line being
+        appended at this moment is simply left for the next snapshot."""
+        raw = self.path.read_bytes()
+        return raw[:raw.rfind(b"\n") + 1]
 
     def close(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -163,9 +163,22 @@ def is_storage_url(text: str) -> bool:
     return "://" in text
 
 
+def display_url(url: str) -> str:
+    """A storage URL fit to print: its password hidden."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a database URL sqlalchemy reads: show it only up to the host
+        scheme, sep, rest = url.partition("://")
+        return f"{scheme}{sep}***@{rest.rpartition('@')[2]}" if "@" in rest else url
+
+
 def file_storage(path: str | os.PathLike[str]) -> JournalStorage:
-    """A journal file shared by processes (Optuna's file lock, portable: no symlinks)."""
-    return JournalStorage(JournalFileBackend(str(path), lock_obj=JournalFileOpenLock(str(path))))
+    """A journal file shared by processes (Optuna's file lock, portable: no symlinks). A lock left by a
+    killed process is broken after `JOURNAL_LOCK_GRACE_S` (an append holds it for milliseconds)."""
+    lock = JournalFileOpenLock(str(path), grace_period=JOURNAL_LOCK_GRACE_S)
+    return JournalStorage(JournalFileBackend(str(path), lock_obj=lock))
 
 
 def url_storage(url: str) -> BaseStorage:
@@ -174,12 +187,23 @@ def url_storage(url: str) -> BaseStorage:
     kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
         kwargs["engine_kwargs"] = {"connect_args": {"timeout": SQLITE_LOCK_TIMEOUT_S}}
-    try:
-        return RDBStorage(url, **kwargs)
-    except ImportError as exc:
-        raise SweepStudyError(f"the storage {url!r} needs a database driver that is not installed: {exc}") from None
-    except Exception as exc:  # sqlalchemy's errors for unknown dialects, unreachable servers, bad URLs
-        raise SweepStudyError(f"cannot open the storage {url!r}: {str(exc).splitlines()[0][:300]}") from None
+    for attempt in range(STORAGE_ATTEMPTS):
+        try:
+            return RDBStorage(url, **kwargs)
+        except ImportError as exc:
+            raise SweepStudyError(f"the storage {display_url(url)!r} needs a database driver that is not "
+                                  f"installed: {exc}") from None
+        except Exception as exc:  # sqlalchemy's errors for unknown dialects, unreachable servers, bad URLs
+            text = str(exc)
+            # two sweeps starting at once on a new database both create its tables and version row: the
+            # one that loses the race finds them made (or locked) and tries again
+            racing = type(exc).__name__ in ("OperationalError", "IntegrityError")
+            if racing and attempt < STORAGE_ATTEMPTS - 1:
+                time.sleep(0.2 * (attempt + 1))
+                continue
+            reason = text.splitlines()[0][:300] if text else type(exc).__name__
+            raise SweepStudyError(f"cannot open the storage {display_url(url)!r}: {reason}") from None
+    raise AssertionError("unreachable")
 
 
 def storage_from(spec: dict[str, str]) -> BaseStorage:
@@ -226,6 +250,31 @@ def create_study(storage: BaseStorage | str, name: str, config: SweepConfig, wor
         raise SweepStudyError(f"the study {name!r} optimises {metric}, not {config.metric}. Start a new study "
                               "(--restart, or another study name)")
     return study
+
+
+def check_compatible(study: optuna.Study, config: SweepConfig) -> None:
+    """Refuse ranges the stored trials cannot continue with: Optuna keeps one kind (and log scale, and list
+    of choices) per parameter for a whole study; changing the bounds of a number is fine."""
+    wanted = config.distributions()
+    for trial in study.get_trials(deepcopy=False):
+        for name, old in trial.distributions.items():
+            new = wanted.get(name)
+            if new is None:
+                continue
+            try:
+                optuna.distributions.check_distribution_compatibility(old, new)
+            except ValueError:
+                raise SweepStudyError(
+                    f"the range of {name} changed in a way the study {study.study_name!r} cannot continue with "
+                    f"(trial {trial.number} used {_describe(old)}, now {_describe(new)}); keep its kind, scale "
+                    "and choices, or start a new study (--restart, or another study name)") from None
+
+
+def _describe(distribution: Any) -> str:
+    if isinstance(distribution, optuna.distributions.CategoricalDistribution):
+        return f"choices {list(distribution.choices)}"
+    kind = "whole numbers" if isinstance(distribution, optuna.distributions.IntDistribution) else "numbers"
+    return f"{kind} {distribution.low:g}..{distribution.high:g}" + (" on a log scale" if distribution.log else "")
 
 
 def fail_interrupted(study: optuna.Study, reason: str) -> list[int]:

@@ -145,8 +145,10 @@ def check_node_range(network: GraphDocument, rng: ParamRange) -> None:
             raise SweepConfigError(f"range {rng.target}: {exc}") from None
 
 
-def config_problems(config: SweepConfig, network: GraphDocument, training: Mapping[str, Any]) -> list[str]:
-    """Every problem of `config` with this network and these training settings (empty when it can run)."""
+def config_problems(config: SweepConfig, network: GraphDocument, training: Mapping[str, Any],
+                    dataset: Mapping[str, Any] | None = None) -> list[str]:
+    """Every problem of `config` with this network, these training settings and (when given) this dataset
+    section (empty when it can run)."""
     problems = []
     if not config.ranges:
         problems.append("the sweep varies nothing yet: add at least one range")
@@ -161,11 +163,15 @@ def config_problems(config: SweepConfig, network: GraphDocument, training: Mappi
     if metric != "loss" and (not isinstance(measured, list) or metric not in measured):
         problems.append(f"the sweep optimises {config.metric}, but the training settings do not measure "
                         f"{metric}; add it to the metrics or optimise val_loss")
+    if dataset is not None and dataset.get("val_fraction", 0.15) == 0:
+        problems.append(f"the sweep optimises {config.metric} on validation data, but the dataset holds none "
+                        "out (dataset.val_fraction is 0)")
     return problems
 
 
-def check_config(config: SweepConfig, network: GraphDocument, training: Mapping[str, Any]) -> None:
-    problems = config_problems(config, network, training)
+def check_config(config: SweepConfig, network: GraphDocument, training: Mapping[str, Any],
+                 dataset: Mapping[str, Any] | None = None) -> None:
+    problems = config_problems(config, network, training, dataset)
     if problems:
         raise SweepConfigError("; ".join(problems))
 

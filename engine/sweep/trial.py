@@ -77,20 +77,28 @@ def worker_main(events: Connection, spec_text: str, remaining: Any, stopping: An
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops us cleanly
 
     def send(event: dict[str, Any]) -> None:
-        events.send_bytes(json.dumps(event, allow_nan=True).encode("utf-8"))
+        try:
+            events.send_bytes(json.dumps(event, allow_nan=True).encode("utf-8"))
+        except (OSError, EOFError, ValueError):  # the parent is gone: nobody will save our trials, so stop
+            stopping.set()
 
+    spec = json.loads(spec_text)
     try:
-        spec = json.loads(spec_text)
         config = SweepConfig.from_json(spec["config"])
         study = create_study(storage_from(spec["storage"]), spec["study_name"], config, spec["worker"])
         distributions = config.distributions()
         while not stopping.is_set() and _claim(remaining):
             trial = study.ask(distributions)
             send({"type": "trial_started", "number": trial.number, "params": trial.params, "worker": spec["worker"]})
-            send(run_trial(study, trial, spec, config, stopping, send))
+            try:
+                event = run_trial(study, trial, spec, config, stopping, send)
+            except Exception as exc:  # a bug in one trial fails that trial, not the sweep
+                message = f"the trial failed unexpectedly: {type(exc).__name__}: {exc}"
+                event = _tell(study, trial, TrialState.FAIL, None, None, message, dict(trial.params))
+            send(event)
     except Exception as exc:  # the storage went away, or a bug: the parent reports it and the sweep goes on
-        send({"type": "worker_error", "worker": json.loads(spec_text).get("worker"),
-              "message": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()})
+        send({"type": "worker_error", "worker": spec.get("worker"), "message": f"{type(exc).__name__}: {exc}",
+              "traceback": traceback.format_exc()})
     finally:
         send({"type": "worker_done"})
         events.close()

@@ -86,6 +86,7 @@ def test_the_config_is_stored_in_the_project_file_and_survives_a_reopen(tmp_path
     ({"ranges": [{"target": "setting:optimizer.lr", "low": 1e-3, "high": 1e-2}] * 2}, "has two ranges"),
     ({"ranges": [{"target": f"node:n{i}:units", "low": 1, "high": 2} for i in range(MAX_RANGES + 1)]},
      f"at most {MAX_RANGES} things"),
+    ({"ranges": [{"target": "node:fc1:out_features", "kind": "int", "low": 1, "high": 10**12}]}, "too large"),
     ({"trials": 0}, "trials must be a whole number from 1"),
     ({"trials": 10**9}, "trials must be a whole number from 1"),
     ({"metric": "val_f1"}, "metric must be one of"),
@@ -189,6 +190,10 @@ def test_node_targets_are_checked_against_the_network():
     assert "takes kind int or choice" in problems(ParamRange("node:layer2:repeat", "float", 1, 3))[0]
     assert "varies nothing" in problems()[0]
     assert "do not measure mae" in problems(ParamRange("node:layer2:repeat", "int", 1, 2), metric="val_mae")[0]
+    no_validation = {**project.dataset, "val_fraction": 0.0}
+    config = SweepConfig(ranges=(ParamRange("node:layer2:repeat", "int", 1, 2),))
+    assert "holds none out" in config_problems(config, project.network, project.training, no_validation)[0]
+    assert config_problems(config, project.network, project.training, project.dataset) == []
     with pytest.raises(SweepConfigError, match="has no node"):
         check_config(SweepConfig(ranges=(ParamRange("node:nope:units", "int", 1, 3),)), project.network,
                      project.training)
@@ -202,3 +207,44 @@ def test_the_sweep_schema_loads_neither_torch_nor_optuna(module):
                           env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == ""
+
+
+def test_the_readme_sweep_example_is_a_valid_config():
+    import re
+
+    text = (ROOT / "README.md").read_text()
+    example = re.search(r"```json\n(.*?)```", text, flags=re.S)
+    assert example, "the README lost its sweep configuration example"
+    config = SweepConfig.from_json(json.loads(example.group(1)))
+    assert "node:layer2:repeat" in config.targets and config.metric == "val_accuracy"
+
+
+def test_trial_values_read_as_people_write_them():
+    from engine.sweep.space import format_params, short_name
+
+    assert short_name("node:layer1/conv1:kernel_size") == "layer1/conv1.kernel_size"
+    line = format_params({"setting:optimizer.lr": 0.0123456, "node:fc1:out_features": 64,
+                          "setting:optimizer.kind": "sgd"})
+    assert line == "optimizer.lr=0.01235 fc1.out_features=64 optimizer.kind=sgd"
+
+
+@pytest.mark.parametrize("end", ["low", "high"])
+def test_every_candidate_takes_the_ends_of_its_suggested_range(end):
+    project = resnet_small()
+    candidates = candidate_targets(project)
+    params = {c.target: (c.suggested.choices[0 if end == "low" else -1] if c.suggested.kind == "choice"
+                         else getattr(c.suggested, end)) for c in candidates}
+    doc, training = apply_params(project.network, project.training, params)
+    for c in candidates:
+        kind, path, key = c.target.split(":")[0], c.target.split(":")[1], c.target.rsplit(":", 1)[-1]
+        if kind == "setting":
+            value = training
+            for part in path.split("."):
+                value = value[part]
+        else:
+            *outer, last = path.split("/")
+            owner = doc
+            for instance in outer:
+                owner = owner.definition_of(instance).body
+            value = owner.nodes[last].params[key]
+        assert value == params[c.target], c.target
