@@ -49,10 +49,8 @@ class SweepUi(QObject):
         self.actions = self._make_actions()
         self.controller.trial_finished.connect(self._trial_finished)
         self.controller.finished.connect(self._finished)
-        self.controller.state_changed.connect(lambda _state: self._update_actions())
-        self.training.workspace.editable_changed.connect(lambda _editable: self._update_actions())
+        self.panel.buttons_changed.connect(self._update_actions)
         self.training.workspace.project_opened.connect(self._project_opened)
-        self.panel.poller.snapshot_read.connect(lambda _snapshot: self._update_actions())
         self._update_actions()
 
     # ---- construction ----------------------------------------------------------------------

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import optuna
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QMessageBox, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
 from engine.sweep.space import JOURNAL_MEMBER, SweepConfig, SweepConfigError, read_config
@@ -53,6 +54,7 @@ class SweepPanel(Panel):
     """Plots, search space and controls of the open project's sweep."""
 
     name, title = "sweep", "Sweep"
+    buttons_changed = Signal()  # Start, Stop, Apply, Start new study: enabled or named anew (menus follow)
 
     def __init__(self, context: PanelContext, sweeps: SweepController | None = None,
                  parent: QWidget | None = None) -> None:
@@ -282,6 +284,7 @@ class SweepPanel(Panel):
     def _snapshot_read(self, snapshot: StudySnapshot | None) -> None:
         self.snapshot = snapshot
         self.read_error = ""
+        self._update_buttons()  # Apply and Resume follow the study at once, also while the panel is hidden
         self.mark_dirty()
 
     def _read_failed(self, reason: str) -> None:
@@ -343,6 +346,7 @@ class SweepPanel(Panel):
                                      else f"Run {self.config.trials} trials of the search space")
         self.start_button.setEnabled(not running and self.project is not None)
         self.new_study_button.setEnabled(not running and resumes)
+        self.buttons_changed.emit()
         self.stop_button.setEnabled(running and self.sweeps.state == "running")
 
     def apply_theme(self, t: Theme) -> None:

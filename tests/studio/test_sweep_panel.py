@@ -277,3 +277,27 @@ def test_a_study_that_cannot_resume_says_so_and_offers_a_new_one(window, qtbot):
     panel.confirm = lambda parent, text: False  # asked, and declined: nothing starts, nothing is forgotten
     qtbot.mouseClick(panel.new_study_button, Qt.MouseButton.LeftButton)
     assert not window.sweep.active and project.attachments[JOURNAL_MEMBER] == stored
+
+
+def test_the_run_menu_and_view_panels_reach_the_sweep(window, qtbot):
+    window.open_project(lenet(6))
+    sweep = window.sweep
+    run_menu = window.training.run_menu
+    entries = {a.objectName(): a for a in run_menu.actions()}
+    assert {"action_sweep_show", "action_sweep_start", "action_sweep_new_study", "action_sweep_stop",
+            "action_sweep_apply_best"} <= set(entries)
+    view = next(a.menu() for a in window.menuBar().actions() if a.text().replace("&", "") == "View")
+    panels = next(a.menu() for a in view.actions() if a.menu() and a.text().replace("&", "") == "Panels")
+    toggle = next(a for a in panels.actions() if a.objectName() == "action_panel_sweep")
+    sweep.dock.close()
+    toggle.trigger()
+    qtbot.waitUntil(sweep.dock.isVisible)
+    sweep.dock.close()
+    entries["action_sweep_show"].trigger()
+    qtbot.waitUntil(sweep.dock.isVisible)
+    qtbot.waitUntil(lambda: sweep.panel.snapshot is not None and entries["action_sweep_apply_best"].isEnabled(),
+                    timeout=30_000)
+    assert entries["action_sweep_start"].text().replace("&", "") == "Resume Sweep"
+    assert not entries["action_sweep_stop"].isEnabled()
+    entries["action_sweep_apply_best"].trigger()
+    assert window.controller.undo_stack.undoText().startswith("Apply trial")
