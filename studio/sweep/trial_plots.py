@@ -148,6 +148,8 @@ class IntermediatePlot(SweepPlot):
     def __init__(self, theme: Theme) -> None:
         self.curves: dict[int, pg.PlotDataItem] = {}
         self.states: dict[int, str] = {}
+        self._drawn: dict[int, tuple] = {}  # what each curve shows: (state, values, best)
+        self.updated = 0
         super().__init__(theme, "epoch", "reported value", counts_on_x=True)
         self.marks = self.item.plot(pen=None, symbol="x", symbolSize=10, symbolBrush=PRUNED_MARK,
                                     symbolPen=pg.mkPen(PRUNED_MARK, width=2))
@@ -166,6 +168,7 @@ class IntermediatePlot(SweepPlot):
         self.item.setLabel("left", snapshot.metric)
         best = snapshot.best
         seen = set()
+        self.updated = 0  # curves given new data by this show (tests hold refreshes to the trials that changed)
         for trial in snapshot.trials:
             if not trial.intermediate:
                 continue
@@ -174,6 +177,11 @@ class IntermediatePlot(SweepPlot):
             if curve is None:
                 curve = self.curves[trial.number] = self.item.plot()
             is_best = best is not None and trial.number == best.number
+            drawn = (trial.state, trial.intermediate, is_best)
+            if self._drawn.get(trial.number) == drawn:
+                continue  # finished trials do not change: a refresh redraws only new and running ones
+            self._drawn[trial.number] = drawn
+            self.updated += 1
             curve.setPen(self._pen(trial.state, is_best))
             curve.setZValue(5 if is_best else (1 if trial.state != PRUNED else 0))
             steps, values = zip(*trial.intermediate)
@@ -182,8 +190,13 @@ class IntermediatePlot(SweepPlot):
         for number in [n for n in self.curves if n not in seen]:  # a trial gone (another study)
             self.item.removeItem(self.curves.pop(number))
             self.states.pop(number, None)
+            self._drawn.pop(number, None)
         ends = [t.last_intermediate for t in snapshot.in_state(PRUNED) if t.last_intermediate is not None]
         self.marks.setData([s for s, _ in ends], [v for _, v in ends])
+
+    def apply_theme(self, theme: Theme) -> None:
+        super().apply_theme(theme)
+        self._drawn = {}  # every curve takes the new theme's pens on the next show
 
     def curve_count(self, state: str | None = None) -> int:
         return sum(1 for n in self.curves if state is None or self.states.get(n) == state)
