@@ -141,65 +141,65 @@ class HistoryPlot(SweepPlot):
 
 class IntermediatePlot(SweepPlot):
     """Every trial's reported values per epoch (the engine reports after each); pruned trials grey with a
-    cross where they stopped."""
+    cross where they stopped.
+
+    The trials of one kind (completed, pruned, running, the best one) are one curve, their lines
+    separated by NaN breaks: a study of a thousand trials is four items to draw, not a thousand."""
 
     title = "Intermediate values"
+    GROUPS = ("pruned", "complete", "running", "best")  # drawn in this order, the best on top
 
     def __init__(self, theme: Theme) -> None:
-        self.curves: dict[int, pg.PlotDataItem] = {}
-        self.states: dict[int, str] = {}
-        self._drawn: dict[int, tuple] = {}  # what each curve shows: (state, values, best)
-        self.updated = 0
         super().__init__(theme, "epoch", "reported value", counts_on_x=True)
+        self.groups = {name: self.item.plot(connect="finite") for name in self.GROUPS}
+        for z, curve in enumerate(self.groups.values()):
+            curve.setZValue(z)
+        self.counts = dict.fromkeys(self.GROUPS, 0)
         self.marks = self.item.plot(pen=None, symbol="x", symbolSize=10, symbolBrush=PRUNED_MARK,
                                     symbolPen=pg.mkPen(PRUNED_MARK, width=2))
         self.marks.setZValue(10)
+        self.apply_theme(theme)
 
-    def _pen(self, state: str, best: bool) -> pg.QtGui.QPen:
-        if best:
+    def _pen(self, group: str) -> pg.QtGui.QPen:
+        if group == "best":
             return pg.mkPen(series_color(1, self.theme), width=2.6)
-        if state == PRUNED:
+        if group == PRUNED:
             return pg.mkPen(PRUNED_GREY, width=1.0, style=Qt.PenStyle.DashLine)
-        if state == RUNNING:
+        if group == RUNNING:
             return pg.mkPen(series_color(2, self.theme), width=1.6)
         return pg.mkPen(series_color(0, self.theme), width=1.2)
 
     def show(self, snapshot: StudySnapshot) -> None:
         self.item.setLabel("left", snapshot.metric)
         best = snapshot.best
-        seen = set()
-        self.updated = 0  # curves given new data by this show (tests hold refreshes to the trials that changed)
+        lines: dict[str, list[tuple[int, float]]] = {name: [] for name in self.GROUPS}
+        counts = dict.fromkeys(self.GROUPS, 0)
         for trial in snapshot.trials:
             if not trial.intermediate:
                 continue
-            seen.add(trial.number)
-            curve = self.curves.get(trial.number)
-            if curve is None:
-                curve = self.curves[trial.number] = self.item.plot()
-            is_best = best is not None and trial.number == best.number
-            drawn = (trial.state, trial.intermediate, is_best)
-            if self._drawn.get(trial.number) == drawn:
-                continue  # finished trials do not change: a refresh redraws only new and running ones
-            self._drawn[trial.number] = drawn
-            self.updated += 1
-            curve.setPen(self._pen(trial.state, is_best))
-            curve.setZValue(5 if is_best else (1 if trial.state != PRUNED else 0))
-            steps, values = zip(*trial.intermediate)
-            curve.setData(list(steps), list(values))
-            self.states[trial.number] = trial.state
-        for number in [n for n in self.curves if n not in seen]:  # a trial gone (another study)
-            self.item.removeItem(self.curves.pop(number))
-            self.states.pop(number, None)
-            self._drawn.pop(number, None)
+            if best is not None and trial.number == best.number:
+                group = "best"
+            else:
+                group = trial.state if trial.state in (PRUNED, RUNNING) else "complete"
+            lines[group].extend([*trial.intermediate, (math.nan, math.nan)])
+            counts[group] += 1
+        for name, curve in self.groups.items():
+            points = lines[name]
+            curve.setData([p[0] for p in points], [p[1] for p in points], connect="finite")
+        self.counts = counts
         ends = [t.last_intermediate for t in snapshot.in_state(PRUNED) if t.last_intermediate is not None]
         self.marks.setData([s for s, _ in ends], [v for _, v in ends])
 
     def apply_theme(self, theme: Theme) -> None:
         super().apply_theme(theme)
-        self._drawn = {}  # every curve takes the new theme's pens on the next show
+        for name, curve in getattr(self, "groups", {}).items():
+            curve.setPen(self._pen(name))
 
     def curve_count(self, state: str | None = None) -> int:
-        return sum(1 for n in self.curves if state is None or self.states.get(n) == state)
+        """Trials drawn (of one state: complete counts the best one too when it is complete)."""
+        if state is None:
+            return sum(self.counts.values())
+        return self.counts.get(state, 0) + (self.counts["best"] if state == "complete" else 0)
 
     def pruned_marks(self) -> int:
         xs = self.marks.getData()[0]
