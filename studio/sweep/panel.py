@@ -2,7 +2,8 @@
 
 Over two tabs (Results: the four plots of `ResultsView`; Search space: the `RangeEditor`) sits one
 row: a summary of the study and the buttons Start (Resume when the project's study has trials),
-Stop and Apply best trial. The panel follows the open project like every panel (`project_changed`
+Stop and Apply best trial; Start new study… (which forgets the stored trials, after asking) sits under
+the search space. The panel follows the open project like every panel (`project_changed`
 from the workspace): it shows that project's sweep configuration and its stored study (the journal
 the engine keeps in the project), and forgets the previous one's. Edits of the search space are
 undo steps (`SetSweepCommand`); the editor and Apply are disabled while the project is read-only.
@@ -11,8 +12,9 @@ Reading the study happens on a pool thread (`StudyPoller`), once when a project 
 second while a sweep runs, so the GUI never waits for the storage; a snapshot that arrives marks
 the panel dirty and it redraws with the other panels, only while it can be seen.
 
-Running is the `SweepController`'s (`studio.sweep.sweep_controller`): it starts the engine's sweep
-off the GUI thread and reports trials, the end and errors. Apply best trial turns the best trial's
+Running is the `SweepController`'s (`studio.sweep.sweep_controller`): the engine's sweep trains its
+trials in worker processes and is drained on a thread of its own; the controller reports trials, the
+end and errors. Apply best trial turns the best trial's
 parameters into undo commands (`studio.sweep.apply_best`) pushed as one macro: one Ctrl+Z undoes it.
 """
 
