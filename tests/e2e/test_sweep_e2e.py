@@ -71,6 +71,9 @@ def test_start_a_sweep_from_the_studio_watch_it_and_resume_it(window, studio, qt
     sweep.controller.trial_epoch.connect(epochs.append)
     qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: bool(epochs), timeout=240_000)
+    # drawn live: the running trial's reported values, read from the sweep's working journal
+    qtbot.waitUntil(lambda: panel.results.intermediate.curve_count("running") == 1, timeout=30_000)
+    assert panel.results.history.point_count() == 2
     qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not sweep.active, timeout=120_000)
     qtbot.waitUntil(lambda: panel.stored_trials() == 3, timeout=30_000)

@@ -301,3 +301,12 @@ def test_the_run_menu_and_view_panels_reach_the_sweep(window, qtbot):
     assert not entries["action_sweep_stop"].isEnabled()
     entries["action_sweep_apply_best"].trigger()
     assert window.controller.undo_stack.undoText().startswith("Apply trial")
+
+
+def test_a_damaged_stored_config_is_said_and_a_fresh_one_replaces_it(window, qtbot):
+    project = lenet(0)
+    project.attachments[CONFIG_MEMBER] = b'{"ranges": [{"target": "setting:optimizer.lr", "low": 1, "high": 0}]}'
+    panel = open_project(window, qtbot, project)
+    assert "cannot be read" in panel.editor.problem.text() and panel.editor.table.rowCount() == 0
+    assert panel.editor.add_range(LR)
+    assert read_config(project).targets == [LR]
