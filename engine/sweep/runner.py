@@ -121,18 +121,18 @@ class SweepRun:
                 optuna.delete_study(study_name=self.study_name, storage=backend)
             self.study = create_study(backend, self.study_name, config)
             check_compatible(self.study, config)
+            self.interrupted = fail_interrupted(self.study, "the sweep was interrupted") if self.journal else []
+            self.trials_before = len(self.study.trials)
+            for params in enqueue or []:  # values to try first (the best so far again, a hand-picked guess)
+                self.study.enqueue_trial(params, skip_if_exists=True)
         except Exception:
             self._remove_files()
             raise
-        self.interrupted = fail_interrupted(self.study, "the sweep was interrupted") if self.journal else []
-        for params in enqueue or []:  # values to try first (the best so far again, a hand-picked guess)
-            self.study.enqueue_trial(params, skip_if_exists=True)
-        self.trials_before = len(self.study.trials)
         self.summary = SweepSummary()
         self.errors: list[str] = []  # workers that failed outside a trial (the storage went away, a bug)
         self._out_root = Path(tempfile.mkdtemp(prefix="layerloom-sweep-runs-"))
-        self._spawn(project, workers, base_dir, telemetry)
         self._finished_sent = False
+        self._spawn(project, workers, base_dir, telemetry)
         self.store_journal()
 
     @property
