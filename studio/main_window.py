@@ -47,6 +47,7 @@ from studio.files.file_ui import FileUi
 from studio.files.unsaved_prompt import ask_unsaved
 from studio.number_format import format_count, validity_text
 from studio.settings import make_settings
+from studio.sweep.integration import install_sweep
 from studio.theme import DEFAULT_THEME, apply_theme, theme
 from studio.training.integration import install_training
 from studio.window_actions import WindowActions, build_menus, build_toolbar
@@ -89,6 +90,7 @@ class MainWindow(QMainWindow):
         self.session.editable_changed.connect(self._editable_changed)
         self.session.reveal_requested.connect(self.reveal_node)
         self.training = install_training(self)  # docks, Run menu and toolbar; torch loads only when needed
+        self.sweep = install_sweep(self)  # the Sweep dock and Run ▸ Sweep entries
         self.files = FileUi(self)  # Open Recent, dropped files, autosave and recovery
         self.import_dialog: QDialog | None = None  # File ▸ Import Model… while it is open
         self.training.saver.saved.connect(lambda _run_id: self.files.run_stored())
@@ -144,6 +146,9 @@ class MainWindow(QMainWindow):
         unsaved changes are saved or knowingly discarded. False when the document stays."""
         if self.training.runs.active:
             self.show_error("A run is training", "Stop the run before opening another project.")
+            return False
+        if self.sweep.active:
+            self.show_error("A sweep is running", "Stop the sweep before opening another project.")
             return False
         if not self.maybe_save():
             return False
@@ -577,6 +582,7 @@ class MainWindow(QMainWindow):
         self.view.viewport().update()
         self.view.minimap.refresh()
         self.training.apply_theme(t.name)
+        self.sweep.apply_theme(t)
         if remember:
             self.settings.setValue("theme", t.name)
 
@@ -652,6 +658,7 @@ class MainWindow(QMainWindow):
             return
         self.save_layout()
         self.training.shutdown()  # a run must not outlive its window
+        self.sweep.shutdown()  # nor a sweep's trials
         self.files.closed()
         if self.scene is not None:
             # A closed window may be destroyed next, and a scene being destroyed reports its

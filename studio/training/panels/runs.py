@@ -39,6 +39,16 @@ def settings_text(settings: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
+def sweep_text(sweep: dict[str, Any]) -> str:
+    """``trial 3: optimizer.lr 0.0123 · hidden1.out_features 24`` for a sweep's trial (its parameters)."""
+    params = sweep.get("params") if isinstance(sweep.get("params"), dict) else {}
+    shown = []
+    for target, value in sorted(params.items()):
+        name = str(target).removeprefix("setting:").removeprefix("node:").replace(":", ".")
+        shown.append(f"{name} {value:.4g}" if isinstance(value, float) else f"{name} {value}")
+    return f"trial {sweep.get('trial', '?')}: " + " · ".join(shown)
+
+
 def _percent(value: Any) -> str:
     return f"{value * 100:.1f}%" if isinstance(value, (int, float)) else "—"
 
@@ -113,11 +123,13 @@ class RunsPanel(Panel):
         self.tree.blockSignals(True)
         self.tree.clear()
         for s in reversed(self.summaries):  # newest first
+            # a sweep's trial lists the values it tried (the parameters that make it differ)
+            shown = sweep_text(s.sweep) if getattr(s, "sweep", None) else settings_text(s.settings)
             item = QTreeWidgetItem([s.run_id, s.status, str(s.epochs), _number(s.best.get("val_loss")),
                                     _percent(s.best.get("val_accuracy")), _percent(s.test.get("accuracy")),
-                                    settings_text(s.settings), s.started.replace("T", " ")[:19]])
+                                    shown, s.started.replace("T", " ")[:19]])
             item.setData(0, Qt.ItemDataRole.UserRole, s.run_id)
-            item.setToolTip(6, settings_text(s.settings))
+            item.setToolTip(6, shown if shown == settings_text(s.settings) else f"{shown}\n{settings_text(s.settings)}")
             self.tree.addTopLevelItem(item)
             item.setSelected(s.run_id in selected)
         self.tree.blockSignals(False)
