@@ -59,3 +59,8 @@ class LRFindConfig:
 def lr_find_task(config: LRFindConfig | None = None) -> dict[str, Any]:
     """The ``task`` of a job that sweeps the learning rate with `config`."""
     return {"kind": TASK, **asdict(config or LRFindConfig())}
+
+
+def rounded_rate(lr: float) -> float:
+    """A suggested rate as it is written into settings: three significant digits (0.00870, not 0.0087015...)."""
+    return float(f"{lr:.3g}")

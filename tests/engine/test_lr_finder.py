@@ -4,7 +4,9 @@ sane rate, and the valley rule itself on made-up curves."""
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from typing import Any
 
 import pytest
@@ -13,7 +15,7 @@ import torch
 from engine.examples import EXAMPLE_BUILDERS
 from engine.runner import LocalRun
 from engine.train.job import TrainingJob
-from engine.train.lr_find_config import LRFindConfig, LRFindError
+from engine.train.lr_find_config import LRFindConfig, LRFindError, rounded_rate
 from engine.train.lr_find_job import lr_find_task, run_lr_find
 from engine.train.lr_finder import find_lr, longest_valley, smooth, suggest
 from engine.train.session import run_job
@@ -153,3 +155,24 @@ def test_the_valley_rule_on_made_up_curves():
     # the smoothing is bias-corrected: a constant loss smooths to itself from the first point
     assert smooth([2.0] * 5, 0.98) == pytest.approx([2.0] * 5)
     assert suggest(rates[:3], [math.nan] * 3) == (None, "none", None)
+
+
+def test_the_command_line_prints_the_suggestion_and_applies_it_without_the_overrides(tmp_path, capsys):
+    from engine.cli import main
+    from engine.project import load_project, save_project
+
+    path = save_project(EXAMPLE_BUILDERS["mlp_spirals"](), tmp_path / "spirals.loom")
+    assert main(["lr-find", str(path), "--steps", "60", "--set", "dataset.params.n_samples=400", "--set",
+                 "cpu_threads=1", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["method"] in ("valley", "minimum/10") and len(printed["lrs"]) <= 60
+    assert load_project(path).training["optimizer"]["lr"] == 0.01  # without --apply nothing is saved
+    assert main(["lr-find", str(path), "--steps", "60", "--set", "dataset.params.n_samples=400", "--set",
+                 "cpu_threads=1", "--apply"]) == 0
+    out = capsys.readouterr().out
+    suggested = float(re.search(r"suggested learning rate ([0-9.e-]+)", out).group(1))
+    saved = load_project(path)
+    assert saved.training["optimizer"]["lr"] == rounded_rate(suggested) and f"set optimizer.lr to {suggested:g}" in out
+    assert saved.dataset["params"]["n_samples"] == 2000 and "cpu_threads" not in saved.training
+    assert main(["lr-find", str(path), "--start-lr", "1", "--end-lr", "0.5"]) == 2
+    assert "start_lr < end_lr" in capsys.readouterr().err
