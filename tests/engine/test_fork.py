@@ -129,3 +129,23 @@ def test_a_run_folder_reads_only_well_named_epoch_files(tmp_path: Path):
     files = read_run_files(tmp_path)
     assert sorted(n for n in files if n.startswith("epoch")) == ["epoch-1.safetensors", "epoch-12.safetensors"]
     assert RunRecord.from_files(files).epoch_weights == {1: b"one", 12: b"twelve"}
+
+
+def test_the_command_line_forks_a_saved_run_into_the_edited_network(tmp_path, capsys):
+    from engine.cli import main
+
+    project = spirals(epochs=2)
+    path = save_project(project, tmp_path / "spirals.loom")
+    assert main(["train", str(path)]) == 0
+    edited = load_project(path)
+    edited.network.set_param(node_id(edited, "hidden2"), "out_features", 32)
+    save_project(edited, path)
+    capsys.readouterr()
+    assert main(["train", str(path), "--fork", "run-1@1", "--epochs", "1"]) == 0
+    err = capsys.readouterr().err
+    assert "forked from run-1 at epoch 1: 3 of 6 weight tensors carried" in err
+    assert "not carried, shape changed: hidden2.weight 64×64 -> 32×64 (freshly initialised)" in err
+    assert "logits.weight 2×64 -> 2×32" in err
+    assert get_run(load_project(path), "run-2").parent["run_id"] == "run-1"
+    assert main(["train", str(path), "--fork", "run-1@9"]) == 2
+    assert "keeps no epoch 9 weights" in capsys.readouterr().err
