@@ -127,6 +127,8 @@ def test_forking_a_run_after_widening_a_layer_reports_that_layer_and_names_the_p
     qtbot.waitUntil(lambda: dialog is not None and dialog.isVisible(), timeout=5000)
     assert [dialog.epoch.itemData(i) for i in range(dialog.epoch.count())] == ["1", "2", "3", "best", "last"]
     dialog.epoch.setCurrentIndex(1)
+    QApplication.processEvents()
+    assert dialog.grab().save(str(screenshots / "fork_dialog.png"))
     qtbot.mouseClick(dialog.buttons.button(QDialogButtonBox.StandardButton.Ok), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: local.forks.report is not None and local.forks.report.isVisible(), timeout=120_000)
     report = local.forks.report
@@ -141,6 +143,8 @@ def test_forking_a_run_after_widening_a_layer_reports_that_layer_and_names_the_p
     parent = get_run(project, "run-2").parent
     assert parent["run_id"] == "run-1" and parent["epoch"] == "2" and parent["carried"] == 3
     assert runs.tree.topLevelItem(0).text(6).startswith("from run-1 @ epoch 2 · ")
+    QApplication.processEvents()
+    assert local.docks["runs"].grab().save(str(screenshots / "fork_runs_panel.png"))
     assert any("starting forked from run-1 (after epoch 2)" in line for line in local.panels["log"].lines)
     assert any("not carried, shape changed: hidden1.weight" in line for line in local.panels["log"].lines)
     report.close()

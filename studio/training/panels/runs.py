@@ -87,7 +87,8 @@ class RunsPanel(Panel):
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._show_menu)
         self.menu: QMenu | None = None
-        self.hint = QLabel("Select runs to compare their curves in the Loss and Metrics panels.")
+        self.hint = QLabel("Select runs to compare their curves in the Loss and Metrics panels; right-click a run "
+                           "to fork it.")
         self.hint.setObjectName("muted")
         self.hint.setWordWrap(True)
         self.delete_button = QPushButton("Delete…")
