@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtWidgets import QApplication, QDialogButtonBox
-from test_training_support import open_small, training_fixture  # noqa: F401
+from test_training_support import open_small, small_example, training_fixture  # noqa: F401
 
 from engine.runner import LocalRun
 from engine.runs import get_run
@@ -148,3 +148,26 @@ def test_forking_a_run_after_widening_a_layer_reports_that_layer_and_names_the_p
     assert any("starting forked from run-1 (after epoch 2)" in line for line in local.panels["log"].lines)
     assert any("not carried, shape changed: hidden1.weight" in line for line in local.panels["log"].lines)
     report.close()
+
+
+def test_the_finder_sweeps_in_the_studios_warm_worker_process_and_a_fresh_one_is_prepared(window, qtbot):
+    """The real path: no in-process launcher; the warm worker (torch loaded) takes the sweep."""
+    training = window.training
+    window.open_project(small_example("mlp_spirals", samples=300))
+    window.controller.flush_analysis()
+    try:
+        training.keep_worker_warm()
+        spare = training.runs.spare
+        qtbot.waitUntil(spare.poll_ready, timeout=180_000)
+        training.show_panel("training")
+        qtbot.mouseClick(training.panels["training"].lr_tools.find_button, Qt.MouseButton.LeftButton)
+        dialog = training.lr_finder
+        assert dialog is not None and dialog.runs.handle.pid == spare.pid  # the warm process took the sweep
+        qtbot.waitUntil(lambda: dialog.result is not None, timeout=180_000)
+        assert dialog.suggestion is not None and len(dialog.lrs) == dialog.result.points
+        qtbot.waitUntil(lambda: training.runs.spare is not None and training.runs.spare is not spare,
+                        timeout=30_000)  # the borrowed worker is replaced, so Train stays warm
+        dialog.close()
+        assert dialog.runs.handle is None and not spare.alive
+    finally:
+        training.shutdown()
