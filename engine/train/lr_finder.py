@@ -49,8 +49,8 @@ __all__ = ["LRFindConfig", "LRFindError", "LRFindResult", "find_lr", "longest_va
 
 SEND_INTERVAL = 0.1  # seconds between streamed batches of points
 MIN_VALLEY = 5  # a valley of fewer smoothed points is degenerate
+MIN_DROP = 0.01  # ... and so is one whose loss falls by less than this share of it
 NOISE = 0.003  # a fall of the smoothed loss smaller than this share of the curve's whole fall is noise
-MIN_DROP = 0.01  # ... and so is one whose loss falls by less than this share
 
 
 @dataclass
