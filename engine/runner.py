@@ -1,7 +1,7 @@
 """Running training away from the caller: spawned worker processes, a warm spare, and Qt-free clients.
 
 Every client speaks one protocol (`RunClient`): ``poll()`` returns the decoded telemetry dicts that
-are waiting and never blocks; ``pause``, ``resume``, ``stop`` and ``set_probes`` send commands;
+are waiting and never blocks; ``pause``, ``resume``, ``stop``, ``set_probes`` and ``set_lr`` send commands;
 ``finished`` holds the final message; ``run_files()`` reads the finished run's files as bytes
 (for the project, without decoding or re-encoding them); ``close()`` frees everything.
 
@@ -98,6 +98,8 @@ class RunClient(Protocol):
     def stop(self) -> None: ...
 
     def set_probes(self, node_ids: list[str]) -> None: ...
+
+    def set_lr(self, lr: float) -> None: ...
 
     def record(self) -> RunRecord | None: ...
 
@@ -237,6 +239,10 @@ class _Client:
     def set_probes(self, node_ids: list[str]) -> None:
         """Stream feature maps of these nodes from now on."""
         self._command({"cmd": "set_probes", "nodes": list(node_ids)})
+
+    def set_lr(self, lr: float) -> None:
+        """Train with this learning rate from the next step on (the schedule continues from it)."""
+        self._command({"cmd": "set_lr", "lr": float(lr)})
 
     def _command(self, command: dict[str, Any]) -> None:
         raise NotImplementedError

@@ -4,10 +4,12 @@ A worker process is spawned (``spawn`` context) and warms up at once: it imports
 training session, then says ``worker_ready`` (its pid, and that torch is loaded) on the telemetry
 pipe and waits for its job. The job arrives as the first command, ``{"cmd": "start", "job":
 <TrainingJob JSON>, "out_dir": folder}``; from then on the command pipe carries pause, resume,
-stop and set_probes, and the telemetry pipe carries `engine.telemetry` frames until ``finished``.
+stop, set_probes and set_lr, and the telemetry pipe carries `engine.telemetry` frames until ``finished``.
 A worker trains one job and exits; a closed command pipe before the job means "not needed": it
-exits at once. `run_payload` is the part both runners share: parse the job JSON, run it, and turn
-anything that goes wrong into error + finished messages. The in-process runner
+exits at once. A job whose ``task`` is ``lr_find`` sweeps the learning rate instead of training
+(`engine.train.lr_find_job`), with the same messages around it (error, finished). `run_payload`
+is the part both runners share: parse the job JSON, run it, and turn anything that goes wrong into
+error + finished messages. The in-process runner
 (`engine.runner.LocalRun`) calls it with queues instead of pipes.
 
 The worker encodes and sends from a background thread (`FrameSender`), in batches, so neither
@@ -230,7 +232,12 @@ def run_payload(data: dict[str, Any], sink: Sink, commands: CommandSource, out_d
         sink(t.Finished(run_id, "failed", 0, {}, {}, {}, {}).to_dict())
         return
     try:
-        run_job(job, sink, commands, out_dir)
+        if job.task is not None and job.task.get("kind") == "lr_find":
+            from engine.train.lr_find_job import run_lr_find
+
+            run_lr_find(job, sink, commands)
+        else:
+            run_job(job, sink, commands, out_dir)
     except Exception as exc:  # a bug, not a user problem: still a message, never a hang
         sink(t.Error(run_id, f"the training worker failed: {exc!r}",
                      traceback=traceback.format_exc()).to_dict())

@@ -47,8 +47,10 @@ REAP_S = 5.0  # how long a finished worker may take to exit before it is closed 
 IDLE, STARTING, RUNNING, PAUSED, STOPPING = "idle", "starting", "running", "paused", "stopping"
 _PER_NODE = {"feature_maps": "feature_maps_arrived", "weight_stats": "weight_stats_arrived",
              "grad_stats": "grad_stats_arrived", "activation_stats": "activation_stats_arrived"}
-_BATCHED = {"step": "steps_arrived", "epoch": "epochs_arrived", "log": "logs_arrived"}
-_LATEST = {"confusion_matrix": "confusion_arrived", "sample_predictions": "predictions_arrived"}
+_BATCHED = {"step": "steps_arrived", "epoch": "epochs_arrived", "log": "logs_arrived",
+            "lr_changed": "lr_changes_arrived", "lr_find_points": "lr_find_points_arrived"}
+_LATEST = {"confusion_matrix": "confusion_arrived", "sample_predictions": "predictions_arrived",
+           "lr_find_suggestion": "lr_find_suggestion_arrived", "weights_carried": "weights_carried_arrived"}
 
 
 @dataclass
@@ -118,6 +120,10 @@ class RunController(QObject):
     activation_stats_arrived = Signal(object)  # dict: {node_id: latest t.ActivationStats}
     confusion_arrived = Signal(t.ConfusionMatrix)  # the latest one
     predictions_arrived = Signal(t.SamplePredictions)  # the latest one
+    lr_changes_arrived = Signal(object)  # list: [t.LRChanged, ...] (rates set by hand while training)
+    lr_find_points_arrived = Signal(object)  # list: [t.LRFindPoints, ...] (a learning-rate sweep)
+    lr_find_suggestion_arrived = Signal(t.LRFindSuggestion)  # the end of a sweep
+    weights_carried_arrived = Signal(t.WeightsCarried)  # a forked run's report
     error_arrived = Signal(t.Error)  # one error
     progress_changed = Signal(RunProgress)
     run_finished = Signal(t.Finished)
@@ -214,6 +220,13 @@ class RunController(QObject):
         if self.handle is not None and self.state in (STARTING, RUNNING, PAUSED) and node_ids != self.probes:
             self.probes = list(node_ids)
             self.handle.set_probes(self.probes)
+
+    def set_lr(self, lr: float) -> bool:
+        """Train with this learning rate from the next step on; False when no run can take it now."""
+        if self.handle is None or self.state not in (RUNNING, PAUSED):
+            return False
+        self.handle.set_lr(float(lr))
+        return True
 
     def shutdown(self) -> None:
         """Stop and close any worker now, the warm one too (the studio is closing)."""

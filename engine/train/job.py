@@ -7,7 +7,10 @@ runner, to data-parallel ranks. `project_json` writes the same form from a proje
 sections without parsing them, so that settings a worker cannot parse still reach it and come
 back as an error message rather than an exception in the caller; `from_json` parses and checks.
 Pre-flight checks are `engine.train.preflight`; building the run on a device is
-`engine.train.setup`.
+`engine.train.setup`. Two optional parts ride along in the same JSON, only when set: ``task``
+(``{"kind": "lr_find", ...}``: the worker sweeps the learning rate instead of training, see
+`engine.train.lr_finder`) and ``start_from`` (a forked run: the safetensors file and the parent run
+whose weights it starts from, see `engine.train.fork`).
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ class TrainingJob:
     base_dir: Path | None = None  # relative dataset paths are resolved here (the project's folder)
     name: str = "untitled"
     extra: dict[str, Any] = field(default_factory=dict)
+    task: dict[str, Any] | None = None  # {"kind": "lr_find", ...}: not a training run
+    start_from: dict[str, Any] | None = None  # {"path", "parent", "epoch"}: a fork's starting weights
 
     @classmethod
     def from_project(cls, project: Project, run_id: str = "run", base_dir: Path | None = None) -> TrainingJob:
@@ -53,8 +58,12 @@ class TrainingJob:
                    project.name)
 
     def to_json(self) -> dict[str, Any]:
-        return _job_json(document_to_data(self.document), self.dataset.to_json(), self.settings.to_json(),
+        data = _job_json(document_to_data(self.document), self.dataset.to_json(), self.settings.to_json(),
                          self.run_id, self.name, self.base_dir)
+        for key in ("task", "start_from"):
+            if getattr(self, key) is not None:
+                data[key] = dict(getattr(self, key))
+        return data
 
     @staticmethod
     def project_json(project: Project, run_id: str, base_dir: Path | str | None = None) -> dict[str, Any]:
@@ -68,9 +77,12 @@ class TrainingJob:
         if not data.get("dataset"):
             raise DatasetError("the project has no dataset: choose one before training")
         base = data.get("base_dir")
-        return cls(document_from_data(data["network"]), DatasetConfig.from_json(data["dataset"]),
-                   TrainingSettings.from_json(data["settings"]), str(data.get("run_id", "run")),
-                   Path(base) if base else None, str(data.get("name", "untitled")))
+        job = cls(document_from_data(data["network"]), DatasetConfig.from_json(data["dataset"]),
+                  TrainingSettings.from_json(data["settings"]), str(data.get("run_id", "run")),
+                  Path(base) if base else None, str(data.get("name", "untitled")))
+        job.task = data["task"] if isinstance(data.get("task"), dict) else None
+        job.start_from = data["start_from"] if isinstance(data.get("start_from"), dict) else None
+        return job
 
     @property
     def names(self) -> dict[str, str]:

@@ -35,6 +35,7 @@ from engine.train.device import (
     seed_everything,
     set_determinism,
 )
+from engine.train.fork import EpochWeights, ForkError, start_from_parent
 from engine.train.job import TrainingJob
 from engine.train.preflight import StartProblem, problems_text
 from engine.train.probe import Probe
@@ -119,15 +120,25 @@ def _train(checked: CheckedJob, record: RunRecord, send: Sink, commands: Command
     except Exception as exc:  # e.g. out of memory while moving the data to the device
         return _refused(job, record, [StartProblem(f"could not set up training: {exc}")], send, "error",
                         traceback.format_exc())
+    try:
+        carried = start_from_parent(job, setup.module)  # a fork starts from its parent's weights
+    except ForkError as exc:
+        return _refused(job, record, [StartProblem(str(exc), None, "training")], send)
     record.device, record.parameter_count = device_name(device), parameter_count(setup.module)
     record.dataset_summary = checked.data.summary.to_json()
     recorder = RunRecorder(record)
     own: list[Callback] = []
     if place.rank == 0:
         reporter = _reporter(checked, record, send, setup.module, device)
-        own = [reporter, recorder]
+        own = [reporter, recorder, EpochWeights(record, s.keep_epoch_weights)]
         if commands is not None:
-            own.append(Control(job.run_id, commands, lambda m: send(m.to_dict()), reporter.set_probes))
+            own.append(Control(job.run_id, commands, lambda m: send(m.to_dict()), reporter.set_probes,
+                               record.lr_changes.append))
+        if carried is not None:
+            record.parent = carried.to_json()
+            send(carried.message(job.run_id).to_dict())
+            for line in carried.lines():
+                send(t.Log(job.run_id, line, "info" if carried.complete else "warning").to_dict())
     es = s.early_stopping
     if es.enabled:  # every rank decides alike (same metrics); rank 0's decision is broadcast anyway
         own.insert(0, EarlyStopping(es.metric, es.patience, s.monitor_mode))

@@ -12,6 +12,7 @@ The JSON form (every key optional; missing keys take the defaults shown)::
       "grad_clip": null,
       "early_stopping": {"enabled": false, "metric": "val_loss", "patience": 5, "restore_best": true},
       "precision": "none", "device": "auto", "cpu_threads": 0, "seed": 0, "deterministic": false,
+      "keep_epoch_weights": 5,
       "metrics": ["accuracy"], "top_k": 5,
       "augment": {"hflip": false, "crop_padding": 0, "rotation": 0.0, "color_jitter": 0.0},
       "probes": [],
@@ -142,6 +143,7 @@ class TrainingSettings:
     cpu_threads: int = _d("cpu_threads")
     seed: int = _d("seed")
     deterministic: bool = _d("deterministic")
+    keep_epoch_weights: int = _d("keep_epoch_weights")  # snapshots to fork from (engine.train.fork)
     metrics: list[str] = field(default_factory=lambda: default("metrics"))
     top_k: int = _d("top_k")
     augment: AugmentConfig = field(default_factory=AugmentConfig)

@@ -48,6 +48,10 @@ TRAINING_SETTINGS: tuple[Setting, ...] = (
     setting("cpu_threads", "int", 0, "CPU threads", RUN,
             "Torch's intra-op threads for the run (0 keeps torch's default; 1 is often fastest for small "
             "networks).", minimum=0, maximum=1024),
+    setting("keep_epoch_weights", "int", 5, "Epoch weights kept", RUN,
+            "How many epochs' weights a run keeps to fork from, spread over the run (each costs the size of the "
+            "weights in the project file; best and last are always "
+            "kept; 0 keeps none).", minimum=0, maximum=1000),
     setting("loss.kind", "choice", "cross_entropy", "Loss", LOSS,
             "The function minimised: nll expects LogSoftmax outputs.", choices=LOSSES),
     setting("loss.label_smoothing", "float", 0.0, "Label smoothing", LOSS, "cross_entropy only.",

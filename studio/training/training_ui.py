@@ -19,7 +19,10 @@ overlays. Then:
 - a finished run (with weights) is added to the project's runs (its files are read as bytes on a
   pool thread and attached as they are, `RunSaver`) and the project marked unsaved;
 - one worker process is kept warm (torch imported) from shortly after start-up, so Train starts
-  at once; a fresh one is prepared after each run and ended when the studio closes.
+  at once; a fresh one is prepared after each run and ended when the studio closes;
+- the Training panel's "Find learning rate…" opens the learning-rate finder
+  (`studio.training.lr_finder_dialog`, its own worker) and its live field sets the rate of the
+  running worker; the Runs panel's "Fork from epoch…" starts a fork (`studio.training.fork_action`).
 
 The studio process never imports torch for training: the forms, the pre-flight, the job and the
 run store are the engine's light schema layer; torch loads in the worker process (kept warm) and,
@@ -47,6 +50,8 @@ from studio.training.dataset_preview import DatasetPreviewer
 from studio.training.docks import default_sizes, make_docks, restore_state, show_row
 from studio.training.edit_lock import EditLock
 from studio.training.export_action import ExportAction
+from studio.training.fork_action import ForkAction
+from studio.training.lr_finder_dialog import LRFinderDialog
 from studio.training.panels.base import PanelContext, RunComparison
 from studio.training.run_actions import RunActions
 from studio.training.run_saver import RunSaver
@@ -93,6 +98,8 @@ class TrainingUi(QObject):
         self.exporter = ExportAction(self)
         self.run_menu.addSeparator()
         self.run_menu.addAction(self.exporter.action)
+        self.forks = ForkAction(self)
+        self.lr_finder: LRFinderDialog | None = None
         self._connect()
         if not restore_state(window):
             QTimer.singleShot(0, self, lambda: default_sizes(window, self.docks))
@@ -122,11 +129,20 @@ class TrainingUi(QObject):
         self.workspace.project_opened.connect(self._project_changed)
         self.error_banner.show_node_requested.connect(self.workspace.reveal_node)
         self.error_banner.details_requested.connect(lambda: self.show_panel("log"))
+        self.panels["training"].lr_tools.find_requested.connect(lambda: self.find_learning_rate())
+        self.panels["runs"].fork_requested.connect(self.forks.request)
 
     # ---- starting ------------------------------------------------------------------------
     def train(self) -> bool:
         """Check the open project and start a run; False (with the reason shown) when it cannot start."""
-        if self.runs.active or self.workspace.project is None:
+        if self.runs.active or self.workspace.project is None or not self.ready_to_start():
+            return False
+        self._start(self.workspace.project)
+        return True
+
+    def ready_to_start(self) -> bool:
+        """Whether the open project can train (network, dataset, settings); when not, the reason is shown."""
+        if self.workspace.project is None:
             return False
         self.preview.want()
         controller, project = self.workspace.controller, self.workspace.project
@@ -148,12 +164,14 @@ class TrainingUi(QObject):
             self.show_error("Cannot train: check the training settings", "; ".join(problems))
             self.show_panel("training")
             return False
-        self._start(project)
         return True
 
     def _start(self, project: Project) -> None:
-        run_id = new_run_id(project)
-        job = TrainingJob.from_project(project, run_id, self.workspace.base_dir)
+        self.start_job(TrainingJob.from_project(project, new_run_id(project), self.workspace.base_dir))
+
+    def start_job(self, job: TrainingJob, note: str = "") -> None:
+        """Start a checked job of the open project (a new run, or a fork: `note` says from where)."""
+        run_id = job.run_id
         threads = ""
         if job.settings.cpu_threads == 0:  # leave a core to the GUI, so it stays smooth and never stalls torch
             job.settings.cpu_threads = worker_threads()
@@ -166,8 +184,20 @@ class TrainingUi(QObject):
         self.runs.start(job, run_id, base_dir=self.workspace.base_dir, launcher=self.launcher)
         if job.settings.probes:
             self.panels["feature_maps"].show_node(job.settings.probes[0])
-        self.log(f"{run_id}: starting ({job.settings.epochs} epochs, batch {job.settings.batch_size}, "
-                 f"{job.settings.optimizer.kind} lr {job.settings.optimizer.lr:g}{threads})")
+        self.log(f"{run_id}: starting{' ' + note if note else ''} ({job.settings.epochs} epochs, batch "
+                 f"{job.settings.batch_size}, {job.settings.optimizer.kind} lr {job.settings.optimizer.lr:g}{threads})")
+
+    def find_learning_rate(self) -> LRFinderDialog | None:
+        """Open the learning-rate finder on the open project and start its sweep (None when it cannot)."""
+        if self.runs.active or self.workspace.project is None or not self.ready_to_start():
+            return None
+        if self.lr_finder is not None:
+            self.lr_finder.close()
+        self.lr_finder = LRFinderDialog(self.workspace, self.runs, self.context.theme, self.launcher,
+                                        worker_threads(), self.window)
+        self.lr_finder.show()
+        self.lr_finder.start()
+        return self.lr_finder
 
     def _probe_target(self, node_ids: list[str]) -> str | None:
         """The first of `node_ids` whose output can be probed (any node but an Output)."""
@@ -274,4 +304,6 @@ class TrainingUi(QObject):
     def shutdown(self) -> None:
         """Stop any run and end the warm worker (the studio is closing: the window calls this once its close
         is accepted)."""
+        if self.lr_finder is not None:
+            self.lr_finder.close()
         self.runs.shutdown()

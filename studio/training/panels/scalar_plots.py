@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
@@ -207,7 +208,47 @@ class StepScalarPanel(PlotPanel):
 
 
 class LearningRatePanel(StepScalarPanel):
+    """The rate of every step, with a marker and a label where it was set by hand while training."""
+
     name, title, y_label, key = "learning_rate", "Learning Rate", "learning rate", "lr"
+
+    def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
+        super().__init__(context, parent)
+        self.changes: list[t.LRChanged] = []
+        # plain numbers on the axis: an SI prefix lengthens the axis title past a short dock ("(x0.001)")
+        self.plot.getPlotItem().getAxis("left").enableAutoSIPrefix(False)
+        color = series_color(VALIDATION, context.theme)
+        self.markers = pg.ScatterPlotItem(symbol="star", size=14, brush=pg.mkBrush(color), pen=pg.mkPen(None))
+        self.plot.getPlotItem().addItem(self.markers)
+        self.labels: list[pg.TextItem] = []
+        context.runs.lr_changes_arrived.connect(self._changed)
+
+    def _changed(self, changes: list[t.LRChanged]) -> None:
+        self.changes += changes
+        self.mark_dirty()
+
+    def redraw(self) -> None:
+        xs = [float(c.epoch) + float(c.epoch_fraction) for c in self.changes]
+        x, y = self.values.x, self.values.y
+        if self.changes:  # a change is a jump: the curve rises or falls straight up or down at its step
+            at = np.searchsorted(x, xs, side="right")
+            x, y = np.insert(x, at, xs), np.insert(y, at, [float(c.lr) for c in self.changes])
+        self.curve.setData(x, y)
+        self.markers.setData(xs, [float(c.lr) for c in self.changes])
+        item = self.plot.getPlotItem()
+        while len(self.labels) < len(self.changes):  # a label per change, made once
+            label = pg.TextItem(anchor=(0.0, 1.0), color=self.context.theme.text)
+            item.addItem(label)
+            self.labels.append(label)
+        for label, change, x in zip(self.labels, self.changes, xs):
+            label.setText(f"set {change.lr:g}")
+            label.setPos(x, float(change.lr))
+        for label in self.labels[len(self.changes):]:
+            label.setText("")
+
+    def clear(self) -> None:
+        super().clear()
+        self.changes = []
 
 
 class ThroughputPanel(StepScalarPanel):

@@ -7,7 +7,8 @@ stored), then pushed as one undo step (`SetSectionCommand`; spin-box sessions me
 form, `TrainingSettings.validate` lists every problem in the CLI's words, checked against the
 dataset preview's summary and the network's output when they are known, or says the settings are
 ready. The form and the checks are built from the engine's light schema layer (no torch), so the
-panel is ready at once; it is read-only while a run trains.
+panel is ready at once; it is read-only while a run trains. Above the form, `LearningRateTools`
+finds a learning rate (when idle) and sets it live (while a run trains).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from studio.theme import Theme
 from studio.training.checks import dataset_problem, network_errors, settings_problems
 from studio.training.panels.base import Panel, PanelContext
 from studio.training.panels.focus import has_focus
+from studio.training.panels.lr_controls import LearningRateTools
 from studio.training.project_commands import SetSectionCommand
 from studio.training.settings_editors import make_setting_editor
 from studio.training.settings_schema import SECTIONS, SettingField, training_fields
@@ -85,9 +87,11 @@ class TrainingSettingsPanel(Panel):
         self.form_host = QWidget()
         self.form_layout = QVBoxLayout(self.form_host)
         self.form_layout.setContentsMargins(0, 0, 0, 0)
+        self.lr_tools = LearningRateTools(context.runs)
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(8, 8, 8, 8)
+        layout.addWidget(self.lr_tools)
         layout.addWidget(self.problems_label)
         layout.addWidget(self.refused)
         layout.addWidget(self.form_host)
