@@ -41,6 +41,7 @@ from engine.train.probe import Probe
 from engine.train.recorder import RunRecorder, flat_metrics, now_iso
 from engine.train.reporter import RELU_TYPES, TelemetryReporter
 from engine.train.setup import CheckedJob, build_setup, check_job, probe_inputs
+from engine.train.tensorboard_log import tensorboard_callbacks
 from engine.train.trainer import Trainer
 
 Sink = Callable[[dict[str, Any]], None]
@@ -128,6 +129,7 @@ def _train(checked: CheckedJob, record: RunRecord, send: Sink, commands: Command
         own = [reporter, recorder]
         if commands is not None:
             own.append(Control(job.run_id, commands, lambda m: send(m.to_dict()), reporter.set_probes))
+        own += tensorboard_callbacks(s, job.base_dir, job.name, job.run_id)
     es = s.early_stopping
     if es.enabled:  # every rank decides alike (same metrics); rank 0's decision is broadcast anyway
         own.insert(0, EarlyStopping(es.metric, es.patience, s.monitor_mode))

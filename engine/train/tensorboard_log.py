@@ -1,0 +1,190 @@
+"""TensorBoard event files for a run: a training callback, on when ``tensorboard.enabled`` is set.
+
+`TensorBoardLogger` writes, with `torch.utils.tensorboard.SummaryWriter` (the ``tensorboard``
+package, the optional extra ``layerloom[tensorboard]``), into ``<folder>/<project>/<run id>``:
+
+- ``step/loss``, ``step/lr``, ``step/samples_per_s`` at every progress report (about 10 a second,
+  where the trainer already brings the loss to the host: no extra sync, nothing per step);
+- ``<metric>/train`` and ``<metric>/val`` (loss, accuracy, ...) and ``epoch/lr`` each epoch, and
+  ``<metric>/test`` after the last, with the epoch number as the step;
+- ``weights/<parameter>`` and ``gradients/<parameter>`` histograms at the end of each epoch
+  (the gradients of the epoch's last step), unless ``tensorboard.histograms`` is off; they are
+  skipped while they would cost more than `HISTOGRAM_BUDGET` of the run's time;
+- the run's declared settings (flattened paths such as ``optimizer.lr``) as hparams, with the
+  epoch metrics as the hparams metrics, so TensorBoard's HParams view compares runs.
+
+The folder is ``tensorboard.log_dir`` (relative to the project's folder), or ``tensorboard``
+beside the project when empty; `run_log_dir` names it, never reusing a folder that holds another
+run's events. `tensorboard_problems` is the pre-flight check: a missing package is a clear problem
+before the run starts, never a traceback. The SummaryWriter writes the events file on its own
+thread. Importing this module imports neither torch nor the tensorboard package.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import re
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from engine.diff.settings_diff import flat_settings
+from engine.train.callbacks import Callback, EpochRecord, Progress
+
+if TYPE_CHECKING:
+    from engine.train.settings import TrainingSettings
+    from engine.train.trainer import Trainer
+
+DEFAULT_FOLDER = "tensorboard"
+HISTOGRAM_BUDGET = 0.005  # histograms may take at most this share of the run's time
+INSTALL_HINT = 'pip install "layerloom[tensorboard]"'
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def tensorboard_installed() -> bool:
+    """Whether the tensorboard package can be imported (without importing it)."""
+    try:
+        return importlib.util.find_spec("tensorboard") is not None
+    except (ImportError, ValueError):  # a module set to None, or one without a spec, is not usable
+        return False
+
+
+def tensorboard_problems(settings: TrainingSettings) -> list[str]:
+    """Why TensorBoard logs cannot be written (empty when they are off or can be)."""
+    if settings.tensorboard.enabled and not tensorboard_installed():
+        return ["TensorBoard logs are switched on (tensorboard.enabled) but the tensorboard package is not "
+                f"installed: {INSTALL_HINT}, or switch the logs off"]
+    return []
+
+
+def log_root(settings: TrainingSettings, base_dir: Path | None) -> Path:
+    """The folder TensorBoard is pointed at (``tensorboard --logdir``)."""
+    base = Path(base_dir) if base_dir is not None else Path.cwd()
+    chosen = settings.tensorboard.log_dir.strip()
+    if not chosen:
+        return base / DEFAULT_FOLDER
+    folder = Path(chosen).expanduser()
+    return folder if folder.is_absolute() else base / folder
+
+
+def run_log_dir(root: Path, project_name: str, run_id: str) -> Path:
+    """``root/<project>/<run id>``, or with ``-2``, ``-3``... when another run's events are there."""
+    project = _UNSAFE.sub("_", project_name).strip("._") or "project"
+    folder = root / project / run_id
+    n = 2
+    while folder.exists() and any(folder.iterdir()):
+        folder = root / project / f"{run_id}-{n}"
+        n += 1
+    return folder
+
+
+def hparam_values(settings: Mapping[str, Any]) -> dict[str, float | str | bool]:
+    """The declared settings as hparams: numbers, text and flags (lists joined, none as text)."""
+    out: dict[str, float | str | bool] = {}
+    for path, value in flat_settings(settings).items():
+        if isinstance(value, bool | str):
+            out[path] = value
+        elif isinstance(value, int | float):
+            out[path] = float(value)
+        elif isinstance(value, list):
+            out[path] = ",".join(map(str, value))
+        else:
+            out[path] = "none" if value is None else str(value)
+    return out
+
+
+class TensorBoardLogger(Callback):
+    """Writes a run's scalars, histograms and settings as TensorBoard events (rank 0 only)."""
+
+    def __init__(self, log_dir: Path, settings: Mapping[str, Any], metrics: list[str],
+                 histograms: bool = True) -> None:
+        self.log_dir = Path(log_dir)
+        self.settings = dict(settings)
+        self.metrics = ["loss", *metrics]
+        self.histograms = histograms
+        self.writer: Any = None
+        self.spent_on_histograms = 0.0
+        self.histograms_written = 0
+        self.histograms_skipped = 0
+        self._started = time.perf_counter()
+        self._session_end: Any = None
+
+    def on_run_start(self, trainer: Trainer) -> None:
+        from torch.utils.tensorboard import SummaryWriter
+        from torch.utils.tensorboard.summary import hparams
+
+        try:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            self.writer = SummaryWriter(log_dir=str(self.log_dir))
+        except OSError as exc:
+            trainer.log(f"TensorBoard logs are off for this run: cannot write to {self.log_dir} ({exc})", "warning")
+            return
+        self._started = time.perf_counter()
+        metric_tags = {f"{m}/{split}": 0.0 for m in self.metrics for split in ("train", "val")}
+        experiment, session_start, self._session_end = hparams(hparam_values(self.settings), metric_tags)
+        files = self.writer._get_file_writer()  # the run's own events file, not a sub-run as add_hparams makes
+        files.add_summary(experiment)
+        files.add_summary(session_start)
+        trainer.log(f"TensorBoard: writing to {self.log_dir} (tensorboard --logdir {self.log_dir.parent.parent})")
+
+    def on_progress(self, trainer: Trainer, progress: Progress) -> None:
+        if self.writer is None:
+            return
+        step = progress.step
+        if math.isfinite(progress.loss):
+            self.writer.add_scalar("step/loss", progress.loss, step)
+        self.writer.add_scalar("step/lr", progress.lr, step)
+        self.writer.add_scalar("step/samples_per_s", progress.samples_per_s, step)
+
+    def on_epoch_end(self, trainer: Trainer, record: EpochRecord) -> None:
+        if self.writer is None:
+            return
+        number = record.epoch + 1
+        for split, values in (("train", record.train), ("val", record.val)):
+            for key, value in values.items():
+                if math.isfinite(value):
+                    self.writer.add_scalar(f"{key}/{split}", value, number)
+        self.writer.add_scalar("epoch/lr", record.lr, number)
+        self.writer.add_scalar("epoch/seconds", record.seconds, number)
+        if self.histograms:
+            self._histograms(trainer, number)
+
+    def _histograms(self, trainer: Trainer, step: int) -> None:
+        """Every weight and gradient, unless histograms have already used their share of the run's time."""
+        elapsed = time.perf_counter() - self._started
+        if self.histograms_written and self.spent_on_histograms > HISTOGRAM_BUDGET * elapsed:
+            self.histograms_skipped += 1
+            return
+        start = time.perf_counter()
+        for name, parameter in trainer.module.named_parameters():
+            self.writer.add_histogram(f"weights/{name}", parameter.detach().float().cpu(), step)
+            if parameter.grad is not None:
+                self.writer.add_histogram(f"gradients/{name}", parameter.grad.detach().float().cpu(), step)
+        self.histograms_written += 1
+        self.spent_on_histograms += time.perf_counter() - start
+
+    def on_test_end(self, trainer: Trainer, metrics: dict[str, float]) -> None:
+        if self.writer is None:
+            return
+        for key, value in metrics.items():
+            if math.isfinite(value):
+                self.writer.add_scalar(f"{key}/test", value, trainer.epoch + 1)
+
+    def on_run_end(self, trainer: Trainer, status: str) -> None:
+        if self.writer is None:
+            return
+        if self._session_end is not None:
+            self.writer._get_file_writer().add_summary(self._session_end)
+        self.writer.close()  # flushes the events file
+        self.writer = None
+
+
+def tensorboard_callbacks(settings: TrainingSettings, base_dir: Path | None, project_name: str,
+                          run_id: str) -> list[Callback]:
+    """The run's TensorBoard logger, when the settings ask for one (else none)."""
+    if not settings.tensorboard.enabled or not tensorboard_installed():
+        return []
+    folder = run_log_dir(log_root(settings, base_dir), project_name, run_id)
+    return [TensorBoardLogger(folder, settings.to_json(), list(settings.metrics), settings.tensorboard.histograms)]
