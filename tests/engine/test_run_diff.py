@@ -14,8 +14,8 @@ from engine.data import DatasetConfig
 from engine.diff.network_diff import ADDED, CHANGED, INSIDE, REMOVED, diff_networks, flatten
 from engine.diff.run_diff import diff_records, diff_runs, safetensors_shapes
 from engine.diff.settings_diff import settings_diff
-from engine.examples import canvas_network, mlp_document
-from engine.graph.serialize import document_from_data, document_to_data
+from engine.examples import canvas_network, edited_copy, mlp_document
+from engine.graph.serialize import document_to_data
 from engine.project import Project
 from engine.runs import RunError, RunRecord, add_run
 from engine.train import TrainingJob, TrainingSettings
@@ -123,17 +123,6 @@ def test_damaged_runs_give_clear_errors_not_tracebacks():
     assert diff.settings  # the settings still compare
 
 
-def changed_copy(doc, step: int):
-    """The same network with every `step`-th Linear narrowed and every `step`-th ReLU gone."""
-    other = document_from_data(document_to_data(doc))
-    for i, node in enumerate(list(other.nodes.values())):
-        if node.type_id == "Linear" and i % step == 1:
-            other.set_param(node.id, "out_features", 32)
-        elif node.type_id == "ReLU" and i % step == 2:
-            other.remove_node(node.id)
-    return other
-
-
 def cpu_seconds(a, b) -> float:
     best = float("inf")
     for _ in range(3):
@@ -145,7 +134,7 @@ def cpu_seconds(a, b) -> float:
 
 def test_the_diff_is_linear_and_two_2000_node_networks_take_well_under_200_ms_of_cpu():
     small, large = canvas_network(500), canvas_network(2000)
-    small_b, large_b = changed_copy(small, 10), changed_copy(large, 10)
+    small_b, large_b = edited_copy(small, 10), edited_copy(large, 10)
     diff = diff_networks(large, large_b)
     assert len(flatten(large)) == 2000 and diff.entries_compared == 2000 + len(large_b.nodes)
     assert len(diff.changed) > 50 and len(diff.removed) > 50
