@@ -27,7 +27,7 @@ diff is linear in the number of entries (no torch, no Qt, no shape inference).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engine.graph.blocks import BLOCK_INPUT, BLOCK_OUTPUT, PATH_SEPARATOR, REPEAT, BlockDefinition
@@ -197,19 +197,14 @@ def diff_entries(entries_a: Sequence[Entry], entries_b: Sequence[Entry], shapes_
     tensors_a = tensors_by_module(entries_a, shapes_a) if use_shapes else {}
     tensors_b = tensors_by_module(entries_b, shapes_b) if use_shapes else {}
     changes: list[Change] = []
-    gone: set[Key] = set()  # added or removed blocks: their contents are part of them
+    gone: dict[Key, int] = {}  # added or removed blocks -> layers inside: their contents are part of them
     for entry in entries_a:
-        if entry.key not in by_key_b and not _below(entry.key, gone):
-            changes.append(Change(REMOVED, entry))
-            if entry.kind != LAYER:
-                gone.add(entry.key)
+        if entry.key not in by_key_b:
+            _record(changes, gone, REMOVED, entry)
     for entry in entries_b:
         before = by_key_a.get(entry.key)
         if before is None:
-            if not _below(entry.key, gone):
-                changes.append(Change(ADDED, entry))
-                if entry.kind != LAYER:
-                    gone.add(entry.key)
+            _record(changes, gone, ADDED, entry)
             continue
         details = list(_differences(before, entry))
         if use_shapes and entry.kind == LAYER and before.type_id == entry.type_id:
@@ -217,11 +212,35 @@ def diff_entries(entries_a: Sequence[Entry], entries_b: Sequence[Entry], shapes_
                                           tensors_b.get(entry.module_path, {}))
         if details:
             changes.append(Change(CHANGED, entry, before.type_id, tuple(details)))
+    if gone:  # say what an added or removed block held
+        changes = [replace(c, details=(_layers_text(gone[c.key]),)) if c.key in gone and c.status != CHANGED
+                   else c for c in changes]
     return NetworkDiff(changes, len(entries_a) + len(entries_b))
 
 
-def _below(key: Key, roots: set[Key]) -> bool:
-    return any(key[:i] in roots for i in range(1, len(key))) if roots else False
+def _record(changes: list[Change], gone: dict[Key, int], status: str, entry: Entry) -> None:
+    """Add an added or removed entry, unless it lies inside a block already listed (then count it there)."""
+    owner = _owner(entry.key, gone)
+    if owner is not None:
+        gone[owner] += entry.kind == LAYER
+        return
+    changes.append(Change(status, entry))
+    if entry.kind != LAYER:
+        gone[entry.key] = 0
+
+
+def _layers_text(count: int) -> str:
+    return f"{count} layer{'s' if count != 1 else ''} inside"
+
+
+def _owner(key: Key, roots: Mapping[Key, int]) -> Key | None:
+    """The listed block `key` lies in (its nearest ancestor among `roots`), if any."""
+    if not roots:
+        return None
+    for i in range(len(key) - 1, 0, -1):
+        if key[:i] in roots:
+            return key[:i]
+    return None
 
 
 def _differences(a: Entry, b: Entry) -> Iterator[str]:
