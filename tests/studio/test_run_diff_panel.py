@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QApplication
 
 from engine.block_catalog import resnet18_network, resnet34_network
 from engine.data import DatasetConfig
-from engine.diff.network_diff import CHANGED, INSIDE
+from engine.diff.network_diff import ADDED, CHANGED, INSIDE, REMOVED
 from engine.examples import mlp_document
 from engine.graph.serialize import document_to_data
 from engine.project import Project
@@ -64,7 +64,7 @@ def halo_statuses(canvas) -> dict[str, str]:
 
 
 def test_two_trained_runs_show_the_changed_layers_settings_and_curves(window, qtbot, screenshots):
-    records = [trained((64, 64), 0.01, "run-1"), trained((64, 32), 0.02, "run-2")]
+    records = [trained((64, 64), 0.01, "run-1"), trained((64, 32, 16), 0.02, "run-2"), trained((32,), 0.02, "run-3")]
     open_with_runs(window, qtbot, mlp_document(), records)
     panel = window.training.panels["run_diff"]
     assert panel.stack.currentIndex() == 0  # nothing chosen yet: the hint
@@ -72,17 +72,24 @@ def test_two_trained_runs_show_the_changed_layers_settings_and_curves(window, qt
     click_runs(qtbot, runs, ["run-2", "run-1"])
     assert sorted(runs.selected_ids()) == ["run-1", "run-2"]
     qtbot.waitUntil(lambda: panel.stack.currentIndex() == 1)
-    assert panel.parentWidget().isVisible()  # its dock came to the front
-    assert panel.summary.text() == "run-1 → run-2: 2 nodes changed · 1 setting changed"
+    dock = panel.parentWidget()
+    assert dock.isVisible() and dock.isFloating()  # too small among the pictures: a window of its own
+    assert panel.width() >= 640 and panel.height() >= 420
+    QApplication.processEvents()
+    dock.grab().save(str(screenshots / "run_diff_floated.png"))
+    assert panel.summary.text() == "run-1 → run-2: 2 nodes added · 2 nodes changed · 1 setting changed"
 
-    # (a) the networks, fc2 and fc3 ringed as changed on both sides, with their changes listed
-    assert halo_statuses(panel.before) == halo_statuses(panel.after) == {"fc2": CHANGED, "fc3": CHANGED}
+    # (a) the networks: run-2's new layers ringed as added, the two resized ones as changed on both sides
+    assert halo_statuses(panel.before) == {"fc2": CHANGED, "fc3": CHANGED}
+    assert halo_statuses(panel.after) == {"fc2": CHANGED, "fc3": CHANGED, "relu3": ADDED, "fc4": ADDED}
+    assert panel.after.halos["fc4"].color == STATUS_COLORS[ADDED]
     assert panel.after.halos["fc2"].color == STATUS_COLORS[CHANGED]
-    assert "weight: 2×64 → 2×32" in panel.after.halos["fc3"].toolTip()
+    assert "weight: 2×64 → 16×32" in panel.after.halos["fc3"].toolTip()
     assert not panel.after.controller.editable and len(panel.after.scene.nodes) == len(records[1].network["nodes"])
     rows = [[panel.changes.topLevelItem(i).text(c) for c in range(4)] for i in range(panel.changes.topLevelItemCount())]
     assert rows == [["changed", "fc2", "Linear", "out_features: 64 → 32; weight: 64×64 → 32×64; bias: 64 → 32"],
-                    ["changed", "fc3", "Linear", "weight: 2×64 → 2×32"]]
+                    ["changed", "fc3", "Linear", "out_features: 2 → 16; weight: 2×64 → 16×32; bias: 2 → 16"],
+                    ["added", "relu3", "ReLU", ""], ["added", "fc4", "Linear", ""]]
     # (b) the settings diff
     table = panel.settings_table
     assert table.table.rowCount() == 1
@@ -100,7 +107,6 @@ def test_two_trained_runs_show_the_changed_layers_settings_and_curves(window, qt
     val_b = curves.curves[("loss", "val", 1)].getData()[1]
     assert list(val_b) == [e["val"]["loss"] for e in records[1].epochs]
 
-    window.grab().save(str(screenshots / "run_diff_in_window.png"))
     float_large(panel, qtbot)
     panel.grab().save(str(screenshots / "run_diff_mlp_architecture.png"))
     panel.tabs.setCurrentIndex(1)
@@ -108,6 +114,16 @@ def test_two_trained_runs_show_the_changed_layers_settings_and_curves(window, qt
     panel.tabs.setCurrentIndex(2)
     qtbot.wait(50)
     panel.grab().save(str(screenshots / "run_diff_mlp_curves.png"))
+    panel.tabs.setCurrentIndex(0)
+
+    # a smaller network after a bigger one: the layers it lost are ringed as removed on the before side
+    click_runs(qtbot, runs, ["run-3", "run-2"])
+    qtbot.waitUntil(lambda: panel.pair == ("run-2", "run-3"))
+    removed = {"relu2": REMOVED, "fc3": REMOVED, "relu3": REMOVED, "fc4": REMOVED}
+    assert halo_statuses(panel.before) == {"fc1": CHANGED, "fc2": CHANGED, **removed}
+    assert halo_statuses(panel.after) == {"fc1": CHANGED, "fc2": CHANGED}
+    assert panel.before.halos["fc4"].color == STATUS_COLORS[REMOVED]
+    panel.grab().save(str(screenshots / "run_diff_mlp_removed.png"))
 
     # one run selected: back to the hint
     click_runs(qtbot, runs, ["run-1"])

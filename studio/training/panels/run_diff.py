@@ -10,7 +10,9 @@ exactly two runs are chosen it computes `engine.diff.run_diff.diff_runs` (the ol
 - *Settings*: the settings diff as a table (`SettingsDiffTable`);
 - *Curves*: the two runs' loss and metric per epoch overlaid (`CurvesOverlay`, pyqtgraph).
 
-With any other number of runs selected it says how to use it. Reading and diffing two runs is
+Docked among the pictures it is small, so the first time it shows a pair in a dock too small to read
+two networks it floats as a window of two thirds of the main window (docking it back is remembered
+for the session). With any other number of runs selected it says how to use it. Reading and diffing two runs is
 cheap (JSON and safetensors headers, no torch), so it runs on the GUI thread.
 """
 
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -43,6 +45,7 @@ from studio.training.panels.diff_view.settings_table import SettingsDiffTable
 
 HINT = "Select two runs in the Runs panel to see what changed between them: network, settings and curves."
 CHANGE_COLUMNS = ("Change", "Where", "Type", "What changed")
+ROOMY = (640, 420)  # a docked panel smaller than this floats the first time a pair is shown
 
 
 def summary_text(diff: RunDiff) -> str:
@@ -83,6 +86,7 @@ class RunDiffPanel(Panel):
         super().__init__(context, parent)
         self.diff: RunDiff | None = None
         self.pair: tuple[str, str] | None = None
+        self._floated_once = False
         self.hint = QLabel(HINT)
         self.hint.setObjectName("muted")
         self.hint.setWordWrap(True)
@@ -101,6 +105,7 @@ class RunDiffPanel(Panel):
         self.changes.setAlternatingRowColors(True)
         self.changes.setUniformRowHeights(True)
         self.changes.itemClicked.connect(self._change_clicked)
+        self.changes.setMinimumHeight(48)
         self.canvases = QSplitter(Qt.Orientation.Vertical)  # networks run left to right: one above the other
         self.canvases.addWidget(self.before)
         self.canvases.addWidget(self.after)
@@ -108,8 +113,8 @@ class RunDiffPanel(Panel):
         architecture = QSplitter(Qt.Orientation.Vertical)
         architecture.addWidget(self.canvases)
         architecture.addWidget(self.changes)
-        architecture.setStretchFactor(0, 3)
-        architecture.setStretchFactor(1, 1)
+        architecture.setStretchFactor(0, 5)
+        architecture.setStretchFactor(1, 2)
         architecture.setChildrenCollapsible(False)
         arch_page = QWidget()
         arch_layout = QVBoxLayout(arch_page)
@@ -135,6 +140,12 @@ class RunDiffPanel(Panel):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.stack)
         context.comparison.changed.connect(self._comparison_changed)
+
+    def sizeHint(self) -> QSize:
+        return QSize(320, 240)  # a dock among the pictures; float it or widen it to read a big network
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(120, 120)
 
     # ---- following the Runs panel ----------------------------------------------------------
     def _comparison_changed(self, runs: dict[str, Any]) -> None:
@@ -198,13 +209,26 @@ class RunDiffPanel(Panel):
         self.stack.setCurrentIndex(0)
 
     def bring_forward(self) -> None:
-        """Show this panel's dock in front of the docks it is tabbed with."""
-        widget = self.parentWidget()
-        while widget is not None and not isinstance(widget, QDockWidget):
-            widget = widget.parentWidget()
-        if widget is not None:
-            widget.show()
-            widget.raise_()
+        """Show this panel's dock in front of the docks it is tabbed with. The first time, a dock too small
+        to read two networks in floats as a window of two thirds of the main window (dock it back at will)."""
+        dock = self.parentWidget()
+        while dock is not None and not isinstance(dock, QDockWidget):
+            dock = dock.parentWidget()
+        if dock is None:
+            return
+        dock.show()
+        dock.raise_()
+        if self._floated_once or dock.isFloating():
+            return
+        if self.width() < ROOMY[0] or self.height() < ROOMY[1]:
+            self._floated_once = True
+            main = dock.parentWidget().window() if dock.parentWidget() is not None else None
+            dock.setFloating(True)
+            if main is not None:
+                area = main.geometry()
+                size = QSize(max(ROOMY[0], area.width() * 2 // 3), max(ROOMY[1], area.height() * 2 // 3))
+                dock.resize(size)
+                dock.move(area.center().x() - size.width() // 2, area.center().y() - size.height() // 2)
 
     # ---- Panel ---------------------------------------------------------------------------
     def project_changed(self) -> None:

@@ -14,7 +14,6 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import (
     QGraphicsItem,
-    QHBoxLayout,
     QLabel,
     QStyleOptionGraphicsItem,
     QVBoxLayout,
@@ -123,6 +122,7 @@ class DiffCanvas(QWidget):
         self.title.setWordWrap(True)
         self.view = GraphView()
         self.view.minimap.wanted = False  # it would cover much of a small canvas
+        self.view.setMinimumSize(60, 40)
         self.controller: DocumentController | None = None
         self.scene: GraphScene | None = None
         self.halos: dict[str, DiffHalo] = {}
@@ -180,16 +180,11 @@ class DiffCanvas(QWidget):
         self.fit()
 
 
-def legend(parent: QWidget | None = None) -> QWidget:
-    """Coloured chips naming the diff statuses."""
-    box = QWidget(parent)
-    row = QHBoxLayout(box)
-    row.setContentsMargins(0, 0, 0, 0)
-    row.setSpacing(10)
-    for status in (ADDED, REMOVED, CHANGED, INSIDE):
-        chip = QLabel(f"<span style='color:{STATUS_COLORS[status]}; font-size:14px'>■</span> "
-                      f"{STATUS_WORDS[status]}")
-        chip.setObjectName(f"legend_{status}")
-        row.addWidget(chip)
-    row.addStretch(1)
-    return box
+def legend(parent: QWidget | None = None) -> QLabel:
+    """Coloured chips naming the diff statuses (one label that wraps, so a narrow dock stays narrow)."""
+    chips = "&nbsp;&nbsp; ".join(f"<span style='color:{STATUS_COLORS[status]}; font-size:14px'>■</span>&nbsp;"
+                                 f"{STATUS_WORDS[status]}" for status in (ADDED, REMOVED, CHANGED, INSIDE))
+    label = QLabel(chips, parent)
+    label.setObjectName("diffLegend")
+    label.setWordWrap(True)
+    return label
