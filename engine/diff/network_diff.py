@@ -38,7 +38,12 @@ Key = tuple[str, ...]
 Shapes = Mapping[str, Sequence[int]]
 LAYER, BLOCK, COPY = "layer", "block", "copy"
 ADDED, REMOVED, CHANGED, INSIDE = "added", "removed", "changed", "inside"
+MAX_ENTRIES = 200_000  # blocks repeated inside repeated blocks multiply: a hostile file must not exhaust memory
 _PORTS = (BLOCK_INPUT, BLOCK_OUTPUT)
+
+
+class NetworkTooLarge(ValueError):
+    """Flattened through its blocks, a network has more entries than a diff compares."""
 
 
 @dataclass(frozen=True)
@@ -130,19 +135,23 @@ class NetworkDiff:
         return {node: Mark(own.get(node, INSIDE), tuple(changes)) for node, changes in under.items()}
 
 
-def flatten(network: GraphDocument) -> list[Entry]:
-    """Every layer, block instance and block copy of `network`, parents before their contents."""
+def flatten(network: GraphDocument, limit: int = MAX_ENTRIES) -> list[Entry]:
+    """Every layer, block instance and block copy of `network`, parents before their contents; raises
+    `NetworkTooLarge` past `limit` entries (counted as they are made, so nothing big is ever built)."""
     out: list[Entry] = []
-    _walk(network, (), "", "", {}, out)
+    _walk(network, (), "", "", {}, out, limit)
     return out
 
 
 def _walk(doc: GraphDocument, key: Key, label: str, module: str, bound: Mapping[str, Mapping[str, Any]],
-          out: list[Entry]) -> None:
+          out: list[Entry], limit: int) -> None:
     definitions = doc.library.definitions
     for node in doc.nodes.values():
         if node.type_id in _PORTS:
             continue
+        if len(out) >= limit:
+            raise NetworkTooLarge(f"the network has more than {limit:,} layers and blocks once its blocks are "
+                                  "repeated: too many to compare")
         params = {**node.params, **bound.get(node.id, {})} if bound else node.params
         node_key = (*key, node.id)
         node_label = f"{label}{PATH_SEPARATOR}{node.name}" if label else node.name
@@ -154,11 +163,11 @@ def _walk(doc: GraphDocument, key: Key, label: str, module: str, bound: Mapping[
             continue
         values = {k: to_json(v) for k, v in params.items() if k != REPEAT}
         out.append(Entry(node_key, BLOCK, node.type_id, node_label, node_module, values))
-        _walk_copies(definition, params, node_key, node_label, node_module, out)
+        _walk_copies(definition, params, node_key, node_label, node_module, out, limit)
 
 
 def _walk_copies(definition: BlockDefinition, params: Mapping[str, Any], key: Key, label: str, module: str,
-                 out: list[Entry]) -> None:
+                 out: list[Entry], limit: int) -> None:
     repeat = int(params.get(REPEAT, 1))
     for copy in range(repeat):
         copy_key = (*key, str(copy))
@@ -166,7 +175,7 @@ def _walk_copies(definition: BlockDefinition, params: Mapping[str, Any], key: Ke
         copy_module = f"{module}.{copy}" if repeat != 1 else module  # a single copy is the instance itself
         out.append(Entry(copy_key, COPY, definition.name, copy_label, copy_module))
         _walk(definition.body, copy_key, copy_label if repeat != 1 else label, copy_module,
-              definition.bindings(params, copy), out)
+              definition.bindings(params, copy), out, limit)
 
 
 def tensors_by_module(entries: Sequence[Entry], shapes: Shapes) -> dict[str, dict[str, tuple[int, ...]]]:

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.diff.network_diff import NetworkDiff, diff_networks
+from engine.diff.network_diff import NetworkDiff, NetworkTooLarge, diff_networks
 from engine.diff.settings_diff import SettingRow, all_rows
 from engine.graph.document import GraphDocument
 from engine.graph.errors import ProjectFileError
@@ -116,7 +116,10 @@ def diff_records(a: RunRecord, b: RunRecord) -> RunDiff:
     shapes_a, shapes_b = run_shapes(a), run_shapes(b)
     if shapes_a is None or shapes_b is None:
         shapes_a = shapes_b = None  # compare types and values only
-    diff.network = diff_networks(diff.network_a, diff.network_b, shapes_a, shapes_b)
+    try:
+        diff.network = diff_networks(diff.network_a, diff.network_b, shapes_a, shapes_b)
+    except NetworkTooLarge as exc:
+        diff.network_error = str(exc)
     return diff
 
 

@@ -121,6 +121,17 @@ def test_damaged_runs_give_clear_errors_not_tracebacks():
     diff = diff_records(good, broken)
     assert diff.network is None and "cannot be read" in diff.network_error
     assert diff.settings  # the settings still compare
+    # blocks repeated 1,000 times inside blocks repeated 1,000 times: refused as it is walked, not built
+    nested = resnet18_network().doc
+    library = nested.library
+    library.set_params("BasicBlock", [p for p in library.get("BasicBlock").params if p.name != "downsample"])
+    library.get("BasicBlock").body.set_param("downsample", "repeat", 1000)  # 1,000 shortcuts in each copy
+    for stage in ("layer1", "layer2", "layer3", "layer4"):
+        nested.set_param(nested.node_by_name(stage).id, "repeat", 1000)
+    start = time.process_time()
+    huge = diff_records(good, RunRecord("run-3", network=document_to_data(nested)))
+    assert huge.network is None and "too many to compare" in huge.network_error
+    assert time.process_time() - start < 30
 
 
 def cpu_seconds(a, b) -> float:
