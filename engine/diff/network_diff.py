@@ -134,6 +134,23 @@ class NetworkDiff:
                 own[node] = change.status
         return {node: Mark(own.get(node, INSIDE), tuple(changes)) for node, changes in under.items()}
 
+    def body_marks(self, instances: Sequence[str]) -> dict[str, Mark]:
+        """Node id -> mark for the body of the block reached through the instance ids `instances` (what a
+        canvas shows with that block open): the body is shared by every copy, so the marks of all copies
+        are merged, and a node changed in any copy shows as changed."""
+        depth = 2 * len(instances)  # instance id, copy number, instance id, copy number, ...
+        under: dict[str, list[Change]] = {}
+        own: dict[str, str] = {}
+        for change in self.changes:
+            key = change.key
+            if len(key) <= depth or any(key[2 * i] != instance for i, instance in enumerate(instances)):
+                continue
+            node = key[depth]
+            under.setdefault(node, []).append(change)
+            if len(key) == depth + 1:
+                own.setdefault(node, change.status)
+        return {node: Mark(own.get(node, INSIDE), tuple(changes)) for node, changes in under.items()}
+
 
 def flatten(network: GraphDocument, limit: int = MAX_ENTRIES) -> list[Entry]:
     """Every layer, block instance and block copy of `network`, parents before their contents; raises

@@ -153,3 +153,33 @@ def test_resnet18_against_resnet34_rings_the_stages_that_gained_blocks(window, q
     panel.changes.itemClicked.emit(panel.changes.topLevelItem(3), 0)  # centres both canvases on layer3
     assert panel.after.scene.selected_node_ids() == ["layer3"]
     panel.grab().save(str(screenshots / "run_diff_resnet18_resnet34.png"))
+
+
+def test_a_block_double_clicked_opens_on_both_sides_with_the_changes_inside(window, qtbot, screenshots):
+    before = resnet18_network(num_classes=10, input_shape=(3, 32, 32))
+    after = resnet18_network(num_classes=10, input_shape=(3, 32, 32))
+    after.doc.set_param("layer4", "channels", 256)
+    records = [RunRecord(f"run-{i}", started=f"2026-01-01T1{i}:00:00+00:00", status="completed",
+                         network=document_to_data(net.doc)) for i, net in ((1, before), (2, after))]
+    open_with_runs(window, qtbot, before.doc, records)
+    panel = window.training.panels["run_diff"]
+    click_runs(qtbot, window.training.panels["runs"], ["run-1", "run-2"])
+    qtbot.waitUntil(lambda: panel.stack.currentIndex() == 1)
+    float_large(panel, qtbot)
+    assert halo_statuses(panel.after) == {"layer4": CHANGED}
+    view = panel.after.view
+    item = panel.after.scene.nodes["layer4"]
+    view.center_on_node("layer4")
+    QApplication.processEvents()
+    qtbot.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton,
+                      pos=view.mapFromScene(item.sceneBoundingRect().center()))
+    assert panel.after.block_path == panel.before.block_path == ["layer4"]  # the other side follows
+    inside = {"conv1": CHANGED, "conv2": CHANGED, "downsample": CHANGED}
+    assert halo_statuses(panel.after) == halo_statuses(panel.before) == inside
+    assert "layer4 ▸ 1 ▸ conv1: out_channels: 512 → 256" in panel.after.halos["conv1"].toolTip()  # every copy
+    assert view.breadcrumb.isVisible()
+    panel.grab().save(str(screenshots / "run_diff_inside_block.png"))
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_Escape)
+    assert panel.after.block_path == panel.before.block_path == []
+    assert halo_statuses(panel.after) == {"layer4": CHANGED}

@@ -4,9 +4,10 @@ It follows the run comparison (`PanelContext.comparison`, set by the Runs panel'
 exactly two runs are chosen it computes `engine.diff.run_diff.diff_runs` (the older run is
 *before*) and comes to the front with three tabs:
 
-- *Architecture*: both runs' networks on read-only canvases side by side (`DiffCanvas`), added,
-  removed and changed nodes and blocks ringed in colour with a legend, and the list of changes
-  with the changed parameters (clicking one centres both canvases on its node);
+- *Architecture*: both runs' networks on read-only canvases, one above the other (`DiffCanvas`),
+  added, removed and changed nodes and blocks ringed in colour with a legend, and the list of
+  changes with the changed parameters (clicking one centres both canvases on its node); a block
+  double-clicked on either side opens in place on both, with the marks of its inside;
 - *Settings*: the settings diff as a table (`SettingsDiffTable`);
 - *Curves*: the two runs' loss and metric per epoch overlaid (`CurvesOverlay`, pyqtgraph).
 
@@ -18,6 +19,7 @@ cheap (JSON and safetensors headers, no torch), so it runs on the GUI thread.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt
@@ -34,7 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.diff.network_diff import ADDED, CHANGED, REMOVED, Change
+from engine.diff.network_diff import ADDED, CHANGED, REMOVED, Change, Mark
 from engine.diff.run_diff import RunDiff, diff_runs
 from engine.runs import RunError
 from studio.theme import Theme
@@ -106,6 +108,9 @@ class RunDiffPanel(Panel):
         self.changes.setUniformRowHeights(True)
         self.changes.itemClicked.connect(self._change_clicked)
         self.changes.setMinimumHeight(48)
+        self._following = False
+        self.before.level_changed.connect(lambda path: self._follow(self.after, path))
+        self.after.level_changed.connect(lambda path: self._follow(self.before, path))
         self.canvases = QSplitter(Qt.Orientation.Vertical)  # networks run left to right: one above the other
         self.canvases.addWidget(self.before)
         self.canvases.addWidget(self.after)
@@ -187,9 +192,15 @@ class RunDiffPanel(Panel):
             return
         self.network_note.setVisible(diff.network.empty)
         self.network_note.setText("The two runs trained the same network.")
-        marks = diff.network.marks()
-        self.before.show_network(diff.network_a, marks, f"before: {diff.a.run_id}  {_when(diff.a.started)}")
-        self.after.show_network(diff.network_b, marks, f"after: {diff.b.run_id}  {_when(diff.b.started)}")
+        network = diff.network
+
+        def marks_at(path: Sequence[str]) -> dict[str, Mark]:
+            return network.body_marks(path) if path else network.marks()
+
+        self.before.show_network(diff.network_a, marks_at, f"before: {diff.a.run_id}  {_when(diff.a.started)}",
+                                 diff.a.run_id)
+        self.after.show_network(diff.network_b, marks_at, f"after: {diff.b.run_id}  {_when(diff.b.started)}",
+                                diff.b.run_id)
         for change in diff.network.changes:
             item = QTreeWidgetItem([change.status, change.label, type_text(change), "; ".join(change.details)])
             item.setForeground(0, QBrush(QColor(STATUS_COLORS[change.status])))
@@ -199,10 +210,21 @@ class RunDiffPanel(Panel):
         for column in range(len(CHANGE_COLUMNS) - 1):
             self.changes.resizeColumnToContents(column)
 
+    def _follow(self, other: DiffCanvas, path: list[str]) -> None:
+        """A block opened (or left) on one side opens (or leaves) on the other too."""
+        if self._following:
+            return
+        self._following = True
+        try:
+            other.show_path(path)
+        finally:
+            self._following = False
+
     def _change_clicked(self, item: QTreeWidgetItem, _column: int) -> None:
         node_id = item.data(0, Qt.ItemDataRole.UserRole)
-        self.before.centre_on(node_id)
-        self.after.centre_on(node_id)
+        for canvas in (self.before, self.after):
+            canvas.show_path([])
+            canvas.centre_on(node_id)
 
     def show_hint(self, text: str = HINT) -> None:
         self.hint.setText(text)

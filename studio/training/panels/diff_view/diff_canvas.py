@@ -5,12 +5,16 @@ open project) with the editor's own canvas items (`GraphScene` over a read-only
 `DocumentController`, laid out like the gallery when the snapshot has no positions), and puts a
 `DiffHalo` on every marked node: a ring and a tag in the status colour (added green, removed red,
 changed amber, dashed violet for a node with changes inside), whose tooltip lists the changes.
-Nothing here can edit anything: the controller refuses every change with `READ_ONLY`.
+Double-clicking a block opens its body in place with that level's marks (merged over the block's
+copies); the breadcrumb over the canvas, or Esc, goes back up. Nothing here can edit anything: the
+controller refuses every change with `READ_ONLY`.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, Qt
+from collections.abc import Callable, Sequence
+
+from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import (
     QGraphicsItem,
@@ -111,8 +115,18 @@ class DiffHalo(QGraphicsItem):
         painter.drawRoundedRect(self._rect, 12, 12)
 
 
+MarksAt = Callable[[Sequence[str]], dict[str, Mark]]  # block path (instance ids) -> marks of that level
+
+
 class DiffCanvas(QWidget):
-    """A titled, read-only canvas of one run's network with diff halos."""
+    """A titled, read-only canvas of one run's network with diff halos; blocks open in place.
+
+    Double-clicking a block shows its body with the marks of that level (`marks_at(path)`); the
+    breadcrumb over the canvas (or Esc) goes back up. `level_changed(path)` tells the panel, which
+    opens the same block on the other side.
+    """
+
+    level_changed = Signal(list)
 
     def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -123,36 +137,86 @@ class DiffCanvas(QWidget):
         self.view = GraphView()
         self.view.minimap.wanted = False  # it would cover much of a small canvas
         self.view.setMinimumSize(60, 40)
+        self.view.breadcrumb.level_chosen.connect(self.go_to_depth)
         self.controller: DocumentController | None = None
         self.scene: GraphScene | None = None
         self.halos: dict[str, DiffHalo] = {}
+        self.marks_at: MarksAt = lambda path: {}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)
         layout.addWidget(self.title)
         layout.addWidget(self.view, 1)
 
-    def show_network(self, document: GraphDocument, marks: dict[str, Mark], title: str) -> None:
-        """Draw `document` with `marks` (node id -> mark); the previous network goes."""
+    @property
+    def block_path(self) -> list[str]:
+        return list(self.controller.block_path) if self.controller is not None else []
+
+    def show_network(self, document: GraphDocument, marks_at: MarksAt, title: str, name: str = "network") -> None:
+        """Draw `document` with the marks `marks_at(path)` gives for each level; the previous network goes.
+        `name` heads the breadcrumb inside a block (the run's id)."""
         self.clear()
         self.title.setText(title)
-        controller = DocumentController(Project(document, "run"))
+        self.marks_at = marks_at
+        controller = DocumentController(Project(document, name))
         controller.set_editable(False, READ_ONLY)
+        controller.level_changed.connect(self._show_level)
+        self.controller = controller
+        self._show_level()
+
+    def _show_level(self) -> None:
+        """Draw the document the controller shows (the network, or an open block's body) with its marks."""
+        controller = self.controller
+        assert controller is not None
+        old = self.scene
+        if old is not None:
+            old.detach()
+            old.blockSignals(True)
         scene = GraphScene(controller, self.theme.canvas)
         scene.setParent(self.view)
-        if layout_is_broken(document, scene.node_sizes()):  # a network written in code has no positions
+        scene.block_open_requested.connect(self.open_block)
+        if layout_is_broken(controller.doc, scene.node_sizes()):  # written in code: no positions yet
             controller.set_editable(True)
             controller.auto_arrange(scene.node_sizes(), undoable=False)
             controller.set_editable(False, READ_ONLY)
-        scene.apply_analysis(controller.flush_analysis())
-        self.controller, self.scene = controller, scene
+        if not controller.block_path:
+            scene.apply_analysis(controller.flush_analysis())
+        self.scene = scene
         self.view.set_graph_scene(scene)
+        self.view.breadcrumb.set_path(controller.level_names() if controller.block_path else [])
+        self.halos = {}
         sizes = scene.node_sizes()
-        for node_id, mark in marks.items():
+        for node_id, mark in self.marks_at(controller.block_path).items():
             item = scene.nodes.get(node_id)
             if item is not None:
                 self.halos[node_id] = DiffHalo(item, sizes[node_id], mark)
+        if old is not None:
+            old.clear()
+            old.deleteLater()
         self.fit()
+        self.level_changed.emit(list(controller.block_path))
+
+    def open_block(self, instance_id: str) -> bool:
+        """Open a block instance of the shown level (double-click); False when it is no block here."""
+        if self.controller is None or instance_id not in self.controller.doc.nodes or \
+                not self.controller.doc.is_block(instance_id):
+            return False
+        self.controller.open_block(instance_id)
+        return True
+
+    def go_to_depth(self, depth: int) -> None:
+        if self.controller is not None:
+            self.controller.go_up(depth)
+
+    def show_path(self, path: Sequence[str]) -> None:
+        """Show the block reached through `path` (as deep as this network has it), or the network."""
+        if self.controller is None or list(path) == self.block_path:
+            return
+        if self.block_path:
+            self.controller.go_up(0)
+        for instance_id in path:
+            if not self.open_block(instance_id):
+                break
 
     def fit(self) -> None:
         if self.scene is not None and self.scene.nodes:
@@ -170,9 +234,11 @@ class DiffCanvas(QWidget):
             self.scene.clear()
             self.scene.deleteLater()
         if self.controller is not None:
+            self.controller.level_changed.disconnect(self._show_level)
             self.controller.close()
             self.controller.deleteLater()
         self.scene = self.controller = None
+        self.view.breadcrumb.set_path([])
         self.title.clear()
 
     def resizeEvent(self, event) -> None:
