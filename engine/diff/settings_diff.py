@@ -17,6 +17,8 @@ from typing import Any
 from engine.settings_schema import get_path
 from engine.train.settings_table import TRAINING_SETTINGS
 
+MISSING = "—"  # the value shown for a key one run does not have
+
 
 @dataclass(frozen=True)
 class SettingRow:
@@ -35,9 +37,9 @@ class SettingRow:
 
 def _comparable(value: Any) -> Any:
     # 1 and 1.0 are the same learning rate; True is not the number 1
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return (type(value).__name__, value) if isinstance(value, bool) else value
-    return float(value)
+    if isinstance(value, bool):
+        return ("bool", value)
+    return float(value) if isinstance(value, int | float) else value
 
 
 def flat_settings(settings: Mapping[str, Any]) -> dict[str, Any]:
@@ -69,11 +71,8 @@ def all_rows(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[SettingRow]:
     for path in paths:
         s = declared.get(path)
         rows.append(SettingRow(path, s.label if s else path, s.section if s else "Other",
-                               fa.get(path, _MISSING_TEXT), fb.get(path, _MISSING_TEXT)))
+                               fa.get(path, MISSING), fb.get(path, MISSING)))
     return rows
-
-
-_MISSING_TEXT = "—"
 
 
 def settings_diff(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[SettingRow]:
