@@ -106,6 +106,7 @@ class TensorBoardLogger(Callback):
         self.histograms = histograms
         self.writer: Any = None
         self.spent_on_histograms = 0.0
+        self.spent_in_loop = 0.0  # seconds inside the hooks the training loop waits for (the bench reports it)
         self.histograms_written = 0
         self.histograms_skipped = 0
         self._started = time.perf_counter()
@@ -132,15 +133,18 @@ class TensorBoardLogger(Callback):
     def on_progress(self, trainer: Trainer, progress: Progress) -> None:
         if self.writer is None:
             return
+        start = time.perf_counter()
         step = progress.step
         if math.isfinite(progress.loss):
             self.writer.add_scalar("step/loss", progress.loss, step)
         self.writer.add_scalar("step/lr", progress.lr, step)
         self.writer.add_scalar("step/samples_per_s", progress.samples_per_s, step)
+        self.spent_in_loop += time.perf_counter() - start
 
     def on_epoch_end(self, trainer: Trainer, record: EpochRecord) -> None:
         if self.writer is None:
             return
+        start = time.perf_counter()
         number = record.epoch + 1
         for split, values in (("train", record.train), ("val", record.val)):
             for key, value in values.items():
@@ -150,6 +154,7 @@ class TensorBoardLogger(Callback):
         self.writer.add_scalar("epoch/seconds", record.seconds, number)
         if self.histograms:
             self._histograms(trainer, number)
+        self.spent_in_loop += time.perf_counter() - start
 
     def _histograms(self, trainer: Trainer, step: int) -> None:
         """Every weight and gradient, unless histograms have already used their share of the run's time."""
