@@ -2,7 +2,8 @@
 
 The table lists `engine.runs.list_runs(project)` (only each run's small run.json is read).
 Selecting runs puts their per-epoch metrics into the `RunComparison`, which the Loss and Metrics
-panels draw as dashed curves. Delete asks first and removes the run as one undo step
+panels draw as dashed curves; with exactly two selected, the Run Diff panel shows what changed
+between them. Delete asks first and removes the run as one undo step
 (`DeleteRunCommand`). The run store is light (no torch), so the list shows at once.
 """
 
@@ -70,7 +71,8 @@ class RunsPanel(Panel):
         self.tree.setUniformRowHeights(True)
         self.tree.setMinimumWidth(160)
         self.tree.itemSelectionChanged.connect(self._selection_changed)
-        self.hint = QLabel("Select runs to compare their curves in the Loss and Metrics panels.")
+        self.hint = QLabel("Select runs to compare their curves in the Loss and Metrics panels; select two to "
+                           "see what changed between them in Run Diff.")
         self.hint.setObjectName("muted")
         self.hint.setWordWrap(True)
         self.delete_button = QPushButton("Delete…")
