@@ -158,9 +158,8 @@ class RunDiffPanel(Panel):
         if len(ids) != 2:
             self.show_hint()
             return
-        if self.pair is not None and set(ids) == set(self.pair):
-            self.bring_forward()
-            return
+        if self.pair is not None and set(ids) == set(self.pair) and self.stack.currentIndex() == 1:
+            return  # the same two runs again (the list was refreshed): nothing to redo, nothing to raise
         self.show_pair(ids[0], ids[1])
 
     def show_pair(self, run_a: str, run_b: str) -> bool:
