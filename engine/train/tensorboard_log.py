@@ -5,8 +5,8 @@ package, the optional extra ``layerloom[tensorboard]``), into ``<folder>/<projec
 
 - ``step/loss``, ``step/lr``, ``step/samples_per_s`` at every progress report (about 10 a second,
   where the trainer already brings the loss to the host: no extra sync, nothing per step);
-- ``<metric>/train`` and ``<metric>/val`` (loss, accuracy, ...) and ``epoch/lr`` each epoch, and
-  ``<metric>/test`` after the last, with the epoch number as the step;
+- ``<metric>/train`` and ``<metric>/val`` (loss, accuracy, ...), ``epoch/lr`` and ``epoch/seconds``
+  each epoch, and ``<metric>/test`` after the last, with the epoch number as the step;
 - ``weights/<parameter>`` and ``gradients/<parameter>`` histograms at the end of each epoch
   (the gradients of the epoch's last step), unless ``tensorboard.histograms`` is off; they are
   skipped while they would cost more than `HISTOGRAM_BUDGET` of the run's time;
@@ -17,18 +17,23 @@ The folder is ``tensorboard.log_dir`` (relative to the project's folder), or ``t
 beside the project when empty; `run_log_dir` names it, never reusing a folder that holds another
 run's events. `tensorboard_problems` is the pre-flight check: a missing package is a clear problem
 before the run starts, never a traceback. The SummaryWriter writes the events file on its own
-thread. Importing this module imports neither torch nor the tensorboard package.
+thread; the logger hands its events over in batches every few seconds (each hand-over wakes that
+thread, which on a busy machine costs the loop a thread switch) and all at the run's end, and the
+scalars of one moment travel as one event. Importing this module imports neither torch nor the
+tensorboard package.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import importlib.util
 import math
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from engine.diff.settings_diff import flat_settings
 from engine.train.callbacks import Callback, EpochRecord, Progress
@@ -39,6 +44,9 @@ if TYPE_CHECKING:
 
 DEFAULT_FOLDER = "tensorboard"
 HISTOGRAM_BUDGET = 0.005  # histograms may take at most this share of the run's time
+QUEUE_EVENTS = 100_000  # events held for the writer thread before adding one waits
+FLUSH_SECONDS = 10.0  # how often the writer thread writes them out (and at the run's end)
+HANDOVER_SECONDS = 5.0  # how often held events go to the writer thread (and at the run's end)
 INSTALL_HINT = 'pip install "layerloom[tensorboard]"'
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -95,6 +103,23 @@ def hparam_values(settings: Mapping[str, Any]) -> dict[str, float | str | bool]:
     return out
 
 
+Hook = TypeVar("Hook", bound=Callable[..., None])
+
+
+def _never_fails(hook: Hook) -> Hook:
+    """Logging must never end a run: a hook that raises (a full disk, a broken package) turns the logs off
+    for the rest of the run and says so in the run's log."""
+
+    @functools.wraps(hook)
+    def guarded(self: TensorBoardLogger, trainer: Trainer, *args: Any) -> None:
+        try:
+            hook(self, trainer, *args)
+        except Exception as exc:
+            self.stop(trainer, f"TensorBoard logs stopped for this run: {type(exc).__name__}: {exc}")
+
+    return guarded  # type: ignore[return-value]
+
+
 class TensorBoardLogger(Callback):
     """Writes a run's scalars, histograms and settings as TensorBoard events (rank 0 only)."""
 
@@ -111,49 +136,83 @@ class TensorBoardLogger(Callback):
         self.histograms_skipped = 0
         self._started = time.perf_counter()
         self._session_end: Any = None
+        self._files: Any = None  # the SummaryWriter's file writer
+        self._pending: list[tuple[Any, int, float]] = []  # (summary, step, wall time) not yet handed over
+        self._next_handover = 0.0
 
+    @_never_fails
     def on_run_start(self, trainer: Trainer) -> None:
         from torch.utils.tensorboard import SummaryWriter
         from torch.utils.tensorboard.summary import hparams
 
         try:
             self.log_dir.mkdir(parents=True, exist_ok=True)
-            self.writer = SummaryWriter(log_dir=str(self.log_dir))
+            # A deep queue: with the default (10 events) an epoch's scalars block the loop until the writer
+            # thread has written them; events are small, so thousands may wait for the next flush.
+            self.writer = SummaryWriter(log_dir=str(self.log_dir), max_queue=QUEUE_EVENTS, flush_secs=FLUSH_SECONDS)
         except OSError as exc:
             trainer.log(f"TensorBoard logs are off for this run: cannot write to {self.log_dir} ({exc})", "warning")
             return
         self._started = time.perf_counter()
         metric_tags = {f"{m}/{split}": 0.0 for m in self.metrics for split in ("train", "val")}
         experiment, session_start, self._session_end = hparams(hparam_values(self.settings), metric_tags)
-        files = self.writer._get_file_writer()  # the run's own events file, not a sub-run as add_hparams makes
-        files.add_summary(experiment)
-        files.add_summary(session_start)
+        # the run's own events file (add_hparams would make a sub-run); scalars go to it directly as well
+        self._files = self.writer._get_file_writer()
+        self._files.add_summary(experiment)
+        self._files.add_summary(session_start)
         trainer.log(f"TensorBoard: writing to {self.log_dir} (tensorboard --logdir {self.log_dir.parent.parent})")
 
+    def stop(self, trainer: Trainer, message: str) -> None:
+        """Turn the logs off (after a failure), keeping what was written."""
+        writer, self.writer = self.writer, None
+        self._pending.clear()
+        trainer.log(message, "warning")
+        if writer is not None:
+            with contextlib.suppress(Exception):  # the writer is what failed: closing it may fail too
+                writer.close()
+
+    def write_scalars(self, values: Mapping[str, float], step: int) -> None:
+        """Several scalars as one event (one protobuf): cheaper than one event each."""
+        from tensorboard.compat.proto.summary_pb2 import Summary
+
+        summary = Summary(value=[Summary.Value(tag=tag, simple_value=float(value))
+                                 for tag, value in values.items() if math.isfinite(value)])
+        if summary.value:
+            self._emit(summary, step)
+
+    def _emit(self, summary: Any, step: int) -> None:
+        """Hold an event; they go to the writer thread together every `HANDOVER_SECONDS`, because every hand-over
+        wakes that thread, and on a busy machine waking it costs the loop a thread switch (a millisecond)."""
+        now = time.time()
+        self._pending.append((summary, step, now))
+        if now >= self._next_handover:
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        for summary, step, wall in self._pending:
+            self._files.add_summary(summary, step, wall)
+        self._pending.clear()
+        self._next_handover = time.time() + HANDOVER_SECONDS
+
+    @_never_fails
     def on_progress(self, trainer: Trainer, progress: Progress) -> None:
         if self.writer is None:
             return
         start = time.perf_counter()
-        step = progress.step
-        if math.isfinite(progress.loss):
-            self.writer.add_scalar("step/loss", progress.loss, step)
-        self.writer.add_scalar("step/lr", progress.lr, step)
-        self.writer.add_scalar("step/samples_per_s", progress.samples_per_s, step)
+        self.write_scalars({"step/loss": progress.loss, "step/lr": progress.lr,
+                            "step/samples_per_s": progress.samples_per_s}, progress.step)
         self.spent_in_loop += time.perf_counter() - start
 
+    @_never_fails
     def on_epoch_end(self, trainer: Trainer, record: EpochRecord) -> None:
         if self.writer is None:
             return
         start = time.perf_counter()
-        number = record.epoch + 1
-        for split, values in (("train", record.train), ("val", record.val)):
-            for key, value in values.items():
-                if math.isfinite(value):
-                    self.writer.add_scalar(f"{key}/{split}", value, number)
-        self.writer.add_scalar("epoch/lr", record.lr, number)
-        self.writer.add_scalar("epoch/seconds", record.seconds, number)
+        values = {f"{key}/{split}": value for split, metrics in (("train", record.train), ("val", record.val))
+                  for key, value in metrics.items()}
+        self.write_scalars({**values, "epoch/lr": record.lr, "epoch/seconds": record.seconds}, record.epoch + 1)
         if self.histograms:
-            self._histograms(trainer, number)
+            self._histograms(trainer, record.epoch + 1)
         self.spent_in_loop += time.perf_counter() - start
 
     def _histograms(self, trainer: Trainer, step: int) -> None:
@@ -163,25 +222,29 @@ class TensorBoardLogger(Callback):
             self.histograms_skipped += 1
             return
         start = time.perf_counter()
+        from torch.utils.tensorboard.summary import histogram
+
+        bins = self.writer.default_bins  # TensorFlow's exponential bins, as add_histogram uses
         for name, parameter in trainer.module.named_parameters():
-            self.writer.add_histogram(f"weights/{name}", parameter.detach().float().cpu(), step)
+            self._emit(histogram(f"weights/{name}", parameter.detach().float().cpu().numpy(), bins), step)
             if parameter.grad is not None:
-                self.writer.add_histogram(f"gradients/{name}", parameter.grad.detach().float().cpu(), step)
+                self._emit(histogram(f"gradients/{name}", parameter.grad.detach().float().cpu().numpy(), bins), step)
         self.histograms_written += 1
         self.spent_on_histograms += time.perf_counter() - start
 
+    @_never_fails
     def on_test_end(self, trainer: Trainer, metrics: dict[str, float]) -> None:
         if self.writer is None:
             return
-        for key, value in metrics.items():
-            if math.isfinite(value):
-                self.writer.add_scalar(f"{key}/test", value, trainer.epoch + 1)
+        self.write_scalars({f"{key}/test": value for key, value in metrics.items()}, trainer.epoch + 1)
 
+    @_never_fails
     def on_run_end(self, trainer: Trainer, status: str) -> None:
         if self.writer is None:
             return
+        self._hand_over()
         if self._session_end is not None:
-            self.writer._get_file_writer().add_summary(self._session_end)
+            self._files.add_summary(self._session_end)
         self.writer.close()  # flushes the events file
         self.writer = None
 

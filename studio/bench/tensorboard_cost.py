@@ -3,8 +3,9 @@
 Each run is a fresh process (`studio.bench.fresh`) training as ``layerloom train`` does
 (`engine.train.run_job`, live telemetry off), with ``tensorboard.enabled`` on (scalars at every
 progress report, weight and gradient histograms each epoch within their time budget, hparams)
-or off; the two alternate over ``--rounds`` rounds. The time compared is the run's own training
-time of epochs 2..N (the sum of its epochs' ``seconds``), so start-up does not dilute the ratio.
+or off; the two alternate over ``--rounds`` rounds. The time compared is the run's own time from
+the end of its first epoch to its end, epoch-end work (scalars, histograms) and closing the writer
+included, so neither process start-up nor the first epoch's warm-up dilutes the ratio.
 Rows: one per network (``mlp``: steps of about half a millisecond, where any per-step cost would
 show; ``cnn``), with the median times, the histogram epochs written and skipped, the ratio's min,
 median, max and spread, and ``logger_share``: the median share of the run's epoch time spent in the
@@ -17,10 +18,11 @@ from __future__ import annotations
 import argparse
 import statistics
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
-from engine.train import TrainingJob, TrainingSettings, run_job
+from engine.train import Callback, EpochRecord, Trainer, TrainingJob, TrainingSettings, run_job
 from engine.train.tensorboard_log import TensorBoardLogger, tensorboard_installed
 from studio.bench.fresh import Spec, interleaved, ratio_stats
 from studio.bench.networks import TRAINING, parse_cases, prepare_data
@@ -28,8 +30,26 @@ from studio.bench.networks import TRAINING, parse_cases, prepare_data
 TARGET_RATIO = 1.01
 
 
+class Clock(Callback):
+    """The run's time from the end of its first epoch (a warm-up) to its end, epoch-end work included (the
+    last callback, so the logger's work at those moments falls inside), and its whole time from the start."""
+
+    def __init__(self) -> None:
+        self.started = self.warm = self.ended = 0.0
+
+    def on_run_start(self, trainer: Trainer) -> None:
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, trainer: Trainer, record: EpochRecord) -> None:
+        if record.epoch == 0:
+            self.warm = time.perf_counter()
+
+    def on_run_end(self, trainer: Trainer, status: str) -> None:
+        self.ended = time.perf_counter()
+
+
 def tensorboard_run(spec: Spec) -> dict[str, Any]:
-    """One headless run; its training time of epochs 2..N and what the logger wrote."""
+    """One headless run: its time after the first epoch and what the logger wrote and cost."""
     net = TRAINING[spec["network"]]
     settings = TrainingSettings.from_json({
         "epochs": spec["epochs"], "batch_size": net.batch_size, "device": spec["device"],
@@ -38,15 +58,15 @@ def tensorboard_run(spec: Spec) -> dict[str, Any]:
         "tensorboard": {"enabled": spec["tensorboard"], "log_dir": spec["log_dir"]}})
     job = TrainingJob(net.document(), net.dataset(spec["data_dir"]), settings, "bench", Path(spec["log_dir"]),
                       f"bench-{spec['network']}")
-    result = run_job(job, lambda message: None)
+    clock = Clock()
+    result = run_job(job, lambda message: None, callbacks=[clock])
     if result.status != "completed" or result.trainer is None:
         raise RuntimeError(f"the benchmark run did not complete: {result.failure or result.problems}")
     loggers = [c for c in result.trainer.callbacks.callbacks if isinstance(c, TensorBoardLogger)]
-    seconds = sum(float(e["seconds"]) for e in result.record.epochs[1:])
     logger = loggers[0] if loggers else None
-    total = sum(float(e["seconds"]) for e in result.record.epochs)
-    return {"seconds": seconds, "steps": result.trainer.step,
-            "logger_share": round(logger.spent_in_loop / total, 5) if logger and total else 0.0,
+    whole = clock.ended - clock.started
+    return {"seconds": clock.ended - clock.warm, "steps": result.trainer.step,
+            "logger_share": round(logger.spent_in_loop / whole, 5) if logger and whole else 0.0,
             "histogram_epochs": logger.histograms_written if logger else 0,
             "histograms_skipped": logger.histograms_skipped if logger else 0}
 

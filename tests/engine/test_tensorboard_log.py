@@ -105,3 +105,12 @@ def test_the_logger_stays_off_the_step_path_and_histograms_keep_to_their_budget(
     events = read_events(logger.log_dir)
     assert [e.step for e in events.Histograms("weights/fc1.weight")] == [1]
     assert len(events.Scalars("loss/val")) == EPOCHS  # scalars are never skipped
+
+
+def test_a_log_folder_that_cannot_be_made_leaves_the_run_training_and_says_why(tmp_path):
+    (tmp_path / "taken").write_text("a file, not a folder")
+    messages = []
+    result = run_job(job(tmp_path, log_dir="taken"), messages.append)
+    assert result.status == "completed"  # logging never ends a run
+    logs = [m["text"] for m in messages if m["type"] == "log"]
+    assert any("TensorBoard logs are off for this run: cannot write to" in text for text in logs), logs
