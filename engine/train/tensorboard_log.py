@@ -43,9 +43,10 @@ if TYPE_CHECKING:
     from engine.train.trainer import Trainer
 
 DEFAULT_FOLDER = "tensorboard"
-HISTOGRAM_BUDGET = 0.005  # histograms may take at most this share of the run's time
+HISTOGRAM_BUDGET = 0.003  # histograms may take at most this share of the run's time
 QUEUE_EVENTS = 100_000  # events held for the writer thread before adding one waits
 FLUSH_SECONDS = 10.0  # how often the writer thread writes them out (and at the run's end)
+HISTOGRAM_BINS = 64
 HANDOVER_SECONDS = 5.0  # how often held events go to the writer thread (and at the run's end)
 INSTALL_HINT = 'pip install "layerloom[tensorboard]"'
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -101,6 +102,31 @@ def hparam_values(settings: Mapping[str, Any]) -> dict[str, float | str | bool]:
         else:
             out[path] = "none" if value is None else str(value)
     return out
+
+
+def histogram_summary(tag: str, values: Any, bins: int = HISTOGRAM_BINS) -> Any:
+    """A TensorBoard histogram of a tensor's finite values in `bins` equal buckets, counted with `torch.histc`
+    where the tensor lives (about 50 times cheaper than numpy's histogram over TensorFlow's 1,500 exponential
+    buckets, which `SummaryWriter.add_histogram` uses); None when no value is finite."""
+    import torch
+    from tensorboard.compat.proto.summary_pb2 import HistogramProto, Summary
+
+    flat = values.detach().float().flatten()
+    finite = flat[torch.isfinite(flat)]
+    if finite.numel() == 0:
+        return None
+    low, high = finite.min(), finite.max()
+    counts = torch.histc(finite, bins=bins, min=float(low), max=float(high)) if high > low else None
+    low_f, high_f, total, squares = torch.stack([low, high, finite.sum(), finite.square().sum()]).tolist()
+    if counts is None:  # every value the same: one bucket
+        limits, buckets = [high_f], [float(finite.numel())]
+    else:
+        width = (high_f - low_f) / bins
+        limits = [low_f + width * (i + 1) for i in range(bins)]
+        buckets = counts.tolist()
+    proto = HistogramProto(min=low_f, max=high_f, num=float(finite.numel()), sum=total, sum_squares=squares,
+                           bucket_limit=limits, bucket=buckets)
+    return Summary(value=[Summary.Value(tag=tag, histo=proto)])
 
 
 Hook = TypeVar("Hook", bound=Callable[..., None])
@@ -160,6 +186,10 @@ class TensorBoardLogger(Callback):
         self._files = self.writer._get_file_writer()
         self._files.add_summary(experiment)
         self._files.add_summary(session_start)
+        if self.histograms:  # the first histogram pays for torch's and protobuf's first calls: here, not in the loop
+            import torch
+
+            histogram_summary("warm-up", torch.arange(4.0))
         trainer.log(f"TensorBoard: writing to {self.log_dir} (tensorboard --logdir {self.log_dir.parent.parent})")
 
     def stop(self, trainer: Trainer, message: str) -> None:
@@ -222,17 +252,19 @@ class TensorBoardLogger(Callback):
             self.histograms_skipped += 1
             return
         start = time.perf_counter()
-        from torch.utils.tensorboard.summary import histogram
-
-        bins = self.writer.default_bins  # TensorFlow's exponential bins, as add_histogram uses
         for name, parameter in trainer.module.named_parameters():
-            self._emit(histogram(f"weights/{name}", parameter.detach().float().cpu().numpy(), bins), step)
+            self._emit_histogram(f"weights/{name}", parameter, step)
             if parameter.grad is not None:
-                self._emit(histogram(f"gradients/{name}", parameter.grad.detach().float().cpu().numpy(), bins), step)
+                self._emit_histogram(f"gradients/{name}", parameter.grad, step)
         self.histograms_written += 1
         self.spent_on_histograms += time.perf_counter() - start
 
     @_never_fails
+    def _emit_histogram(self, tag: str, values: Any, step: int) -> None:
+        summary = histogram_summary(tag, values)
+        if summary is not None:
+            self._emit(summary, step)
+
     def on_test_end(self, trainer: Trainer, metrics: dict[str, float]) -> None:
         if self.writer is None:
             return

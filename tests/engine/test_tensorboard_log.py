@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 
 import pytest
+from safetensors.torch import load as load_safetensors
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
 
@@ -57,7 +58,12 @@ def test_a_run_writes_scalars_histograms_and_hparams_that_tensorboard_reads(tmp_
     for name in ("fc1.weight", "fc1.bias", "fc3.weight"):
         assert f"weights/{name}" in tags["histograms"] and f"gradients/{name}" in tags["histograms"]
     histogram = events.Histograms("weights/fc1.weight")
-    assert len(histogram) == EPOCHS and histogram[-1].histogram_value.num == 2 * 64  # every weight counted
+    assert len(histogram) == EPOCHS
+    last = histogram[-1].histogram_value
+    weights = load_safetensors(result.record.weights["last"])["fc1.weight"]  # the weights at the run's end
+    assert last.num == weights.numel() == 2 * 64 and sum(last.bucket) == last.num  # every weight counted
+    assert (last.min, last.max) == pytest.approx((float(weights.min()), float(weights.max())))
+    assert last.sum == pytest.approx(float(weights.sum()), abs=1e-4)
 
     content = events.PluginTagToContent("hparams")
     start = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_start_info"])
