@@ -8,9 +8,10 @@ the end of its first epoch to its end, epoch-end work (scalars, histograms) and 
 included, so neither process start-up nor the first epoch's warm-up dilutes the ratio.
 Rows: one per network (``mlp``: steps of about half a millisecond, where any per-step cost would
 show; ``cnn``), with the median times, the histogram epochs written and skipped, the ratio's min,
-median, max and spread, and ``logger_share``: the median share of the run's epoch time spent in the
-logger's hooks (measured inside the run, so a loaded machine, which blurs the ratio, leaves it
-readable). Target: median ratio ≤ 1.01. Engine only: no Qt.
+median, max and spread, the same of the ratio of the processes' CPU time over that stretch (the
+writer thread included; a loaded machine inflates it far less than wall time), and ``logger_share``:
+the median share of the run's time spent in the logger's hooks (measured inside the run, so it stays
+readable when load blurs the ratios). Target: median ratio ≤ 1.01. Engine only: no Qt.
 """
 
 from __future__ import annotations
@@ -36,16 +37,17 @@ class Clock(Callback):
 
     def __init__(self) -> None:
         self.started = self.warm = self.ended = 0.0
+        self.warm_cpu = self.ended_cpu = 0.0
 
     def on_run_start(self, trainer: Trainer) -> None:
         self.started = time.perf_counter()
 
     def on_epoch_end(self, trainer: Trainer, record: EpochRecord) -> None:
         if record.epoch == 0:
-            self.warm = time.perf_counter()
+            self.warm, self.warm_cpu = time.perf_counter(), time.process_time()
 
     def on_run_end(self, trainer: Trainer, status: str) -> None:
-        self.ended = time.perf_counter()
+        self.ended, self.ended_cpu = time.perf_counter(), time.process_time()
 
 
 def tensorboard_run(spec: Spec) -> dict[str, Any]:
@@ -65,7 +67,8 @@ def tensorboard_run(spec: Spec) -> dict[str, Any]:
     loggers = [c for c in result.trainer.callbacks.callbacks if isinstance(c, TensorBoardLogger)]
     logger = loggers[0] if loggers else None
     whole = clock.ended - clock.started
-    return {"seconds": clock.ended - clock.warm, "steps": result.trainer.step,
+    return {"seconds": clock.ended - clock.warm, "cpu_seconds": clock.ended_cpu - clock.warm_cpu,
+            "steps": result.trainer.step,
             "logger_share": round(logger.spent_in_loop / whole, 5) if logger and whole else 0.0,
             "histogram_epochs": logger.histograms_written if logger else 0,
             "histograms_skipped": logger.histograms_skipped if logger else 0}
@@ -86,13 +89,16 @@ def bench_tensorboard(cases: tuple[tuple[str, int], ...], rounds: int = 8, devic
                                    ("off", tensorboard_run, {**spec, "tensorboard": False})], rounds)
             on = [r["seconds"] for r in results["on"]]
             off = [r["seconds"] for r in results["off"]]
+            on_cpu = [r["cpu_seconds"] for r in results["on"]]
+            off_cpu = [r["cpu_seconds"] for r in results["off"]]
+            cpu = {f"cpu_{k}": v for k, v in ratio_stats(on_cpu, off_cpu).items()}
             rows.append({"network": name, "device": device, "threads": threads, "rounds": rounds,
                          "steps": results["on"][0]["steps"], "on_s": round(statistics.median(on), 4),
                          "off_s": round(statistics.median(off), 4),
                          "histogram_epochs": results["on"][0]["histogram_epochs"],
                          "histograms_skipped": results["on"][0]["histograms_skipped"],
                          "logger_share": statistics.median(r["logger_share"] for r in results["on"]),
-                         **ratio_stats(on, off), "target": TARGET_RATIO})
+                         **ratio_stats(on, off), **cpu, "target": TARGET_RATIO})
     return rows
 
 
