@@ -63,6 +63,10 @@ def test_changed_parameters_are_listed_with_their_shapes_inside_blocks_too():
     assert marks["fc"].status == CHANGED and marks["layer4"].status == CHANGED
     inside = diff.marks(("layer4", "0"))  # the body of layer4's first copy
     assert inside["conv1"].status == CHANGED and "relu" not in inside
+    body = diff.body_marks(["layer4"])  # the body every copy of layer4 shares: both copies' changes merged
+    assert {n: m.status for n, m in body.items()} == {"conv1": CHANGED, "conv2": CHANGED, "bn1": CHANGED,
+                                                      "bn2": CHANGED, "downsample": CHANGED}
+    assert {c.label for c in body["conv1"].changes} == {"layer4 ▸ 0 ▸ conv1", "layer4 ▸ 1 ▸ conv1"}
 
 
 def test_added_removed_and_retyped_layers_in_a_flat_network():
