@@ -259,6 +259,20 @@ def canvas_network(n_nodes: int, width: int = 64, block: int = 4) -> GraphDocume
     return doc
 
 
+def edited_copy(doc: GraphDocument, step: int = 10) -> GraphDocument:
+    """A copy of a `canvas_network` as a later run's might be: every `step`-th Linear narrowed to 32 features
+    and every `step`-th ReLU removed (for the run diff's tests and benchmark)."""
+    from engine.graph.serialize import document_from_data, document_to_data
+
+    other = document_from_data(document_to_data(doc))
+    for i, node in enumerate(list(other.nodes.values())):
+        if node.type_id == "Linear" and i % step == 1:
+            other.set_param(node.id, "out_features", 32)
+        elif node.type_id == "ReLU" and i % step == 2:
+            other.remove_node(node.id)
+    return other
+
+
 def _residual_block(net: Network, x: str, channels: int, stride: int, name: str) -> str:
     y = net.add("Conv2d", x, out_channels=channels, kernel_size=3, stride=stride, padding=1, bias=False,
                 name=f"{name}_conv1")

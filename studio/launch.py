@@ -17,7 +17,8 @@ from pathlib import Path
 
 HEADLESS_COMMANDS = ("validate", "summary", "train", "sweep", "lr-find", "export", "import")
 USAGE = ("usage: layerloom [FILE.loom]\n"
-         "       layerloom {validate,summary,train,sweep,lr-find,export,import,bench} ...   (headless; see layerloom --help)")
+         "       layerloom {validate,summary,train,sweep,lr-find,export,import,bench} ...\n"
+         "       (headless; see layerloom --help)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -71,8 +71,12 @@ class MetricSums:
     """Running sums of the loss and the chosen metrics, kept on the device."""
 
     def __init__(self, metrics: list[str], task: str, num_classes: int | None, device: torch.device,
-                 top_k: int = 5, confusion: bool = False, keep_step_losses: bool = False) -> None:
+                 top_k: int = 5, confusion: bool = False, keep_step_losses: bool = False,
+                 per_sample: bool = False) -> None:
         self.metrics = list(metrics)
+        # Evaluation means the loss over samples, so a short last batch weighs by its size and the
+        # result does not depend on the batch size; training means the steps' losses (what they minimised).
+        self.per_sample = per_sample
         self.classify = task == "classification"
         self.num_classes = num_classes or 0
         self.top_k = top_k
@@ -107,6 +111,8 @@ class MetricSums:
 
     def update(self, output: torch.Tensor, target: torch.Tensor, loss: torch.Tensor) -> None:
         """Add one batch; `loss` is the batch mean. Never syncs, and launches no work on most calls."""
+        if self.per_sample:
+            loss = loss * target.shape[0]
         self._losses.append(loss)
         self.batches += 1
         self.samples += target.shape[0]
@@ -176,7 +182,7 @@ class MetricSums:
         self.flush()
         if self.batches == 0:
             return {}
-        out = {"loss": float(self.loss) / self.batches}
+        out = {"loss": float(self.loss) / (max(self.samples, 1) if self.per_sample else self.batches)}
         n = max(self.samples, 1)
         if self.classify and "accuracy" in self.metrics:
             out["accuracy"] = float(self.correct) / n

@@ -24,6 +24,7 @@ from engine.data.errors import DatasetError
 from engine.graph.analysis import Analysis, analyze
 from engine.graph.document import GraphDocument, Node
 from engine.train.settings import SettingsError, TrainingSettings
+from engine.train.tensorboard_log import tensorboard_problems
 
 if TYPE_CHECKING:
     from engine.data.config import DatasetSummary
@@ -102,7 +103,7 @@ def settings_problems(document: GraphDocument, training: Mapping[str, Any] | Tra
     output_node = outputs[0].id if len(outputs) == 1 else None
     output = analysis.output_of(output_node) if summary is not None and analysis and output_node else None
     out = []
-    for message in settings.validate(summary, output, list(document.nodes)):
+    for message in settings.validate(summary, output, list(document.nodes)) + tensorboard_problems(settings):
         about_output = message.startswith(("the output ", "the output has"))
         out.append(StartProblem(message, output_node if about_output else None, TRAINING))
     return out

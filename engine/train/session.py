@@ -42,6 +42,7 @@ from engine.train.probe import Probe
 from engine.train.recorder import RunRecorder, flat_metrics, now_iso
 from engine.train.reporter import RELU_TYPES, TelemetryReporter
 from engine.train.setup import CheckedJob, build_setup, check_job, probe_inputs
+from engine.train.tensorboard_log import tensorboard_callbacks
 from engine.train.trainer import Trainer
 
 Sink = Callable[[dict[str, Any]], None]
@@ -134,6 +135,7 @@ def _train(checked: CheckedJob, record: RunRecord, send: Sink, commands: Command
         if commands is not None:
             own.append(Control(job.run_id, commands, lambda m: send(m.to_dict()), reporter.set_probes,
                                record.lr_changes.append))
+        own += tensorboard_callbacks(s, job.base_dir, job.name, job.run_id)
         if carried is not None:
             record.parent = carried.to_json()
             send(carried.message(job.run_id).to_dict())

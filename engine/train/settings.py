@@ -17,7 +17,8 @@ The JSON form (every key optional; missing keys take the defaults shown)::
       "augment": {"hflip": false, "crop_padding": 0, "rotation": 0.0, "color_jitter": 0.0},
       "probes": [],
       "data": {"num_workers": 0, "resident_limit_mb": 256},
-      "telemetry": {"enabled": true, "feature_map_interval": 0.5, "stats_interval": 2.0}
+      "telemetry": {"enabled": true, "feature_map_interval": 0.5, "stats_interval": 2.0},
+      "tensorboard": {"enabled": false, "log_dir": "", "histograms": true}
     }
 
 - loss kinds: cross_entropy (label_smoothing), nll (after LogSoftmax), bce_with_logits, mse, l1, smooth_l1.
@@ -128,6 +129,13 @@ class TelemetrySettings:
 
 
 @dataclass
+class TensorBoardSettings:
+    enabled: bool = _d("tensorboard.enabled")
+    log_dir: str = _d("tensorboard.log_dir")
+    histograms: bool = _d("tensorboard.histograms")
+
+
+@dataclass
 class TrainingSettings:
     """Everything that decides how a network is trained."""
 
@@ -150,6 +158,7 @@ class TrainingSettings:
     probes: list[str] = field(default_factory=lambda: default("probes"))
     data: DataSettings = field(default_factory=DataSettings)
     telemetry: TelemetrySettings = field(default_factory=TelemetrySettings)
+    tensorboard: TensorBoardSettings = field(default_factory=TensorBoardSettings)
 
     # ---- JSON -----------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:

@@ -29,7 +29,8 @@ EPOCHS_MAX = 1_000_000
 RUN, LOSS, OPTIMIZER, SCHEDULE, EARLY = "Run", "Loss and metrics", "Optimizer", "Learning-rate schedule", \
     "Early stopping"
 DATA, TELEMETRY, PROBES = "Data loading", "Live telemetry", "Feature-map probes"
-SECTIONS = (RUN, LOSS, OPTIMIZER, SCHEDULE, EARLY, AUGMENTATION, DATA, TELEMETRY, PROBES)
+TENSORBOARD = "TensorBoard logs"
+SECTIONS = (RUN, LOSS, OPTIMIZER, SCHEDULE, EARLY, AUGMENTATION, DATA, TELEMETRY, PROBES, TENSORBOARD)
 
 TRAINING_SETTINGS: tuple[Setting, ...] = (
     setting("epochs", "int", 10, "Epochs", RUN, "How many passes over the training data.",
@@ -106,6 +107,13 @@ TRAINING_SETTINGS: tuple[Setting, ...] = (
             "Seconds between weight and gradient statistics.", minimum=0.001, maximum=3600.0),
     setting("probes", "names", [], "Probed nodes", PROBES,
             "Node ids whose feature maps stream from the start; selecting a node on the canvas switches it."),
+    setting("tensorboard.enabled", "bool", False, "Write TensorBoard logs", TENSORBOARD,
+            "Also write the run as TensorBoard event files (needs pip install \"layerloom[tensorboard]\")."),
+    setting("tensorboard.log_dir", "str", "", "Log folder", TENSORBOARD,
+            "Where runs are written, as <folder>/<project>/<run id>; empty: a tensorboard folder beside the "
+            "project (a relative folder is taken from the project's folder)."),
+    setting("tensorboard.histograms", "bool", True, "Weight and gradient histograms", TENSORBOARD,
+            "Histograms of every weight and its gradient at the end of each epoch."),
 )
 TABLE = by_path(TRAINING_SETTINGS)
 

@@ -305,7 +305,7 @@ class Trainer:
         if len(x) == 0:
             return {}, None
         sums = MetricSums(self.settings.metrics, s.task, s.num_classes, s.device, self.settings.top_k,
-                          confusion, keep_step_losses=True)
+                          confusion, keep_step_losses=True, per_sample=True)
         size = self.settings.batch_size * EVAL_BATCH_FACTOR
         s.module.eval()
         try:

@@ -56,6 +56,18 @@ def _telemetry(args: argparse.Namespace) -> Report:
     return telemetry_cost.run_section(args)
 
 
+def _tensorboard(args: argparse.Namespace) -> Report:
+    from studio.bench import tensorboard_cost
+
+    return tensorboard_cost.run_section(args)
+
+
+def _run_diff(args: argparse.Namespace) -> Report:
+    from studio.bench import run_diff
+
+    return run_diff.run_section(args)
+
+
 def _frameworks(args: argparse.Namespace) -> Report:
     from studio.bench import frameworks
 
@@ -82,6 +94,8 @@ SECTIONS: tuple[Section, ...] = (
     Section("training", "the engine against a hand-written loop (the limit), MLP and CNN", _training),
     Section("telemetry", "a studio worker with live telemetry on against off, read from another process",
             _telemetry),
+    Section("tensorboard", "a run writing TensorBoard event files against one that does not", _tensorboard),
+    Section("run_diff", "the diff of two runs of 2,000-node networks (flat and through blocks)", _run_diff),
     Section("frameworks", "the engine against Lightning and Keras, when installed (layerloom[bench])",
             _frameworks),
     Section("train_start", "from pressing Train to the first step metric, with a warm worker and cold",

@@ -29,5 +29,5 @@ def test_engine_only_sections_load_neither_qt_nor_torch_until_they_run():
     assert proc.returncode == 0, proc.stderr
     loaded, names = proc.stdout.strip().splitlines()
     assert loaded == "[]"
-    assert eval(names) == ["inference", "canvas", "canvas_scale", "training", "telemetry", "frameworks", "train_start",
-                           "studio_training"]
+    assert eval(names) == ["inference", "canvas", "canvas_scale", "training", "telemetry", "tensorboard", "run_diff",
+                           "frameworks", "train_start", "studio_training"]

@@ -16,6 +16,7 @@ from studio.training.panels.dataset import DatasetPanel
 from studio.training.panels.feature_maps import FeatureMapPanel
 from studio.training.panels.log import LogPanel
 from studio.training.panels.predictions import PredictionsPanel
+from studio.training.panels.run_diff import RunDiffPanel
 from studio.training.panels.runs import RunsPanel
 from studio.training.panels.scalar_plots import LearningRatePanel, LossPanel, MetricsPanel, ThroughputPanel
 from studio.training.panels.stats_plots import GradientFlowPanel, HistogramPanel
@@ -49,6 +50,7 @@ PANELS: dict[str, PanelInfo] = {info.name: info for info in (
     PanelInfo("histograms", HistogramPanel, "pictures"),
     PanelInfo("confusion", ConfusionPanel, "pictures"),
     PanelInfo("predictions", PredictionsPanel, "pictures"),
+    PanelInfo("run_diff", RunDiffPanel, "pictures"),
     PanelInfo("runs", RunsPanel, "history"),
     PanelInfo("log", LogPanel, "history"),
 )}

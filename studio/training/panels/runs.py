@@ -2,7 +2,8 @@
 
 The table lists `engine.runs.list_runs(project)` (only each run's small run.json is read).
 Selecting runs puts their per-epoch metrics into the `RunComparison`, which the Loss and Metrics
-panels draw as dashed curves. Delete asks first and removes the run as one undo step
+panels draw as dashed curves; with exactly two selected, the Run Diff panel shows what changed
+between them. Delete asks first and removes the run as one undo step
 (`DeleteRunCommand`). The context menu of a run has "Fork from epoch…", which asks the training UI
 to fork it (`fork_requested`; `studio.training.fork_action`); a forked run names its parent in the
 Settings column. The run store is light (no torch), so the list shows at once.
@@ -97,8 +98,8 @@ class RunsPanel(Panel):
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._show_menu)
         self.menu: QMenu | None = None
-        self.hint = QLabel("Select runs to compare their curves in the Loss and Metrics panels; right-click a run "
-                           "to fork it.")
+        self.hint = QLabel("Select runs to compare their curves in the Loss and Metrics panels; select two to "
+                           "see what changed between them in Run Diff; right-click a run to fork it.")
         self.hint.setObjectName("muted")
         self.hint.setWordWrap(True)
         self.delete_button = QPushButton("Delete…")
