@@ -134,6 +134,84 @@ def transformer_encoder() -> Project:
                     training_settings(10, 64, 0.002))
 
 
+SHAPES_28 = {"n_samples": 3000, "image_size": 28, "noise": 0.05}
+
+
+def _conv_encoder(net: Network, x: str) -> str:
+    """1×28×28 -> 16×14×14 -> 32×7×7 -> 1568 values (the encoders of the autoencoder examples)."""
+    x = net.add("Conv2d", x, out_channels=16, kernel_size=3, stride=2, padding=1, name="enc_conv1")
+    x = net.add("ReLU", x, name="enc_relu1")
+    x = net.add("Conv2d", x, out_channels=32, kernel_size=3, stride=2, padding=1, name="enc_conv2")
+    x = net.add("ReLU", x, name="enc_relu2")
+    return net.add("Flatten", x, name="enc_flatten")
+
+
+def _conv_decoder(net: Network, z: str) -> str:
+    """A latent code -> 32×7×7 -> 16×14×14 -> 1×28×28 in [0, 1] (transposed convolutions, Sigmoid)."""
+    x = net.add("Linear", z, out_features=32 * 7 * 7, name="dec_fc")
+    x = net.add("ReLU", x, name="dec_relu0")
+    x = net.add("Reshape", x, shape=(32, 7, 7), name="dec_unflatten")
+    x = net.add("ConvTranspose2d", x, out_channels=16, kernel_size=3, stride=2, padding=1, output_padding=1,
+                name="dec_upconv1")
+    x = net.add("ReLU", x, name="dec_relu1")
+    x = net.add("ConvTranspose2d", x, out_channels=1, kernel_size=3, stride=2, padding=1, output_padding=1,
+                name="dec_upconv2")
+    return net.add("Sigmoid", x, name="dec_sigmoid")
+
+
+def conv_autoencoder() -> Project:
+    """Compresses 28×28 shapes to 16 numbers and back; the encoder and decoder export alone."""
+    net = Network("Convolutional autoencoder on shapes")
+    x = net.input((1, 28, 28), name="image")
+    code = net.add("Linear", _conv_encoder(net, x), out_features=16, name="bottleneck")
+    net.output(_conv_decoder(net, code), name="reconstruction")
+    recipe = {"kind": "autoencoder", "reconstruction_loss": "mse", "input_noise": 0.0}
+    return _project(net, dataset_settings("shapes", **SHAPES_28),
+                    training_settings(8, 64, 0.002, recipe=recipe, metrics=["mae"]))
+
+
+def vae_shapes() -> Project:
+    """A variational autoencoder: an 8-D latent space whose random points decode to shapes."""
+    net = Network("Variational autoencoder on shapes")
+    x = net.input((1, 28, 28), name="image")
+    h = _conv_encoder(net, x)
+    mu = net.add("Linear", h, out_features=8, name="mu")
+    logvar = net.add("Linear", h, out_features=8, name="logvar")
+    z = net.add("Sampling", [mu, logvar], name="z")
+    net.output(_conv_decoder(net, z), name="reconstruction")
+    recipe = {"kind": "vae", "reconstruction_loss": "bce", "kl_weight": 0.0013}
+    return _project(net, dataset_settings("shapes", **SHAPES_28),
+                    training_settings(10, 64, 0.002, recipe=recipe, metrics=["mae"]))
+
+
+def dcgan_shapes() -> Project:
+    """A small DCGAN: a generator from 16 noise values to 28×28 shapes, and a convolutional discriminator."""
+    net = Network("DCGAN on shapes")
+    z = net.add("Noise", [], shape=(16,), name="noise")
+    g = net.add("Linear", z, out_features=64 * 7 * 7, name="gen_fc")
+    g = net.add("BatchNorm1d", g, name="gen_bn0")
+    g = net.add("ReLU", g, name="gen_relu0")
+    g = net.add("Reshape", g, shape=(64, 7, 7), name="gen_unflatten")
+    g = net.add("ConvTranspose2d", g, out_channels=32, kernel_size=4, stride=2, padding=1, name="gen_upconv1")
+    g = net.add("BatchNorm2d", g, name="gen_bn1")
+    g = net.add("ReLU", g, name="gen_relu1")
+    g = net.add("ConvTranspose2d", g, out_channels=1, kernel_size=4, stride=2, padding=1, name="gen_upconv2")
+    g = net.add("Sigmoid", g, name="gen_sigmoid")
+    net.output(g, name="generated")
+    x = net.input((1, 28, 28), name="image")
+    d = net.add("Conv2d", x, out_channels=32, kernel_size=4, stride=2, padding=1, name="disc_conv1")
+    d = net.add("LeakyReLU", d, negative_slope=0.2, name="disc_lrelu1")
+    d = net.add("Conv2d", d, out_channels=64, kernel_size=4, stride=2, padding=1, name="disc_conv2")
+    d = net.add("BatchNorm2d", d, name="disc_bn2")
+    d = net.add("LeakyReLU", d, negative_slope=0.2, name="disc_lrelu2")
+    d = net.add("Flatten", d, name="disc_flatten")
+    d = net.add("Linear", d, out_features=1, name="disc_logit")
+    net.output(d, name="verdict")
+    recipe = {"kind": "gan", "generator_lr": 0.0002, "discriminator_lr": 0.0002, "adam_beta1": 0.5}
+    return _project(net, dataset_settings("shapes", **SHAPES_28),
+                    training_settings(8, 64, 0.0002, recipe=recipe, metrics=[]))
+
+
 def _project(net: Network, dataset: dict[str, Any], training: dict[str, Any]) -> Project:
     # No positions: the studio lays a network out with its real node sizes when it opens one
     # whose nodes all sit at the origin (studio/auto_layout.py), so the examples never go stale.
@@ -147,6 +225,9 @@ EXAMPLE_BUILDERS: dict[str, Callable[[], Project]] = {
     "resnet18": resnet18,
     "lstm_sequence": lstm_sequence,
     "transformer_encoder": transformer_encoder,
+    "conv_autoencoder": conv_autoencoder,
+    "vae_shapes": vae_shapes,
+    "dcgan_shapes": dcgan_shapes,
 }
 
 

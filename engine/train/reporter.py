@@ -26,6 +26,7 @@ from engine.data.preview import to_uint8_images
 from engine.train.callbacks import Callback, EpochRecord, Failure, Progress
 from engine.train.objective import predicted_classes
 from engine.train.probe import Probe, activation_stats, feature_map_array, param_stats
+from engine.train.recipes.pictures import recipe_pictures
 from engine.train.trainer import Trainer
 
 Sink = Callable[[dict[str, Any]], None]
@@ -67,8 +68,10 @@ class TelemetryReporter(Callback):
         if not self.detail:
             return
         steps = trainer.setup.batches.steps_per_epoch
+        recipe = trainer.setup.recipe
+        parts = recipe.window_parts() if recipe is not None else {}  # the report has just synced
         self.emit(t.Step(self.run_id, progress.step, progress.epoch, progress.loss, progress.lr,
-                         progress.samples_per_s, progress.epoch_step / max(steps, 1)))
+                         progress.samples_per_s, progress.epoch_step / max(steps, 1), parts))
         now = time.monotonic()
         stats_due = now >= self._next_stats
         if self.probe is not None and (now >= self._next_maps or stats_due):
@@ -93,7 +96,10 @@ class TelemetryReporter(Callback):
         if trainer.val_confusion is not None:
             self.emit(t.ConfusionMatrix(self.run_id, "val", record.epoch, trainer.val_confusion.numpy(),
                                         self.class_names))
-        if self.detail:
+        if self.detail and trainer.setup.recipe is not None:
+            for message in recipe_pictures(trainer, self.run_id, record.epoch, self.class_names):
+                self.emit(message)
+        elif self.detail:
             self._sample_predictions(trainer, record.epoch)
 
     def on_test_end(self, trainer: Trainer, metrics: dict[str, float]) -> None:

@@ -127,11 +127,29 @@ class TelemetrySettings:
 
 
 @dataclass
+class RecipeSettings:
+    """What a step optimises (`engine.train.recipes`): supervised, autoencoder, vae or gan."""
+
+    kind: str = _d("recipe.kind")
+    input_noise: float = _d("recipe.input_noise")
+    reconstruction_loss: str = _d("recipe.reconstruction_loss")
+    kl_weight: float = _d("recipe.kl_weight")
+    gan_loss: str = _d("recipe.gan_loss")
+    generator_optimizer: str = _d("recipe.generator_optimizer")
+    generator_lr: float = _d("recipe.generator_lr")
+    discriminator_optimizer: str = _d("recipe.discriminator_optimizer")
+    discriminator_lr: float = _d("recipe.discriminator_lr")
+    adam_beta1: float = _d("recipe.adam_beta1")
+    discriminator_steps: int = _d("recipe.discriminator_steps")
+
+
+@dataclass
 class TrainingSettings:
     """Everything that decides how a network is trained."""
 
     epochs: int = _d("epochs")
     batch_size: int = _d("batch_size")
+    recipe: RecipeSettings = field(default_factory=RecipeSettings)
     loss: LossSettings = field(default_factory=LossSettings)
     optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
@@ -199,8 +217,10 @@ class TrainingSettings:
             node_ids: the network's node ids, to check the probes.
         """
         problems = self._declared_problems() + _rules(self)
-        if summary is not None:
+        if summary is not None and self.recipe.kind == "supervised":
             problems += _data_problems(self, summary, output)
+        elif summary is not None and self.augment.enabled and not summary.is_image:
+            problems.append("augmentation works on images only; switch it off for this dataset")
         if node_ids is not None:
             missing = [p for p in self.probes if p not in node_ids]
             if missing:

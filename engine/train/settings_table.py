@@ -14,6 +14,7 @@ from typing import Any
 from engine.data.augment_config import AUGMENT_SETTINGS
 from engine.data.augment_config import SECTION as AUGMENTATION
 from engine.settings_schema import Setting, by_path, prefixed, setting
+from engine.train.recipes.declared import RECIPE, RECIPE_SETTINGS
 
 LOSSES = ("cross_entropy", "nll", "bce_with_logits", "mse", "l1", "smooth_l1")
 CLASS_LOSSES = ("cross_entropy", "nll")
@@ -29,7 +30,7 @@ EPOCHS_MAX = 1_000_000
 RUN, LOSS, OPTIMIZER, SCHEDULE, EARLY = "Run", "Loss and metrics", "Optimizer", "Learning-rate schedule", \
     "Early stopping"
 DATA, TELEMETRY, PROBES = "Data loading", "Live telemetry", "Feature-map probes"
-SECTIONS = (RUN, LOSS, OPTIMIZER, SCHEDULE, EARLY, AUGMENTATION, DATA, TELEMETRY, PROBES)
+SECTIONS = (RUN, RECIPE, LOSS, OPTIMIZER, SCHEDULE, EARLY, AUGMENTATION, DATA, TELEMETRY, PROBES)
 
 TRAINING_SETTINGS: tuple[Setting, ...] = (
     setting("epochs", "int", 10, "Epochs", RUN, "How many passes over the training data.",
@@ -48,6 +49,7 @@ TRAINING_SETTINGS: tuple[Setting, ...] = (
     setting("cpu_threads", "int", 0, "CPU threads", RUN,
             "Torch's intra-op threads for the run (0 keeps torch's default; 1 is often fastest for small "
             "networks).", minimum=0, maximum=1024),
+    *RECIPE_SETTINGS,
     setting("loss.kind", "choice", "cross_entropy", "Loss", LOSS,
             "The function minimised: nll expects LogSoftmax outputs.", choices=LOSSES),
     setting("loss.label_smoothing", "float", 0.0, "Label smoothing", LOSS, "cross_entropy only.",
