@@ -271,12 +271,17 @@ def network_part(doc: GraphDocument, analysis: Analysis, kind: str, part: str) -
     for node_id in [n for n in copy.nodes if n not in keep]:
         copy.remove_node(node_id)
     if part == "encoder":
-        out = copy.add_node("Output", name=copy.unique_name("latent"))
+        out = copy.add_node("Output", name=_free_name(copy, "latent"))
         copy.connect(split.latent, doc.spec(split.latent).outputs[0].name, out.id, "in")
         return copy
     latent = analysis.output_of(split.latent)
     assert latent is not None, "a valid network has a shape at every node"
-    start = copy.add_node("Input", name=copy.unique_name("latent"), params={"shape": latent.shape}, index=0)
+    start = copy.add_node("Input", name=_free_name(copy, "latent"), params={"shape": latent.shape}, index=0)
     for target, port in cut:
         copy.connect(start.id, "out", target, port)
     return copy
+
+
+def _free_name(doc: GraphDocument, name: str) -> str:
+    """`name` itself when no node has it (the exported file's input or output name), else a numbered one."""
+    return name if doc.node_by_name(name) is None and name not in doc.nodes else doc.unique_name(name)
