@@ -130,6 +130,20 @@ def test_the_latent_node_is_the_sampling_layer_or_the_narrowest_cut():
     assert split.decoder[0] == "dec_fc" and split.decoder[-1] == "reconstruction"
 
 
+def test_summary_gives_each_gan_network_its_own_totals():
+    from engine.summary import format_summary, summary_data
+
+    doc = dcgan_shapes().network
+    data = summary_data(doc)
+    nets = data["networks"]
+    assert nets["generator"]["params"] + nets["discriminator"]["params"] == data["total_params"]
+    generator = build_module(part_network(doc, "gan", "generator"))
+    assert nets["generator"]["params"] == sum(p.numel() for p in generator.parameters())
+    text = format_summary(doc)
+    assert f"Generator (from 'noise'): {nets['generator']['params']:,} params" in text
+    assert summary_data(lenet5().network)["networks"] == {}
+
+
 # ---- training ---------------------------------------------------------------------------------
 def test_autoencoder_run_sends_reconstructions_latent_points_and_named_parts():
     _, messages = quick_run(conv_autoencoder(), input_noise=0.2)
