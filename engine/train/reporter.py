@@ -6,8 +6,11 @@ for the last epoch), the test confusion matrix, log and error. With detail on
 (settings.telemetry.enabled) also: step messages at the trainer's progress rate (about 10 a
 second), feature maps of the probe nodes every ``feature_map_interval`` seconds, weight, gradient
 and activation statistics every ``stats_interval`` seconds, and sample predictions along with the
-confusion matrix. Feature maps come from a separate probe forward (`engine.train.probe.Probe`),
-never from hooks on the training path. `set_probes` changes the probed nodes while the run goes
+confusion matrix. A run with a training recipe (autoencoder, vae, gan) sends its named loss terms on
+every step message and, in place of sample predictions, the recipe's pictures
+(`engine.train.recipes.pictures`: reconstructions, generated samples, latent points). Feature
+maps come from a separate probe forward (`engine.train.probe.Probe`), never from hooks on the
+training path. `set_probes` changes the probed nodes while the run goes
 on. The finished message is the session's job (it knows where the weights went).
 """
 

@@ -5,6 +5,10 @@ The JSON form (every key optional; missing keys take the defaults shown)::
     {
       "version": 1,
       "epochs": 10, "batch_size": 64,
+      "recipe":    {"kind": "supervised", "input_noise": 0.0, "reconstruction_loss": "mse", "kl_weight": 0.001,
+                    "gan_loss": "non_saturating", "generator_optimizer": "adam", "generator_lr": 0.0002,
+                    "discriminator_optimizer": "adam", "discriminator_lr": 0.0002, "adam_beta1": 0.5,
+                    "discriminator_steps": 1},
       "loss":      {"kind": "cross_entropy", "label_smoothing": 0.0},
       "optimizer": {"kind": "adam", "lr": 0.001, "weight_decay": 0.0, "momentum": 0.9, "nesterov": false},
       "schedule":  {"kind": "none", "warmup_epochs": 0, "step_size": 10, "gamma": 0.1,
@@ -19,6 +23,9 @@ The JSON form (every key optional; missing keys take the defaults shown)::
       "telemetry": {"enabled": true, "feature_map_interval": 0.5, "stats_interval": 2.0}
     }
 
+- recipe kinds (`engine.train.recipes`): supervised, autoencoder (input_noise: denoising), vae (kl_weight),
+  gan (per-network optimizer and lr, discriminator_steps); loss and metrics checks against the dataset's
+  targets apply to supervised training only (the recipes check their network's structure instead).
 - loss kinds: cross_entropy (label_smoothing), nll (after LogSoftmax), bce_with_logits, mse, l1, smooth_l1.
 - optimizer kinds: sgd (momentum, nesterov), adam, adamw, rmsprop (momentum), adagrad.
 - schedule kinds: none, step (every step_size epochs times gamma), cosine (to min_lr), one_cycle
