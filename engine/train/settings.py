@@ -278,6 +278,9 @@ def _rules(s: TrainingSettings) -> list[str]:
         p.append(f"warm-up ({sched.warmup_epochs} epochs) must be shorter than training ({s.epochs} epochs)")
     if sched.kind == "one_cycle" and sched.warmup_epochs:
         p.append("the one_cycle schedule warms up by itself; set warm-up epochs to 0")
+    if s.recipe.kind == "gan" and s.precision == "fp16":
+        p.append("the gan recipe trains in float32 or bf16 (fp16 would need a loss scale per network); choose "
+                 "bf16 or none")
     es = s.early_stopping
     allowed = ("val_loss", "train_loss", *(f"val_{m}" for m in s.metrics))
     if es.metric not in allowed:

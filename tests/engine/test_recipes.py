@@ -112,6 +112,21 @@ def test_autoencoder_output_must_match_the_input_and_bce_needs_sigmoid():
     assert "reconstructs its input" in text and "end the decoder with Sigmoid" in text
 
 
+def test_a_gan_refuses_fp16_and_data_parallel_training():
+    project = dcgan_shapes()
+    project.training = {**project.training, "precision": "fp16"}
+    messages = [p.message for p in preflight(project.network, project.dataset, project.training)]
+    assert any("gan recipe trains in float32 or bf16" in m for m in messages)
+    from engine.train.setup import build_setup, check_job
+
+    job = TrainingJob.from_project(dcgan_shapes(), "ddp")
+    job.dataset = DatasetConfig(job.dataset.kind, {**job.dataset.params, "n_samples": 60}, seed=0)
+    checked, problems = check_job(job)
+    assert checked is not None, problems
+    with pytest.raises(ValueError, match="trains in one process"):
+        build_setup(checked, torch.device("cpu"), rank=0, world=2)
+
+
 def test_vae_recipe_needs_a_sampling_layer():
     project = conv_autoencoder()
     project.training = {**project.training, "recipe": {"kind": "vae"}}

@@ -46,26 +46,33 @@ PICTURE_SEED = 20240613  # the fixed noise of generated samples and validation f
 
 
 class PartSums:
-    """Running sums of named loss terms on the device: a window (since the last report) and an epoch."""
+    """Running sums of named loss terms on the device: the training window (since the last report), the
+    training epoch, and the evaluation in progress. Adding a step's terms is one stack and one add."""
 
     def __init__(self, names: tuple[str, ...], device: torch.device) -> None:
         self.names = names
-        self._sums = {phase: torch.zeros(len(names), device=device) for phase in ("window", "train", "eval")}
+        self._train = torch.zeros(2, len(names), device=device)  # rows: window, epoch
+        self._eval = torch.zeros(len(names), device=device)
         self._counts = {"window": 0, "train": 0, "eval": 0}
 
     def add(self, values: list[torch.Tensor], training: bool) -> None:
         stacked = torch.stack([v.detach().float() for v in values])
-        for phase in (("window", "train") if training else ("eval",)):
-            self._sums[phase] += stacked
-            self._counts[phase] += 1
+        if training:
+            self._train += stacked  # both rows at once
+            self._counts["window"] += 1
+            self._counts["train"] += 1
+        else:
+            self._eval += stacked
+            self._counts["eval"] += 1
 
     def take(self, phase: str) -> dict[str, float]:
         """Mean of each term since the phase's last take (one sync), then start again."""
         count = self._counts[phase]
         if not count:
             return {}
-        means = (self._sums[phase] / count).tolist()
-        self._sums[phase].zero_()
+        row = self._eval if phase == "eval" else self._train[0 if phase == "window" else 1]
+        means = (row / count).tolist()
+        row.zero_()
         self._counts[phase] = 0
         return dict(zip(self.names, means))
 
