@@ -356,3 +356,52 @@ def test_cli_exports_a_part(tmp_path):
     wrong = subprocess.run([sys.executable, "-m", "engine.cli", "export", str(path), "--format", "onnx",
                             "--part", "encoder"], capture_output=True, text=True, cwd=ROOT)
     assert wrong.returncode == 1 and "no part 'encoder'" in wrong.stderr
+
+
+# ---- the steady-state step reads nothing back from the device ---------------------------------------
+class HostRead(AssertionError):
+    """A tensor's value was read by Python: on a GPU, a sync."""
+
+
+@pytest.fixture
+def no_host_reads(monkeypatch):
+    """Every Python-level read of a tensor's value (item, float, bool, tolist, numpy, cpu) raises."""
+    def refuse(self, *args, **kwargs):
+        raise HostRead("a tensor's value was read during a step")
+
+    for name in ("item", "__float__", "__int__", "__bool__", "tolist", "numpy", "cpu"):
+        monkeypatch.setattr(torch.Tensor, name, refuse)
+    yield
+    monkeypatch.undo()
+
+
+def recipe_setup(project: Project, **recipe: object):
+    from engine.train.setup import build_setup, check_job
+
+    job = TrainingJob.from_project(project, "sync")
+    job.dataset = DatasetConfig(job.dataset.kind, {**job.dataset.params, "n_samples": 200}, seed=0)
+    for key, value in recipe.items():
+        setattr(job.settings.recipe, key, value)
+    checked, problems = check_job(job)
+    assert checked is not None, problems
+    setup = build_setup(checked, torch.device("cpu"))
+    return setup, list(setup.batches.epoch(0))[:3]
+
+
+@pytest.mark.parametrize("build, recipe", [(conv_autoencoder, {"input_noise": 0.1}), (vae_shapes, {}),
+                                           (dcgan_shapes, {"discriminator_steps": 2})],
+                         ids=["denoising", "vae", "gan"])
+def test_a_recipe_step_never_reads_a_value_back(build, recipe, request):
+    setup, batches = recipe_setup(build(), **recipe)
+    request.getfixturevalue("no_host_reads")
+    for xb, yb in batches:
+        if setup.recipe.step is not None:
+            setup.recipe.step(xb, yb)
+            continue
+        out = setup.model(setup.augment(xb) if setup.augment is not None else xb)
+        loss = setup.loss_fn(out, yb)
+        setup.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        setup.optimizer.step()
+    with pytest.raises(HostRead):  # the guard works: reading the parts is the report's one sync
+        setup.recipe.window_parts()
