@@ -11,6 +11,9 @@ Every run goes through `run_job`, as the studio and the CLI train; seeds are fix
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -21,6 +24,15 @@ from engine.train.job import TrainingJob
 from engine.train.session import RunResult, run_job
 
 SAMPLES = 64
+PICTURES = Path(os.environ.get("LAYERLOOM_SCREENSHOTS") or Path(__file__).parents[2] / "build" / "screenshots")
+
+
+def save_grid(images: torch.Tensor, name: str) -> None:
+    """The samples as one picture for a person to look at (build/screenshots, outside the sources)."""
+    from torchvision.utils import save_image
+
+    PICTURES.mkdir(parents=True, exist_ok=True)
+    save_image(F.interpolate(images, scale_factor=3, mode="nearest"), PICTURES / name, nrow=8, padding=3)
 
 
 def train(project: Project, **overrides: object) -> RunResult:
@@ -77,6 +89,7 @@ def test_vae_samples_are_shapes_the_classifier_recognises(classifier):
     z = recipe.draw_noise(SAMPLES, torch.Generator().manual_seed(1))
     with torch.no_grad():
         images = recipe.decoder.eval()(z)
+    save_grid(images, "recipes_vae_samples.png")
     confidence, classes = judge(classifier, images)
     confident = float((confidence >= 0.6).float().mean())
     print(f"VAE samples: {confident:.0%} with confidence >= 60%, median confidence "
@@ -94,6 +107,7 @@ def test_dcgan_samples_cover_at_least_four_shapes(classifier):
     z = recipe.draw_noise(SAMPLES, torch.Generator().manual_seed(1))
     with torch.no_grad():
         images = recipe.generator.eval()(z)
+    save_grid(images, "recipes_dcgan_samples.png")
     confidence, classes = judge(classifier, images)
     distinct = sorted(set(classes.tolist()))
     print(f"DCGAN samples: classes {torch.bincount(classes, minlength=6).tolist()} ({len(distinct)} distinct), "
