@@ -93,6 +93,7 @@ class TrainingUi(QObject):
         self.exporter = ExportAction(self)
         self.run_menu.addSeparator()
         self.run_menu.addAction(self.exporter.action)
+        self.run_menu.addAction(self.exporter.part_action)
         self._connect()
         if not restore_state(window):
             QTimer.singleShot(0, self, lambda: default_sizes(window, self.docks))

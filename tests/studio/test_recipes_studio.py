@@ -75,3 +75,39 @@ def test_the_autoencoder_example_trains_and_a_vae_without_sampling_is_refused(wi
     qtbot.waitUntil(lambda: len(list_runs(project)) == 1, timeout=30_000)
     record = get_run(project, list_runs(project)[0].run_id)
     assert record.status == "completed" and "reconstruction" in record.epochs[-1]["val"]
+
+
+def test_export_part_writes_the_generator_alone_from_the_run_menu(window, local, qtbot, tmp_path, monkeypatch):
+    import onnx
+    from PySide6.QtWidgets import QFileDialog, QInputDialog
+
+    project = open_small(window, qtbot, local, "dcgan_shapes", samples=200, epochs=1)
+    assert local.train()
+    qtbot.waitUntil(lambda: not local.runs.active and bool(list_runs(project)), timeout=120_000)
+    offered, captions = [], []
+
+    def choose_part(parent, title, label, items, *rest, **kw):
+        offered.extend(items)
+        return "generator", True
+
+    def save_dialog(parent, caption, *rest, **kw):
+        captions.append(caption)
+        return str(tmp_path / "generator.onnx"), ""
+
+    monkeypatch.setattr(QInputDialog, "getItem", choose_part)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", save_dialog)
+    assert "Export Part…" in [a.text().replace("&", "") for a in local.run_menu.actions()]
+    local.exporter.part_action.trigger()
+    qtbot.waitUntil(lambda: local.exporter.pending == 0, timeout=120_000)
+    assert offered == ["generator", "discriminator"]
+    assert captions == ["Export the generator with the best weights of run 'run-1'"]
+    assert (tmp_path / "generator.onnx").exists(), local.panels["log"].lines[-3:]
+    assert "onnxruntime" in window.statusBar().currentMessage()
+    model = onnx.load(str(tmp_path / "generator.onnx"))
+    assert [i.name for i in model.graph.input] == ["noise"]
+
+
+def test_export_part_of_a_classifier_says_there_is_none(window, training, qtbot):
+    open_small(window, qtbot, training)
+    training.exporter.part_action.trigger()
+    assert "No part to export" in training.error_banner.title.text()
