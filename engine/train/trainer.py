@@ -289,8 +289,11 @@ class Trainer:
         if len(x) == 0:
             return {}, None
         size = self.settings.batch_size * EVAL_BATCH_FACTOR
-        if s.recipe is not None and s.recipe.evaluate is not None:
-            return s.recipe.evaluate(data, size), None
+        if s.recipe is not None and s.recipe.evaluate is not None:  # a GAN's two networks
+            result = s.recipe.evaluate(data, size)
+            if not math.isfinite(result.get("loss", 0.0)):
+                raise NonFiniteLoss(f"the {split} loss is not finite", split)
+            return result, None
         sums = MetricSums(self.settings.metrics, s.task, s.num_classes, s.device, self.settings.top_k,
                           confusion, keep_step_losses=True)
         s.module.eval()
