@@ -226,6 +226,15 @@ def test_gan_run_alternates_two_optimisers_and_reports_both_losses():
     assert result.record.epochs[-1]["best"]  # a GAN keeps its last epoch as its best
 
 
+def test_a_supervised_run_sends_the_probed_nodes_activations_in_2d():
+    _, messages = quick_run(lenet5(), epochs=2)  # the example probes conv1
+    points = of_type(messages, "latent_points")
+    assert len(points) == 2 and points[-1]["node_id"] == "conv1" and points[-1]["method"] == "pca"
+    assert points[-1]["points"].shape == (len(points[-1]["labels"]), 2) and points[-1]["points"].dtype == np.float32
+    assert set(points[-1]["labels"]) <= set(range(6)) and points[-1]["class_names"][0] == "circle"
+    assert of_type(messages, "sample_predictions")  # beside, not instead of, the predictions
+
+
 def test_generated_samples_come_from_one_fixed_noise_batch():
     """The last grid is exactly what the final generator makes of the fixed noise (seeded, the same every epoch)."""
     from engine.train.recipes.pictures import GENERATED, NOISE_SEED, thumbnails

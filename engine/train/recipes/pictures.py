@@ -12,6 +12,10 @@ second and always for the last epoch):
 - vae and gan: `GeneratedSamples` decoded from one fixed noise batch (the same every epoch, so
   epochs compare).
 
+`node_points` gives any node's activations for the same validation samples as `LatentPoints`
+(through PCA when they have more than two values): the reporter sends it for the probed node of a
+supervised run.
+
 Every forward runs in eval mode without gradients, on batches kept from the first call; the
 network is put back in training mode after. Inputs that are not images make no image messages.
 """
@@ -104,25 +108,50 @@ def _reconstructions(trainer: Trainer, run_id: str, epoch: int) -> list[t.Messag
 def _latent(trainer: Trainer, run_id: str, epoch: int, class_names: list[str]) -> list[t.Message]:
     recipe = trainer.setup.recipe
     assert recipe is not None
-    x = _val_samples(trainer, LATENT_POINTS)
-    if recipe.latent is None or not len(x):
+    if recipe.latent is None:
         return []
+    message = _points(trainer, run_id, epoch, recipe.latent, class_names, recipe.labels)
+    if message is not None and recipe.kind == VAE:
+        message.node_id = None  # the VAE's latent mean (the Sampling layer gives it when evaluating)
+    return [message] if message is not None else []
+
+
+def node_points(trainer: Trainer, run_id: str, epoch: int, node_id: str,
+                class_names: list[str]) -> list[t.Message]:
+    """A node's activations for the first validation samples in 2-D, coloured by class (supervised runs)."""
+    if node_id not in trainer.module._modules:
+        return []  # an Input, an Output, or a node that is gone
+    labels = trainer.setup.val[1] if trainer.setup.task == "classification" else None
+    module = trainer.module
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad(), trainer.setup.precision.autocast():
+            message = _points(trainer, run_id, epoch, node_id, class_names, labels)
+    finally:
+        module.train(was_training)
+    return [message] if message is not None else []
+
+
+def _points(trainer: Trainer, run_id: str, epoch: int, node_id: str, class_names: list[str],
+            labels: torch.Tensor | None) -> t.LatentPoints | None:
+    x = _val_samples(trainer, LATENT_POINTS)
+    if not len(x):
+        return None
     kept: list[torch.Tensor] = []
-    handle = trainer.module.get_submodule(recipe.latent).register_forward_hook(
+    handle = trainer.module.get_submodule(node_id).register_forward_hook(
         lambda module, args, output: kept.append(output))
     try:
         trainer.module(x)
     finally:
         handle.remove()
-    if not kept:
-        return []
-    codes = kept[0].float().reshape(len(x), -1)
-    points, method = project_2d(codes)
-    labels = recipe.labels[:len(x)].cpu().numpy().astype(np.int64) if recipe.labels is not None else \
+    if not kept or not isinstance(kept[0], torch.Tensor) or not kept[0].is_floating_point():
+        return None
+    points, method = project_2d(kept[0].float().reshape(len(x), -1))
+    classes = labels[:len(x)].cpu().numpy().astype(np.int64) if labels is not None else \
         np.full(len(x), -1, dtype=np.int64)
-    node_id = None if recipe.kind == VAE else recipe.latent
-    return [t.LatentPoints(run_id, epoch, points, labels, list(class_names) if recipe.labels is not None else [],
-                           node_id, method)]
+    return t.LatentPoints(run_id, epoch, points, classes, list(class_names) if labels is not None else [],
+                          node_id, method)
 
 
 def project_2d(codes: torch.Tensor) -> tuple[np.ndarray, str]:
