@@ -8,7 +8,6 @@ This is the first stage that needs torch.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import torch
@@ -91,8 +90,8 @@ def build_setup(checked: CheckedJob, device: torch.device, rank: int = 0, world:
     augment = None
     if s.augment.enabled:
         augment = make_augmenter(s.augment, summary.input_shape, seed=s.seed + rank)
-    if recipe is not None and recipe.augment is not None:  # denoising noise, after any augmentation
-        augment = recipe.augment if augment is None else _then(augment, recipe.augment)
+    if recipe is not None and recipe.wrap_augment is not None:  # autoencoders: targets and denoising noise
+        augment = recipe.wrap_augment(augment)
     supervised = s.recipe.kind == SUPERVISED
     task = summary.task if supervised else "regression"  # what the metrics compare: reconstructions
     loss_fn = recipe.loss if recipe is not None and recipe.loss is not None else \
@@ -105,11 +104,6 @@ def build_setup(checked: CheckedJob, device: torch.device, rank: int = 0, world:
         num_classes=summary.num_classes if supervised else None, names=job.names, augment=augment,
         reduce=_all_reduce if world > 1 else None, agree=_agree if world > 1 else None, world=world,
         recipe=recipe)
-
-
-def _then(first: Callable[[torch.Tensor], torch.Tensor],
-          second: Callable[[torch.Tensor], torch.Tensor]) -> Callable[[torch.Tensor], torch.Tensor]:
-    return lambda x: second(first(x))
 
 
 def _resident(pair: tuple[torch.Tensor, torch.Tensor], device: torch.device,

@@ -188,6 +188,28 @@ def test_denoising_trains_on_noisy_inputs_against_clean_targets():
     assert torch.equal(x_val, y_val)  # validation measures reconstructions of clean inputs
 
 
+def test_an_augmented_batch_is_its_own_target():
+    """With flips and crops an autoencoder reconstructs the augmented image, not the original one."""
+    from engine.train.setup import build_setup, check_job
+
+    project = conv_autoencoder()
+    project.training = {**project.training, "augment": {"hflip": True, "crop_padding": 2, "rotation": 0.0,
+                                                        "color_jitter": 0.0}}
+    job = TrainingJob.from_project(project, "augment")
+    job.dataset = DatasetConfig(job.dataset.kind, {**job.dataset.params, "n_samples": 120}, seed=0)
+    checked, problems = check_job(job)
+    assert checked is not None, problems
+    setup = build_setup(checked, torch.device("cpu"))
+    xb, yb = next(iter(setup.batches.epoch(0)))
+    augmented = setup.augment(xb)
+    assert not torch.equal(augmented, xb)
+    with torch.no_grad():
+        out = setup.model(augmented)
+        loss = setup.loss_fn(out, yb)
+    assert float(loss) == pytest.approx(float(torch.nn.functional.mse_loss(out, augmented)), rel=1e-6)
+    assert float(loss) != pytest.approx(float(torch.nn.functional.mse_loss(out, xb)), rel=1e-3)
+
+
 def test_vae_run_plots_kl_and_reconstruction_apart_and_samples_from_fixed_noise():
     result, messages = quick_run(vae_shapes())
     epoch = of_type(messages, "epoch")[-1]

@@ -4,8 +4,9 @@
 training (the trainer's own step) or a `Recipe` whose pieces `engine.train.setup` wires in:
 
 - autoencoder and vae: the data's targets become the inputs themselves (the same tensors, no
-  copy) and `loss` compares the output with them (mse, l1 or bce); denoising adds Gaussian noise
-  to the training inputs through the trainer's augmentation hook, so the target stays clean. The
+  copy) and `loss` compares the output with them (mse, l1 or bce). `wrap_augment` wraps the
+  trainer's augmentation hook: the augmented batch (flips, crops...) becomes the training target,
+  and denoising adds Gaussian noise to the network's input only, so the target stays clean. The
   vae adds ``kl_weight`` times the KL term its Sampling layer computes. The trainer's own step
   runs unchanged.
 - gan (`engine.train.recipes.gan`): `step` replaces the whole training step and `evaluate`
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from engine.train.device import Precision
 
 TensorPair = tuple[torch.Tensor, torch.Tensor]
+Augment = Callable[[torch.Tensor], torch.Tensor]
 
 
 class PartSums:
@@ -80,7 +82,7 @@ class Recipe:
     kind: str
     parts: PartSums
     loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
-    augment: Callable[[torch.Tensor], torch.Tensor] | None = None
+    wrap_augment: Callable[[Augment | None], Augment | None] | None = None  # the trainer's augmentation, wrapped
     step: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor, torch.Tensor]] | None = None
     evaluate: Callable[[TensorPair, int], dict[str, float]] | None = None
     best_is_last: bool = False  # a GAN's losses say nothing about the best epoch: keep the last
@@ -152,7 +154,11 @@ def _autoencoder(doc: GraphDocument, analysis: Analysis, module: fx.GraphModule,
     parts = PartSums((RECONSTRUCTION, KL) if vae else (RECONSTRUCTION,), device)
     reconstruct, weight = reconstruction_loss(r.reconstruction_loss), r.kl_weight
 
+    clean: list[torch.Tensor | None] = [None]  # the training batch as augmented, before any denoising noise
+
     def loss(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if module.training and clean[0] is not None:
+            target = clean[0]
         recon = reconstruct(out, target)
         if not vae:
             parts.add([recon], module.training)
@@ -162,16 +168,23 @@ def _autoencoder(doc: GraphDocument, analysis: Analysis, module: fx.GraphModule,
         parts.add([recon, kl], module.training)
         return recon + weight * kl
 
-    augment = None
-    if r.input_noise > 0:
-        std = r.input_noise
+    std = r.input_noise
+
+    def wrap_augment(base: Augment | None) -> Augment | None:
+        if base is None and std == 0:
+            return None
 
         def augment(x: torch.Tensor) -> torch.Tensor:
-            return x + std * torch.randn_like(x)
+            if base is not None:
+                x = base(x)
+                clean[0] = x  # the target of this step
+            return x + std * torch.randn_like(x) if std > 0 else x
+
+        return augment
 
     split, _ = autoencoder_split(doc, analysis)
     decoder = part_module(doc, analysis, r.kind, "decoder", module) if vae and split is not None else None
-    return Recipe(r.kind, parts, loss=loss, augment=augment, labels=val_labels,
+    return Recipe(r.kind, parts, loss=loss, wrap_augment=wrap_augment, labels=val_labels,
                   latent=split.latent if split is not None else None, decoder=decoder,
                   draw_noise=_normal_noise(analysis.output_of(split.latent).shape, device)
                   if vae and split is not None else None)
