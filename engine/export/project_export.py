@@ -5,7 +5,9 @@
 the project (safetensors, never pickle), exports and checks with `export_network`, and returns the
 `ExportReport` with ``run_id`` and ``weights_from`` filled in, so the CLI and the studio can tell
 the user exactly which run's weights a file holds. A missing run or unreadable weights raise
-`RunChoiceError` (an `ExportError`) with a message for the user.
+`RunChoiceError` (an `ExportError`) with a message for the user. With `part` (generator,
+discriminator, encoder, decoder: what the project's training recipe has) only that part of the
+network is exported, with its own layers' weights (`engine.export.parts`).
 """
 
 from __future__ import annotations
@@ -26,22 +28,30 @@ _WHICH = {"best": "best epoch", "last": "last epoch"}
 
 
 def export_project(project: Any, fmt: str, path: str | os.PathLike[str], run_id: str | None = None,
-                   which: str = "best") -> ExportReport:
-    """Export `project`'s network with the weights of `run_id` (default: the newest run)."""
+                   which: str = "best", part: str | None = None) -> ExportReport:
+    """Export `project`'s network (or one `part` of it) with the weights of `run_id` (default: the newest run)."""
     from engine.runs import RunError, list_runs, load_run_weights
+
+    def export(weights: Any, weights_from: str) -> ExportReport:
+        if part is None:
+            return export_network(project.network, fmt, path, weights, weights_from=weights_from)
+        from engine.export.parts import export_part
+        from engine.train.preflight import recipe_kind
+
+        return export_part(project.network, recipe_kind(project.training), part, fmt, path, weights,
+                           weights_from=weights_from)
 
     chosen = None if run_id == NO_RUN else _choose_run(project, run_id, list_runs)
     if chosen is None:
         fresh = "freshly initialised" + (" (the project has no runs yet)" if run_id != NO_RUN else "")
-        report = export_network(project.network, fmt, path, None, weights_from=fresh)
+        report = export(None, fresh)
         report.run_id = None
         return report
     try:
         weights = load_run_weights(project, chosen, which)
     except RunError as exc:
         raise RunChoiceError(str(exc)) from None
-    report = export_network(project.network, fmt, path, weights,
-                            weights_from=f"run '{chosen}' ({_WHICH.get(which, which)})")
+    report = export(weights, f"run '{chosen}' ({_WHICH.get(which, which)})")
     report.run_id = chosen
     return report
 

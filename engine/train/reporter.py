@@ -10,6 +10,10 @@ confusion matrix. Feature maps and statistics are also sent for the initial weig
 first step) and the final ones (at the end of a completed or stopped run), so a short run shows
 both and the periodic ones never need to come early. None of it runs per step: the reporter
 works only at progress reports and epoch ends.
+A run with a training recipe (autoencoder, vae, gan) sends its named loss terms on
+every step message and, in place of sample predictions, the recipe's pictures
+(`engine.train.recipes.pictures`: reconstructions, generated samples, latent points); a supervised
+run sends the probed node's activations in 2-D (latent points, PCA) with its sample predictions.
 Feature maps come from a separate probe forward (`engine.train.probe.Probe`), never from hooks on
 the training path. `set_probes` changes the probed nodes while the run goes
 on. The finished message is the session's job (it knows where the weights went).
@@ -30,6 +34,7 @@ from engine.data.preview import to_uint8_images
 from engine.train.callbacks import Callback, EpochRecord, Failure, Progress
 from engine.train.objective import predicted_classes
 from engine.train.probe import Probe, activation_stats, feature_map_array, param_stats
+from engine.train.recipes.pictures import node_points, recipe_pictures
 from engine.train.trainer import Trainer
 
 Sink = Callable[[dict[str, Any]], None]
@@ -78,8 +83,10 @@ class TelemetryReporter(Callback):
         if not self.detail:
             return
         steps = trainer.setup.batches.steps_per_epoch
+        recipe = trainer.setup.recipe
+        parts = recipe.window_parts() if recipe is not None else {}  # the report has just synced
         self.emit(t.Step(self.run_id, progress.step, progress.epoch, progress.loss, progress.lr,
-                         progress.samples_per_s, progress.epoch_step / max(steps, 1)))
+                         progress.samples_per_s, progress.epoch_step / max(steps, 1), parts))
         now = time.monotonic()
         if now >= self._next_maps or now >= self._next_stats:
             self._look(trainer, now, now >= self._next_stats)
@@ -109,8 +116,14 @@ class TelemetryReporter(Callback):
         if trainer.val_confusion is not None:
             self.emit(t.ConfusionMatrix(self.run_id, "val", record.epoch, trainer.val_confusion.numpy(),
                                         self.class_names))
-        if self.detail:
+        if self.detail and trainer.setup.recipe is not None:
+            for message in recipe_pictures(trainer, self.run_id, record.epoch, self.class_names):
+                self.emit(message)
+        elif self.detail:
             self._sample_predictions(trainer, record.epoch)
+            if self.probes:  # the probed (selected) node's activations in 2-D, coloured by class
+                for message in node_points(trainer, self.run_id, record.epoch, self.probes[0], self.class_names):
+                    self.emit(message)
 
     def on_test_end(self, trainer: Trainer, metrics: dict[str, float]) -> None:
         if trainer.test_confusion is not None:

@@ -41,7 +41,7 @@ from engine.train.preflight import StartProblem, problems_text
 from engine.train.probe import Probe
 from engine.train.recorder import RunRecorder, flat_metrics, now_iso
 from engine.train.reporter import RELU_TYPES, TelemetryReporter
-from engine.train.setup import CheckedJob, build_setup, check_job, probe_inputs
+from engine.train.setup import CheckedJob, build_setup, check_job, probe_input_ids, probe_inputs
 from engine.train.tensorboard_log import tensorboard_callbacks
 from engine.train.trainer import Trainer
 
@@ -161,7 +161,7 @@ def _reporter(checked: CheckedJob, record: RunRecord, send: Sink, module: fx.Gra
               device: torch.device) -> TelemetryReporter:
     job, s, doc = checked.job, checked.job.settings, checked.job.document
     relu_ids = [n.id for n in doc.nodes.values() if n.type_id in RELU_TYPES]
-    probe = Probe(module, probe_inputs(checked, device), [checked.input_id])
+    probe = Probe(module, probe_inputs(checked, device), probe_input_ids(checked))
     start = {"settings": record.settings, "device": record.device, "parameter_count": record.parameter_count,
              "dataset": record.dataset_summary, "network": record.network}
     return TelemetryReporter(job.run_id, send, start, probe, list(s.probes), relu_ids,

@@ -14,6 +14,7 @@ from typing import Any
 from engine.data.augment_config import AUGMENT_SETTINGS
 from engine.data.augment_config import SECTION as AUGMENTATION
 from engine.settings_schema import Setting, by_path, prefixed, setting
+from engine.train.recipes.declared import RECIPE, RECIPE_SETTINGS
 
 LOSSES = ("cross_entropy", "nll", "bce_with_logits", "mse", "l1", "smooth_l1")
 CLASS_LOSSES = ("cross_entropy", "nll")
@@ -30,7 +31,7 @@ RUN, LOSS, OPTIMIZER, SCHEDULE, EARLY = "Run", "Loss and metrics", "Optimizer", 
     "Early stopping"
 DATA, TELEMETRY, PROBES = "Data loading", "Live telemetry", "Feature-map probes"
 TENSORBOARD = "TensorBoard logs"
-SECTIONS = (RUN, LOSS, OPTIMIZER, SCHEDULE, EARLY, AUGMENTATION, DATA, TELEMETRY, PROBES, TENSORBOARD)
+SECTIONS = (RUN, RECIPE, LOSS, OPTIMIZER, SCHEDULE, EARLY, AUGMENTATION, DATA, TELEMETRY, PROBES, TENSORBOARD)
 
 TRAINING_SETTINGS: tuple[Setting, ...] = (
     setting("epochs", "int", 10, "Epochs", RUN, "How many passes over the training data.",
@@ -53,6 +54,7 @@ TRAINING_SETTINGS: tuple[Setting, ...] = (
             "How many epochs' weights a run keeps to fork from, spread over the run (each costs the size of the "
             "weights in the project file; best and last are always "
             "kept; 0 keeps none).", minimum=0, maximum=1000),
+    *RECIPE_SETTINGS,
     setting("loss.kind", "choice", "cross_entropy", "Loss", LOSS,
             "The function minimised: nll expects LogSoftmax outputs.", choices=LOSSES),
     setting("loss.label_smoothing", "float", 0.0, "Label smoothing", LOSS, "cross_entropy only.",

@@ -33,7 +33,7 @@ import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import fx, nn
@@ -51,6 +51,9 @@ from engine.train.snapshot import WeightSnapshot
 SYNC_INTERVAL = 0.1  # seconds between host syncs (progress reports and finiteness checks)
 SNAPSHOT_BUDGET = 0.01  # the recent-weights copy may take at most this share of the training time
 EVAL_BATCH_FACTOR = 4  # evaluation batches are this much larger than training batches
+
+if TYPE_CHECKING:
+    from engine.train.recipes.runtime import Recipe
 
 TensorPair = tuple[torch.Tensor, torch.Tensor]
 
@@ -77,6 +80,7 @@ class TrainSetup:
     reduce: Callable[[MetricSums], None] | None = None  # sums training metrics across ranks
     agree: Callable[[bool], bool] | None = None  # rank 0's stop decision, on every rank
     world: int = 1
+    recipe: Recipe | None = None  # autoencoder, vae, gan (engine.train.recipes); None: supervised
 
 
 @contextlib.contextmanager
@@ -189,6 +193,7 @@ class Trainer:
         scaler, clip, autocast = s.precision.scaler, self.settings.grad_clip, s.precision.autocast
         mixed, varying_lr = s.precision.dtype is not None, not schedule.constant
         step_callbacks = self.callbacks.step_callbacks
+        custom = s.recipe.step if s.recipe is not None else None  # a recipe's own step (a GAN's two networks)
         sums = self._train_sums
         sums.reset()
         self._synced = (0.0, 0, self._synced[2], self._seen)
@@ -200,21 +205,24 @@ class Trainer:
             self._inputs = (xb,)
             if varying_lr:  # a Python call per step saved where the rate never changes
                 schedule.before_step(self.step)
-            if mixed:
-                with autocast():
+            if custom is not None:
+                out, yb, loss = custom(xb, yb)
+            else:
+                if mixed:
+                    with autocast():
+                        out = forward(xb)
+                        loss = loss_fn(out, yb)
+                else:
                     out = forward(xb)
                     loss = loss_fn(out, yb)
-            else:
-                out = forward(xb)
-                loss = loss_fn(out, yb)
-            opt.zero_grad(set_to_none=True)
-            if scaler is None:
-                loss.backward()
-                if clip:
-                    nn.utils.clip_grad_norm_(model.parameters(), clip)
-                opt.step()
-            else:
-                self._scaled_step(loss, scaler, clip)
+                opt.zero_grad(set_to_none=True)
+                if scaler is None:
+                    loss.backward()
+                    if clip:
+                        nn.utils.clip_grad_norm_(model.parameters(), clip)
+                    opt.step()
+                else:
+                    self._scaled_step(loss, scaler, clip)
             sums.update(out, yb, loss)
             self.step += 1
             self._seen += yb.shape[0] * s.world  # shape, not len(): no Python-level Tensor.__len__
@@ -233,6 +241,8 @@ class Trainer:
             sums.flush()
             s.reduce(sums)
         result = sums.result() or {"loss": math.nan}
+        if s.recipe is not None:  # the named loss terms beside the loss
+            result.update(s.recipe.epoch_parts(training=True))
         if s.world == 1:
             self._check_training_loss(sums, epoch)
         self._check_finite(result["loss"], sums.batches)
@@ -304,9 +314,14 @@ class Trainer:
         x, y = data
         if len(x) == 0:
             return {}, None
+        size = self.settings.batch_size * EVAL_BATCH_FACTOR
+        if s.recipe is not None and s.recipe.evaluate is not None:  # a GAN's two networks
+            result = s.recipe.evaluate(data, size)
+            if not math.isfinite(result.get("loss", 0.0)):
+                raise NonFiniteLoss(f"the {split} loss is not finite", split)
+            return result, None
         sums = MetricSums(self.settings.metrics, s.task, s.num_classes, s.device, self.settings.top_k,
                           confusion, keep_step_losses=True, per_sample=True)
-        size = self.settings.batch_size * EVAL_BATCH_FACTOR
         s.module.eval()
         try:
             with torch.no_grad(), s.precision.autocast():
@@ -317,6 +332,8 @@ class Trainer:
         finally:
             s.module.train()
         result = sums.result()
+        if s.recipe is not None:
+            result.update(s.recipe.epoch_parts(training=False))
         if not math.isfinite(result["loss"]):
             self._keep_failing_batch(sums, x, size)
             raise NonFiniteLoss(f"the {split} loss is not finite", split)
@@ -357,7 +374,7 @@ class Trainer:
             metric = "train_loss"
         if value is None:
             return False
-        if self.best is None:
+        if self.best is None or (self.setup.recipe is not None and self.setup.recipe.best_is_last):
             return True
         previous = metric_value(self.best, metric)
         if previous is None:
@@ -395,6 +412,8 @@ class Trainer:
     def _describe(self, exc: BaseException) -> Failure:
         """The failure, diagnosed with the recent weights when the live ones were spoilt by it."""
         s = self.setup
+        if s.recipe is not None and s.recipe.step_inputs is not None and self._inputs and len(self._inputs) == 1:
+            self._inputs = s.recipe.step_inputs(self._inputs[0])  # a GAN's network takes noise and samples
         failure = describe_failure(exc, s.module, self._inputs, s.names, self.settings.batch_size, self.lr,
                                    s.precision.autocast)
         spoilt = isinstance(exc, NonFiniteLoss) and exc.split == "training" and self._recent.captured and \

@@ -98,6 +98,7 @@ class TrainingUi(QObject):
         self.exporter = ExportAction(self)
         self.run_menu.addSeparator()
         self.run_menu.addAction(self.exporter.action)
+        self.run_menu.addAction(self.exporter.part_action)
         self.forks = ForkAction(self)
         self.lr_finder: LRFinderDialog | None = None
         self._connect()
