@@ -1,9 +1,11 @@
-"""Commands from whoever started the run: pause, resume, stop, set_probes.
+"""Commands from whoever started the run: pause, resume, stop, set_probes, explain.
 
 Commands are plain dicts (``{"cmd": "pause"}``, ``{"cmd": "set_probes", "nodes": ["conv1"]}``)
 read from a `CommandSource` (a pipe in the worker, a queue in-process). `Control` is a callback
 that reads them at every progress report (about 10 times a second) and at epoch boundaries, so it
-never slows the hot loop. Pausing blocks inside the callback, between two steps, until resume or
+never slows the hot loop. Commands other than the first four go to the `handlers` given by name
+(``explain``: the selected sample for the live Grad-CAM, `engine.explain.live`). Pausing blocks
+inside the callback, between two steps, until resume or
 stop arrives; stop sets ``trainer.should_stop`` and the step in flight finishes first.
 """
 
@@ -18,7 +20,7 @@ from engine.train.callbacks import Callback, EpochRecord, Progress
 from engine.train.trainer import Trainer
 
 Command = dict[str, Any]
-COMMANDS = ("pause", "resume", "stop", "set_probes")
+COMMANDS = ("pause", "resume", "stop", "set_probes", "explain")
 PAUSE_POLL = 0.1  # seconds between looks at the command source while paused
 
 
@@ -52,8 +54,10 @@ class Control(Callback):
     """Applies commands to a running trainer."""
 
     def __init__(self, run_id: str, source: CommandSource, emit: Callable[[t.Message], None],
-                 set_probes: Callable[[list[str]], None] | None = None) -> None:
+                 set_probes: Callable[[list[str]], None] | None = None,
+                 handlers: dict[str, Callable[[Command], None]] | None = None) -> None:
         self.run_id, self.source, self.emit, self.set_probes = run_id, source, emit, set_probes
+        self.handlers = dict(handlers or {})  # further commands by name (explain: engine.explain.live)
 
     def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:
         self._apply(trainer, self.source.poll())
@@ -73,6 +77,8 @@ class Control(Callback):
                 self._pause(trainer)
             elif name == "set_probes":
                 self._probes(command)
+            elif name in self.handlers:
+                self.handlers[name](command)
 
     def _stop(self, trainer: Trainer) -> None:
         if not trainer.should_stop:
@@ -98,3 +104,5 @@ class Control(Callback):
                     return
                 if name == "set_probes":
                     self._probes(command)
+                elif name in self.handlers:
+                    self.handlers[name](command)

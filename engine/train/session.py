@@ -23,6 +23,7 @@ from torch import fx
 from engine import telemetry as t
 from engine.build import parameter_count
 from engine.data import DatasetError
+from engine.explain.training import explain_callbacks
 from engine.graph.serialize import document_to_data
 from engine.runs import RunRecord
 from engine.train.callbacks import Callback, EarlyStopping, Failure
@@ -125,9 +126,12 @@ def _train(checked: CheckedJob, record: RunRecord, send: Sink, commands: Command
     own: list[Callback] = []
     if place.rank == 0:
         reporter = _reporter(checked, record, send, setup.module, device)
-        own = [reporter, recorder]
+        hooks = explain_callbacks(checked, setup.module, device, job.run_id, lambda m: send(m.to_dict()),
+                                  list(s.probes))
+        own = [reporter, recorder, *hooks.callbacks]
         if commands is not None:
-            own.append(Control(job.run_id, commands, lambda m: send(m.to_dict()), reporter.set_probes))
+            own.append(Control(job.run_id, commands, lambda m: send(m.to_dict()), hooks.following(reporter.set_probes),
+                               {"explain": hooks.explain}))
     es = s.early_stopping
     if es.enabled:  # every rank decides alike (same metrics); rank 0's decision is broadcast anyway
         own.insert(0, EarlyStopping(es.metric, es.patience, s.monitor_mode))
