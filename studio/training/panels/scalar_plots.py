@@ -1,7 +1,9 @@
 """Curves of a run's scalars: loss, metrics, learning rate and throughput.
 
 Every curve is made once and updated with ``setData`` from a growing `Series`; x is measured in
-epochs (epoch + fraction for per-batch points), so runs with other batch sizes line up. The Loss
+epochs (epoch + fraction for per-batch points), so runs with other batch sizes line up. A recipe's
+named loss terms (``Step.parts``: a VAE's reconstruction and KL terms, a GAN's generator and
+discriminator losses) each get a curve of their own in the Loss panel. The Loss
 and Metrics panels also draw the runs chosen for comparison in the Runs panel, dashed.
 """
 
@@ -20,6 +22,9 @@ from studio.training.panels.series import Series
 from studio.training.panels.style import TRAIN, VALIDATION, new_plot, series_color, style_plot
 
 PERCENT = ("accuracy", "top_k")
+# a recipe's loss terms as the legend names them (each is a curve of its own beside the total)
+PART_NAMES = {"reconstruction": "reconstruction", "kl": "KL divergence", "generator": "generator (G)",
+              "discriminator": "discriminator (D)"}
 MAX_NEW_CURVES = 1
 
 
@@ -68,6 +73,8 @@ class LossPanel(PlotPanel):
                        "train": self.add_curve("train", series_color(TRAIN, t), symbol="o"),
                        "val": self.add_curve("validation", series_color(VALIDATION, t), symbol="o")}
         self.curves["batches"].setOpacity(0.45)
+        self.parts: dict[str, Series] = {}  # a recipe's named loss terms (reconstruction, kl, generator, ...)
+        self.part_curves: dict[str, pg.PlotDataItem] = {}
         self.compared: list[pg.PlotDataItem] = []
         context.runs.steps_arrived.connect(self._steps)
         context.runs.epochs_arrived.connect(self._epochs)
@@ -75,6 +82,9 @@ class LossPanel(PlotPanel):
 
     def _steps(self, steps: list[t.Step]) -> None:
         self.batches.extend((_x(s) for s in steps), (float(s.loss) for s in steps))
+        for step in steps:
+            for part, value in (getattr(step, "parts", None) or {}).items():
+                self.parts.setdefault(str(part), Series()).append(_x(step), float(value))
         self.mark_dirty()
 
     def _epochs(self, epochs: list[t.Epoch]) -> None:
@@ -89,9 +99,14 @@ class LossPanel(PlotPanel):
     def redraw(self) -> None:
         for name, series in (("batches", self.batches), ("train", self.train), ("val", self.val)):
             self.curves[name].setData(series.x, series.y)
+        for part, series in self.parts.items():
+            if part not in self.part_curves:  # a term's curve is made the first time it is reported
+                color = series_color(len(self.part_curves) + 2, self.context.theme)
+                self.part_curves[part] = self.add_curve(PART_NAMES.get(part, part), color, width=1.2)
+            self.part_curves[part].setData(series.x, series.y)
 
     def clear(self) -> None:
-        for series in (self.batches, self.train, self.val):
+        for series in (self.batches, self.train, self.val, *self.parts.values()):
             series.clear()
 
     def _compare(self, runs: dict[str, list[dict[str, Any]]]) -> None:
