@@ -2,8 +2,9 @@
 
 Points arrive as `engine.telemetry.LatentPoints`, keyed by where they come from: the VAE
 recipe's latent (its first two dimensions) or the PCA probe of a node (the node probed for
-feature maps: select it on the canvas). The panel draws one scatter per class, so the legend
-names the classes in their colours (points without a class are grey), and a source box switches
+feature maps: select it on the canvas). The panel draws one scatter per class in the class's
+colour (points without a class are grey), names the classes in those colours in a legend line
+above the plot (on the plot it would hide a corner of the cloud), and a source box switches
 between the latent and the nodes seen in this run. Updates come once an epoch.
 """
 
@@ -19,7 +20,7 @@ from studio.training.panels.base import Panel, PanelContext
 from studio.training.panels.style import new_plot, series_color, style_plot
 
 LATENT = "None"  # the key of the VAE's own latent (its message has no node)
-MAX_LEGEND = 12  # more classes than this are drawn without legend entries past it
+MAX_LEGEND = 20  # the legend names this many classes, then says how many more there are
 
 
 class LatentPanel(Panel):
@@ -41,11 +42,15 @@ class LatentPanel(Panel):
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(QLabel("Show"))
         row.addWidget(self.choice, 1)
-        self.plot = new_plot(context.theme, "", "", long_series=False)
+        self.plot = new_plot(context.theme, "", "", legend=False, long_series=False)
+        self.legend = QLabel()  # beside the plot, not on it: a cloud can fill any corner
+        self.legend.setObjectName("latent_legend")
+        self.legend.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.header)
         layout.addLayout(row)
+        layout.addWidget(self.legend)
         layout.addWidget(self.plot, 1)
         context.runs.latent_arrived.connect(self._arrived)
 
@@ -101,6 +106,7 @@ class LatentPanel(Panel):
         for cls, scatter in self.scatters.items():
             chosen = labels == cls
             scatter.setData(x=points[chosen, 0], y=points[chosen, 1])
+        self.legend.setText(self._legend_html(present, names))
         pca = m.method == "pca"
         item.setLabel("bottom", "principal component 1" if pca else "z₁")
         item.setLabel("left", "principal component 2" if pca else "z₂")
@@ -109,15 +115,22 @@ class LatentPanel(Panel):
         self.header.setText(f"<b>{what[0].upper() + what[1:]}</b> · {len(points)} validation samples · after "
                             f"epoch {int(m.epoch) + 1}")
 
+    def _class_color(self, cls: int) -> str:
+        return series_color(cls, self.context.theme) if cls >= 0 else self.context.theme.muted
+
+    def _class_name(self, cls: int, names: list[str]) -> str:
+        return names[cls] if 0 <= cls < len(names) else ("no class" if cls < 0 else str(cls))
+
+    def _legend_html(self, classes: list[int], names: list[str]) -> str:
+        entries = [f"<span style='color:{self._class_color(c)}'>●</span>&nbsp;{self._class_name(c, names)}"
+                   for c in classes[:MAX_LEGEND]]
+        more = f" … and {len(classes) - MAX_LEGEND} more" if len(classes) > MAX_LEGEND else ""
+        return " &nbsp; ".join(entries) + more
+
     def _scatter(self, cls: int, names: list[str]) -> pg.ScatterPlotItem:
-        theme = self.context.theme
-        color = series_color(cls, theme) if cls >= 0 else theme.muted
-        name = names[cls] if 0 <= cls < len(names) else ("no class" if cls < 0 else str(cls))
-        scatter = pg.ScatterPlotItem(size=6, pen=None, brush=pg.mkBrush(color), name=name)
+        scatter = pg.ScatterPlotItem(size=6, pen=None, brush=pg.mkBrush(self._class_color(cls)),
+                                     name=self._class_name(cls, names))
         self.plot.getPlotItem().addItem(scatter)
-        legend = self.plot.getPlotItem().legend
-        if legend is not None and len(self.scatters) >= MAX_LEGEND:
-            legend.removeItem(scatter)
         return scatter
 
     def clear(self) -> None:
@@ -127,6 +140,7 @@ class LatentPanel(Panel):
         for scatter in self.scatters.values():
             item.removeItem(scatter)
         self.scatters = {}
+        self.legend.setText("")
         self.choice.blockSignals(True)
         self.choice.clear()
         self.choice.blockSignals(False)
