@@ -27,7 +27,7 @@ from engine.train.trainer import Trainer
 
 PCA_SAMPLES = 256
 MAX_VALUES = 8_000_000  # samples × features projected at once (32 MB of float32)
-INTERVAL = 0.5  # seconds between projections (very short epochs would flood the studio)
+INTERVAL = 2.0  # seconds between projections: bounds the cost (a 256-sample forward) and the flow of pictures
 
 Emit = Callable[[t.Message], None]
 

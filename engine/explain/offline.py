@@ -105,7 +105,11 @@ def _network(project: Project, run_id: str, network: dict[str, Any], which: str)
         doc = document_from_data(network) if network else project.network
         analysis = analyze(doc)
         module = build_module(doc, analysis)
-        module.load_state_dict(load_run_weights(project, run_id, which))
+        try:
+            weights = load_run_weights(project, run_id, which)
+        except RunError:  # a run stopped before its first epoch ended keeps only its last weights
+            weights = load_run_weights(project, run_id, "last")
+        module.load_state_dict(weights)
     except (BuildError, RuntimeError) as exc:  # a snapshot or weights that do not fit the network
         raise RunError(f"run {run_id!r} cannot be rebuilt with its weights: {str(exc).splitlines()[0]}") from None
     module.eval()

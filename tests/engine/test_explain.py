@@ -225,6 +225,16 @@ def test_a_finished_run_is_explained_from_its_record(trained):
         SampleRef("elsewhere", 0)
 
 
+def test_only_image_classifiers_are_explained():
+    from engine.explain.offline import explain_run
+
+    project = mlp_spirals()
+    result = run_job(_job(project, 1, 300), lambda m: None)
+    add_run(project, result.record)
+    with pytest.raises(ExplainError, match="image classifiers"):
+        explain_run(project, result.record.run_id, SampleRef("val", 0))
+
+
 def test_the_package_top_loads_no_torch():
     code = "import sys, json; import engine.explain; print(json.dumps('torch' in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
