@@ -110,7 +110,8 @@ def _network(project: Project, run_id: str, network: dict[str, Any], which: str)
         except RunError:  # a run stopped before its first epoch ended keeps only its last weights
             weights = load_run_weights(project, run_id, "last")
         module.load_state_dict(weights)
-    except (BuildError, RuntimeError) as exc:  # a snapshot or weights that do not fit the network
+    except (BuildError, RuntimeError, ValueError, KeyError, TypeError) as exc:  # a damaged snapshot, or
+        # weights that do not fit the network (load_state_dict's RuntimeError)
         raise RunError(f"run {run_id!r} cannot be rebuilt with its weights: {str(exc).splitlines()[0]}") from None
     module.eval()
     with _CACHE_LOCK:
