@@ -91,7 +91,7 @@ def test_clicking_a_prediction_explains_it_with_the_runs_weights(window, local, 
 
 
 def test_a_sample_chosen_in_the_preview_gets_grad_cam_every_epoch_while_training(window, local, qtbot, screenshots):
-    open_small(window, qtbot, local, samples=900, epochs=3)
+    open_small(window, qtbot, local, samples=900, epochs=200)
     local.show_panel("dataset")
     grid = local.panels["dataset"].samples
     qtbot.waitUntil(lambda: grid.visible_count() == 16, timeout=10_000)
@@ -101,17 +101,30 @@ def test_a_sample_chosen_in_the_preview_gets_grad_cam_every_epoch_while_training
     qtbot.waitUntil(lambda: not panel.dirty, timeout=5000)
     assert "training sample 6" in panel.header.text()
     assert "Train the network first" in panel.status.text()
-    arrived: list[int] = []
-    local.runs.explanation_arrived.connect(lambda m: arrived.append(int(m.epoch)))
+    arrived: list[tuple[int, str]] = []
+    local.runs.explanation_arrived.connect(lambda m: arrived.append((int(m.epoch), m.node_id)))
     assert local.train()
-    qtbot.waitUntil(lambda: not local.runs.active, timeout=120_000)
-    assert arrived and arrived[-1] == 2 and len(set(arrived)) >= 2  # refreshed as the epochs ended
+    qtbot.waitUntil(lambda: len({e for e, _n in arrived}) >= 3, timeout=120_000)  # refreshed as epochs end
     live = panel.live
     assert (live.split, live.sample_index, live.node_id, live.method) == ("train", 5, "pool2", "grad_cam")
+    qtbot.waitUntil(lambda: not panel.dirty, timeout=5000)
+    assert "live, after epoch" in panel.header.text() and panel.overlay_title.text == "Grad-CAM at pool2"
+    assert np.array_equal(_drawn(panel), heat_overlay(live.input, live.heatmap, panel._lut, 0.65))
+    assert local.docks["explain"].grab().save(str(screenshots / "explain_live.png"))
+    # another node while training: the worker follows without a restart
+    panel.node.setFocus()
+    qtbot.keyClick(panel.node, Qt.Key.Key_Down)
+    assert panel.node_id == "conv1"
+    qtbot.waitUntil(lambda: panel.live is not None and panel.live.node_id == "conv1", timeout=60_000)
+    run_id = local.runs.run_id
+    local.runs.stop()
+    qtbot.waitUntil(lambda: not local.runs.active, timeout=60_000)
+    assert run_id == "run-1"
     # when the run is stored, the panel explains the sample with the finished run's weights
     qtbot.waitUntil(lambda: panel.result is not None, timeout=60_000)
     qtbot.waitUntil(lambda: not panel.dirty, timeout=5000)
     assert panel.result.sample == SampleRef("train", 5) and "weights of run-1" in panel.header.text()
+    assert panel.result.node_id == "conv1"
     assert np.array_equal(panel.result.image, live.input)  # the worker and the studio found the same sample
     assert local.docks["explain"].grab().save(str(screenshots / "explain_after_training.png"))
 
