@@ -88,7 +88,12 @@ class PcaProbe(Callback):
         if node is None:
             return
         self._next = time.monotonic() + INTERVAL
-        activation = self.probe.capture([node]).get(node)
+        try:
+            activation = self.probe.capture([node]).get(node)
+        except Exception as exc:  # a network this probe cannot feed: say so once, never fail the run
+            self.node = None
+            self.emit(t.Log(self.run_id, f"the PCA view of '{node}' stopped: {exc}", "warning"))
+            return
         if activation is None or not activation.is_floating_point():
             return
         count = max(2, min(len(activation), MAX_VALUES // max(activation[0].numel(), 1)))

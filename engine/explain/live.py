@@ -78,7 +78,7 @@ class LiveGradCam(Callback):
             if node is None:
                 raise ExplainError("Grad-CAM needs a node with a spatial output; the network has none")
             result = grad_cam_once(trainer.module, x, node)
-        except ExplainError as exc:
+        except Exception as exc:  # ExplainError, or a network Captum cannot explain: never fail the run
             self.sample = None
             self.emit(t.Log(self.run_id, f"live Grad-CAM stopped: {exc}", "warning"))
             return

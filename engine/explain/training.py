@@ -3,8 +3,9 @@
 `explain_callbacks(checked, module, device, run_id, emit, probes)` returns an `ExplainHooks`:
 the callbacks to add to the trainer (none when live telemetry is off), the handler of the
 ``explain`` command, and `set_probes`, which the run's probe changes go through as well (the PCA
-probe follows the feature-map probe). Live Grad-CAM is offered for classifiers with image inputs;
-the PCA probe for any network.
+probe follows the feature-map probe). Live Grad-CAM is offered for supervised classifiers with
+image inputs; the PCA probe for every recipe whose network reads the dataset's inputs (not a
+GAN's generator, which reads noise).
 """
 
 from __future__ import annotations
@@ -22,6 +23,13 @@ from engine.explain.latent import PcaProbe, pca_inputs
 from engine.explain.live import LiveGradCam
 from engine.train.callbacks import Callback
 from engine.train.setup import CheckedJob
+
+PCA_RECIPES = ("supervised", "autoencoder", "vae")  # the network's input is the dataset's (a GAN's is noise)
+
+
+def recipe_kind(settings: Any) -> str:
+    """The run's training recipe (supervised where the settings name none)."""
+    return str(getattr(getattr(settings, "recipe", None), "kind", "supervised"))
 
 
 @dataclass
@@ -54,11 +62,15 @@ def explain_callbacks(checked: CheckedJob, module: fx.GraphModule, device: torch
         return hooks
     summary = data.summary
     classify = summary.task == "classification"
-    if classify and summary.is_image:
+    recipe = recipe_kind(settings)
+    if recipe == "supervised" and classify and summary.is_image:
         hooks.live = LiveGradCam(run_id, emit, data, default_node(checked.job.document, checked.analysis))
         hooks.callbacks.append(hooks.live)
     x, y = data.val if len(data.val[0]) else data.train
-    if len(x) >= 2:
+    if recipe in PCA_RECIPES and len(x) >= 2:
+        kept = getattr(checked, "val_labels", None)  # the classes, where a recipe made the input the target
+        if kept is not None and len(data.val[0]):
+            y = kept
         inputs, labels = pca_inputs(x, y, classify)
         hooks.pca = PcaProbe(run_id, emit, module, inputs.to(device), checked.input_id, labels,
                              list(summary.class_names) if classify else [], probes)

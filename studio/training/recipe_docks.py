@@ -4,7 +4,7 @@ The reconstructions, generated-samples and latent-space docks and the Explain do
 (`hide_on_demand`, before the saved layout is restored, so a layout that had them open keeps them).
 `RecipeDocks` then follows the runs: when one starts, the docks its training recipe fills come up
 (reconstructions for the autoencoders, generated samples for the GAN and the VAE, the latent space
-for the VAE) and those it brought up for an earlier run of another recipe close again; a picture
+for the autoencoders) and those it brought up for an earlier run of another recipe close again; a picture
 that arrives for a dock that is closed brings it up too, so a recipe named differently is still
 shown. Clicking a sample to explain brings the Explain dock to the front. A dock the person opened
 from View ▸ Panels is never closed here.
@@ -23,7 +23,7 @@ from studio.training.panels.sample_selection import SampleSelection
 
 ON_DEMAND = ("reconstructions", "generated", "latent", "explain")
 RECIPE_PANELS = {"reconstructions": ("autoencoder", "denoising", "denoising_autoencoder", "vae"),
-                 "generated": ("gan", "vae"), "latent": ("vae",)}
+                 "generated": ("gan", "vae"), "latent": ("vae", "autoencoder")}
 
 
 def recipe_of(settings: dict[str, Any]) -> str:

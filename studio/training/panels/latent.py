@@ -61,9 +61,12 @@ class LatentPanel(Panel):
         self.mark_dirty()
 
     def _label(self, key: str) -> str:
+        m = self.sources.get(key)
+        pca = m is not None and m.method == "pca"
         if key == LATENT:
-            return "latent space (first two dimensions)"
-        return f"PCA of '{self.context.workspace.node_name(key)}'"
+            return "latent space" + (" (two principal components)" if pca else " (first two dimensions)")
+        name = self.context.workspace.node_name(key)
+        return f"PCA of '{name}'" if pca else f"'{name}' (first two dimensions)"
 
     def _fill_choice(self) -> None:
         keys = sorted(self.sources, key=lambda k: (k != LATENT, k))
