@@ -4,10 +4,10 @@ The reconstructions, generated-samples and latent-space docks and the Explain do
 (`hide_on_demand`, before the saved layout is restored, so a layout that had them open keeps them).
 `RecipeDocks` then follows the runs: when one starts, the docks its training recipe fills come up
 (reconstructions for the autoencoders, generated samples for the GAN and the VAE, the latent space
-for the autoencoders) and those it brought up for an earlier run of another recipe close again; a picture
-that arrives for a dock that is closed brings it up too, so a recipe named differently is still
-shown. Clicking a sample to explain brings the Explain dock to the front. A dock the person opened
-from View ▸ Panels is never closed here.
+for the autoencoders), the recipe's main picture in front, and those it brought up for an earlier
+run of another recipe close again; a picture that arrives for a dock that is closed brings it up
+too, so a recipe named differently is still shown. Clicking a sample to explain brings the Explain
+dock to the front. A dock the person opened from View ▸ Panels is never closed here.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from studio.training.panels.sample_selection import SampleSelection
 ON_DEMAND = ("reconstructions", "generated", "latent", "explain")
 RECIPE_PANELS = {"reconstructions": ("autoencoder", "denoising", "denoising_autoencoder", "vae"),
                  "generated": ("gan", "vae"), "latent": ("vae", "autoencoder")}
+FRONT = {"autoencoder": "reconstructions", "vae": "generated", "gan": "generated"}
 
 
 def recipe_of(settings: dict[str, Any]) -> str:
@@ -62,6 +63,9 @@ class RecipeDocks(QObject):
             elif name in self.brought_up:
                 self.brought_up.discard(name)
                 self.docks[name].hide()
+        front = FRONT.get(recipe)
+        if front is not None:  # the recipe's own pictures, rather than the feature maps, face the person
+            self.bring_up(front, front=True)
 
     def _latent(self, by_source: dict[str, t.LatentPoints]) -> None:
         if any(m.method != "pca" for m in by_source.values()):  # a VAE's own latent (a node's PCA is on demand)

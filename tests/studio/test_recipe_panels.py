@@ -129,9 +129,14 @@ def test_loss_terms_are_curves_of_their_own(window, training, qtbot):
     qtbot.waitUntil(lambda: not panel.dirty, timeout=5000)
     assert set(panel.part_curves) == {"reconstruction", "kl"}
     _x, y = panel.part_curves["kl"].getData()
-    assert np.allclose(y, [0.01 * i for i in range(20)])
-    names = [label.text for _sample, label in panel.plot.getPlotItem().legend.items]
+    assert np.isnan(y[0]) and np.allclose(10 ** y[1:], [0.01 * i for i in range(1, 20)])  # log axis: 0 is a gap
+    names = [label.text for _sample, label in panel.terms_plot.getPlotItem().legend.items]
     assert "KL divergence" in names and "reconstruction" in names
+    assert panel.terms_plot.isVisible() and panel.terms_plot.getPlotItem().ctrl.logYCheck.isChecked()
+    _play(training, qtbot, [[started()], [step(0)], [finished()]])  # a supervised run has no terms
+    qtbot.waitUntil(lambda: not panel.dirty, timeout=5000)
+    assert not panel.part_curves and not panel.terms_plot.isVisible()
+    assert panel.terms_plot.getPlotItem().legend.items == []
 
 
 @pytest.fixture
