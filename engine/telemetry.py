@@ -192,6 +192,7 @@ class Explanation(Message):
     target: int  # the class explained
     split: str = "val"  # the split sample_index counts in (train, val, test)
     probability: float | None = None  # the network's softmax probability of `target`
+    true: int | None = None  # the sample's own class, where it has one
     TYPE = "explanation"
 
 

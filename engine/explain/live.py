@@ -74,7 +74,8 @@ class LiveGradCam(Callback):
         if sample is None:
             return
         try:
-            x = self._input(sample).to(trainer.setup.device)
+            x, true = self._input(sample)
+            x = x.to(trainer.setup.device)
             if node is None:
                 raise ExplainError("Grad-CAM needs a node with a spatial output; the network has none")
             result = grad_cam_once(trainer.module, x, node)
@@ -85,14 +86,15 @@ class LiveGradCam(Callback):
         self.refreshes += 1
         self.emit(t.Explanation(self.run_id, epoch, sample.index, GRAD_CAM, node, thumbnail(x.cpu()),
                                 result.heatmap, result.target, split=sample.split,
-                                probability=result.probability))
+                                probability=result.probability, true=true))
 
-    def _input(self, sample: SampleRef) -> torch.Tensor:
-        x, _ = self.data.split(sample.split)
+    def _input(self, sample: SampleRef) -> tuple[torch.Tensor, int | None]:
+        x, y = self.data.split(sample.split)
         if sample.index >= len(x):
             raise ExplainError(f"the {sample.split} split has {len(x)} samples; there is no sample "
                                f"{sample.index + 1}")
         one = x[sample.index:sample.index + 1]
         if one.dim() != 4 or not one.is_floating_point():
             raise ExplainError("explanations need image inputs (channels × height × width)")
-        return one.float()
+        label = y[sample.index] if sample.index < len(y) else None
+        return one.float(), int(label) if label is not None and label.numel() == 1 else None

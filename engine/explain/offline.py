@@ -59,6 +59,7 @@ def explain_run(project: Project, run_id: str, sample: SampleRef, node_id: str |
 
 def _explain(project: Project, run_id: str, sample: SampleRef, node_id: str | None, methods: tuple[str, ...],
              base_dir: Path | None, which: str) -> ExplainResult:
+    from engine.build import input_specs
     from engine.data import DatasetError
     from engine.data.preview import to_uint8_images
     from engine.runs import RunError, get_run
@@ -73,6 +74,8 @@ def _explain(project: Project, run_id: str, sample: SampleRef, node_id: str | No
     if summary.task != "classification" or not summary.is_image:
         raise ExplainError("explanations are made for image classifiers; this run's data is not images with "
                            "classes")
+    if len(input_specs(doc, analysis)) != 1:
+        raise ExplainError("explanations are made for networks with one input (an image)")
     node = node_id or default_node(doc, analysis)
     if GRAD_CAM in methods and node not in spatial_nodes(doc, analysis):
         raise ExplainError(f"Grad-CAM needs a node with a spatial output (channels × height × width); "

@@ -109,6 +109,7 @@ def test_a_sample_chosen_in_the_preview_gets_grad_cam_every_epoch_while_training
     assert (live.split, live.sample_index, live.node_id, live.method) == ("train", 5, "pool2", "grad_cam")
     qtbot.waitUntil(lambda: not panel.dirty, timeout=5000)
     assert "live, after epoch" in panel.header.text() and panel.overlay_title.text == "Grad-CAM at pool2"
+    assert f"true {local.panels['dataset'].samples.tiles[5].caption.text()}" in panel.header.text()
     assert np.array_equal(_drawn(panel), heat_overlay(live.input, live.heatmap, panel._lut, 0.65))
     assert local.docks["explain"].grab().save(str(screenshots / "explain_live.png"))
     # another node while training: the worker follows without a restart

@@ -286,8 +286,10 @@ class ExplainPanel(Panel):
             target = _class_name(m.target, self._class_names)
             node = names(m.node_id) if m.node_id else ""
             chance = f" ({m.probability:.0%})" if m.probability is not None else ""
-            header = (f"<b>{self.sample.label() if self.sample else ''}</b> · predicted {target}{chance} · "
-                      f"live, after epoch {m.epoch + 1}")
+            truth = f"true {_class_name(m.true, self._class_names)} · " if m.true is not None else ""
+            verdict = "" if m.true is None else (" ✓" if m.true == m.target else " ✗")
+            header = (f"<b>{self.sample.label() if self.sample else ''}</b> · {truth}predicted {target}{chance}"
+                      f"{verdict} · live, after epoch {m.epoch + 1}")
             return m.input, m.heatmap, f"Grad-CAM at {node}", header
         r = self.result
         if r is None:
