@@ -44,6 +44,7 @@ class ExplainResult:
     probability: float
     node_id: str | None  # Grad-CAM's node
     attributions: list[Attribution] = field(default_factory=list)
+    thread: str = ""  # the thread it was computed on (the studio's pool, never the GUI thread)
 
     def by_method(self, method: str) -> Attribution | None:
         return next((a for a in self.attributions if a.method == method), None)
@@ -89,7 +90,7 @@ def _explain(project: Project, run_id: str, sample: SampleRef, node_id: str | No
         probs = torch.softmax(module.eval()(one).float(), dim=1)[0]
     predicted = int(probs.argmax())
     return ExplainResult(run_id, sample, to_uint8_images(one)[0], int(y[sample.index]), list(summary.class_names),
-                         predicted, float(probs[predicted]), node, attributions)
+                         predicted, float(probs[predicted]), node, attributions, threading.current_thread().name)
 
 
 def _network(project: Project, run_id: str, network: dict[str, Any], which: str) -> tuple[Any, Any, Any]:

@@ -4,6 +4,8 @@ over the input). Screenshots go to the session's screenshot folder."""
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
@@ -51,6 +53,7 @@ def test_clicking_a_prediction_explains_it_with_the_runs_weights(window, local, 
     qtbot.waitUntil(lambda: not panel.dirty, timeout=5000)
     result = panel.result
     assert result.run_id == "run-1" and result.sample == SampleRef("val", 3) and result.node_id == "pool2"
+    assert result.thread and result.thread != threading.main_thread().name  # computed off the GUI thread
     true_name = predictions.message.class_names[predictions.message.true[3]]
     assert "validation sample 4" in panel.header.text() and f"true {true_name}" in panel.header.text()
     # Grad-CAM at the last spatial node is what opens; the drawn picture is that map over the input
