@@ -1,7 +1,8 @@
 """Running training away from the caller: spawned worker processes, a warm spare, and Qt-free clients.
 
 Every client speaks one protocol (`RunClient`): ``poll()`` returns the decoded telemetry dicts that
-are waiting and never blocks; ``pause``, ``resume``, ``stop``, ``set_probes`` and ``set_lr`` send commands;
+are waiting and never blocks; ``pause``, ``resume``, ``stop``, ``set_probes`` and ``set_lr`` send commands
+(the two clients here also ``explain``: the sample whose Grad-CAM refreshes each epoch);
 ``finished`` holds the final message; ``run_files()`` reads the finished run's files as bytes
 (for the project, without decoding or re-encoding them); ``close()`` frees everything.
 
@@ -243,6 +244,11 @@ class _Client:
     def set_lr(self, lr: float) -> None:
         """Train with this learning rate from the next step on (the schedule continues from it)."""
         self._command({"cmd": "set_lr", "lr": float(lr)})
+
+    def explain(self, sample: dict[str, Any] | None, node_id: str | None = None) -> None:
+        """Refresh Grad-CAM of `sample` ({"split", "index"}) at `node_id` (default: the last spatial
+        node) every epoch from now on; None stops it (`engine.explain.live`)."""
+        self._command({"cmd": "explain", "sample": sample, "node": node_id})
 
     def _command(self, command: dict[str, Any]) -> None:
         raise NotImplementedError
