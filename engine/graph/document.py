@@ -38,6 +38,7 @@ from engine.layers.spec import LayerSpec
 
 Position = tuple[float, float]
 _NUMBERED = re.compile(r"^(.*?)(\d+)$")
+_MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(-[A-Za-z0-9_]+)+")
 
 
 @dataclass
@@ -400,8 +401,9 @@ class GraphDocument:
             return False
         if node_id.isidentifier() and not _is_keyword(node_id):
             return True
-        # Inside a block a layer may be numbered, like a child of nn.Sequential ("downsample.0.weight").
-        return self.is_body and type_id != BLOCK_INPUT and node_id.isdigit() and str(int(node_id)) == node_id
+        # Inside a block a layer may be named as PyTorch names a child module: numbered, like a child of
+        # nn.Sequential ("downsample.0.weight"), or with dashes, like RegNet's stages ("block1-0").
+        return self.is_body and type_id != BLOCK_INPUT and is_module_name(node_id)
 
     def _check_placement(self, type_id: str, spec: LayerSpec) -> None:
         if type_id in self.library.definitions:
@@ -430,6 +432,14 @@ class GraphDocument:
         nodes = [n for n in self.nodes.values() if n.id in ids]
         edges = [e for e in self.edges if e.source in ids and e.target in ids]
         return nodes, edges
+
+
+def is_module_name(name: str) -> bool:
+    """Whether `name` is a child-module name a block's node may carry that is not an identifier:
+    a plain number (``0``) or identifier characters with dashes (``block1-0``)."""
+    if name.isdigit():
+        return str(int(name)) == name
+    return _MODULE_NAME.fullmatch(name) is not None
 
 
 def _edge_key(edge: Edge) -> tuple[str, str, str, str]:
