@@ -4,7 +4,7 @@
 through a mutator that checks the document's invariants, raises a typed
 `DocumentError` with a message a person can read, and then emits exactly one
 event (`node_added`, `node_removed`, `edge_connected`, `edge_disconnected`,
-`param_changed`, `node_renamed`, `nodes_moved`). The document knows nothing of
+`param_changed`, `node_renamed`, `nodes_moved`, `frozen_changed`). The document knows nothing of
 Qt, of shapes or of torch: validation and inference live in `analysis.py`.
 
 Cycles are allowed in the document (a file may contain one, and validation
@@ -50,6 +50,7 @@ class Node:
     name: str
     params: dict[str, Any] = field(default_factory=dict)
     position: Position = (0.0, 0.0)
+    frozen: bool = False  # training leaves its weights (and a block's, all inside) as they are
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class DocumentEvents:
         self.param_changed = Event("param_changed")  # (node_id, key, old, new)
         self.node_renamed = Event("node_renamed")  # (node_id, old_name, new_name)
         self.nodes_moved = Event("nodes_moved")  # ({node_id: position})
+        self.frozen_changed = Event("frozen_changed")  # (node_id, frozen)
 
 
 class GraphDocument:
@@ -226,6 +228,7 @@ class GraphDocument:
         node_id: str | None = None,
         strict: bool = True,
         index: int | None = None,
+        frozen: bool = False,
     ) -> Node:
         """Add a node of `type_id`; defaults fill unspecified parameters.
 
@@ -257,7 +260,7 @@ class GraphDocument:
             values = spec.defaults()
             for key, raw in given.items():
                 values[key] = _lenient(spec, key, raw)
-        node = Node(node_id, type_id, name, values, (float(position[0]), float(position[1])))
+        node = Node(node_id, type_id, name, values, (float(position[0]), float(position[1])), bool(frozen))
         self._ids_by_name[name] = node_id
         self._into[node_id] = []
         self._from[node_id] = []
@@ -372,6 +375,17 @@ class GraphDocument:
         self._ids_by_name[name] = node_id
         self._name_freed(old)
         self.events.node_renamed.emit(node_id, old, name)
+
+    def set_frozen(self, node_id: str, frozen: bool) -> None:
+        """Freeze a node (training keeps its weights, a block's all inside it) or thaw it."""
+        node = self.node(node_id)
+        spec = self.spec_of(node)
+        if frozen and (spec.is_input or spec.is_output):
+            raise DocumentError(f"'{node.name}' has no weights to freeze")
+        if node.frozen == bool(frozen):
+            return
+        node.frozen = bool(frozen)
+        self.events.frozen_changed.emit(node_id, node.frozen)
 
     def move_nodes(self, positions: Mapping[str, Position]) -> None:
         moved: dict[str, Position] = {}

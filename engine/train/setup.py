@@ -3,6 +3,8 @@
 `check_job(job)` loads the dataset and runs the pre-flight (`engine.train.preflight`) with its
 summary; it returns a `CheckedJob` or the `StartProblem`s, with node ids. `build_setup` turns a
 checked job into a `TrainSetup` on a device: seeded module, loss, optimiser, schedule, batches.
+The module starts from the project's initial weights where the job has them, and its frozen
+nodes stay out of the optimiser (`engine.train.fine_tune`); what that did is in the setup's notes.
 This is the first stage that needs torch.
 """
 
@@ -21,6 +23,7 @@ from engine.data.loader import load_dataset
 from engine.graph.analysis import Analysis, analyze
 from engine.train.batches import make_batches, nbytes
 from engine.train.device import Precision
+from engine.train.fine_tune import freeze, load_initial_weights, trainable_parameters
 from engine.train.job import TrainingJob
 from engine.train.objective import MetricSums, make_loss
 from engine.train.optim import LRSchedule, make_optimizer
@@ -62,7 +65,9 @@ def build_setup(checked: CheckedJob, device: torch.device, rank: int = 0, world:
     job, s = checked.job, checked.job.settings
     summary = checked.data.summary
     torch.manual_seed(s.seed)
-    module = build_module(job.document, checked.analysis).to(device)
+    module = build_module(job.document, checked.analysis)
+    notes = _start_weights(checked, module)
+    module = module.to(device)
     model: nn.Module = module
     if world > 1:
         model = nn.parallel.DistributedDataParallel(module, device_ids=[device.index] if device.type == "cuda"
@@ -70,7 +75,7 @@ def build_setup(checked: CheckedJob, device: torch.device, rank: int = 0, world:
     x, y = checked.data.train
     batches = make_batches(x, y, s.batch_size, device, s.seed, s.data.resident_limit_mb, s.data.num_workers,
                            rank, world)
-    optimizer = make_optimizer(module.parameters(), s.optimizer, device)
+    optimizer = make_optimizer(trainable_parameters(module), s.optimizer, device)
     schedule = LRSchedule(optimizer, s.optimizer.lr, s.schedule, s.epochs, batches.steps_per_epoch)
     augment = None
     if s.augment.enabled:
@@ -82,7 +87,24 @@ def build_setup(checked: CheckedJob, device: torch.device, rank: int = 0, world:
         test=_resident(checked.data.test, device, s.data.resident_limit_mb), settings=s,
         precision=Precision.create(s.precision, device), device=device, task=summary.task,
         num_classes=summary.num_classes, names=job.names, augment=augment,
-        reduce=_all_reduce if world > 1 else None, agree=_agree if world > 1 else None, world=world)
+        reduce=_all_reduce if world > 1 else None, agree=_agree if world > 1 else None, world=world,
+        notes=notes)
+
+
+def _start_weights(checked: CheckedJob, module: nn.Module) -> list[str]:
+    """Load the job's initial weights and freeze its frozen nodes (before DDP wraps the module)."""
+    notes: list[str] = []
+    if checked.job.initial_weights is not None:
+        notes += load_initial_weights(module, checked.job.initial_weights).lines()
+    frozen = freeze(checked.job.document, module)
+    notes += frozen.lines()
+    if frozen.paths and not any(True for _ in trainable_parameters(module)):
+        raise FrozenNetworkError("every weight of the network is frozen: unfreeze a node to train")
+    return notes
+
+
+class FrozenNetworkError(ValueError):
+    """Nothing is left to train."""
 
 
 def _resident(pair: tuple[torch.Tensor, torch.Tensor], device: torch.device,

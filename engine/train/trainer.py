@@ -74,6 +74,7 @@ class TrainSetup:
     reduce: Callable[[MetricSums], None] | None = None  # sums training metrics across ranks
     agree: Callable[[bool], bool] | None = None  # rank 0's stop decision, on every rank
     world: int = 1
+    notes: list[str] = field(default_factory=list)  # lines for the run's log at the start (initial weights)
 
 
 class Trainer:
@@ -135,6 +136,8 @@ class Trainer:
             self.callbacks.call("on_run_start", self)
             if self.setup.precision.note:
                 self.log(self.setup.precision.note, "warning")
+            for note in self.setup.notes:
+                self.log(note)
             self._epochs()
             self.status = self.stop_status if self.should_stop else "completed"
             self._finish()
