@@ -14,11 +14,14 @@ parameters stop requiring gradients (`trainable_parameters` leaves them out of t
 neither gradients nor weight decay nor momentum move them), and every normalisation layer with
 running statistics inside a frozen part stays in eval mode whatever the loop asks of the network,
 so its running mean and variance do not move either. Both take a built network; neither needs Qt.
+
+`initial_state(network, attachments)` is the state dict a project starts from before any run (its
+initial weights where they fit, fresh ones elsewhere): what an export without a run writes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MethodType
 
@@ -26,6 +29,7 @@ import torch
 from torch import fx, nn
 
 from engine.graph.document import GraphDocument
+from engine.project_zip import INITIAL_WEIGHTS_MEMBER
 
 MAX_LISTED = 8  # node names listed per line of the report before "and N more"
 
@@ -114,6 +118,20 @@ def load_initial_weights(module: nn.Module, weights: bytes | dict[str, torch.Ten
                 target.copy_(source)  # into the tensor the module holds: dtype and device kept
                 report.loaded.append(key)
     return report
+
+
+def initial_state(network: GraphDocument, attachments: Mapping[str, bytes]
+                  ) -> tuple[dict[str, torch.Tensor], InitialLoad] | None:
+    """The network's weights built afresh with the project's initial weights loaded where they fit,
+    and what was loaded; None when the project has no initial weights."""
+    from engine.build import build_module
+
+    data = attachments.get(INITIAL_WEIGHTS_MEMBER)
+    if data is None:
+        return None
+    module = build_module(network)
+    report = load_initial_weights(module, data)
+    return {k: v.detach() for k, v in module.state_dict().items()}, report
 
 
 @dataclass
