@@ -195,3 +195,20 @@ def test_the_frozen_flag_round_trips_and_older_formats_cannot_hold_it(tmp_path: 
         archive.writestr("project.json", json.dumps(data))
     with pytest.raises(ProjectFileError, match="format-2 project cannot hold frozen nodes"):
         load_project(tmp_path / "old.loom")
+
+
+def test_grouping_ungrouping_and_undoing_them_keep_the_frozen_flags() -> None:
+    from engine.graph.hierarchy import group_into_block, ungroup_block
+    from engine.graph.restore import apply_body
+    from engine.graph.serialize import body_to_data
+
+    doc = import_module(SmallCNN(), [SHAPE], check=False).doc
+    doc.set_frozen("fc", True)
+    before = body_to_data(doc)
+    group_into_block(doc, ["fc"], name="Head", instance_name="head_block")
+    assert doc.library.get("Head").body.node("fc").frozen  # inside the new block, still frozen
+    apply_body(doc, before)  # what undo does
+    assert doc.node("fc").frozen
+    doc.set_frozen("features", True)
+    ungroup_block(doc, "features")  # the frozen block's layers stay frozen in its place
+    assert [n.id for n in doc.nodes.values() if n.frozen] == [f"features_{i}" for i in range(8)] + ["fc"]
