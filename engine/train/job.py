@@ -12,11 +12,13 @@ Pre-flight checks are `engine.train.preflight`; building the run on a device is
 A project's initial weights (an imported network's, `engine.project_zip.INITIAL_WEIGHTS_MEMBER`)
 travel with the job: in memory as the safetensors bytes (`initial_weights`), in the JSON form as
 the path of a file that the caller writes into a folder of its own (``weights_dir``, a run's folder),
-so a 100 MB model never passes through JSON. Training starts from them (`engine.train.fine_tune`).
+so a 100 MB model never passes through JSON (without a folder they are inlined as base64).
+Training starts from them (`engine.train.fine_tune`).
 """
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,14 +40,23 @@ def _job_json(network: dict[str, Any], dataset: Any, settings: Any, run_id: str,
     """The one JSON form of a job (plain data: nothing in it is pickled or names code)."""
     data = {"network": network, "dataset": dataset, "settings": settings, "run_id": run_id, "name": name,
             "base_dir": str(base_dir) if base_dir else None}
-    if initial_weights is not None:
+    if initial_weights is not None and weights_dir is not None:
         data["initial_weights"] = str(_write_weights(initial_weights, weights_dir))
+    elif initial_weights is not None:  # no folder to write to: inline (base64), slower but self-contained
+        data["initial_weights_base64"] = base64.b64encode(initial_weights).decode("ascii")
     return data
 
 
-def _write_weights(weights: bytes, folder: Path | str | None) -> Path:
-    if folder is None:
-        raise ValueError("a job with initial weights needs a folder to write them to (weights_dir)")
+def _read_weights(data: dict[str, Any]) -> bytes | None:
+    path, inline = data.get("initial_weights"), data.get("initial_weights_base64")
+    if isinstance(path, str):
+        return Path(path).read_bytes()
+    if isinstance(inline, str):
+        return base64.b64decode(inline)
+    return None
+
+
+def _write_weights(weights: bytes, folder: Path | str) -> Path:
     path = Path(folder) / INITIAL_WEIGHTS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(weights)
@@ -92,11 +103,10 @@ class TrainingJob:
         if not data.get("dataset"):
             raise DatasetError("the project has no dataset: choose one before training")
         base = data.get("base_dir")
-        weights = data.get("initial_weights")
         return cls(document_from_data(data["network"]), DatasetConfig.from_json(data["dataset"]),
                    TrainingSettings.from_json(data["settings"]), str(data.get("run_id", "run")),
                    Path(base) if base else None, str(data.get("name", "untitled")),
-                   initial_weights=Path(weights).read_bytes() if isinstance(weights, str) else None)
+                   initial_weights=_read_weights(data))
 
     @property
     def names(self) -> dict[str, str]:

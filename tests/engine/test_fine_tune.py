@@ -212,3 +212,17 @@ def test_grouping_ungrouping_and_undoing_them_keep_the_frozen_flags() -> None:
     doc.set_frozen("features", True)
     ungroup_block(doc, "features")  # the frozen block's layers stay frozen in its place
     assert [n.id for n in doc.nodes.values() if n.frozen] == [f"features_{i}" for i in range(8)] + ["fc"]
+
+
+def test_a_job_carries_its_initial_weights_in_both_json_forms(tmp_path: Path) -> None:
+    imported = import_module(SmallCNN(), [SHAPE], check=False)
+    project = project_from_import(imported, "cnn")
+    project.dataset = dict(DATASET)
+    job = TrainingJob.from_project(project)
+    assert job.initial_weights == project.attachments[INITIAL_WEIGHTS]
+    in_folder = job.to_json(tmp_path)
+    assert Path(in_folder["initial_weights"]).parent == tmp_path and "initial_weights_base64" not in in_folder
+    inline = job.to_json()
+    assert "initial_weights" not in inline
+    for data in (in_folder, inline):
+        assert TrainingJob.from_json(data).initial_weights == job.initial_weights
