@@ -85,3 +85,24 @@ def test_a_block_freezes_and_its_lock_shows_in_the_zoomed_out_network(window, qt
     selection = QColor(window.scene.colors.selection)
     assert before != selection and _overview_lock_pixel(window, layer3) == selection
     window.grab().save(str(screenshots / "freeze_resnet18_features.png"))
+
+
+def test_a_node_inside_an_open_block_freezes_in_the_definition(window, qtbot):
+    assert window.open_example("resnet18")
+    window.controller.flush_analysis()
+    window.view.fit_to_view()
+    layer1 = node_id(window, "layer1")
+    view, scene = window.view, window.scene
+    qtbot.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton,
+                      pos=view.mapFromScene(scene.nodes[layer1].sceneBoundingRect().center()))
+    assert window.controller.block_path == [layer1]
+    window.controller.flush_analysis()
+    view.fit_to_view()
+    window.scene.select_nodes([node_id(window, "conv1")])
+    assert window.inspector.node_id == node_id(window, "conv1")
+    _click_box(qtbot, window.inspector.frozen_box)
+    definition = window.controller.network.library.get(window.controller.network.node(layer1).type_id)
+    assert definition.body.node(node_id(window, "conv1")).frozen
+    assert window.scene.nodes[node_id(window, "conv1")].frozen
+    window.controller.undo_stack.undo()
+    assert not definition.body.node(node_id(window, "conv1")).frozen
