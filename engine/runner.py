@@ -64,16 +64,17 @@ Message = dict[str, Any]
 
 
 def job_json(source: Project | TrainingJob | tuple[GraphDocument, DatasetConfig, TrainingSettings],
-             run_id: str, base_dir: Path | None = None) -> dict[str, Any]:
-    """The JSON a worker starts from: always `TrainingJob`'s one form (a project's sections unparsed)."""
+             run_id: str, base_dir: Path | None = None, folder: Path | None = None) -> dict[str, Any]:
+    """The JSON a worker starts from: always `TrainingJob`'s one form (a project's sections unparsed);
+    initial weights, if any, are written into `folder` (the run's)."""
     if isinstance(source, Project):
-        return TrainingJob.project_json(source, run_id, base_dir)
+        return TrainingJob.project_json(source, run_id, base_dir, folder)
     if isinstance(source, TrainingJob):
         job = source
     else:
         document, dataset, settings = source
         job = TrainingJob(document, dataset, settings)
-    data = job.to_json()
+    data = job.to_json(folder)
     data["run_id"] = run_id
     if base_dir is not None or job.base_dir is None:
         data["base_dir"] = str(base_dir) if base_dir else None
@@ -195,7 +196,7 @@ class Worker:
         run_id = run_id or default_run_id()
         own = out_dir is None
         folder = Path(tempfile.mkdtemp(prefix=f"layerloom-{run_id}-")) if own else Path(out_dir)
-        data = job_json(source, run_id, Path(base_dir) if base_dir else None)
+        data = job_json(source, run_id, Path(base_dir) if base_dir else None, folder)
         handle = RunHandle(self.process, self._telemetry, self._commands, run_id, folder, own)
         handle.worker_ready = self.ready_message
         handle._command({"cmd": "start", "job": data, "out_dir": str(folder)})
@@ -376,7 +377,7 @@ class LocalRun(_Client):
         self.finished = None
         base = Path(base_dir) if base_dir else None
         # through JSON and back: the thread gets exactly what a worker process would
-        self._payload = json.loads(json.dumps(job_json(source, self.run_id, base)))
+        self._payload = json.loads(json.dumps(job_json(source, self.run_id, base, self.out_dir)))
         self._messages: queue.Queue[bytes] = queue.Queue()
         self._commands = QueueCommands()
         self._thread = threading.Thread(target=self._run, name=f"layerloom-local-{self.run_id}", daemon=True)

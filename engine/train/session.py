@@ -42,7 +42,7 @@ from engine.train.preflight import StartProblem, problems_text
 from engine.train.probe import Probe
 from engine.train.recorder import RunRecorder, flat_metrics, now_iso
 from engine.train.reporter import RELU_TYPES, TelemetryReporter
-from engine.train.setup import CheckedJob, build_setup, check_job, probe_input_ids, probe_inputs
+from engine.train.setup import CheckedJob, FrozenNetworkError, build_setup, check_job, probe_input_ids, probe_inputs
 from engine.train.tensorboard_log import tensorboard_callbacks
 from engine.train.trainer import Trainer
 
@@ -119,6 +119,8 @@ def _train(checked: CheckedJob, record: RunRecord, send: Sink, commands: Command
         setup = build_setup(checked, device, place.rank, place.world)
     except DeviceError as exc:
         return _refused(job, record, [StartProblem(str(exc), None, "training")], send, "device")
+    except FrozenNetworkError as exc:
+        return _refused(job, record, [StartProblem(str(exc))], send)
     except Exception as exc:  # e.g. out of memory while moving the data to the device
         return _refused(job, record, [StartProblem(f"could not set up training: {exc}")], send, "error",
                         traceback.format_exc())
