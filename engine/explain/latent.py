@@ -2,13 +2,13 @@
 
 `PcaProbe` is a training callback. It keeps a fixed validation batch (the first `PCA_SAMPLES`
 validation samples, fewer when a node's activations would be large) on the device and, at the end
-of an epoch (at most every `INTERVAL` seconds, and always for the last epoch) and soon after the
-probed node changes, runs one no-grad forward in eval mode with a hook on the probed node only
-(`engine.train.probe.Probe`), flattens each sample's activation and projects it onto the two
-leading principal components (`pca_points`). The node is the first of the run's feature-map
-probes, so choosing a node on the canvas (``set_probes``) chooses it here too. The result is an
-`engine.telemetry.LatentPoints` with ``method="pca"`` and the node's id; labels are the classes
-(-1 for regression targets).
+of an epoch (at most every `INTERVAL` seconds and at most `BUDGET` of the time, always for the
+last epoch), before the first step and soon after the probed node changes, runs one no-grad
+forward in eval mode with a hook on the probed node only (`engine.train.probe.Probe`), flattens
+each sample's activation and projects it onto the two leading principal components (`pca_points`).
+The node is the first of the run's feature-map probes, so choosing a node on the canvas
+(``set_probes``) chooses it here too. The result is an `engine.telemetry.LatentPoints` with
+``method="pca"`` and the node's id; labels are the classes (-1 for regression targets).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from engine.train.trainer import Trainer
 PCA_SAMPLES = 256
 MAX_VALUES = 8_000_000  # samples × features projected at once (32 MB of float32)
 INTERVAL = 2.0  # seconds between projections: bounds the cost (a 256-sample forward) and the flow of pictures
+BUDGET = 0.01  # and at most this share of the run's time (a big node's projection takes tens of milliseconds)
 
 Emit = Callable[[t.Message], None]
 
@@ -35,13 +36,14 @@ Emit = Callable[[t.Message], None]
 def pca_points(activations: torch.Tensor, previous: np.ndarray | None = None) -> np.ndarray:
     """(N, ...) activations as (N, 2) float32: their coordinates on the two leading principal axes.
 
-    Computed from the N×N Gram matrix of the centred rows (N is small, the features may be many),
+    Computed from the N×N Gram matrix of the centred rows (N is small, the features may be many):
+    the product in float32 (a picture needs no more, and it is the costly part), the eigenvectors
     in float64. Each axis's sign is chosen to agree with `previous` (the last epoch's points of the
     same samples), so the cloud does not flip from one epoch to the next.
     """
-    a = activations.detach().reshape(len(activations), -1).double()
+    a = activations.detach().reshape(len(activations), -1).float()
     a = torch.nan_to_num(a - a.mean(dim=0, keepdim=True))
-    values, vectors = torch.linalg.eigh(a @ a.T)
+    values, vectors = torch.linalg.eigh((a @ a.T).double())
     order = torch.argsort(values, descending=True)[:2]
     points = vectors[:, order] * values[order].clamp_min(0.0).sqrt()
     if points.shape[1] < 2:
@@ -73,6 +75,10 @@ class PcaProbe(Callback):
         if node != self.node:
             self.node, self._previous, self._due = node, None, node is not None
 
+    def on_run_start(self, trainer: Trainer) -> None:
+        if self._due:  # the initial weights' view, before the first step rather than in its way
+            self._project(0)
+
     def on_progress(self, trainer: Trainer, progress: Progress) -> None:
         if self._due:
             self._project(progress.epoch)
@@ -87,7 +93,7 @@ class PcaProbe(Callback):
         node = self.node
         if node is None:
             return
-        self._next = time.monotonic() + INTERVAL
+        start = time.monotonic()
         try:
             activation = self.probe.capture([node]).get(node)
         except Exception as exc:  # a network this probe cannot feed: say so once, never fail the run
@@ -99,6 +105,7 @@ class PcaProbe(Callback):
         count = max(2, min(len(activation), MAX_VALUES // max(activation[0].numel(), 1)))
         points = pca_points(activation[:count], self._previous)
         self._previous = points
+        self._next = time.monotonic() + max(INTERVAL, (time.monotonic() - start) / BUDGET)
         self.emit(t.LatentPoints(self.run_id, epoch, points, self.labels[:count], self.class_names,
                                  node_id=node, method="pca"))
 
