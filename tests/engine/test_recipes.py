@@ -248,6 +248,20 @@ def test_gan_run_alternates_two_optimisers_and_reports_both_losses():
     assert result.record.epochs[-1]["best"]  # a GAN keeps its last epoch as its best
 
 
+def test_a_live_learning_rate_change_moves_both_gan_networks():
+    from engine.train.setup import build_setup, check_job
+
+    job = TrainingJob.from_project(dcgan_shapes(), "lr")
+    job.dataset = DatasetConfig(job.dataset.kind, {**job.dataset.params, "n_samples": 60}, seed=0)
+    job.settings.recipe.discriminator_lr = 4e-4
+    checked, _ = check_job(job)
+    setup = build_setup(checked, torch.device("cpu"))
+    setup.schedule.set_rate(1e-3, 5)
+    assert setup.schedule.lr == pytest.approx(1e-3)
+    assert setup.recipe.extra["generator_optimizer"].param_groups[0]["lr"] == pytest.approx(1e-3)
+    assert setup.optimizer.param_groups[0]["lr"] == pytest.approx(2e-3)  # the discriminator keeps twice the rate
+
+
 def test_generated_samples_come_from_one_fixed_noise_batch():
     """The last grid is exactly what the final generator makes of the fixed noise (seeded, the same every epoch)."""
     from engine.train.recipes.pictures import GENERATED, NOISE_SEED, thumbnails

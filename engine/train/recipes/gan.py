@@ -80,6 +80,13 @@ class PairSchedule:
         for schedule in self.schedules:
             schedule.after_epoch(val_loss, next_step)
 
+    def set_rate(self, lr: float, step: int) -> None:
+        """A rate set by hand (Training panel, live): the generator's; the discriminator's keeps its ratio."""
+        generator, discriminator = self.schedules
+        ratio = discriminator.lr / generator.lr if generator.lr > 0 else 1.0
+        generator.set_rate(lr, step)
+        discriminator.set_rate(lr * ratio, step)
+
 
 def _noise_drawer(doc: GraphDocument, roles: GanRoles,
                   device: torch.device) -> Callable[[int, torch.Generator | None], torch.Tensor]:
