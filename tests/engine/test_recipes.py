@@ -262,6 +262,21 @@ def test_a_live_learning_rate_change_moves_both_gan_networks():
     assert setup.optimizer.param_groups[0]["lr"] == pytest.approx(2e-3)  # the discriminator keeps twice the rate
 
 
+def test_the_learning_rate_finder_sweeps_an_autoencoder_and_refuses_a_gan():
+    from engine.train.lr_find_job import run_lr_find
+
+    for build, works in ((conv_autoencoder, True), (dcgan_shapes, False)):
+        job = TrainingJob.from_project(build(), "find")
+        job.dataset = DatasetConfig(job.dataset.kind, {**job.dataset.params, "n_samples": 200}, seed=0)
+        job.settings.cpu_threads = 1
+        job.task = {"steps": 30}
+        messages: list[dict] = []
+        result = run_lr_find(job, messages.append)
+        assert (result is not None) == works, [m.get("message") for m in of_type(messages, "error")]
+        if not works:
+            assert "a GAN trains two" in of_type(messages, "error")[0]["message"]
+
+
 def test_generated_samples_come_from_one_fixed_noise_batch():
     """The last grid is exactly what the final generator makes of the fixed noise (seeded, the same every epoch)."""
     from engine.train.recipes.pictures import GENERATED, NOISE_SEED, thumbnails
