@@ -277,6 +277,20 @@ def test_the_learning_rate_finder_sweeps_an_autoencoder_and_refuses_a_gan():
             assert "a GAN trains two" in of_type(messages, "error")[0]["message"]
 
 
+def test_a_frozen_discriminator_layer_keeps_its_weights_in_a_gan_run():
+    project = dcgan_shapes()
+    project.network.set_frozen("disc_conv1", True)
+    result, _ = quick_run(project, epochs=1)
+    setup = result.trainer.setup
+    frozen = result.trainer.module.disc_conv1.weight
+    assert not frozen.requires_grad
+    assert all(p is not frozen for g in setup.optimizer.param_groups for p in g["params"])
+    torch.manual_seed(result.trainer.settings.seed)  # the run's seed builds the run's starting weights
+    start = build_module(project.network)
+    assert torch.equal(frozen.detach(), start.disc_conv1.weight.detach())
+    assert not torch.equal(result.trainer.module.disc_conv2.weight.detach(), start.disc_conv2.weight.detach())
+
+
 def test_generated_samples_come_from_one_fixed_noise_batch():
     """The last grid is exactly what the final generator makes of the fixed noise (seeded, the same every epoch)."""
     from engine.train.recipes.pictures import GENERATED, NOISE_SEED, thumbnails

@@ -61,6 +61,14 @@ def _optimizer(params: list[nn.Parameter], kind: str, lr: float, settings: Train
     return opt
 
 
+def _trainable(network: nn.Module, role: str) -> list[nn.Parameter]:
+    """The network's parameters that training updates (frozen nodes keep theirs); refuses none at all."""
+    params = [p for p in network.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError(f"every weight of the {role} is frozen: unfreeze a node of it to train the GAN")
+    return params
+
+
 class PairSchedule:
     """The learning-rate schedule of both GAN optimisers; reports the generator's rate."""
 
@@ -114,9 +122,9 @@ def gan_recipe(doc: GraphDocument, analysis: Analysis, module: fx.GraphModule, s
         raise ValueError(problems[0][0])
     generator = part_module(doc, analysis, GAN, "generator", module)
     discriminator = part_module(doc, analysis, GAN, "discriminator", module)
-    opt_g = _optimizer(list(generator.parameters()), r.generator_optimizer, r.generator_lr, settings, device)
-    opt_d = _optimizer(list(discriminator.parameters()), r.discriminator_optimizer, r.discriminator_lr, settings,
-                       device)
+    opt_g = _optimizer(_trainable(generator, "generator"), r.generator_optimizer, r.generator_lr, settings, device)
+    opt_d = _optimizer(_trainable(discriminator, "discriminator"), r.discriminator_optimizer, r.discriminator_lr,
+                       settings, device)
     sched = settings.schedule
     schedule = PairSchedule(LRSchedule(opt_g, r.generator_lr, sched, settings.epochs, steps_per_epoch),
                             LRSchedule(opt_d, r.discriminator_lr, sched, settings.epochs, steps_per_epoch))
