@@ -225,6 +225,10 @@ def test_trials_a_killed_sweep_left_running_are_marked_failed_when_it_resumes(tm
     linear = CONFIG.with_ranges([ParamRange(LR, "float", 1e-3, 0.1, False), CONFIG.ranges[1]])
     with pytest.raises(SweepStudyError, match=r"range of setting:optimizer.lr changed .* on a log scale"):
         SweepRun(project, linear, trials=1)
+    restarted = SweepRun(project, linear, trials=1, restart=True)  # --restart: the study begins anew
+    restarted.stop()
+    restarted.close()
+    assert not any(t.user_attrs.get("error") == "the sweep was interrupted" for t in open_study(project).trials)
 
 
 def test_the_config_chooses_the_sampler_and_the_pruner():
