@@ -134,6 +134,9 @@ class SweepUi(QObject):
         for name, button in buttons.items():
             self.actions[name].setEnabled(button.isEnabled())
         self.actions["start"].setText("Resume S&weep" if self.panel.stored_trials() else "Start S&weep")
+        chosen = self.panel.apply_button.text().removeprefix("Apply trial ")  # a trial chosen in the history
+        self.actions["apply_best"].setText("Apply &Best Trial" if chosen.startswith("Apply") else
+                                           f"Apply &Trial {chosen}")
 
     # ---- trials become runs -----------------------------------------------------------------------
     def _trial_finished(self, event: dict[str, Any]) -> None:
