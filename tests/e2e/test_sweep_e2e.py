@@ -22,6 +22,7 @@ def test_start_a_sweep_from_the_studio_watch_it_and_resume_it(window, studio, qt
     write_config(project, SweepConfig(ranges=(ParamRange(LR, "float", 1e-3, 1e-1, True),
                                               ParamRange(WIDTH, "int", 4, 32)),
                                       trials=2, seed=7, pruner="none"))
+    project.ui["sweep"] = {"workers": 2}  # the two trials train at once, each in its own process
     path = tmp_path / "spirals.loom"
     window.open_project(project, path)
     sweep = window.sweep
@@ -31,12 +32,15 @@ def test_start_a_sweep_from_the_studio_watch_it_and_resume_it(window, studio, qt
 
     progress = []  # the status bar's words after each finished trial
     sweep.controller.trial_finished.connect(lambda _event: progress.append(sweep.progress.text()))
+
     qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
     assert sweep.active and panel.poller.polling and not panel.editor.isEnabled()
     assert sweep.progress.isVisible() and sweep.progress.text().startswith("Sweep: 0 of 2 trials done")
+    first_run = sweep.controller.run
     assert panel.stop_button.isEnabled() and not panel.start_button.isEnabled()
     qtbot.waitUntil(lambda: not sweep.active, timeout=240_000)
     assert progress[0].startswith("Sweep: 1 of 2 trials done") and progress[1].startswith("Sweep: 2 of 2")
+    assert len(first_run.workers) == 2  # two processes (which trial each trained is theirs to race for)
     assert not sweep.progress.isVisible()
     qtbot.waitUntil(lambda: panel.snapshot is not None and not panel.dirty
                     and [t.state for t in panel.snapshot.trials] == ["complete", "complete"], timeout=30_000)
