@@ -22,7 +22,6 @@ def test_start_a_sweep_from_the_studio_watch_it_and_resume_it(window, studio, qt
     write_config(project, SweepConfig(ranges=(ParamRange(LR, "float", 1e-3, 1e-1, True),
                                               ParamRange(WIDTH, "int", 4, 32)),
                                       trials=2, seed=7, pruner="none"))
-    project.ui["sweep"] = {"workers": 2}  # the two trials train at once, each in its own process
     path = tmp_path / "spirals.loom"
     window.open_project(project, path)
     sweep = window.sweep
@@ -40,7 +39,7 @@ def test_start_a_sweep_from_the_studio_watch_it_and_resume_it(window, studio, qt
     assert panel.stop_button.isEnabled() and not panel.start_button.isEnabled()
     qtbot.waitUntil(lambda: not sweep.active, timeout=240_000)
     assert progress[0].startswith("Sweep: 1 of 2 trials done") and progress[1].startswith("Sweep: 2 of 2")
-    assert len(first_run.workers) == 2  # two processes (which trial each trained is theirs to race for)
+    assert len(first_run.workers) == 1  # the project's stored number of workers (one: the suite stays light)
     assert not sweep.progress.isVisible()
     qtbot.waitUntil(lambda: panel.snapshot is not None and not panel.dirty
                     and [t.state for t in panel.snapshot.trials] == ["complete", "complete"], timeout=30_000)
