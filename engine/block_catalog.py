@@ -241,16 +241,27 @@ def add_bundled_block(doc: GraphDocument, name: str) -> Step:
 # ---- networks assembled from blocks -----------------------------------------------------------
 def resnet18_network(num_classes: int = 1000, input_shape: tuple[int, int, int] = (3, 224, 224)) -> Network:
     """torchvision's ResNet-18 from `BasicBlock` instances: same module names, parameters and outputs."""
-    net = Network("ResNet-18")
+    return basic_resnet("ResNet-18", (2, 2, 2, 2), num_classes, input_shape)
+
+
+def resnet34_network(num_classes: int = 1000, input_shape: tuple[int, int, int] = (3, 224, 224)) -> Network:
+    """torchvision's ResNet-34: ResNet-18's stages with their `BasicBlock` repeated 3, 4, 6 and 3 times."""
+    return basic_resnet("ResNet-34", (3, 4, 6, 3), num_classes, input_shape)
+
+
+def basic_resnet(name: str, repeats: Sequence[int], num_classes: int = 1000,
+                 input_shape: tuple[int, int, int] = (3, 224, 224)) -> Network:
+    """A ResNet of four stages of `BasicBlock`s, each stage one instance repeated `repeats[i]` times."""
+    net = Network(name)
     install_bundled(net.doc, "BasicBlock")
     x = net.input(input_shape, name="image")
     x = net.add("Conv2d", x, name="conv1", out_channels=64, kernel_size=7, stride=2, padding=3, bias=False)
     x = net.add("BatchNorm2d", x, name="bn1")
     x = net.add("ReLU", x, name="relu")
     x = net.add("MaxPool2d", x, name="maxpool", kernel_size=3, stride=2, padding=1)
-    for i, (channels, stride) in enumerate(((64, 1), (128, 2), (256, 2), (512, 2)), start=1):
+    for i, (channels, stride, repeat) in enumerate(zip((64, 128, 256, 512), (1, 2, 2, 2), repeats), start=1):
         x = net.add("BasicBlock", x, name=f"layer{i}", channels=channels, stride=stride,
-                    downsample=int(stride != 1), **{REPEAT: 2})
+                    downsample=int(stride != 1), **{REPEAT: repeat})
     x = net.add("AdaptiveAvgPool2d", x, name="avgpool", output_size=1)
     x = net.add("Flatten", x, name="flatten")
     x = net.add("Linear", x, name="fc", out_features=num_classes)

@@ -1,4 +1,4 @@
-"""The headless command line: `layerloom validate | summary | train | sweep | export | import`.
+"""The headless command line: `layerloom validate | summary | train | sweep | lr-find | export | import`.
 
 Each command loads a project with the same engine code the studio uses and
 prints for people by default or JSON with ``--json``. Exit status: 0 on
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from engine.graph.errors import ProjectFileError
 
-COMMANDS = ("validate", "summary", "train", "sweep", "export", "import")
+COMMANDS = ("validate", "summary", "train", "sweep", "lr-find", "export", "import")
 
 
 def _load(path: str):  # -> Project
@@ -109,6 +109,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def cmd_lr_find(args: argparse.Namespace) -> int:
+    from engine.train.lr_find_cli import run
+
+    return run(args)
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from engine.export.cli import run
 
@@ -153,6 +159,11 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("file", help="a .loom project")
     _add_optional("engine.sweep.cli", p, command)
     p.set_defaults(handler=cmd_sweep)
+
+    p = sub.add_parser("lr-find", help="sweep the learning rate and print the suggested one (--apply saves it)")
+    p.add_argument("file", help="a .loom project")
+    _add_optional("engine.train.lr_find_cli", p, command)
+    p.set_defaults(handler=cmd_lr_find)
 
     p = sub.add_parser("export", help="export a project's network (ONNX, torch.export, safetensors, code)")
     p.add_argument("file", help="a .loom project")

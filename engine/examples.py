@@ -134,6 +134,87 @@ def transformer_encoder() -> Project:
                     training_settings(10, 64, 0.002))
 
 
+def _conv_encoder(net: Network, x: str, width: int = 16) -> str:
+    """1×28×28 -> width×14×14 -> 2·width×7×7, flattened (the encoders of the autoencoder examples)."""
+    x = net.add("Conv2d", x, out_channels=width, kernel_size=3, stride=2, padding=1, name="enc_conv1")
+    x = net.add("ReLU", x, name="enc_relu1")
+    x = net.add("Conv2d", x, out_channels=2 * width, kernel_size=3, stride=2, padding=1, name="enc_conv2")
+    x = net.add("ReLU", x, name="enc_relu2")
+    return net.add("Flatten", x, name="enc_flatten")
+
+
+def _conv_decoder(net: Network, z: str, width: int = 16) -> str:
+    """A latent code -> 2·width×7×7 -> width×14×14 -> 1×28×28 in [0, 1] (transposed convolutions, Sigmoid)."""
+    x = net.add("Linear", z, out_features=2 * width * 7 * 7, name="dec_fc")
+    x = net.add("ReLU", x, name="dec_relu0")
+    x = net.add("Reshape", x, shape=(2 * width, 7, 7), name="dec_unflatten")
+    x = net.add("ConvTranspose2d", x, out_channels=width, kernel_size=3, stride=2, padding=1, output_padding=1,
+                name="dec_upconv1")
+    x = net.add("ReLU", x, name="dec_relu1")
+    x = net.add("ConvTranspose2d", x, out_channels=1, kernel_size=3, stride=2, padding=1, output_padding=1,
+                name="dec_upconv2")
+    return net.add("Sigmoid", x, name="dec_sigmoid")
+
+
+def conv_autoencoder() -> Project:
+    """Compresses 28×28 shapes to 16 numbers and back; the encoder and decoder export alone."""
+    net = Network("Convolutional autoencoder on shapes")
+    x = net.input((1, 28, 28), name="image")
+    code = net.add("Linear", _conv_encoder(net, x), out_features=16, name="bottleneck")
+    net.output(_conv_decoder(net, code), name="reconstruction")
+    recipe = {"kind": "autoencoder", "reconstruction_loss": "mse", "input_noise": 0.0}
+    return _project(net, dataset_settings("shapes", n_samples=3000, image_size=28, noise=0.05),
+                    training_settings(8, 64, 0.002, recipe=recipe, metrics=["mae"]))
+
+
+def vae_shapes() -> Project:
+    """A variational autoencoder: an 8-D latent space whose random points decode to shapes."""
+    net = Network("Variational autoencoder on shapes")
+    x = net.input((1, 28, 28), name="image")
+    h = net.add("Linear", _conv_encoder(net, x, width=32), out_features=128, name="enc_fc")
+    h = net.add("ReLU", h, name="enc_relu3")
+    mu = net.add("Linear", h, out_features=8, name="mu")
+    logvar = net.add("Linear", h, out_features=8, name="logvar")
+    z = net.add("Sampling", [mu, logvar], name="z")
+    d = net.add("Linear", z, out_features=128, name="dec_hidden")
+    d = net.add("ReLU", d, name="dec_relu_hidden")
+    net.output(_conv_decoder(net, d, width=32), name="reconstruction")
+    # noiseless shapes: the decoder learns shapes, not pixel noise; the KL weight is a little under the
+    # ELBO's 1/784 (bce is a mean per pixel), which keeps rotations and corners in the samples
+    recipe = {"kind": "vae", "reconstruction_loss": "bce", "kl_weight": 0.0008}
+    return _project(net, dataset_settings("shapes", n_samples=4000, image_size=28, noise=0.0),
+                    training_settings(16, 64, 0.002, recipe=recipe, metrics=["mae"]))
+
+
+def dcgan_shapes() -> Project:
+    """A small DCGAN: a generator from 16 noise values to 28×28 shapes, and a convolutional discriminator."""
+    net = Network("DCGAN on shapes")
+    z = net.add("Noise", [], shape=(16,), name="noise")
+    g = net.add("Linear", z, out_features=64 * 7 * 7, name="gen_fc")
+    g = net.add("BatchNorm1d", g, name="gen_bn0")
+    g = net.add("ReLU", g, name="gen_relu0")
+    g = net.add("Reshape", g, shape=(64, 7, 7), name="gen_unflatten")
+    g = net.add("ConvTranspose2d", g, out_channels=32, kernel_size=4, stride=2, padding=1, name="gen_upconv1")
+    g = net.add("BatchNorm2d", g, name="gen_bn1")
+    g = net.add("ReLU", g, name="gen_relu1")
+    g = net.add("ConvTranspose2d", g, out_channels=1, kernel_size=4, stride=2, padding=1, name="gen_upconv2")
+    g = net.add("Sigmoid", g, name="gen_sigmoid")
+    net.output(g, name="generated")
+    x = net.input((1, 28, 28), name="image")
+    d = net.add("Conv2d", x, out_channels=32, kernel_size=4, stride=2, padding=1, name="disc_conv1")
+    d = net.add("LeakyReLU", d, negative_slope=0.2, name="disc_lrelu1")
+    d = net.add("Conv2d", d, out_channels=64, kernel_size=4, stride=2, padding=1, name="disc_conv2")
+    d = net.add("BatchNorm2d", d, name="disc_bn2")
+    d = net.add("LeakyReLU", d, negative_slope=0.2, name="disc_lrelu2")
+    d = net.add("Flatten", d, name="disc_flatten")
+    d = net.add("Linear", d, out_features=1, name="disc_logit")
+    net.output(d, name="verdict")
+    recipe = {"kind": "gan", "generator_lr": 0.0002, "discriminator_lr": 0.0002, "adam_beta1": 0.5}
+    # a GAN needs many steps: about 2,400 here (two to three minutes on one CPU core, seconds on a GPU)
+    return _project(net, dataset_settings("shapes", n_samples=6000, image_size=28, noise=0.0),
+                    training_settings(30, 64, 0.0002, recipe=recipe, metrics=[]))
+
+
 def _project(net: Network, dataset: dict[str, Any], training: dict[str, Any]) -> Project:
     # No positions: the studio lays a network out with its real node sizes when it opens one
     # whose nodes all sit at the origin (studio/auto_layout.py), so the examples never go stale.
@@ -147,6 +228,9 @@ EXAMPLE_BUILDERS: dict[str, Callable[[], Project]] = {
     "resnet18": resnet18,
     "lstm_sequence": lstm_sequence,
     "transformer_encoder": transformer_encoder,
+    "conv_autoencoder": conv_autoencoder,
+    "vae_shapes": vae_shapes,
+    "dcgan_shapes": dcgan_shapes,
 }
 
 
@@ -257,6 +341,20 @@ def canvas_network(n_nodes: int, width: int = 64, block: int = 4) -> GraphDocume
         pairs += not linear
     add_chain(doc, [("Output", None, {})], start=previous)
     return doc
+
+
+def edited_copy(doc: GraphDocument, step: int = 10) -> GraphDocument:
+    """A copy of a `canvas_network` as a later run's might be: every `step`-th Linear narrowed to 32 features
+    and every `step`-th ReLU removed (for the run diff's tests and benchmark)."""
+    from engine.graph.serialize import document_from_data, document_to_data
+
+    other = document_from_data(document_to_data(doc))
+    for i, node in enumerate(list(other.nodes.values())):
+        if node.type_id == "Linear" and i % step == 1:
+            other.set_param(node.id, "out_features", 32)
+        elif node.type_id == "ReLU" and i % step == 2:
+            other.remove_node(node.id)
+    return other
 
 
 def _residual_block(net: Network, x: str, channels: int, stride: int, name: str) -> str:

@@ -6,13 +6,16 @@ best and test metrics, the final status, and the best and last weights as safete
 keys are node ids (``conv1.weight``). It is stored as these members, the same in a project's
 attachments and in the folder a worker writes::
 
-    run.json            id, times, status, device, parameter count, best/test metrics, error, and for a
+    run.json            id, times, status, device, parameter count, best/test metrics, error,
+                        the epochs whose weights are kept, the parent of a forked run, and for a
                         sweep's trial its study, trial number, state, value and parameters ("sweep")
     settings.json       the TrainingSettings JSON
     network.json        the network as in project.json
-    metrics.json        {"steps": {column: [...]}, "epochs": [...], "confusion": [[...]] | null}
+    metrics.json        {"steps": {column: [...]}, "epochs": [...], "confusion": [[...]] | null,
+                         "lr_changes": [{step, epoch, epoch_fraction, lr, previous}, ...]}
     best.safetensors    weights of the best epoch
     last.safetensors    weights at the end
+    epoch-N.safetensors weights after epoch N (1-based), for the epochs kept (`engine.train.fork`)
 
 `list_runs` reads only run.json of each run (cheap); `load_run_weights` reads safetensors only,
 never pickle. Run ids are plain names (letters, digits, ``-``, ``_``, ``.``).
@@ -35,6 +38,8 @@ RUNS = "runs/"
 WEIGHT_KINDS = ("best", "last")
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _STEP_COLUMNS = ("step", "epoch", "loss", "lr", "samples_per_s", "elapsed_s")
+_EPOCH_FILE = re.compile(r"^epoch-([1-9][0-9]{0,6})\.safetensors$")
+MAX_EPOCH_FILES = 1000  # a run folder or project holding more is hostile: the rest are not read
 
 
 class RunError(ValueError):
@@ -70,6 +75,9 @@ class RunRecord:
     error: dict[str, Any] | None = None
     weights: dict[str, bytes] = field(default_factory=dict)  # "best" / "last" -> safetensors bytes
     sweep: dict[str, Any] | None = None  # a sweep's trial: {"study", "trial", "state", "value", "metric", "params"}
+    epoch_weights: dict[int, bytes] = field(default_factory=dict)  # epoch (1-based) -> safetensors bytes
+    parent: dict[str, Any] | None = None  # a forked run: {run_id, epoch, carried, new, reshaped, dropped}
+    lr_changes: list[dict[str, Any]] = field(default_factory=list)  # rates set by hand while training
 
     # ---- files ---------------------------------------------------------------------
     def to_files(self) -> dict[str, bytes]:
@@ -78,14 +86,17 @@ class RunRecord:
                 "status": self.status, "device": self.device, "parameter_count": self.parameter_count,
                 "epochs": len(self.epochs), "best": self.best, "test": self.test, "error": self.error,
                 "dataset": self.dataset, "dataset_summary": self.dataset_summary,
-                "weights": sorted(self.weights)}
+                "weights": sorted(self.weights), "epoch_weights": sorted(self.epoch_weights),
+                "parent": self.parent}
         if self.sweep is not None:
             head["sweep"] = self.sweep
         steps = {c: [s.get(c) for s in self.steps] for c in _STEP_COLUMNS}
-        metrics = {"steps": steps, "epochs": self.epochs, "confusion": self.confusion}
+        metrics = {"steps": steps, "epochs": self.epochs, "confusion": self.confusion,
+                   "lr_changes": self.lr_changes}
         files = {"run.json": _json(head), "settings.json": _json(self.settings),
                  "network.json": _json(self.network), "metrics.json": _json(metrics)}
         files.update({f"{kind}.safetensors": data for kind, data in self.weights.items()})
+        files.update({f"epoch-{n}.safetensors": data for n, data in self.epoch_weights.items()})
         return files
 
     @classmethod
@@ -97,13 +108,21 @@ class RunRecord:
         count = max((len(v) for v in columns.values()), default=0)
         steps = [{c: columns[c][i] for c in columns if i < len(columns[c])} for i in range(count)]
         weights = {k: files[f"{k}.safetensors"] for k in WEIGHT_KINDS if f"{k}.safetensors" in files}
-        return cls(
+        epoch_weights = {int(m.group(1)): data for name, data in files.items()
+                         for m in [_EPOCH_FILE.match(name)] if m}
+        parent = head.get("parent")
+        changes = metrics.get("lr_changes") if isinstance(metrics, dict) else None
+        record = cls(
             run_id or head.get("run_id", ""), head.get("started", ""), head.get("finished", ""),
             head.get("status", "unknown"), _read_json(files, "settings.json", {}),
             _read_json(files, "network.json", {}), head.get("dataset", {}), head.get("dataset_summary", {}),
             head.get("device", ""), int(head.get("parameter_count", 0)), steps, metrics.get("epochs", []),
             head.get("best", {}), head.get("test", {}), metrics.get("confusion"), head.get("error"), weights,
             head.get("sweep") if isinstance(head.get("sweep"), dict) else None)
+        record.epoch_weights = epoch_weights
+        record.parent = parent if isinstance(parent, dict) else None
+        record.lr_changes = [c for c in changes if isinstance(c, dict)] if isinstance(changes, list) else []
+        return record
 
     def write_dir(self, folder: str | Path) -> None:
         folder = Path(folder)
@@ -128,6 +147,8 @@ def read_run_files(folder: str | Path) -> dict[str, bytes]:
     """
     folder = Path(folder)
     files = {name: (folder / name).read_bytes() for name in RUN_FILES if (folder / name).is_file()}
+    epochs = sorted(p.name for p in folder.glob("epoch-*.safetensors") if _EPOCH_FILE.match(p.name) and p.is_file())
+    files.update({name: (folder / name).read_bytes() for name in epochs[:MAX_EPOCH_FILES]})
     head = _read_json(files, "run.json")
     if not isinstance(head, dict):
         raise RunError("the run's run.json is not an object")
@@ -173,6 +194,7 @@ class RunSummary:
     test: dict[str, float]
     epochs: int
     sweep: dict[str, Any] | None = None  # a sweep's trial: its study, number, state, value and parameters
+    parent: dict[str, Any] | None = None  # a forked run's parent: {run_id, epoch, ...}
 
 
 def _prefix(run_id: str) -> str:
@@ -214,9 +236,11 @@ def list_runs(project: Project) -> list[RunSummary]:
         head = _head(project, run_id)
         raw = project.attachments.get(_prefix(run_id) + "settings.json", b"{}")
         settings = _mapping(_read_json({"settings.json": raw}, "settings.json", {}))
+        parent = head.get("parent")
         out.append(RunSummary(run_id, _text(head.get("started"), ""), _text(head.get("status"), "unknown"),
                               settings, _mapping(head.get("best")), _mapping(head.get("test")),
-                              _count(head.get("epochs")), _mapping(head.get("sweep")) or None))
+                              _count(head.get("epochs")), _mapping(head.get("sweep")) or None,
+                              parent if isinstance(parent, dict) else None))
     return out
 
 

@@ -1,4 +1,8 @@
-"""A per-node table of a network, like Keras' ``model.summary()``: name, type, output shape, parameters."""
+"""A per-node table of a network, like Keras' ``model.summary()``: name, type, output shape, parameters.
+
+A project holding two networks (a GAN's generator from its Noise node and its discriminator from its
+Input, `engine.train.recipes.structure.gan_roles`) also gets each network's own totals.
+"""
 
 from __future__ import annotations
 
@@ -83,7 +87,25 @@ def summary_data(doc: GraphDocument, analysis: Analysis | None = None,
         "total_flops": sum(flops.values()) if flops is not None else None,
         "errors": len(analysis.errors),
         "warnings": len(analysis.warnings),
+        "networks": network_totals(doc, analysis, flops),
     }
+
+
+def network_totals(doc: GraphDocument, analysis: Analysis,
+                   flops: dict[str, int] | None = None) -> dict[str, dict[str, Any]]:
+    """Parameters (and FLOPs) of each of a GAN's two networks; empty for a single network."""
+    from engine.train.recipes.structure import gan_roles
+
+    roles, _ = gan_roles(doc)
+    if roles is None:
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for role, ids, start in (("generator", roles.generator, roles.noise),
+                             ("discriminator", roles.discriminator, roles.input)):
+        params = sum(analysis.nodes[i].param_count for i in ids if i in analysis.nodes)
+        out[role] = {"params": params, "flops": sum(flops.get(i, 0) for i in ids) if flops is not None else None,
+                     "starts_at": doc.nodes[start].name}
+    return out
 
 
 def format_summary(doc: GraphDocument, analysis: Analysis | None = None, title: str = "",
@@ -114,6 +136,9 @@ def format_summary(doc: GraphDocument, analysis: Analysis | None = None, title: 
     lines.append(rule)
     total = analysis.total_params
     lines.append(f"Total params: {total:,} ({_size(total * 4)})")
+    for role, totals in network_totals(doc, analysis, flops).items():
+        lines.append(f"  {role.capitalize()} (from '{totals['starts_at']}'): {totals['params']:,} params"
+                     + (f", {_flops_label(totals['flops'])} FLOPs per sample" if totals["flops"] is not None else ""))
     if flops is not None:
         lines.append(f"Forward FLOPs per sample: {_flops_label(sum(flops.values()))}")
     if analysis.ok:

@@ -8,8 +8,10 @@ one node also carry ``node_id``.
 Types: run_started, step (throttled to about 10 a second), epoch, feature_maps, weight_stats,
 grad_stats, activation_stats, confusion_matrix, sample_predictions, reconstructions,
 generated_samples, latent_points, explanation (recipes and explanations), status (paused, running,
-stopping), log, error, finished. `from_dict` turns a decoded dict back into its dataclass (the
-studio's run controller hands panels these, never dicts). No torch, no Qt.
+stopping), lr_changed (a rate set by hand while training), lr_find_points and lr_find_suggestion (the
+learning-rate finder), weights_carried (a forked run's report), log, error, finished. `from_dict`
+turns a decoded dict back into its dataclass (the studio's run controller hands panels these, never
+dicts). No torch, no Qt.
 
 Wire format (`encode` / `decode`), one message per frame::
 
@@ -190,7 +192,58 @@ class Explanation(Message):
     input: np.ndarray  # uint8 thumbnail (H, W, C)
     heatmap: np.ndarray  # float32 (H, W), scaled to [0, 1]
     target: int  # the class explained
+    split: str = "val"  # the split sample_index counts in (train, val, test)
+    probability: float | None = None  # the network's softmax probability of `target`
+    true: int | None = None  # the sample's own class, where it has one
     TYPE = "explanation"
+
+
+@dataclass
+class LRChanged(Message):
+    """The learning rate was set by hand while training; it holds from the step after `step` on."""
+
+    step: int  # completed steps when the change took effect
+    epoch: int
+    epoch_fraction: float
+    lr: float  # what was asked for
+    previous: float
+    applied: list[float]  # the optimiser's parameter groups' rates, read back after the change
+    TYPE = "lr_changed"
+
+
+@dataclass
+class LRFindPoints(Message):
+    """New points of a learning-rate sweep: rates, raw batch losses and the smoothed loss."""
+
+    lrs: list[float]
+    losses: list[float]
+    smoothed: list[float]
+    TYPE = "lr_find_points"
+
+
+@dataclass
+class LRFindSuggestion(Message):
+    """The end of a learning-rate sweep: the suggested rate and how it was chosen."""
+
+    suggestion: float | None
+    method: str  # valley, minimum/10, none
+    valley: list[int] | None  # first and last point index of the valley
+    stop_reason: str  # completed, diverged, stopped
+    points: int
+    TYPE = "lr_find_suggestion"
+
+
+@dataclass
+class WeightsCarried(Message):
+    """A forked run started from another run's weights: what was carried and what was not."""
+
+    parent: str  # the run the weights came from
+    epoch: str  # "3" (1-based), "best" or "last"
+    carried: list[str]  # state keys copied unchanged
+    new: list[str]  # keys of the edited network the parent did not have
+    reshaped: list[dict[str, Any]]  # {key, parent_shape, shape}
+    dropped: list[str]  # keys of the parent the edited network no longer has
+    TYPE = "weights_carried"
 
 
 @dataclass
@@ -231,7 +284,8 @@ class Finished(Message):
 MESSAGE_TYPES: dict[str, type[Message]] = {
     cls.TYPE: cls for cls in (RunStarted, Step, Epoch, FeatureMaps, ParamStats, GradStats, ActivationStats,
                               ConfusionMatrix, SamplePredictions, Reconstructions, GeneratedSamples,
-                              LatentPoints, Explanation, Status, Log, Error, Finished)
+                              LatentPoints, Explanation, LRChanged, LRFindPoints, LRFindSuggestion,
+                              WeightsCarried, Status, Log, Error, Finished)
 }
 
 

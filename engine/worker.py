@@ -4,14 +4,17 @@ A worker process is spawned (``spawn`` context) and warms up at once: it imports
 training session, then says ``worker_ready`` (its pid, and that torch is loaded) on the telemetry
 pipe and waits for its job. The job arrives as the first command, ``{"cmd": "start", "job":
 <TrainingJob JSON>, "out_dir": folder}``; from then on the command pipe carries pause, resume,
-stop and set_probes, and the telemetry pipe carries `engine.telemetry` frames until ``finished``.
+stop, set_probes and set_lr, and the telemetry pipe carries `engine.telemetry` frames until ``finished``.
 A worker trains one job and exits; a closed command pipe before the job means "not needed": it
-exits at once. `run_payload` is the part both runners share: parse the job JSON, run it, and turn
-anything that goes wrong into error + finished messages. The in-process runner
+exits at once. A job whose ``task`` is ``lr_find`` sweeps the learning rate instead of training
+(`engine.train.lr_find_job`), with the same messages around it (error, finished). `run_payload`
+is the part both runners share: parse the job JSON, run it, and turn anything that goes wrong into
+error + finished messages. The in-process runner
 (`engine.runner.LocalRun`) calls it with queues instead of pipes.
 
-The worker sends from a background thread, so a slow reader never stalls training: when frames
-pile up, heavy ones (feature maps, statistics, sample pictures) are dropped, scalars never are.
+The worker encodes and sends from a background thread (`FrameSender`), in batches, so neither
+encoding nor a slow reader stalls training: when frames pile up, heavy ones (feature maps,
+statistics, sample pictures) are dropped, scalars never are.
 If the caller goes away, the worker stops at its next progress report and saves what it has.
 """
 
@@ -29,6 +32,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from engine import telemetry as t
 
 if TYPE_CHECKING:
@@ -36,34 +41,52 @@ if TYPE_CHECKING:
 
 MAX_PENDING_FRAMES = 64
 MAX_PENDING_BYTES = 16 * 2**20
+BATCH_WAIT = 0.005  # seconds the sender lets a burst of messages gather before it sends them
 READY = "worker_ready"
+URGENT_TYPES = frozenset({READY, "run_started", "status", "error", "finished", "log"})  # sent without the wait
 Sink = Callable[[dict[str, Any]], None]
 
 
 class FrameSender:
-    """Encodes messages and sends them from a background thread, dropping heavy ones when behind."""
+    """Sends messages from a background thread, which also encodes them; drops heavy ones when behind.
+
+    The training thread only appends the message (a dict that nobody changes afterwards) to a
+    queue: encoding (JSON and array buffers) and writing happen on the sender thread, in batches.
+    The sender wakes when the queue goes from empty to not empty, then waits ``BATCH_WAIT`` seconds
+    so that the burst a progress report makes (a step, feature maps, statistics) goes out in one
+    wake-up, not one per message: each wake-up contends with the training thread for the GIL.
+    Messages that say the run started, stopped, failed or finished are sent at once.
+    """
 
     def __init__(self, write: Callable[[bytes], Any]) -> None:
         self._write = write
-        self._pending: deque[bytes] = deque()
-        self._bytes = 0
+        self._pending: deque[dict[str, Any]] = deque()
+        self._bytes = 0  # array bytes of the heavy messages waiting (the rest are a few hundred bytes)
         self._cond = threading.Condition()
         self._closed = False
+        self._urgent = False
         self.broken = False  # the reader is gone
         self.dropped = 0
         self._thread = threading.Thread(target=self._loop, name="telemetry-sender", daemon=True)
         self._thread.start()
 
     def send(self, message: dict[str, Any]) -> None:
-        frame = t.encode(message)
+        kind = message.get("type")
+        heavy = kind in t.HEAVY_TYPES
+        size = _array_bytes(message) if heavy else 0
         with self._cond:
             behind = len(self._pending) >= MAX_PENDING_FRAMES or self._bytes >= MAX_PENDING_BYTES
-            if self.broken or (behind and message.get("type") in t.HEAVY_TYPES):
+            if self.broken or (behind and heavy):
                 self.dropped += 1
                 return
-            self._pending.append(frame)
-            self._bytes += len(frame)
-            self._cond.notify()
+            was_empty = not self._pending
+            self._pending.append(message)
+            self._bytes += size
+            if kind in URGENT_TYPES:
+                self._urgent = True
+                self._cond.notify()
+            elif was_empty:
+                self._cond.notify()
 
     def _loop(self) -> None:
         while True:
@@ -72,12 +95,25 @@ class FrameSender:
                     self._cond.wait()
                 if not self._pending:
                     return
-                frame = self._pending.popleft()
-                self._bytes -= len(frame)
-            try:
-                self._write(frame)
-            except (OSError, EOFError, ValueError):
-                self.broken = True
+                if not (self._urgent or self._closed):  # let the rest of a report's burst arrive
+                    self._cond.wait(BATCH_WAIT)
+                batch = list(self._pending)
+                self._pending.clear()
+                self._bytes = 0
+                self._urgent = False
+            for message in batch:
+                self._send_one(message)
+
+    def _send_one(self, message: dict[str, Any]) -> None:
+        try:
+            frame = t.encode(message)
+        except t.TelemetryError:  # a message that cannot be encoded is lost, never the run
+            self.dropped += 1
+            return
+        try:
+            self._write(frame)
+        except (OSError, EOFError, ValueError):
+            self.broken = True
 
     def close(self, timeout: float = 10.0) -> None:
         """Send what is pending (up to `timeout` seconds), then stop the thread."""
@@ -85,6 +121,17 @@ class FrameSender:
             self._closed = True
             self._cond.notify()
         self._thread.join(timeout)
+
+
+def _array_bytes(value: Any) -> int:
+    """Bytes of the numpy arrays in a message (heavy messages carry them in dicts and lists)."""
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if isinstance(value, dict):
+        return sum(_array_bytes(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(_array_bytes(v) for v in value)
+    return 0
 
 
 class PipeCommands:
@@ -185,7 +232,12 @@ def run_payload(data: dict[str, Any], sink: Sink, commands: CommandSource, out_d
         sink(t.Finished(run_id, "failed", 0, {}, {}, {}, {}).to_dict())
         return
     try:
-        run_job(job, sink, commands, out_dir)
+        if job.task is not None and job.task.get("kind") == "lr_find":
+            from engine.train.lr_find_job import run_lr_find
+
+            run_lr_find(job, sink, commands)
+        else:
+            run_job(job, sink, commands, out_dir)
     except Exception as exc:  # a bug, not a user problem: still a message, never a hang
         sink(t.Error(run_id, f"the training worker failed: {exc!r}",
                      traceback=traceback.format_exc()).to_dict())

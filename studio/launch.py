@@ -1,6 +1,6 @@
 """The `layerloom` command: headless subcommands, or the studio on a file.
 
-``layerloom validate|summary|train|export ...`` (and any option such as
+``layerloom validate|summary|train|lr-find|export ...`` (and any option such as
 ``--help``) runs `engine.cli.main`, imported only then, so the headless commands
 never load Qt. ``layerloom bench ...`` runs `studio.bench.cli.main` (the benchmarks
 live under `studio` because some of them drive the studio; `engine` never imports
@@ -15,9 +15,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-HEADLESS_COMMANDS = ("validate", "summary", "train", "sweep", "export", "import")
+HEADLESS_COMMANDS = ("validate", "summary", "train", "sweep", "lr-find", "export", "import")
 USAGE = ("usage: layerloom [FILE.loom]\n"
-         "       layerloom {validate,summary,train,sweep,export,import,bench} ...   (headless; see layerloom --help)")
+         "       layerloom {validate,summary,train,sweep,lr-find,export,import,bench} ...\n"
+         "       (headless; see layerloom --help)")
 
 
 def main(argv: list[str] | None = None) -> int:

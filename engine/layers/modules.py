@@ -110,7 +110,9 @@ class GlobalAvgPool(RecordsInit, nn.Module):
     """Average every channel over all its positions: (N, C, ...) becomes (N, C)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.flatten(2).mean(-1)
+        # One mean over the positions (not flatten, then mean): exported as one op (ONNX ReduceMean over
+        # them), which the importers read back as a GlobalAvgPool.
+        return x.mean(dim=tuple(range(2, x.dim())))
 
 
 class Recurrent(RecordsInit, nn.Module):
@@ -419,6 +421,28 @@ class LearnedTensor(RecordsInit, nn.Module):
     def extra_repr(self) -> str:
         return f"shape={self.shape}, leading_one={self.leading_one}"
 
+
+
+class Sampling(RecordsInit, nn.Module):
+    """The VAE's reparameterisation trick: mu + exp(logvar / 2) · eps while training, mu when evaluating.
+
+    With `keep_kl` on (the VAE recipe turns it on; built and exported networks leave it off, so
+    they stay pure functions) every call also keeps the batch's mean KL divergence of
+    N(mu, exp(logvar)) from N(0, 1), summed over the latent dimensions, in `kl`.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.keep_kl = False
+        self.kl: torch.Tensor | None = None
+
+    def forward(self, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+        if self.keep_kl:
+            terms = 1 + logvar - mu.square() - logvar.exp()
+            self.kl = -0.5 * terms.flatten(1).sum(1).mean()
+        if not self.training:
+            return mu
+        return mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
 
 def keep_learned_tensor_names(owner: nn.Module) -> None:
     """Let `owner` load its LearnedTensor children's weights under their own names.

@@ -92,19 +92,23 @@ class Callback:
 
 def overrides(callback: Callback, hook: str) -> bool:
     """Whether `callback` replaces the base class's no-op `hook` (so the hot loop can skip it)."""
-    return getattr(type(callback), hook) is not getattr(Callback, hook)
+    return hook in getattr(callback, "__dict__", {}) or getattr(type(callback), hook) is not getattr(Callback, hook)
 
 
 class CallbackList:
-    """Calls a hook on every callback that overrides it, in order."""
+    """Calls a hook on every callback that overrides it, in order (the no-op defaults are never called)."""
 
     def __init__(self, callbacks: Sequence[Callback]) -> None:
         self.callbacks = list(callbacks)
         self.step_callbacks = [c for c in self.callbacks if overrides(c, "on_step_end")]
+        self._bound: dict[str, list[Any]] = {}  # hook name -> the overriding callbacks' bound methods
 
     def call(self, hook: str, *args: Any) -> None:
-        for callback in self.callbacks:
-            getattr(callback, hook)(*args)
+        methods = self._bound.get(hook)
+        if methods is None:
+            methods = self._bound[hook] = [getattr(c, hook) for c in self.callbacks if overrides(c, hook)]
+        for method in methods:
+            method(*args)
 
 
 class EarlyStopping(Callback):

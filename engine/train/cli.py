@@ -8,6 +8,8 @@ stdout, and the run is saved into the project with the atomic `save_project` unl
 
 ``--nproc N`` trains data-parallel on N processes spawned here; under torchrun (RANK and
 WORLD_SIZE set) each process joins torchrun's group and rank 0 alone prints and saves.
+``--fork RUN[@EPOCH]`` starts from a saved run's weights (`engine.train.fork`): the project's
+current network, weights carried by node path and shape, what could not be carried printed.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from engine.project import Project, load_project, save_project
 from engine.runs import RunError, RunRecord, add_run, check_run_id, new_run_id
 from engine.train.callbacks import Callback, Progress
 from engine.train.distributed import spawn_ranks, torchrun_env, train_rank
+from engine.train.fork import ForkError, fork_job
 from engine.train.formatting import format_duration, format_metrics
 from engine.train.job import TrainingJob
 from engine.train.preflight import StartProblem, problems_text
@@ -55,6 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--nproc", type=int, default=1, help="train data-parallel on N processes (default 1)")
     parser.add_argument("--run-id", help="name of the run (default: run-1, run-2, ...)")
     parser.add_argument("--no-save", action="store_true", help="do not save the run into the project")
+    parser.add_argument("--fork", metavar="RUN[@EPOCH]",
+                        help="start from a saved run's weights after EPOCH (1-based, best or last; default "
+                        "last), carried into the current network by node path and shape")
 
 
 def overrides(args: argparse.Namespace) -> list[str]:
@@ -81,9 +87,34 @@ def run(args: argparse.Namespace) -> int:
         run_id = check_run_id(args.run_id) if args.run_id else new_run_id(project)
         apply_to_project(project, overrides(args))
         job = TrainingJob.from_project(project, run_id, path.resolve().parent)
-    except (ProjectFileError, SettingsError, DatasetError, RunError) as exc:
+        fork_dir = _fork(args, project, job, path)
+    except (ProjectFileError, SettingsError, DatasetError, RunError, ForkError) as exc:
         print(f"layerloom train: {exc}", file=sys.stderr)
         return 2
+    try:
+        return _train(args, project, job, path)
+    finally:
+        if fork_dir is not None:
+            fork_dir.cleanup()
+
+
+def _fork(args: argparse.Namespace, project: Project, job: TrainingJob,
+          path: Path) -> tempfile.TemporaryDirectory[str] | None:
+    """With --fork, make `job` start from the named run's weights (written to a temporary folder)."""
+    if not getattr(args, "fork", None):
+        return None
+    parent, _, epoch = str(args.fork).partition("@")
+    folder = tempfile.TemporaryDirectory(prefix="layerloom-fork-")
+    try:
+        forked = fork_job(project, parent, epoch or "last", job.run_id, folder.name, path.resolve().parent)
+    except BaseException:
+        folder.cleanup()
+        raise
+    job.start_from = forked.start_from
+    return folder
+
+
+def _train(args: argparse.Namespace, project: Project, job: TrainingJob, path: Path) -> int:
     if args.nproc < 1:
         print("layerloom train: --nproc must be at least 1", file=sys.stderr)
         return 2
@@ -99,13 +130,24 @@ def run(args: argparse.Namespace) -> int:
         elif args.nproc > 1:
             record, problems = _spawned(job, args.nproc)
         else:
-            result = run_job(job, _ignore, callbacks=[ProgressPrinter(), stopper])
+            result = run_job(job, _print_carried, callbacks=[ProgressPrinter(), stopper])
             record, problems = result.record, result.problems
     return _report(project, path, args.no_save, record, problems, time.perf_counter() - started)
 
 
 def _ignore(message: dict[str, object]) -> None:
     """The CLI shows progress through its callbacks, not telemetry."""
+
+
+def _print_carried(message: dict[str, object]) -> None:
+    """A fork's report (what could not be carried) is the one telemetry the CLI prints."""
+    if message.get("type") == "weights_carried":
+        from engine.train.fork import CarryReport
+
+        report = CarryReport(str(message["parent"]), str(message["epoch"]), list(message["carried"]),  # type: ignore[call-overload]
+                             list(message["new"]), list(message["reshaped"]), list(message["dropped"]))  # type: ignore[call-overload]
+        for line in report.lines():
+            print(line, file=sys.stderr)
 
 
 def _spawned(job: TrainingJob, nproc: int) -> tuple[RunRecord, list[StartProblem]]:

@@ -5,9 +5,15 @@ kernels on the CPU and CUDA (one kernel for all parameters instead of a dozen sm
 about a third off a small MLP's CPU step).
 `LRSchedule` computes the learning rate for every step from one formula: a linear warm-up over
 ``warmup_epochs`` times the chosen schedule (step, cosine, one_cycle) times the reductions that
-reduce_on_plateau has made so far. It writes the rate into the optimiser's parameter groups
-itself, so warm-up and plateau reductions combine without torch schedulers overwriting each other,
-and it skips the write entirely when the rate cannot change (no schedule, no warm-up).
+reduce_on_plateau has made so far, times the scale of a rate set by hand while training. It writes
+the rate into the optimiser's parameter groups itself, so warm-up and plateau reductions combine
+without torch schedulers overwriting each other, and it skips the write entirely when the rate
+cannot change (no schedule, no warm-up).
+
+A rate set by hand (`set_rate`, the Training panel's live control) takes effect at once and the
+schedule keeps working from it: the manual scale becomes new rate / the rate the schedule would
+have given at that step, so warm-up, decay and plateau cuts go on in the same shape from the new
+value (set 0.01 half way through a cosine schedule at 0.005 and every later rate is doubled).
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ class LRSchedule:
         self.total = max(1, epochs * self.steps_per_epoch)
         self.warmup = sched.warmup_epochs * self.steps_per_epoch
         self.plateau_scale = 1.0
+        self.manual_scale = 1.0  # a rate set by hand scales the schedule from then on
         self._best = math.inf
         self._bad_epochs = 0
         self.constant = sched.kind in ("none", "reduce_on_plateau") and self.warmup == 0
@@ -76,7 +83,7 @@ class LRSchedule:
             factor *= floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(t, span) / span))
         elif kind == "one_cycle":
             factor *= _one_cycle(t, span)
-        lr = self.base * factor * self.plateau_scale
+        lr = self.base * factor * self.plateau_scale * self.manual_scale
         return max(lr, self.sched.min_lr) if kind == "reduce_on_plateau" else lr
 
     def before_step(self, step: int) -> None:
@@ -87,6 +94,15 @@ class LRSchedule:
         if lr != self.lr:
             self.lr = lr
             self._write(lr)
+
+    def set_rate(self, lr: float, step: int) -> None:
+        """Use `lr` from step `step` on (0-based index of the next step); the schedule continues from it."""
+        self.manual_scale = 1.0
+        scheduled = self.rate(step)
+        # a schedule at zero (warm-up start, a cosine's floor of 0) cannot be scaled: scale the base instead
+        self.manual_scale = lr / scheduled if scheduled > 0 else lr / self.base
+        self.lr = lr
+        self._write(lr)
 
     def after_epoch(self, val_loss: float | None, next_step: int) -> None:
         """Let reduce_on_plateau look at the epoch's validation loss."""

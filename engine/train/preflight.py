@@ -23,7 +23,10 @@ from engine.data.config import DatasetConfig
 from engine.data.errors import DatasetError
 from engine.graph.analysis import Analysis, analyze
 from engine.graph.document import GraphDocument, Node
+from engine.train.recipes.declared import GAN, RECIPES, SUPERVISED
+from engine.train.recipes.structure import data_inputs, output_nodes, recipe_problems
 from engine.train.settings import SettingsError, TrainingSettings
+from engine.train.tensorboard_log import tensorboard_problems
 
 if TYPE_CHECKING:
     from engine.data.config import DatasetSummary
@@ -50,15 +53,24 @@ class StartProblem:
 
 
 def inputs_and_outputs(document: GraphDocument) -> tuple[list[Node], list[Node]]:
-    """The network's Input nodes and Output nodes."""
-    nodes = list(document.nodes.values())
-    spec = document.spec_of  # a block instance is neither
-    return [n for n in nodes if spec(n).is_input], [n for n in nodes if spec(n).is_output]
+    """The network's Input nodes (the data's; a GAN's Noise node is not one) and Output nodes."""
+    return data_inputs(document), output_nodes(document)
 
 
-def network_problems(document: GraphDocument, analysis: Analysis) -> list[StartProblem]:
-    """The network's errors and the one-Input, one-Output rule."""
+def recipe_kind(training: Mapping[str, Any] | TrainingSettings | None) -> str:
+    """The recipe the settings choose (supervised when they do not say, or say something unknown)."""
+    if isinstance(training, TrainingSettings):
+        return training.recipe.kind
+    recipe = training.get("recipe") if isinstance(training, Mapping) else None
+    kind = recipe.get("kind") if isinstance(recipe, Mapping) else None
+    return kind if kind in RECIPES else SUPERVISED
+
+
+def network_problems(document: GraphDocument, analysis: Analysis, recipe: str = SUPERVISED) -> list[StartProblem]:
+    """The network's errors and the one-Input, one-Output rule (a GAN's two networks are the recipe's)."""
     problems = [StartProblem(p.message, p.node_id, NETWORK) for p in analysis.errors]
+    if recipe == GAN:
+        return problems
     inputs, outputs = inputs_and_outputs(document)
     if len(inputs) > 1:
         problems.append(StartProblem(f"training needs exactly one Input node; the network has {len(inputs)}"))
@@ -102,9 +114,13 @@ def settings_problems(document: GraphDocument, training: Mapping[str, Any] | Tra
     output_node = outputs[0].id if len(outputs) == 1 else None
     output = analysis.output_of(output_node) if summary is not None and analysis and output_node else None
     out = []
-    for message in settings.validate(summary, output, list(document.nodes)):
+    for message in settings.validate(summary, output, list(document.nodes)) + tensorboard_problems(settings):
         about_output = message.startswith(("the output ", "the output has"))
         out.append(StartProblem(message, output_node if about_output else None, TRAINING))
+    if analysis is not None and analysis.ok:  # the recipe's structure, once the network itself is sound
+        recipe = settings.recipe
+        out += [StartProblem(message, node_id, NETWORK) for message, node_id in
+                recipe_problems(document, analysis, recipe.kind, recipe.reconstruction_loss, summary)]
     return out
 
 
@@ -133,7 +149,7 @@ def preflight(document: GraphDocument, dataset: Mapping[str, Any] | None,
         base: the project's folder; given, the dataset's availability on this machine is checked too.
     """
     analysis = analysis if analysis is not None else analyze(document)
-    problems = network_problems(document, analysis) + dataset_problems(dataset, base)
+    problems = network_problems(document, analysis, recipe_kind(training)) + dataset_problems(dataset, base)
     problems += settings_problems(document, training, analysis, summary)
     if summary is not None:
         problems += data_problems(document, analysis, summary)

@@ -63,11 +63,12 @@ class RunRecorder(Callback):
         """Attach the weights: last as they are now, best from the best epoch (or last when the run
         kept no best weights: early_stopping.restore_best off)."""
         last = trainer.state_dict_cpu()
-        self.record.weights["last"] = _safetensors(last)
+        self.record.weights["last"] = safetensors_bytes(last)
         best = trainer.best_state
-        self.record.weights["best"] = _safetensors(best) if best else self.record.weights["last"]
+        self.record.weights["best"] = safetensors_bytes(best) if best else self.record.weights["last"]
 
 
-def _safetensors(state: dict[str, Any]) -> bytes:
+def safetensors_bytes(state: dict[str, Any]) -> bytes:
+    """A state dict's tensors as safetensors bytes (host copies, contiguous)."""
     tensors = {k: v.detach().cpu().contiguous() for k, v in state.items() if isinstance(v, torch.Tensor)}
     return save_safetensors(tensors)

@@ -6,8 +6,16 @@ for the last epoch), the test confusion matrix, log and error. With detail on
 (settings.telemetry.enabled) also: step messages at the trainer's progress rate (about 10 a
 second), feature maps of the probe nodes every ``feature_map_interval`` seconds, weight, gradient
 and activation statistics every ``stats_interval`` seconds, and sample predictions along with the
-confusion matrix. Feature maps come from a separate probe forward (`engine.train.probe.Probe`),
-never from hooks on the training path. `set_probes` changes the probed nodes while the run goes
+confusion matrix. Feature maps and statistics are also sent for the initial weights (before the
+first step) and the final ones (at the end of a completed or stopped run), so a short run shows
+both and the periodic ones never need to come early. None of it runs per step: the reporter
+works only at progress reports and epoch ends.
+A run with a training recipe (autoencoder, vae, gan) sends its named loss terms on
+every step message and, in place of sample predictions, the recipe's pictures
+(`engine.train.recipes.pictures`: reconstructions, generated samples, latent points); a supervised
+run sends the probed node's activations in 2-D (latent points, PCA) with its sample predictions.
+Feature maps come from a separate probe forward (`engine.train.probe.Probe`), never from hooks on
+the training path. `set_probes` changes the probed nodes while the run goes
 on. The finished message is the session's job (it knows where the weights went).
 """
 
@@ -26,6 +34,7 @@ from engine.data.preview import to_uint8_images
 from engine.train.callbacks import Callback, EpochRecord, Failure, Progress
 from engine.train.objective import predicted_classes
 from engine.train.probe import Probe, activation_stats, feature_map_array, param_stats
+from engine.train.recipes.pictures import node_points, recipe_pictures
 from engine.train.trainer import Trainer
 
 Sink = Callable[[dict[str, Any]], None]
@@ -47,6 +56,7 @@ class TelemetryReporter(Callback):
         self._next_maps = 0.0
         self._next_stats = 0.0
         self._next_pictures = 0.0
+        self._seconds = 0.0  # training time of the epochs so far (for the estimate of the time left)
 
     def emit(self, message: t.Message) -> None:
         self.sink(message.to_dict())
@@ -62,25 +72,38 @@ class TelemetryReporter(Callback):
                                steps_per_epoch=trainer.setup.batches.steps_per_epoch))
         tel = s.telemetry
         self._maps_every, self._stats_every = tel.feature_map_interval, tel.stats_interval
+        if self.detail:  # the initial weights and activations, before the first step (not in its way)
+            self._look(trainer, time.monotonic())
+
+    def on_run_end(self, trainer: Trainer, status: str) -> None:
+        if self.detail and status in ("completed", "stopped"):  # the final ones, gradients of the last step too
+            self._look(trainer, time.monotonic())
 
     def on_progress(self, trainer: Trainer, progress: Progress) -> None:
         if not self.detail:
             return
         steps = trainer.setup.batches.steps_per_epoch
+        recipe = trainer.setup.recipe
+        parts = recipe.window_parts() if recipe is not None else {}  # the report has just synced
         self.emit(t.Step(self.run_id, progress.step, progress.epoch, progress.loss, progress.lr,
-                         progress.samples_per_s, progress.epoch_step / max(steps, 1)))
+                         progress.samples_per_s, progress.epoch_step / max(steps, 1), parts))
         now = time.monotonic()
-        stats_due = now >= self._next_stats
-        if self.probe is not None and (now >= self._next_maps or stats_due):
-            self._probe(trainer, stats_due)
-            self._next_maps = now + self._maps_every
-        if stats_due:
+        if now >= self._next_maps or now >= self._next_stats:
+            self._look(trainer, now, now >= self._next_stats)
+
+    def _look(self, trainer: Trainer, now: float, stats: bool = True) -> None:
+        """Feature maps of the probes and, when `stats`, weight, gradient and activation statistics."""
+        if self.probe is not None:
+            self._probe(trainer, stats)
+        self._next_maps = now + self._maps_every
+        if stats:
             self._param_stats(trainer)
             self._next_stats = now + self._stats_every
 
     def on_epoch_end(self, trainer: Trainer, record: EpochRecord) -> None:
         done = len(trainer.history)
-        mean = sum(r.seconds for r in trainer.history) / max(done, 1)
+        self._seconds += record.seconds  # a running total: no walk over the whole history every epoch
+        mean = self._seconds / max(done, 1)
         eta = mean * max(trainer.settings.epochs - done, 0)
         self.emit(t.Epoch(self.run_id, record.epoch, record.train, record.val, record.lr, record.seconds,
                           record.best, eta))
@@ -93,8 +116,14 @@ class TelemetryReporter(Callback):
         if trainer.val_confusion is not None:
             self.emit(t.ConfusionMatrix(self.run_id, "val", record.epoch, trainer.val_confusion.numpy(),
                                         self.class_names))
-        if self.detail:
+        if self.detail and trainer.setup.recipe is not None:
+            for message in recipe_pictures(trainer, self.run_id, record.epoch, self.class_names):
+                self.emit(message)
+        elif self.detail:
             self._sample_predictions(trainer, record.epoch)
+            if self.probes:  # the probed (selected) node's activations in 2-D, coloured by class
+                for message in node_points(trainer, self.run_id, record.epoch, self.probes[0], self.class_names):
+                    self.emit(message)
 
     def on_test_end(self, trainer: Trainer, metrics: dict[str, float]) -> None:
         if trainer.test_confusion is not None:

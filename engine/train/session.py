@@ -23,6 +23,7 @@ from torch import fx
 from engine import telemetry as t
 from engine.build import parameter_count
 from engine.data import DatasetError
+from engine.explain.training import explain_callbacks
 from engine.graph.serialize import document_to_data
 from engine.runs import RunRecord
 from engine.train.callbacks import Callback, EarlyStopping, Failure
@@ -35,12 +36,14 @@ from engine.train.device import (
     seed_everything,
     set_determinism,
 )
+from engine.train.fork import EpochWeights, ForkError, start_from_parent
 from engine.train.job import TrainingJob
 from engine.train.preflight import StartProblem, problems_text
 from engine.train.probe import Probe
 from engine.train.recorder import RunRecorder, flat_metrics, now_iso
 from engine.train.reporter import RELU_TYPES, TelemetryReporter
-from engine.train.setup import CheckedJob, build_setup, check_job, probe_inputs
+from engine.train.setup import CheckedJob, FrozenNetworkError, build_setup, check_job, probe_input_ids, probe_inputs
+from engine.train.tensorboard_log import tensorboard_callbacks
 from engine.train.trainer import Trainer
 
 Sink = Callable[[dict[str, Any]], None]
@@ -116,18 +119,33 @@ def _train(checked: CheckedJob, record: RunRecord, send: Sink, commands: Command
         setup = build_setup(checked, device, place.rank, place.world)
     except DeviceError as exc:
         return _refused(job, record, [StartProblem(str(exc), None, "training")], send, "device")
+    except FrozenNetworkError as exc:
+        return _refused(job, record, [StartProblem(str(exc))], send)
     except Exception as exc:  # e.g. out of memory while moving the data to the device
         return _refused(job, record, [StartProblem(f"could not set up training: {exc}")], send, "error",
                         traceback.format_exc())
+    try:
+        carried = start_from_parent(job, setup.module)  # a fork starts from its parent's weights
+    except ForkError as exc:
+        return _refused(job, record, [StartProblem(str(exc), None, "training")], send)
     record.device, record.parameter_count = device_name(device), parameter_count(setup.module)
     record.dataset_summary = checked.data.summary.to_json()
     recorder = RunRecorder(record)
     own: list[Callback] = []
     if place.rank == 0:
         reporter = _reporter(checked, record, send, setup.module, device)
-        own = [reporter, recorder]
+        hooks = explain_callbacks(checked, setup.module, device, job.run_id, lambda m: send(m.to_dict()),
+                                  list(s.probes))
+        own = [reporter, recorder, EpochWeights(record, s.keep_epoch_weights), *hooks.callbacks]
         if commands is not None:
-            own.append(Control(job.run_id, commands, lambda m: send(m.to_dict()), reporter.set_probes))
+            own.append(Control(job.run_id, commands, lambda m: send(m.to_dict()), hooks.following(reporter.set_probes),
+                               record.lr_changes.append, {"explain": hooks.explain}))
+        own += tensorboard_callbacks(s, job.base_dir, job.name, job.run_id)
+        if carried is not None:
+            record.parent = carried.to_json()
+            send(carried.message(job.run_id).to_dict())
+            for line in carried.lines():
+                send(t.Log(job.run_id, line, "info" if carried.complete else "warning").to_dict())
     es = s.early_stopping
     if es.enabled:  # every rank decides alike (same metrics); rank 0's decision is broadcast anyway
         own.insert(0, EarlyStopping(es.metric, es.patience, s.monitor_mode))
@@ -148,7 +166,7 @@ def _reporter(checked: CheckedJob, record: RunRecord, send: Sink, module: fx.Gra
               device: torch.device) -> TelemetryReporter:
     job, s, doc = checked.job, checked.job.settings, checked.job.document
     relu_ids = [n.id for n in doc.nodes.values() if n.type_id in RELU_TYPES]
-    probe = Probe(module, probe_inputs(checked, device), [checked.input_id])
+    probe = Probe(module, probe_inputs(checked, device), probe_input_ids(checked))
     start = {"settings": record.settings, "device": record.device, "parameter_count": record.parameter_count,
              "dataset": record.dataset_summary, "network": record.network}
     return TelemetryReporter(job.run_id, send, start, probe, list(s.probes), relu_ids,

@@ -5,6 +5,10 @@ The JSON form (every key optional; missing keys take the defaults shown)::
     {
       "version": 1,
       "epochs": 10, "batch_size": 64,
+      "recipe":    {"kind": "supervised", "input_noise": 0.0, "reconstruction_loss": "mse", "kl_weight": 0.001,
+                    "gan_loss": "non_saturating", "generator_optimizer": "adam", "generator_lr": 0.0002,
+                    "discriminator_optimizer": "adam", "discriminator_lr": 0.0002, "adam_beta1": 0.5,
+                    "discriminator_steps": 1},
       "loss":      {"kind": "cross_entropy", "label_smoothing": 0.0},
       "optimizer": {"kind": "adam", "lr": 0.001, "weight_decay": 0.0, "momentum": 0.9, "nesterov": false},
       "schedule":  {"kind": "none", "warmup_epochs": 0, "step_size": 10, "gamma": 0.1,
@@ -12,13 +16,18 @@ The JSON form (every key optional; missing keys take the defaults shown)::
       "grad_clip": null,
       "early_stopping": {"enabled": false, "metric": "val_loss", "patience": 5, "restore_best": true},
       "precision": "none", "device": "auto", "cpu_threads": 0, "seed": 0, "deterministic": false,
+      "keep_epoch_weights": 5,
       "metrics": ["accuracy"], "top_k": 5,
       "augment": {"hflip": false, "crop_padding": 0, "rotation": 0.0, "color_jitter": 0.0},
       "probes": [],
       "data": {"num_workers": 0, "resident_limit_mb": 256},
-      "telemetry": {"enabled": true, "feature_map_interval": 0.5, "stats_interval": 2.0}
+      "telemetry": {"enabled": true, "feature_map_interval": 0.5, "stats_interval": 2.0},
+      "tensorboard": {"enabled": false, "log_dir": "", "histograms": true}
     }
 
+- recipe kinds (`engine.train.recipes`): supervised, autoencoder (input_noise: denoising), vae (kl_weight),
+  gan (per-network optimizer and lr, discriminator_steps); loss and metrics checks against the dataset's
+  targets apply to supervised training only (the recipes check their network's structure instead).
 - loss kinds: cross_entropy (label_smoothing), nll (after LogSoftmax), bce_with_logits, mse, l1, smooth_l1.
 - optimizer kinds: sgd (momentum, nesterov), adam, adamw, rmsprop (momentum), adagrad.
 - schedule kinds: none, step (every step_size epochs times gamma), cosine (to min_lr), one_cycle
@@ -127,11 +136,36 @@ class TelemetrySettings:
 
 
 @dataclass
+class TensorBoardSettings:
+    enabled: bool = _d("tensorboard.enabled")
+    log_dir: str = _d("tensorboard.log_dir")
+    histograms: bool = _d("tensorboard.histograms")
+
+
+@dataclass
+class RecipeSettings:
+    """What a step optimises (`engine.train.recipes`): supervised, autoencoder, vae or gan."""
+
+    kind: str = _d("recipe.kind")
+    input_noise: float = _d("recipe.input_noise")
+    reconstruction_loss: str = _d("recipe.reconstruction_loss")
+    kl_weight: float = _d("recipe.kl_weight")
+    gan_loss: str = _d("recipe.gan_loss")
+    generator_optimizer: str = _d("recipe.generator_optimizer")
+    generator_lr: float = _d("recipe.generator_lr")
+    discriminator_optimizer: str = _d("recipe.discriminator_optimizer")
+    discriminator_lr: float = _d("recipe.discriminator_lr")
+    adam_beta1: float = _d("recipe.adam_beta1")
+    discriminator_steps: int = _d("recipe.discriminator_steps")
+
+
+@dataclass
 class TrainingSettings:
     """Everything that decides how a network is trained."""
 
     epochs: int = _d("epochs")
     batch_size: int = _d("batch_size")
+    recipe: RecipeSettings = field(default_factory=RecipeSettings)
     loss: LossSettings = field(default_factory=LossSettings)
     optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
@@ -142,12 +176,14 @@ class TrainingSettings:
     cpu_threads: int = _d("cpu_threads")
     seed: int = _d("seed")
     deterministic: bool = _d("deterministic")
+    keep_epoch_weights: int = _d("keep_epoch_weights")  # snapshots to fork from (engine.train.fork)
     metrics: list[str] = field(default_factory=lambda: default("metrics"))
     top_k: int = _d("top_k")
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     probes: list[str] = field(default_factory=lambda: default("probes"))
     data: DataSettings = field(default_factory=DataSettings)
     telemetry: TelemetrySettings = field(default_factory=TelemetrySettings)
+    tensorboard: TensorBoardSettings = field(default_factory=TensorBoardSettings)
 
     # ---- JSON -----------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
@@ -199,8 +235,10 @@ class TrainingSettings:
             node_ids: the network's node ids, to check the probes.
         """
         problems = self._declared_problems() + _rules(self)
-        if summary is not None:
+        if summary is not None and self.recipe.kind == "supervised":
             problems += _data_problems(self, summary, output)
+        elif summary is not None and self.augment.enabled and not summary.is_image:
+            problems.append("augmentation works on images only; switch it off for this dataset")
         if node_ids is not None:
             missing = [p for p in self.probes if p not in node_ids]
             if missing:
@@ -251,6 +289,9 @@ def _rules(s: TrainingSettings) -> list[str]:
         p.append(f"warm-up ({sched.warmup_epochs} epochs) must be shorter than training ({s.epochs} epochs)")
     if sched.kind == "one_cycle" and sched.warmup_epochs:
         p.append("the one_cycle schedule warms up by itself; set warm-up epochs to 0")
+    if s.recipe.kind == "gan" and s.precision == "fp16":
+        p.append("the gan recipe trains in float32 or bf16 (fp16 would need a loss scale per network); choose "
+                 "bf16 or none")
     es = s.early_stopping
     allowed = ("val_loss", "train_loss", *(f"val_{m}" for m in s.metrics))
     if es.metric not in allowed:

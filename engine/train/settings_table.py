@@ -14,6 +14,7 @@ from typing import Any
 from engine.data.augment_config import AUGMENT_SETTINGS
 from engine.data.augment_config import SECTION as AUGMENTATION
 from engine.settings_schema import Setting, by_path, prefixed, setting
+from engine.train.recipes.declared import RECIPE, RECIPE_SETTINGS
 
 LOSSES = ("cross_entropy", "nll", "bce_with_logits", "mse", "l1", "smooth_l1")
 CLASS_LOSSES = ("cross_entropy", "nll")
@@ -29,7 +30,8 @@ EPOCHS_MAX = 1_000_000
 RUN, LOSS, OPTIMIZER, SCHEDULE, EARLY = "Run", "Loss and metrics", "Optimizer", "Learning-rate schedule", \
     "Early stopping"
 DATA, TELEMETRY, PROBES = "Data loading", "Live telemetry", "Feature-map probes"
-SECTIONS = (RUN, LOSS, OPTIMIZER, SCHEDULE, EARLY, AUGMENTATION, DATA, TELEMETRY, PROBES)
+TENSORBOARD = "TensorBoard logs"
+SECTIONS = (RUN, RECIPE, LOSS, OPTIMIZER, SCHEDULE, EARLY, AUGMENTATION, DATA, TELEMETRY, PROBES, TENSORBOARD)
 
 TRAINING_SETTINGS: tuple[Setting, ...] = (
     setting("epochs", "int", 10, "Epochs", RUN, "How many passes over the training data.",
@@ -48,6 +50,11 @@ TRAINING_SETTINGS: tuple[Setting, ...] = (
     setting("cpu_threads", "int", 0, "CPU threads", RUN,
             "Torch's intra-op threads for the run (0 keeps torch's default; 1 is often fastest for small "
             "networks).", minimum=0, maximum=1024),
+    setting("keep_epoch_weights", "int", 5, "Epoch weights kept", RUN,
+            "How many epochs' weights a run keeps to fork from, spread over the run (each costs the size of the "
+            "weights in the project file; best and last are always "
+            "kept; 0 keeps none).", minimum=0, maximum=1000),
+    *RECIPE_SETTINGS,
     setting("loss.kind", "choice", "cross_entropy", "Loss", LOSS,
             "The function minimised: nll expects LogSoftmax outputs.", choices=LOSSES),
     setting("loss.label_smoothing", "float", 0.0, "Label smoothing", LOSS, "cross_entropy only.",
@@ -102,6 +109,13 @@ TRAINING_SETTINGS: tuple[Setting, ...] = (
             "Seconds between weight and gradient statistics.", minimum=0.001, maximum=3600.0),
     setting("probes", "names", [], "Probed nodes", PROBES,
             "Node ids whose feature maps stream from the start; selecting a node on the canvas switches it."),
+    setting("tensorboard.enabled", "bool", False, "Write TensorBoard logs", TENSORBOARD,
+            "Also write the run as TensorBoard event files (needs pip install \"layerloom[tensorboard]\")."),
+    setting("tensorboard.log_dir", "str", "", "Log folder", TENSORBOARD,
+            "Where runs are written, as <folder>/<project>/<run id>; empty: a tensorboard folder beside the "
+            "project (a relative folder is taken from the project's folder)."),
+    setting("tensorboard.histograms", "bool", True, "Weight and gradient histograms", TENSORBOARD,
+            "Histograms of every weight and its gradient at the end of each epoch."),
 )
 TABLE = by_path(TRAINING_SETTINGS)
 

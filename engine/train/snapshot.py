@@ -52,8 +52,7 @@ class WeightSnapshot:
         if not self._views:
             self._allocate()
         with torch.no_grad():
-            for view, live in zip(self._views, self._live):
-                view.copy_(live)
+            torch._foreach_copy_(self._views, self._live)  # one call for every tensor (as optimisers do)
         self.captured = True
 
     def restore(self) -> None:
@@ -61,8 +60,7 @@ class WeightSnapshot:
         if not self.captured:
             return
         with torch.no_grad():
-            for view, live in zip(self._views, self._live):
-                live.copy_(view)
+            torch._foreach_copy_(self._live, self._views)
 
     def state_dict(self) -> dict[str, torch.Tensor] | None:
         """Independent host copies of the snapshot (None before the first capture)."""

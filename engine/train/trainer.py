@@ -27,11 +27,13 @@ buffer (`engine.train.snapshot`); ``best_state`` gives them as host tensors.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import fx, nn
@@ -40,6 +42,7 @@ from engine.train.batches import Batches, eval_batches
 from engine.train.callbacks import Callback, CallbackList, EpochRecord, Failure, Progress, metric_value
 from engine.train.device import Precision
 from engine.train.diagnose import NonFiniteLoss, describe_failure
+from engine.train.lean import LeanCalls
 from engine.train.objective import LossFn, MetricSums
 from engine.train.optim import LRSchedule
 from engine.train.settings import TrainingSettings
@@ -48,6 +51,9 @@ from engine.train.snapshot import WeightSnapshot
 SYNC_INTERVAL = 0.1  # seconds between host syncs (progress reports and finiteness checks)
 SNAPSHOT_BUDGET = 0.01  # the recent-weights copy may take at most this share of the training time
 EVAL_BATCH_FACTOR = 4  # evaluation batches are this much larger than training batches
+
+if TYPE_CHECKING:
+    from engine.train.recipes.runtime import Recipe
 
 TensorPair = tuple[torch.Tensor, torch.Tensor]
 
@@ -74,6 +80,25 @@ class TrainSetup:
     reduce: Callable[[MetricSums], None] | None = None  # sums training metrics across ranks
     agree: Callable[[bool], bool] | None = None  # rank 0's stop decision, on every rank
     world: int = 1
+    recipe: Recipe | None = None  # autoencoder, vae, gan (engine.train.recipes); None: supervised
+    notes: list[str] = field(default_factory=list)  # lines for the run's log at the start (initial weights)
+
+
+@contextlib.contextmanager
+def _gc_frozen() -> Iterator[None]:
+    """Keep Python's cyclic garbage collector off the objects that exist before training.
+
+    torch, the built network and the data leave a few hundred thousand long-lived objects behind;
+    a full collection walks all of them (tens of milliseconds, over a hundred on a busy machine)
+    and the set-up's survivors make one due soon after a run starts, in the middle of its first
+    epochs. Frozen, they are skipped: collections during training walk only what training itself
+    made. Garbage among them waits for the thaw at the end (``gc.unfreeze``).
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 class Trainer:
@@ -104,6 +129,10 @@ class Trainer:
         self._synced = (0.0, 0, time.perf_counter(), 0)  # loss sum, batches, time, samples at last sync
         self._seen = 0
         self._next_sync = time.perf_counter() + SYNC_INTERVAL
+        self._calls = LeanCalls(setup.model, setup.loss_fn)
+        # one set of training sums for the whole run, zeroed every epoch (no allocations per epoch)
+        self._train_sums = MetricSums(self.settings.metrics, setup.task, setup.num_classes, setup.device,
+                                      self.settings.top_k, keep_step_losses=setup.world == 1)
 
     # ---- public helpers for callbacks ---------------------------------------------
     @property
@@ -135,7 +164,10 @@ class Trainer:
             self.callbacks.call("on_run_start", self)
             if self.setup.precision.note:
                 self.log(self.setup.precision.note, "warning")
-            self._epochs()
+            for note in self.setup.notes:
+                self.log(note)
+            with _gc_frozen():
+                self._epochs()
             self.status = self.stop_status if self.should_stop else "completed"
             self._finish()
         except Exception as exc:
@@ -158,38 +190,42 @@ class Trainer:
 
     def _train_epoch(self, epoch: int) -> dict[str, float]:
         s = self.setup
-        model, loss_fn, opt, schedule, augment = s.model, s.loss_fn, s.optimizer, s.schedule, s.augment
-        # A GraphModule's __call__ wraps forward in a second Python layer (for fx's error messages); the
-        # training path carries no hooks by design, so calling forward directly is the same, only leaner.
-        forward = model.forward if isinstance(model, fx.GraphModule) else model
+        model, opt, schedule, augment = s.model, s.optimizer, s.schedule, s.augment
+        # the forward and loss without Module.__call__ where no hook would run (engine.train.lean)
+        forward, loss_fn = self._calls.current()
         scaler, clip, autocast = s.precision.scaler, self.settings.grad_clip, s.precision.autocast
         mixed, varying_lr = s.precision.dtype is not None, not schedule.constant
         step_callbacks = self.callbacks.step_callbacks
-        sums = MetricSums(self.settings.metrics, s.task, s.num_classes, s.device, self.settings.top_k,
-                          keep_step_losses=s.world == 1)
+        custom = s.recipe.step if s.recipe is not None else None  # a recipe's own step (a GAN's two networks)
+        sums = self._train_sums
+        sums.reset()
         self._synced = (0.0, 0, self._synced[2], self._seen)
-        model.train()
+        if not model.training:  # evaluation and probes put it back themselves: no walk over every module
+            model.train()
         for xb, yb in s.batches.epoch(epoch):
             if augment is not None:
                 xb = augment(xb)
             self._inputs = (xb,)
             if varying_lr:  # a Python call per step saved where the rate never changes
                 schedule.before_step(self.step)
-            if mixed:
-                with autocast():
+            if custom is not None:
+                out, yb, loss = custom(xb, yb)
+            else:
+                if mixed:
+                    with autocast():
+                        out = forward(xb)
+                        loss = loss_fn(out, yb)
+                else:
                     out = forward(xb)
                     loss = loss_fn(out, yb)
-            else:
-                out = forward(xb)
-                loss = loss_fn(out, yb)
-            opt.zero_grad(set_to_none=True)
-            if scaler is None:
-                loss.backward()
-                if clip:
-                    nn.utils.clip_grad_norm_(model.parameters(), clip)
-                opt.step()
-            else:
-                self._scaled_step(loss, scaler, clip)
+                opt.zero_grad(set_to_none=True)
+                if scaler is None:
+                    loss.backward()
+                    if clip:
+                        nn.utils.clip_grad_norm_(model.parameters(), clip)
+                    opt.step()
+                else:
+                    self._scaled_step(loss, scaler, clip)
             sums.update(out, yb, loss)
             self.step += 1
             self._seen += yb.shape[0] * s.world  # shape, not len(): no Python-level Tensor.__len__
@@ -198,6 +234,7 @@ class Trainer:
             if self.should_stop or time.perf_counter() >= self._next_sync:
                 self._sync(sums, epoch)
                 self._next_sync = time.perf_counter() + SYNC_INTERVAL
+                forward, loss_fn = self._calls.current()  # a hook added by a callback takes effect here
             if self.should_stop and s.agree is None:  # data-parallel ranks stop together, at the epoch's end
                 break
         last_epoch = self.should_stop or epoch == self.settings.epochs - 1
@@ -207,6 +244,8 @@ class Trainer:
             sums.flush()
             s.reduce(sums)
         result = sums.result() or {"loss": math.nan}
+        if s.recipe is not None:  # the named loss terms beside the loss
+            result.update(s.recipe.epoch_parts(training=True))
         if s.world == 1:
             self._check_training_loss(sums, epoch)
         self._check_finite(result["loss"], sums.batches)
@@ -223,7 +262,7 @@ class Trainer:
 
     def _sync(self, sums: MetricSums, epoch: int) -> None:
         """Bring the running loss to the host (the loop's one sync), check it, and report progress."""
-        sums.flush()
+        sums.flush_losses()  # the metrics wait for the epoch's end (or FLUSH_STEPS): a report needs the loss only
         total, batches = float(sums.loss), sums.batches
         last_total, last_batches, last_time, last_seen = self._synced
         now = time.perf_counter()
@@ -278,9 +317,14 @@ class Trainer:
         x, y = data
         if len(x) == 0:
             return {}, None
-        sums = MetricSums(self.settings.metrics, s.task, s.num_classes, s.device, self.settings.top_k,
-                          confusion, keep_step_losses=True)
         size = self.settings.batch_size * EVAL_BATCH_FACTOR
+        if s.recipe is not None and s.recipe.evaluate is not None:  # a GAN's two networks
+            result = s.recipe.evaluate(data, size)
+            if not math.isfinite(result.get("loss", 0.0)):
+                raise NonFiniteLoss(f"the {split} loss is not finite", split)
+            return result, None
+        sums = MetricSums(self.settings.metrics, s.task, s.num_classes, s.device, self.settings.top_k,
+                          confusion, keep_step_losses=True, per_sample=True)
         s.module.eval()
         try:
             with torch.no_grad(), s.precision.autocast():
@@ -291,6 +335,8 @@ class Trainer:
         finally:
             s.module.train()
         result = sums.result()
+        if s.recipe is not None:
+            result.update(s.recipe.epoch_parts(training=False))
         if not math.isfinite(result["loss"]):
             self._keep_failing_batch(sums, x, size)
             raise NonFiniteLoss(f"the {split} loss is not finite", split)
@@ -331,7 +377,7 @@ class Trainer:
             metric = "train_loss"
         if value is None:
             return False
-        if self.best is None:
+        if self.best is None or (self.setup.recipe is not None and self.setup.recipe.best_is_last):
             return True
         previous = metric_value(self.best, metric)
         if previous is None:
@@ -369,6 +415,8 @@ class Trainer:
     def _describe(self, exc: BaseException) -> Failure:
         """The failure, diagnosed with the recent weights when the live ones were spoilt by it."""
         s = self.setup
+        if s.recipe is not None and s.recipe.step_inputs is not None and self._inputs and len(self._inputs) == 1:
+            self._inputs = s.recipe.step_inputs(self._inputs[0])  # a GAN's network takes noise and samples
         failure = describe_failure(exc, s.module, self._inputs, s.names, self.settings.batch_size, self.lr,
                                    s.precision.autocast)
         spoilt = isinstance(exc, NonFiniteLoss) and exc.split == "training" and self._recent.captured and \

@@ -1,6 +1,6 @@
 """``layerloom bench``: run the benchmark sections and print what they measured.
 
-``layerloom bench [--only SECTION ...] [--rounds N] [--cases mlp:1,cnn:1,cnn:2] [--device cpu]
+``layerloom bench [--only SECTION ...] [--rounds N] [--cases mlp:1,mlp:2,cnn:1,cnn:2] [--device cpu]
 [--json]`` runs the sections of `studio.bench.sections` (all by default, in order) and prints
 one block per section (one line per row), or one JSON object keyed by section with ``--json``.
 A section that fails or cannot run here reports ``{"error": ...}`` and the others still run;
@@ -28,12 +28,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rounds", type=int, default=8,
                         help="interleaved rounds of the training sections (fresh processes each; default 8)")
     parser.add_argument("--cases", default=None,
-                        help="networks and torch threads of the training sections (default mlp:1,cnn:1,cnn:2)")
+                        help="networks and torch threads of the training sections (default mlp:1,mlp:2,cnn:1,cnn:2)")
     parser.add_argument("--limit-adam", choices=("fused", "default"), default="fused",
                         help="the hand-written limit's Adam: fused (the engine's kernel; default) or torch's default")
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies the epochs of every training run")
     parser.add_argument("--repeats", type=int, default=3, help="presses of each kind in the train_start section")
     parser.add_argument("--nodes", type=int, default=500, help="network size for inference and canvas")
+    parser.add_argument("--models", default=None,
+                        help="torchvision models of the import section, comma-separated (default: all twelve)")
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
 

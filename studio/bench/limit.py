@@ -12,7 +12,7 @@ off, default metrics and settings, no validation split since the limit has none)
 
 Each run is a fresh process (`studio.bench.fresh`); the two alternate over at least 8 rounds and
 each round gives a ratio engine / limit. The first epoch of every run is a warm-up and is not
-timed. Rows: one per network and thread count (``mlp`` at 1 thread, ``cnn`` at 1 and 2 threads by
+timed. Rows: one per network and thread count (``mlp`` and ``cnn`` at 1 and 2 threads by
 default), with the median times and the ratio's min, median, max and spread. Target: median
 ratio ≤ 1.05.
 """

@@ -78,7 +78,7 @@ def prepare_data(data_dir: str) -> dict[str, Any]:
     return {"data_dir": data_dir}
 
 
-DEFAULT_CASES = (("mlp", 1), ("cnn", 1), ("cnn", 2))  # (network, torch threads) of the training sections
+DEFAULT_CASES = (("mlp", 1), ("mlp", 2), ("cnn", 1), ("cnn", 2))  # (network, torch threads) of the training sections
 
 
 def parse_cases(text: str | None) -> tuple[tuple[str, int], ...]:

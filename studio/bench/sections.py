@@ -56,6 +56,18 @@ def _telemetry(args: argparse.Namespace) -> Report:
     return telemetry_cost.run_section(args)
 
 
+def _tensorboard(args: argparse.Namespace) -> Report:
+    from studio.bench import tensorboard_cost
+
+    return tensorboard_cost.run_section(args)
+
+
+def _run_diff(args: argparse.Namespace) -> Report:
+    from studio.bench import run_diff
+
+    return run_diff.run_section(args)
+
+
 def _frameworks(args: argparse.Namespace) -> Report:
     from studio.bench import frameworks
 
@@ -66,6 +78,12 @@ def _train_start(args: argparse.Namespace) -> Report:
     from studio.bench import train_start
 
     return train_start.run_section(args)
+
+
+def _import(args: argparse.Namespace) -> Report:
+    from studio.bench import import_models
+
+    return import_models.run_section(args)
 
 
 def _studio_training(args: argparse.Namespace) -> Report:
@@ -82,12 +100,16 @@ SECTIONS: tuple[Section, ...] = (
     Section("training", "the engine against a hand-written loop (the limit), MLP and CNN", _training),
     Section("telemetry", "a studio worker with live telemetry on against off, read from another process",
             _telemetry),
+    Section("tensorboard", "a run writing TensorBoard event files against one that does not", _tensorboard),
+    Section("run_diff", "the diff of two runs of 2,000-node networks (flat and through blocks)", _run_diff),
     Section("frameworks", "the engine against Lightning and Keras, when installed (layerloom[bench])",
             _frameworks),
     Section("train_start", "from pressing Train to the first step metric, with a warm worker and cold",
             _train_start),
     Section("studio_training", "the same run from the studio's Train action and headless", _studio_training,
             qt=True),
+    Section("import", "importing the twelve torchvision classifiers of issue 9 (import and check times)",
+            _import),
 )
 
 

@@ -40,6 +40,12 @@ EXAMPLE_TEXT = {
                      "square, sawtooth or triangle wave.",
     "transformer_encoder": "Two Transformer encoder layers with positional encoding learning to remember "
                            "the first token of a sequence.",
+    "conv_autoencoder": "A convolutional autoencoder (autoencoder recipe) squeezing 28×28 shapes through 16 "
+                        "numbers and back; its encoder and decoder export alone.",
+    "vae_shapes": "A variational autoencoder (vae recipe) with a Sampling layer: random points of its 8-D latent "
+                  "space decode to new shapes.",
+    "dcgan_shapes": "A small DCGAN (gan recipe): a generator from 16 noise values and a discriminator, two networks "
+                    "in one project trained against each other.",
 }
 
 

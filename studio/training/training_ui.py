@@ -11,15 +11,19 @@ overlays. Then:
   settings name no probe, is probed; when they leave the CPU threads to Layerloom, the worker
   gets every core but one, so the GUI never competes with torch's threads);
 - while a run is active the open project is read-only (`EditLock` asks the editor's document
-  controller, which refuses edits), and selecting a node switches the feature-map probe without
-  restarting;
+  controller, which refuses edits), and selecting a node switches the feature-map probe (and the
+  PCA view of the Latent Space panel) without restarting; a sample chosen for the Explain panel
+  has its Grad-CAM refreshed by the worker every epoch;
 - an error from the worker (bad data, NaN, out of memory, a dead worker) appears as a non-modal
   banner and in the log, and the node it names is selected and centred; the document is never
   touched;
 - a finished run (with weights) is added to the project's runs (its files are read as bytes on a
   pool thread and attached as they are, `RunSaver`) and the project marked unsaved;
 - one worker process is kept warm (torch imported) from shortly after start-up, so Train starts
-  at once; a fresh one is prepared after each run and ended when the studio closes.
+  at once; a fresh one is prepared after each run and ended when the studio closes;
+- the Training panel's "Find learning rate…" opens the learning-rate finder
+  (`studio.training.lr_finder_dialog`, its own worker) and its live field sets the rate of the
+  running worker; the Runs panel's "Fork from epoch…" starts a fork (`studio.training.fork_action`).
 
 The studio process never imports torch for training: the forms, the pre-flight, the job and the
 run store are the engine's light schema layer; torch loads in the worker process (kept warm) and,
@@ -47,7 +51,10 @@ from studio.training.dataset_preview import DatasetPreviewer
 from studio.training.docks import default_sizes, make_docks, restore_state, show_row
 from studio.training.edit_lock import EditLock
 from studio.training.export_action import ExportAction
+from studio.training.fork_action import ForkAction
+from studio.training.lr_finder_dialog import LRFinderDialog
 from studio.training.panels.base import PanelContext, RunComparison
+from studio.training.recipe_docks import RecipeDocks, hide_on_demand
 from studio.training.run_actions import RunActions
 from studio.training.run_saver import RunSaver
 from studio.training.workspace import Workspace
@@ -82,6 +89,8 @@ class TrainingUi(QObject):
         self.context = PanelContext(self.runs, self.workspace, self.preview, RunComparison(self),
                                     theme(getattr(window, "theme_name", "light")))
         self.panels, self.docks = make_docks(window, self.context)
+        hide_on_demand(self.docks)  # the recipe and Explain docks come when they mean something
+        self.recipe_docks = RecipeDocks(self.runs, self.context.samples, self.docks, self)
         self.lock_banner = LockBanner(window.view)
         self.error_banner = ErrorBanner(window.view)
         self.banners = BannerStack(window.view, [self.lock_banner, self.error_banner])
@@ -93,6 +102,9 @@ class TrainingUi(QObject):
         self.exporter = ExportAction(self)
         self.run_menu.addSeparator()
         self.run_menu.addAction(self.exporter.action)
+        self.run_menu.addAction(self.exporter.part_action)
+        self.forks = ForkAction(self)
+        self.lr_finder: LRFinderDialog | None = None
         self._connect()
         if not restore_state(window):
             QTimer.singleShot(0, self, lambda: default_sizes(window, self.docks))
@@ -119,14 +131,25 @@ class TrainingUi(QObject):
         self.saver.saved.connect(self._run_saved)
         self.saver.failed.connect(lambda run_id, reason: self.show_error(f"{run_id} could not be stored", reason))
         self.workspace.selection_changed.connect(self._selection_changed)
+        self.context.samples.changed.connect(lambda _sample: self._explain_live())
+        self.panels["explain"].request_changed.connect(self._explain_live)
         self.workspace.project_opened.connect(self._project_changed)
         self.error_banner.show_node_requested.connect(self.workspace.reveal_node)
         self.error_banner.details_requested.connect(lambda: self.show_panel("log"))
+        self.panels["training"].lr_tools.find_requested.connect(lambda: self.find_learning_rate())
+        self.panels["runs"].fork_requested.connect(self.forks.request)
 
     # ---- starting ------------------------------------------------------------------------
     def train(self) -> bool:
         """Check the open project and start a run; False (with the reason shown) when it cannot start."""
-        if self.runs.active or self.workspace.project is None:
+        if self.runs.active or self.workspace.project is None or not self.ready_to_start():
+            return False
+        self._start(self.workspace.project)
+        return True
+
+    def ready_to_start(self) -> bool:
+        """Whether the open project can train (network, dataset, settings); when not, the reason is shown."""
+        if self.workspace.project is None:
             return False
         self.preview.want()
         controller, project = self.workspace.controller, self.workspace.project
@@ -148,12 +171,14 @@ class TrainingUi(QObject):
             self.show_error("Cannot train: check the training settings", "; ".join(problems))
             self.show_panel("training")
             return False
-        self._start(project)
         return True
 
     def _start(self, project: Project) -> None:
-        run_id = new_run_id(project)
-        job = TrainingJob.from_project(project, run_id, self.workspace.base_dir)
+        self.start_job(TrainingJob.from_project(project, new_run_id(project), self.workspace.base_dir))
+
+    def start_job(self, job: TrainingJob, note: str = "") -> None:
+        """Start a checked job of the open project (a new run, or a fork: `note` says from where)."""
+        run_id = job.run_id
         threads = ""
         if job.settings.cpu_threads == 0:  # leave a core to the GUI, so it stays smooth and never stalls torch
             job.settings.cpu_threads = worker_threads()
@@ -166,8 +191,21 @@ class TrainingUi(QObject):
         self.runs.start(job, run_id, base_dir=self.workspace.base_dir, launcher=self.launcher)
         if job.settings.probes:
             self.panels["feature_maps"].show_node(job.settings.probes[0])
-        self.log(f"{run_id}: starting ({job.settings.epochs} epochs, batch {job.settings.batch_size}, "
-                 f"{job.settings.optimizer.kind} lr {job.settings.optimizer.lr:g}{threads})")
+        self._explain_live()
+        self.log(f"{run_id}: starting{' ' + note if note else ''} ({job.settings.epochs} epochs, batch "
+                 f"{job.settings.batch_size}, {job.settings.optimizer.kind} lr {job.settings.optimizer.lr:g}{threads})")
+
+    def find_learning_rate(self) -> LRFinderDialog | None:
+        """Open the learning-rate finder on the open project and start its sweep (None when it cannot)."""
+        if self.runs.active or self.workspace.project is None or not self.ready_to_start():
+            return None
+        if self.lr_finder is not None:
+            self.lr_finder.close()
+        self.lr_finder = LRFinderDialog(self.workspace, self.runs, self.context.theme, self.launcher,
+                                        worker_threads(), self.window)
+        self.lr_finder.show()
+        self.lr_finder.start()
+        return self.lr_finder
 
     def _probe_target(self, node_ids: list[str]) -> str | None:
         """The first of `node_ids` whose output can be probed (any node but an Output)."""
@@ -200,12 +238,19 @@ class TrainingUi(QObject):
         self.error_banner.hide()
         self._last_error = ""
         self.banners.place()
+        self.context.samples.clear()  # the chosen sample belonged to the previous project's data
 
     def _selection_changed(self, node_ids: list[str]) -> None:
         target = self._probe_target(node_ids)
         if target and self.runs.active:
             self.runs.set_probes([target])
             self.panels["feature_maps"].show_node(target)
+
+    def _explain_live(self) -> None:
+        """Have the run under way refresh Grad-CAM of the sample chosen for the Explain panel each epoch."""
+        sample = self.context.samples.sample
+        if self.runs.active and sample is not None:
+            self.runs.explain(sample.to_json(), self.panels["explain"].node_id)
 
     def _run_started(self, message: t.RunStarted) -> None:
         self.log(f"{message.run_id}: training {message.parameter_count:,} parameters on {message.device} "
@@ -274,4 +319,6 @@ class TrainingUi(QObject):
     def shutdown(self) -> None:
         """Stop any run and end the warm worker (the studio is closing: the window calls this once its close
         is accepted)."""
+        if self.lr_finder is not None:
+            self.lr_finder.close()
         self.runs.shutdown()

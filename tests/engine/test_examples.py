@@ -36,9 +36,12 @@ def test_example_validates_clean_and_builds(name):
     module = build_module(project.network, result)
     assert sum(p.numel() for p in module.parameters()) == result.total_params
     out = module.eval()(*example_inputs(project.network, batch=3))
+    outs = out if isinstance(out, tuple) else (out,)  # a GAN's two networks give one output each
     outputs = [n for n in project.network.nodes.values() if n.type_id == "Output"]
-    assert tuple(out.shape[1:]) == result.nodes[outputs[0].id].output.shape
-    assert torch.isfinite(out).all()
+    assert len(outs) == len(outputs)
+    for tensor, node in zip(outs, outputs):
+        assert tuple(tensor.shape[1:]) == result.nodes[node.id].output.shape
+        assert torch.isfinite(tensor).all()
     assert project.dataset["kind"] and project.training["epochs"] > 0
 
 

@@ -211,12 +211,21 @@ def reduced(draw: st.DrawFn, params: dict[str, Any]) -> list[TensorSpec]:
     return [x]
 
 
+def paired(draw: st.DrawFn, params: dict[str, Any]) -> list[TensorSpec]:
+    """Two inputs (Sampling's mean and log variance), usually of one shape."""
+    x = single(1, 2, hi=6)(draw, params)[0]
+    y = x if draw(st.integers(0, 4)) else single(1, 2, hi=6)(draw, params)[0]
+    return [x, y]
+
+
 def no_inputs(draw: st.DrawFn, params: dict[str, Any]) -> list[TensorSpec]:
     return []
 
 
 INPUTS: dict[str, InputRule] = {
     "Input": no_inputs,
+    "Noise": no_inputs,
+    "Sampling": paired,
     "Output": single(1, 2, 3, 4, dtype=FLOAT),
     "Linear": single(1, 2, 3),
     "PositionwiseLinear": single(1, 2, 3, 4, hi=4),
@@ -362,7 +371,7 @@ def check_case(spec: LayerSpec, params: dict[str, Any], inputs: list[TensorSpec]
         return
     count = spec.count_params(params, inputs)
     if spec.build is None:  # Input and Output carry no module
-        expected = inputs[0] if inputs else TensorSpec(params["shape"], LONG if params["dtype"] == "token_ids"
+        expected = inputs[0] if inputs else TensorSpec(params["shape"], LONG if params.get("dtype") == "token_ids"
                                                        else FLOAT)
         assert declared == expected
         return

@@ -49,7 +49,8 @@ def test_a_run_is_saved_and_listed_after_reopening(trained, tmp_path):
     assert new_run_id(project) == "run-2"
     assert {n for n in project.attachments if n.startswith("runs/run-1/")} == {
         f"runs/run-1/{f}" for f in ("run.json", "settings.json", "network.json", "metrics.json",
-                                    "best.safetensors", "last.safetensors")}
+                                    "best.safetensors", "last.safetensors",
+                                    *(f"epoch-{n}.safetensors" for n in range(1, 5)))}  # keep_epoch_weights 5
     path = save_project(project, tmp_path / "p.loom")
     reopened = load_project(path)
     [summary] = list_runs(reopened)

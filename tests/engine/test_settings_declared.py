@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LIGHT_MODULES = ("engine.train.settings", "engine.train.settings_table", "engine.data.config", "engine.data.kind",
                  "engine.data.registry", "engine.data.augment_config", "engine.train.callbacks",
                  "engine.train.formatting", "engine.telemetry", "engine.train.job", "engine.train.preflight",
+                 "engine.train.recipes.declared", "engine.train.recipes.structure",
                  "engine.runs", "engine.project", "engine.graph.analysis", "engine.layers.registry",
                  "engine.runner", "engine.settings_doc", "engine.data", "engine.train")
 

@@ -13,6 +13,7 @@ def builtin_specs() -> list[LayerSpec]:
         attention,
         conv,
         dense,
+        generative,
         io,
         merge,
         norm,
@@ -22,8 +23,8 @@ def builtin_specs() -> list[LayerSpec]:
         reshape,
     )
 
-    specs: list[LayerSpec] = []
-    for module in (io, dense, conv, pool, resample, norm, reshape, recurrent, attention, merge, arithmetic,
-                   activation):
+    specs: list[LayerSpec] = [*io.SPECS, *generative.INPUT_SPECS]
+    for module in (dense, conv, pool, resample, norm, reshape, recurrent, attention, merge, arithmetic,
+                   activation, generative):
         specs.extend(module.SPECS)
     return specs

@@ -2,8 +2,11 @@
 
 The table lists `engine.runs.list_runs(project)` (only each run's small run.json is read).
 Selecting runs puts their per-epoch metrics into the `RunComparison`, which the Loss and Metrics
-panels draw as dashed curves. Delete asks first and removes the run as one undo step
-(`DeleteRunCommand`). The run store is light (no torch), so the list shows at once.
+panels draw as dashed curves; with exactly two selected, the Run Diff panel shows what changed
+between them. Delete asks first and removes the run as one undo step
+(`DeleteRunCommand`). The context menu of a run has "Fork from epoch…", which asks the training UI
+to fork it (`fork_requested`; `studio.training.fork_action`); a forked run names its parent in the
+Settings column. The run store is light (no torch), so the list shows at once.
 """
 
 from __future__ import annotations
@@ -11,11 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QMessageBox,
     QPushButton,
     QTreeWidget,
@@ -49,6 +54,15 @@ def sweep_text(sweep: dict[str, Any]) -> str:
     return f"trial {sweep.get('trial', '?')}: " + " · ".join(shown)
 
 
+def parent_text(parent: dict[str, Any] | None) -> str:
+    """``from run-1 @ epoch 3 · `` for a forked run (empty for others)."""
+    if not parent:
+        return ""
+    epoch = str(parent.get("epoch", ""))
+    where = f"epoch {epoch}" if epoch.isdigit() else f"{epoch} weights"
+    return f"from {parent.get('run_id', '?')} @ {where} · "
+
+
 def _percent(value: Any) -> str:
     return f"{value * 100:.1f}%" if isinstance(value, (int, float)) else "—"
 
@@ -68,6 +82,7 @@ class RunsPanel(Panel):
     """Past runs of the open project."""
 
     name, title = "runs", "Runs"
+    fork_requested = Signal(str)  # run id: "Fork from epoch…" was chosen
 
     def __init__(self, context: PanelContext, parent: QWidget | None = None) -> None:
         super().__init__(context, parent)
@@ -80,7 +95,11 @@ class RunsPanel(Panel):
         self.tree.setUniformRowHeights(True)
         self.tree.setMinimumWidth(160)
         self.tree.itemSelectionChanged.connect(self._selection_changed)
-        self.hint = QLabel("Select runs to compare their curves in the Loss and Metrics panels.")
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._show_menu)
+        self.menu: QMenu | None = None
+        self.hint = QLabel("Select runs to compare their curves in the Loss and Metrics panels; select two to "
+                           "see what changed between them in Run Diff; right-click a run to fork it.")
         self.hint.setObjectName("muted")
         self.hint.setWordWrap(True)
         self.delete_button = QPushButton("Delete…")
@@ -124,12 +143,13 @@ class RunsPanel(Panel):
         self.tree.clear()
         for s in reversed(self.summaries):  # newest first
             # a sweep's trial lists the values it tried (the parameters that make it differ)
-            shown = sweep_text(s.sweep) if getattr(s, "sweep", None) else settings_text(s.settings)
+            plain = settings_text(s.settings)
+            shown = parent_text(s.parent) + (sweep_text(s.sweep) if s.sweep else plain)
             item = QTreeWidgetItem([s.run_id, s.status, str(s.epochs), _number(s.best.get("val_loss")),
                                     _percent(s.best.get("val_accuracy")), _percent(s.test.get("accuracy")),
                                     shown, s.started.replace("T", " ")[:19]])
             item.setData(0, Qt.ItemDataRole.UserRole, s.run_id)
-            item.setToolTip(6, shown if shown == settings_text(s.settings) else f"{shown}\n{settings_text(s.settings)}")
+            item.setToolTip(6, shown if not s.sweep else f"{shown}\n{plain}")
             self.tree.addTopLevelItem(item)
             item.setSelected(s.run_id in selected)
         self.tree.blockSignals(False)
@@ -155,6 +175,26 @@ class RunsPanel(Panel):
             except RunError:
                 continue
         self.context.comparison.set_runs(runs)
+
+    def context_menu(self, run_id: str) -> QMenu:
+        """The actions for one run: fork it (not while a run trains)."""
+        menu = QMenu(self)
+        menu.setObjectName("runsContextMenu")
+        fork = QAction("Fork from Epoch…", menu)
+        fork.setObjectName("action_fork_run")
+        fork.setToolTip("Start a new run of the network as it is now from this run's weights")
+        fork.setEnabled(not self.context.runs.active)
+        fork.triggered.connect(lambda: self.fork_requested.emit(run_id))
+        menu.addAction(fork)
+        return menu
+
+    def _show_menu(self, pos: QPoint) -> None:
+        item = self.tree.itemAt(pos)
+        if item is None:
+            return
+        item.setSelected(True)
+        self.menu = self.context_menu(item.data(0, Qt.ItemDataRole.UserRole))
+        self.menu.popup(self.tree.viewport().mapToGlobal(pos))  # non-blocking: the GUI keeps drawing
 
     def delete_selected(self) -> bool:
         """Delete the selected runs after asking; one undo step per run."""

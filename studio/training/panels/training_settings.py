@@ -7,16 +7,27 @@ stored), then pushed as one undo step (`SetSectionCommand`; spin-box sessions me
 form, `TrainingSettings.validate` lists every problem in the CLI's words, checked against the
 dataset preview's summary and the network's output when they are known, or says the settings are
 ready. The form and the checks are built from the engine's light schema layer (no torch), so the
-panel is ready at once; it is read-only while a run trains.
+panel is ready at once; it is read-only while a run trains. Above the form, `LearningRateTools`
+finds a learning rate (when idle) and sets it live (while a run trains).
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from engine.data.availability import dataset_availability
 from engine.train.settings import SettingsError, TrainingSettings
@@ -26,6 +37,7 @@ from studio.theme import Theme
 from studio.training.checks import dataset_problem, network_errors, settings_problems
 from studio.training.panels.base import Panel, PanelContext
 from studio.training.panels.focus import has_focus
+from studio.training.panels.lr_controls import LearningRateTools
 from studio.training.project_commands import SetSectionCommand
 from studio.training.settings_editors import make_setting_editor
 from studio.training.settings_schema import SECTIONS, SettingField, training_fields
@@ -36,6 +48,7 @@ if TYPE_CHECKING:  # type names only: the panel is handed these objects, it neve
     from studio.training.dataset_preview import DatasetPreviewer
 
 FIELD_MIN_WIDTH = 80
+FOLDER_SETTINGS = {("tensorboard", "log_dir")}  # text fields that name a folder get a Browse… button
 
 
 def readiness_problems(controller: DocumentController | None, project: Project, preview: DatasetPreviewer | None,
@@ -76,6 +89,7 @@ class TrainingSettingsPanel(Panel):
         self.fields: list[SettingField] = []
         self.editors: dict[tuple[str, ...], ParamEditor] = {}
         self.problems: list[str] = []
+        self.choose_folder: Callable[[QWidget, str], str] = QFileDialog.getExistingDirectory
         self.problems_label = QLabel("")
         self.problems_label.setWordWrap(True)
         self.refused = QLabel("")
@@ -85,9 +99,11 @@ class TrainingSettingsPanel(Panel):
         self.form_host = QWidget()
         self.form_layout = QVBoxLayout(self.form_host)
         self.form_layout.setContentsMargins(0, 0, 0, 0)
+        self.lr_tools = LearningRateTools(context.runs)
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(8, 8, 8, 8)
+        layout.addWidget(self.lr_tools)
         layout.addWidget(self.problems_label)
         layout.addWidget(self.refused)
         layout.addWidget(self.form_host)
@@ -122,8 +138,28 @@ class TrainingSettingsPanel(Panel):
             editor.refused.connect(self._show_refused)
             label = QLabel(f.label)
             label.setToolTip(f.param.help)
-            forms[f.section].addRow(label, editor)
+            forms[f.section].addRow(label, self._with_browse(editor) if f.path in FOLDER_SETTINGS else editor)
             self.editors[f.path] = editor
+
+    def _with_browse(self, editor: ParamEditor) -> QWidget:
+        """A folder setting's text field with a Browse… button that picks the folder."""
+        host = QWidget()
+        row = QHBoxLayout(host)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(editor, 1)
+        button = QPushButton("Browse…")
+        button.setObjectName(f"browse_{editor.param.name}")
+        button.clicked.connect(lambda: self.browse(editor))
+        row.addWidget(button)
+        return host
+
+    def browse(self, editor: ParamEditor) -> None:
+        """Ask for a folder with `choose_folder` and set it (one undo step)."""
+        path = self.choose_folder(self, f"Choose the folder for {editor.param.name}")
+        if path:
+            editor.set_value(path)
+            field = next(f for f in self.fields if self.editors.get(f.path) is editor)
+            self._edited(field, path, None)
 
     def load_from_project(self) -> None:
         """Show the project's training settings and check them."""

@@ -1,0 +1,107 @@
+"""The tensorboard section: what writing TensorBoard event files costs a run.
+
+Each run is a fresh process (`studio.bench.fresh`) training as ``layerloom train`` does
+(`engine.train.run_job`, live telemetry off), with ``tensorboard.enabled`` on (scalars at every
+progress report, weight and gradient histograms each epoch within their time budget, hparams)
+or off; the two alternate over ``--rounds`` rounds. The time compared is the run's own time from
+the end of its first epoch to its end, epoch-end work (scalars, histograms) and closing the writer
+included, so neither process start-up nor the first epoch's warm-up dilutes the ratio.
+Rows: one per network (``mlp``: steps of about half a millisecond, where any per-step cost would
+show; ``cnn``), with the median times, the histogram epochs written and skipped, the ratio's min,
+median, max and spread, the same of the ratio of the processes' CPU time over that stretch (the
+writer thread included; a loaded machine inflates it far less than wall time), and ``logger_share``:
+the median share of the run's time spent in the logger's hooks (measured inside the run, so it stays
+readable when load blurs the ratios). Target: median ratio ≤ 1.01. Engine only: no Qt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from engine.train import Callback, EpochRecord, Trainer, TrainingJob, TrainingSettings, run_job
+from engine.train.tensorboard_log import TensorBoardLogger, tensorboard_installed
+from studio.bench.fresh import Spec, interleaved, ratio_stats
+from studio.bench.networks import TRAINING, parse_cases, prepare_data
+
+TARGET_RATIO = 1.01
+
+
+class Clock(Callback):
+    """The run's time from the end of its first epoch (a warm-up) to its end, epoch-end work included (the
+    last callback, so the logger's work at those moments falls inside), and its whole time from the start."""
+
+    def __init__(self) -> None:
+        self.started = self.warm = self.ended = 0.0
+        self.warm_cpu = self.ended_cpu = 0.0
+
+    def on_run_start(self, trainer: Trainer) -> None:
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, trainer: Trainer, record: EpochRecord) -> None:
+        if record.epoch == 0:
+            self.warm, self.warm_cpu = time.perf_counter(), time.process_time()
+
+    def on_run_end(self, trainer: Trainer, status: str) -> None:
+        self.ended, self.ended_cpu = time.perf_counter(), time.process_time()
+
+
+def tensorboard_run(spec: Spec) -> dict[str, Any]:
+    """One headless run: its time after the first epoch and what the logger wrote and cost."""
+    net = TRAINING[spec["network"]]
+    settings = TrainingSettings.from_json({
+        "epochs": spec["epochs"], "batch_size": net.batch_size, "device": spec["device"],
+        "cpu_threads": spec["threads"], "seed": 0, "optimizer": {"kind": "adam", "lr": 1e-3},
+        "telemetry": {"enabled": False},
+        "tensorboard": {"enabled": spec["tensorboard"], "log_dir": spec["log_dir"]}})
+    job = TrainingJob(net.document(), net.dataset(spec["data_dir"]), settings, "bench", Path(spec["log_dir"]),
+                      f"bench-{spec['network']}")
+    clock = Clock()
+    result = run_job(job, lambda message: None, callbacks=[clock])
+    if result.status != "completed" or result.trainer is None:
+        raise RuntimeError(f"the benchmark run did not complete: {result.failure or result.problems}")
+    loggers = [c for c in result.trainer.callbacks.callbacks if isinstance(c, TensorBoardLogger)]
+    logger = loggers[0] if loggers else None
+    whole = clock.ended - clock.started
+    return {"seconds": clock.ended - clock.warm, "cpu_seconds": clock.ended_cpu - clock.warm_cpu,
+            "steps": result.trainer.step,
+            "logger_share": round(logger.spent_in_loop / whole, 5) if logger and whole else 0.0,
+            "histogram_epochs": logger.histograms_written if logger else 0,
+            "histograms_skipped": logger.histograms_skipped if logger else 0}
+
+
+def bench_tensorboard(cases: tuple[tuple[str, int], ...], rounds: int = 8, device: str = "cpu",
+                      scale: float = 1.0) -> list[dict[str, Any]]:
+    if not tensorboard_installed():
+        raise RuntimeError('the tensorboard package is not installed: pip install "layerloom[tensorboard]"')
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="layerloom-bench-") as data_dir:
+        prepare_data(data_dir)
+        for name, threads in cases:
+            net = TRAINING[name]
+            spec = {"network": name, "threads": threads, "device": device, "data_dir": data_dir,
+                    "log_dir": str(Path(data_dir) / "tensorboard"), "epochs": max(2, round(net.epochs * scale))}
+            results = interleaved([("on", tensorboard_run, {**spec, "tensorboard": True}),
+                                   ("off", tensorboard_run, {**spec, "tensorboard": False})], rounds)
+            on = [r["seconds"] for r in results["on"]]
+            off = [r["seconds"] for r in results["off"]]
+            on_cpu = [r["cpu_seconds"] for r in results["on"]]
+            off_cpu = [r["cpu_seconds"] for r in results["off"]]
+            cpu = {f"cpu_{k}": v for k, v in ratio_stats(on_cpu, off_cpu).items()}
+            rows.append({"network": name, "device": device, "threads": threads, "rounds": rounds,
+                         "steps": results["on"][0]["steps"], "on_s": round(statistics.median(on), 4),
+                         "off_s": round(statistics.median(off), 4),
+                         "histogram_epochs": results["on"][0]["histogram_epochs"],
+                         "histograms_skipped": results["on"][0]["histograms_skipped"],
+                         "logger_share": statistics.median(r["logger_share"] for r in results["on"]),
+                         **ratio_stats(on, off), **cpu, "target": TARGET_RATIO})
+    return rows
+
+
+def run_section(args: argparse.Namespace) -> list[dict[str, Any]]:
+    cases = tuple(dict.fromkeys((name, 1) for name, _ in parse_cases(args.cases)))
+    return bench_tensorboard(cases, args.rounds, args.device, args.scale)

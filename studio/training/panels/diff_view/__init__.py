@@ -1,0 +1,1 @@
+"""The pieces of the Run Diff panel: read-only diff canvases, the settings table and the overlaid curves."""

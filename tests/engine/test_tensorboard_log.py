@@ -1,0 +1,122 @@
+"""TensorBoard event files of a real tiny run, read back with TensorBoard's own EventAccumulator: scalars per
+step and per epoch, weight and gradient histograms, the settings as hparams; a missing package is a clear
+pre-flight problem; the logger never runs per step."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from safetensors.torch import load as load_safetensors
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.plugins.hparams import plugin_data_pb2
+
+from engine.data import DatasetConfig
+from engine.examples import mlp_document
+from engine.train import TrainingJob, TrainingSettings, tensorboard_log
+from engine.train.callbacks import overrides
+from engine.train.preflight import preflight
+from engine.train.session import run_job
+from engine.train.tensorboard_log import TensorBoardLogger, run_log_dir
+
+EPOCHS = 3
+
+
+def job(tmp_path, **tensorboard) -> TrainingJob:
+    settings = TrainingSettings.from_json({
+        "epochs": EPOCHS, "batch_size": 32, "cpu_threads": 1, "device": "cpu", "metrics": ["accuracy"],
+        "optimizer": {"kind": "adam", "lr": 0.01}, "telemetry": {"enabled": False},
+        "tensorboard": {"enabled": True, **tensorboard}})
+    dataset = DatasetConfig("spirals", {"n_samples": 300})
+    return TrainingJob(mlp_document(), dataset, settings, "run-1", tmp_path, "Spirals MLP")
+
+
+def read_events(folder) -> EventAccumulator:
+    events = EventAccumulator(str(folder), size_guidance={"scalars": 0, "histograms": 0, "tensors": 0})
+    events.Reload()
+    return events
+
+
+def test_a_run_writes_scalars_histograms_and_hparams_that_tensorboard_reads(tmp_path, monkeypatch):
+    # epochs of this tiny run take milliseconds: let histograms take their time, to see one per epoch
+    monkeypatch.setattr(tensorboard_log, "HISTOGRAM_BUDGET", 10.0)
+    result = run_job(job(tmp_path), lambda message: None)
+    assert result.status == "completed", result.failure
+    folder = tmp_path / "tensorboard" / "Spirals_MLP" / "run-1"  # beside the project, per project and run
+    assert list(folder.glob("events.out.tfevents.*"))
+    events = read_events(folder)
+    tags = events.Tags()
+    for tag in ("step/loss", "step/lr", "step/samples_per_s", "loss/train", "loss/val", "accuracy/train",
+                "accuracy/val", "epoch/lr", "loss/test", "accuracy/test"):
+        assert tag in tags["scalars"], (tag, tags["scalars"])
+    epochs = result.record.epochs
+    val_loss = events.Scalars("loss/val")
+    assert [e.step for e in val_loss] == list(range(1, EPOCHS + 1))
+    assert [e.value for e in val_loss] == pytest.approx([e["val"]["loss"] for e in epochs], rel=1e-6)
+    steps = events.Scalars("step/loss")
+    assert steps and steps[-1].step == result.trainer.step  # x is the global step
+    for name in ("fc1.weight", "fc1.bias", "fc3.weight"):
+        assert f"weights/{name}" in tags["histograms"] and f"gradients/{name}" in tags["histograms"]
+    histogram = events.Histograms("weights/fc1.weight")
+    assert len(histogram) == EPOCHS
+    last = histogram[-1].histogram_value
+    weights = load_safetensors(result.record.weights["last"])["fc1.weight"]  # the weights at the run's end
+    assert last.num == weights.numel() == 2 * 64 and sum(last.bucket) == last.num  # every weight counted
+    assert (last.min, last.max) == pytest.approx((float(weights.min()), float(weights.max())))
+    assert last.sum == pytest.approx(float(weights.sum()), abs=1e-4)
+
+    content = events.PluginTagToContent("hparams")
+    start = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_start_info"])
+    hparams = start.session_start_info.hparams
+    assert hparams["optimizer.lr"].number_value == pytest.approx(0.01)
+    assert hparams["optimizer.kind"].string_value == "adam"
+    assert hparams["batch_size"].number_value == 32 and hparams["tensorboard.enabled"].number_value == 1  # flags as 1/0
+    experiment = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/experiment"]).experiment
+    assert {m.name.tag for m in experiment.metric_infos} >= {"loss/val", "accuracy/val"}
+
+
+def test_a_second_run_with_the_same_id_gets_its_own_folder_and_a_chosen_folder_is_used(tmp_path):
+    chosen = tmp_path / "logs"
+    for _ in range(2):
+        assert run_job(job(tmp_path, log_dir="logs", histograms=False), lambda m: None).status == "completed"
+    runs = sorted(p.name for p in (chosen / "Spirals_MLP").iterdir())
+    assert runs == ["run-1", "run-1-2"]
+    assert "weights/fc1.weight" not in read_events(chosen / "Spirals_MLP" / "run-1").Tags()["histograms"]
+    assert run_log_dir(chosen, "Spirals MLP", "run-3") == chosen / "Spirals_MLP" / "run-3"
+
+
+def test_a_missing_tensorboard_package_is_a_start_problem_not_a_traceback(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tensorboard", None)  # as if it were not installed
+    j = job(tmp_path)
+    problems = preflight(j.document, j.dataset.to_json(), j.settings)
+    [problem] = [p for p in problems if "tensorboard" in p.message]
+    assert 'pip install "layerloom[tensorboard]"' in problem.message and problem.section == "training"
+    messages = []
+    result = run_job(j, messages.append)
+    assert result.status == "failed" and result.trainer is None  # refused before anything trained
+    [error] = [m for m in messages if m["type"] == "error"]
+    assert "tensorboard package is not installed" in error["message"] and not error["traceback"]
+    assert not (tmp_path / "tensorboard").exists()
+
+
+def test_the_logger_stays_off_the_step_path_and_histograms_keep_to_their_budget(tmp_path, monkeypatch):
+    logger = TensorBoardLogger(tmp_path, {}, ["accuracy"])
+    assert not overrides(logger, "on_step_end")  # so the trainer's per-step callback list never holds it
+    assert overrides(logger, "on_progress") and overrides(logger, "on_epoch_end")
+    monkeypatch.setattr(tensorboard_log, "HISTOGRAM_BUDGET", 0.0)  # no time to spare: only the first epoch's
+    result = run_job(job(tmp_path), lambda message: None)
+    [logger] = [c for c in result.trainer.callbacks.callbacks if isinstance(c, TensorBoardLogger)]
+    assert result.trainer.callbacks.step_callbacks == []
+    assert (logger.histograms_written, logger.histograms_skipped) == (1, EPOCHS - 1)
+    events = read_events(logger.log_dir)
+    assert [e.step for e in events.Histograms("weights/fc1.weight")] == [1]
+    assert len(events.Scalars("loss/val")) == EPOCHS  # scalars are never skipped
+
+
+def test_a_log_folder_that_cannot_be_made_leaves_the_run_training_and_says_why(tmp_path):
+    (tmp_path / "taken").write_text("a file, not a folder")
+    messages = []
+    result = run_job(job(tmp_path, log_dir="taken"), messages.append)
+    assert result.status == "completed"  # logging never ends a run
+    logs = [m["text"] for m in messages if m["type"] == "log"]
+    assert any("TensorBoard logs are off for this run: cannot write to" in text for text in logs), logs
