@@ -71,6 +71,9 @@ def run_lr_find(job: TrainingJob, sink: Sink, commands: CommandSource | None = N
         try:
             result = find_lr(setup, config, lambda lrs, losses, smoothed: sink(
                 t.LRFindPoints(job.run_id, lrs, losses, smoothed).to_dict()), stop)
+        except LRFindError as exc:
+            _fail(job, sink, str(exc), "settings")
+            return None
         except Exception as exc:  # out of memory, a layer that fails: said, never raised
             _fail(job, sink, f"the learning-rate sweep failed: {exc}", "error", trace=traceback.format_exc())
             return None
