@@ -25,7 +25,7 @@ from typing import Any
 from engine.graph.bulk import gc_paused
 from engine.graph.document import GraphDocument
 from engine.graph.errors import ProjectFileError
-from engine.graph.serialize import document_from_data, document_to_data
+from engine.graph.serialize import document_from_data, document_to_data, uses_freezing
 from engine.layers.registry import LayerRegistry
 from engine.project_zip import (
     MAX_PROJECT_JSON,
@@ -39,7 +39,11 @@ from engine.project_zip import (
 FORMAT = "layerloom-project"
 # 2: block definitions ("blocks") and block instances ("block" nodes). Format-1 files have neither and
 # read unchanged; see `_migrate`.
-FORMAT_VERSION = 2
+# 3: a node may be frozen (``"frozen": true``). A project is written with the lowest version that holds
+# it (`written_version`): without frozen nodes it stays format 2, so older Layerloom still opens it.
+FORMAT_VERSION = 3
+FROZEN_VERSION = 3
+BASE_VERSION = 2
 TOP_LEVEL_KEYS = ("format", "version", "name", "network", "dataset", "training", "ui")
 
 
@@ -62,13 +66,18 @@ class Project:
 def project_to_data(project: Project) -> dict[str, Any]:
     return {
         "format": FORMAT,
-        "version": FORMAT_VERSION,
+        "version": written_version(project.network),
         "name": project.name,
         "network": document_to_data(project.network),
         "dataset": project.dataset,
         "training": project.training,
         "ui": project.ui,
     }
+
+
+def written_version(network: GraphDocument) -> int:
+    """The lowest project format that holds `network` (see FORMAT_VERSION)."""
+    return FROZEN_VERSION if uses_freezing(network) else BASE_VERSION
 
 
 def project_json_bytes(project: Project) -> bytes:
@@ -121,7 +130,19 @@ def _migrate(data: dict[str, Any], version: int) -> dict[str, Any]:
         network = data.get("network")
         if isinstance(network, dict) and "blocks" in network:
             raise ProjectFileError("a format-1 project cannot hold blocks")
+    if version < FROZEN_VERSION and _has_frozen_records(data.get("network")):
+        # Format 3 only added the flag: an older file that has it was not written by Layerloom.
+        raise ProjectFileError(f"a format-{version} project cannot hold frozen nodes")
     return data
+
+
+def _has_frozen_records(network: Any) -> bool:
+    if not isinstance(network, dict):
+        return False
+    blocks = network.get("blocks")
+    bodies = [network, *(b for b in (blocks if isinstance(blocks, list) else []) if isinstance(b, dict))]
+    return any(isinstance(n, dict) and "frozen" in n for body in bodies
+               for n in (body.get("nodes") if isinstance(body.get("nodes"), list) else []))
 
 
 def project_from_data(data: Any, registry: LayerRegistry | None = None, where: str = "project") -> Project:

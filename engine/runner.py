@@ -1,7 +1,8 @@
 """Running training away from the caller: spawned worker processes, a warm spare, and Qt-free clients.
 
 Every client speaks one protocol (`RunClient`): ``poll()`` returns the decoded telemetry dicts that
-are waiting and never blocks; ``pause``, ``resume``, ``stop``, ``set_probes`` and ``set_lr`` send commands;
+are waiting and never blocks; ``pause``, ``resume``, ``stop``, ``set_probes`` and ``set_lr`` send commands
+(the two clients here also ``explain``: the sample whose Grad-CAM refreshes each epoch);
 ``finished`` holds the final message; ``run_files()`` reads the finished run's files as bytes
 (for the project, without decoding or re-encoding them); ``close()`` frees everything.
 
@@ -63,16 +64,17 @@ Message = dict[str, Any]
 
 
 def job_json(source: Project | TrainingJob | tuple[GraphDocument, DatasetConfig, TrainingSettings],
-             run_id: str, base_dir: Path | None = None) -> dict[str, Any]:
-    """The JSON a worker starts from: always `TrainingJob`'s one form (a project's sections unparsed)."""
+             run_id: str, base_dir: Path | None = None, folder: Path | None = None) -> dict[str, Any]:
+    """The JSON a worker starts from: always `TrainingJob`'s one form (a project's sections unparsed);
+    initial weights, if any, are written into `folder` (the run's)."""
     if isinstance(source, Project):
-        return TrainingJob.project_json(source, run_id, base_dir)
+        return TrainingJob.project_json(source, run_id, base_dir, folder)
     if isinstance(source, TrainingJob):
         job = source
     else:
         document, dataset, settings = source
         job = TrainingJob(document, dataset, settings)
-    data = job.to_json()
+    data = job.to_json(folder)
     data["run_id"] = run_id
     if base_dir is not None or job.base_dir is None:
         data["base_dir"] = str(base_dir) if base_dir else None
@@ -194,7 +196,7 @@ class Worker:
         run_id = run_id or default_run_id()
         own = out_dir is None
         folder = Path(tempfile.mkdtemp(prefix=f"layerloom-{run_id}-")) if own else Path(out_dir)
-        data = job_json(source, run_id, Path(base_dir) if base_dir else None)
+        data = job_json(source, run_id, Path(base_dir) if base_dir else None, folder)
         handle = RunHandle(self.process, self._telemetry, self._commands, run_id, folder, own)
         handle.worker_ready = self.ready_message
         handle._command({"cmd": "start", "job": data, "out_dir": str(folder)})
@@ -243,6 +245,11 @@ class _Client:
     def set_lr(self, lr: float) -> None:
         """Train with this learning rate from the next step on (the schedule continues from it)."""
         self._command({"cmd": "set_lr", "lr": float(lr)})
+
+    def explain(self, sample: dict[str, Any] | None, node_id: str | None = None) -> None:
+        """Refresh Grad-CAM of `sample` ({"split", "index"}) at `node_id` (default: the last spatial
+        node) every epoch from now on; None stops it (`engine.explain.live`)."""
+        self._command({"cmd": "explain", "sample": sample, "node": node_id})
 
     def _command(self, command: dict[str, Any]) -> None:
         raise NotImplementedError
@@ -370,7 +377,7 @@ class LocalRun(_Client):
         self.finished = None
         base = Path(base_dir) if base_dir else None
         # through JSON and back: the thread gets exactly what a worker process would
-        self._payload = json.loads(json.dumps(job_json(source, self.run_id, base)))
+        self._payload = json.loads(json.dumps(job_json(source, self.run_id, base, self.out_dir)))
         self._messages: queue.Queue[bytes] = queue.Queue()
         self._commands = QueueCommands()
         self._thread = threading.Thread(target=self._run, name=f"layerloom-local-{self.run_id}", daemon=True)

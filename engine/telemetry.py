@@ -192,6 +192,9 @@ class Explanation(Message):
     input: np.ndarray  # uint8 thumbnail (H, W, C)
     heatmap: np.ndarray  # float32 (H, W), scaled to [0, 1]
     target: int  # the class explained
+    split: str = "val"  # the split sample_index counts in (train, val, test)
+    probability: float | None = None  # the network's softmax probability of `target`
+    true: int | None = None  # the sample's own class, where it has one
     TYPE = "explanation"
 
 

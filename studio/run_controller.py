@@ -5,7 +5,8 @@ then, so the editor never loads torch on its own) or takes any client with the s
 ``poll/pause/resume/stop/set_probes/close`` methods through `attach` (tests use `LocalRun` or a
 scripted stream). A QTimer drains ``poll()`` about 30 times a second. Each tick coalesces what
 arrived: every scalar (steps, epochs, logs) is passed on as one batch, pictures and statistics as
-the latest message per node, the confusion matrix and sample predictions as the latest one. Then
+the latest message per node, the confusion matrix, sample predictions and the recipes' and
+explanations' pictures (reconstructions, generated samples, explanations) as the latest one. Then
 it emits at most one signal of each kind and `tick_finished`, which panels use to redraw at most
 once per tick. The time each tick takes (drain, dispatch and every panel handler and redraw it
 triggers) is kept in `tick_ms` (wall) and `tick_cpu_ms` (the GUI thread's CPU time), so tests
@@ -46,11 +47,14 @@ REAP_S = 5.0  # how long a finished worker may take to exit before it is closed 
 
 IDLE, STARTING, RUNNING, PAUSED, STOPPING = "idle", "starting", "running", "paused", "stopping"
 _PER_NODE = {"feature_maps": "feature_maps_arrived", "weight_stats": "weight_stats_arrived",
-             "grad_stats": "grad_stats_arrived", "activation_stats": "activation_stats_arrived"}
+             "grad_stats": "grad_stats_arrived", "activation_stats": "activation_stats_arrived",
+             "latent_points": "latent_arrived"}
 _BATCHED = {"step": "steps_arrived", "epoch": "epochs_arrived", "log": "logs_arrived",
             "lr_changed": "lr_changes_arrived", "lr_find_points": "lr_find_points_arrived"}
 _LATEST = {"confusion_matrix": "confusion_arrived", "sample_predictions": "predictions_arrived",
-           "lr_find_suggestion": "lr_find_suggestion_arrived", "weights_carried": "weights_carried_arrived"}
+           "lr_find_suggestion": "lr_find_suggestion_arrived", "weights_carried": "weights_carried_arrived",
+           "reconstructions": "reconstructions_arrived", "generated_samples": "generated_arrived",
+           "explanation": "explanation_arrived"}
 
 
 @dataclass
@@ -124,6 +128,10 @@ class RunController(QObject):
     lr_find_points_arrived = Signal(object)  # list: [t.LRFindPoints, ...] (a learning-rate sweep)
     lr_find_suggestion_arrived = Signal(t.LRFindSuggestion)  # the end of a sweep
     weights_carried_arrived = Signal(t.WeightsCarried)  # a forked run's report
+    reconstructions_arrived = Signal(t.Reconstructions)  # the latest one (autoencoder recipes)
+    generated_arrived = Signal(t.GeneratedSamples)  # the latest one (GAN and VAE recipes)
+    latent_arrived = Signal(object)  # dict: {node_id ("None": a VAE's latent): latest t.LatentPoints}
+    explanation_arrived = Signal(t.Explanation)  # the latest one (live Grad-CAM of the selected sample)
     error_arrived = Signal(t.Error)  # one error
     progress_changed = Signal(RunProgress)
     run_finished = Signal(t.Finished)
@@ -227,6 +235,12 @@ class RunController(QObject):
             return False
         self.handle.set_lr(float(lr))
         return True
+
+    def explain(self, sample: dict[str, Any] | None, node_id: str | None = None) -> None:
+        """Refresh Grad-CAM of `sample` ({"split", "index"}; None: stop) at each epoch of the run under way."""
+        send = getattr(self.handle, "explain", None)  # scripted test clients may not take the command
+        if send is not None and self.state in (STARTING, RUNNING, PAUSED):
+            send(sample, node_id)
 
     def shutdown(self) -> None:
         """Stop and close any worker now, the warm one too (the studio is closing)."""

@@ -47,6 +47,13 @@ def signed_distance(shape: str, u: np.ndarray, v: np.ndarray, r: np.ndarray) -> 
 
 def draw_shapes(labels: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
     """Draw one noiseless image (N, S, S) float32 per label, each shape at a random pose."""
+    return draw_shapes_with_masks(labels, size, rng)[0]
+
+
+def draw_shapes_with_masks(labels: np.ndarray, size: int,
+                           rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Noiseless images (N, S, S) float32 as `draw_shapes` draws them (the same random draws), and
+    the masks (N, S, S) bool of the pixels each shape covers at all (where explanations should look)."""
     n = len(labels)
     r = rng.uniform(0.2, 0.4, n) * size
     cx = rng.uniform(r + 1.0, size - 2.0 - r)
@@ -55,6 +62,7 @@ def draw_shapes(labels: np.ndarray, size: int, rng: np.random.Generator) -> np.n
     brightness = rng.uniform(0.7, 1.0, n).astype(np.float32)
     grid = np.arange(size, dtype=np.float32)
     images = np.empty((n, size, size), dtype=np.float32)
+    masks = np.zeros((n, size, size), dtype=bool)
     for cls, shape in enumerate(SHAPES):
         idx = np.flatnonzero(labels == cls)
         if idx.size == 0:
@@ -64,8 +72,10 @@ def draw_shapes(labels: np.ndarray, size: int, rng: np.random.Generator) -> np.n
         dx, dy = grid[None, None, :] - pcx, grid[None, :, None] - pcy
         cos, sin = np.cos(pangle), np.sin(pangle)
         u, v = dx * cos + dy * sin, dy * cos - dx * sin
-        images[idx] = np.clip(0.5 - signed_distance(shape, u, v, pr), 0.0, 1.0) * pb
-    return images
+        distance = signed_distance(shape, u, v, pr)
+        images[idx] = np.clip(0.5 - distance, 0.0, 1.0) * pb
+        masks[idx] = distance < 0.5
+    return images, masks
 
 
 def load_shapes(params: Mapping[str, Any], seed: int, base: Path | None) -> SourceData:

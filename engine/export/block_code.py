@@ -293,7 +293,8 @@ class _Resolver:
                     return f"{self._shape(name)}[{j}]"
         if same:
             return _literal(values[0], self.used_custom)
-        name = f"{child}_{arg}" if child.isidentifier() else f"n{child}_{arg}"  # 4. the caller passes it
+        # 4. the caller passes it (a numbered or dashed child gets an identifier: n0_stride, nblock1_0_stride)
+        name = f"{child}_{arg}" if child.isidentifier() else f"n{child.replace('-', '_')}_{arg}"
         self.extra.setdefault(name, {}).update({id(use): v for use, v in pairs})
         return name
 

@@ -42,17 +42,28 @@ def _weight_bytes(module: fx.GraphModule) -> int:
 
 
 def export_onnx(module: fx.GraphModule, doc: GraphDocument, path: Path) -> ExportReport:
-    """One self-contained .onnx file; weights go to a ``.onnx.data`` file beside it only past 2 GB."""
+    """One self-contained .onnx file; weights go to a ``.onnx.data`` file beside it only past 2 GB.
+
+    The file holds the network's own layers: constants are folded and unused nodes dropped, but the
+    exporter's fusing rewrites (BatchNorm into the convolution before it, a zero bias dropped, Relu into
+    Clip) are not applied, so the file reads, and imports back, as the network that was drawn, weights
+    and BatchNorm statistics under their own names. onnxruntime makes those fusions itself when it loads
+    the file, so nothing is lost at inference."""
+    from onnxscript import optimizer
+
     inputs = example_inputs(doc, batch=2)
     external = _weight_bytes(module) > ONNX_SINGLE_FILE_LIMIT
     before = set(path.parent.iterdir())
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # the exporter prints its progress otherwise
-            torch.onnx.export(
-                module, inputs, str(path), dynamo=True, verbose=False, external_data=external,
+            program = torch.onnx.export(
+                module, inputs, dynamo=True, verbose=False, optimize=False,
                 input_names=_input_names(doc), output_names=_output_names(doc),
                 dynamic_shapes=_dynamic_batch(len(inputs)),
             )
+            optimizer.fold_constants(program.model)
+            optimizer.remove_unused_nodes(program.model)
+            program.save(str(path), external_data=external)
     except Exception as exc:
         raise ExportError(f"ONNX export failed: {type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
     extra = sorted(set(path.parent.iterdir()) - before - {path})

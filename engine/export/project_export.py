@@ -1,13 +1,14 @@
 """Exporting a project's network with one of its runs' weights, saying whose weights were written.
 
 `export_project(project, fmt, path, run_id=None, which="best")` picks the run (the newest when
-`run_id` is None; ``"none"`` for freshly initialised weights), loads its best or last weights from
+`run_id` is None; ``"none"`` for no run's), loads its best or last weights from
 the project (safetensors, never pickle), exports and checks with `export_network`, and returns the
 `ExportReport` with ``run_id`` and ``weights_from`` filled in, so the CLI and the studio can tell
-the user exactly which run's weights a file holds. A missing run or unreadable weights raise
-`RunChoiceError` (an `ExportError`) with a message for the user. With `part` (generator,
-discriminator, encoder, decoder: what the project's training recipe has) only that part of the
-network is exported, with its own layers' weights (`engine.export.parts`).
+the user exactly which run's weights a file holds. Without a run, an imported project's initial
+weights are written (where they still fit the network), else freshly initialised ones. A missing
+run or unreadable weights raise `RunChoiceError` (an `ExportError`) with a message for the user.
+With `part` (generator, discriminator, encoder, decoder: what the project's training recipe has)
+only that part of the network is exported, with its own layers' weights (`engine.export.parts`).
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ def export_project(project: Any, fmt: str, path: str | os.PathLike[str], run_id:
 
     chosen = None if run_id == NO_RUN else _choose_run(project, run_id, list_runs)
     if chosen is None:
-        fresh = "freshly initialised" + (" (the project has no runs yet)" if run_id != NO_RUN else "")
-        report = export(None, fresh)
+        weights, source = start_weights(project)
+        report = export(weights, source + (" (the project has no runs yet)" if run_id != NO_RUN else ""))
         report.run_id = None
         return report
     try:
@@ -54,6 +55,18 @@ def export_project(project: Any, fmt: str, path: str | os.PathLike[str], run_id:
     report = export(weights, f"run '{chosen}' ({_WHICH.get(which, which)})")
     report.run_id = chosen
     return report
+
+
+def start_weights(project: Any) -> tuple[dict[str, Any] | None, str]:
+    """The weights a project starts training from, and their description: its initial (imported) weights
+    where it has them, else None for freshly initialised ones."""
+    from engine.train.fine_tune import initial_state
+
+    start = initial_state(project.network, project.attachments)
+    if start is None:
+        return None, "freshly initialised"
+    weights, loaded = start
+    return weights, "the project's initial weights" + ("" if loaded.complete else " where they still fit")
 
 
 def _choose_run(project: Any, run_id: str | None, list_runs: Any) -> str | None:

@@ -269,7 +269,7 @@ class BlockLibrary:
 
         ev.node_removed.subscribe(port_removed)
         for event in (ev.node_added, ev.node_removed, ev.edge_connected, ev.edge_disconnected,
-                      ev.param_changed, ev.node_renamed):
+                      ev.param_changed, ev.node_renamed, ev.frozen_changed):
             event.subscribe(changed)
 
     def _drop_port_wires(self, name: str, port: str, is_input: bool) -> None:

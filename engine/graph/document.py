@@ -4,7 +4,7 @@
 through a mutator that checks the document's invariants, raises a typed
 `DocumentError` with a message a person can read, and then emits exactly one
 event (`node_added`, `node_removed`, `edge_connected`, `edge_disconnected`,
-`param_changed`, `node_renamed`, `nodes_moved`). The document knows nothing of
+`param_changed`, `node_renamed`, `nodes_moved`, `frozen_changed`). The document knows nothing of
 Qt, of shapes or of torch: validation and inference live in `analysis.py`.
 
 Cycles are allowed in the document (a file may contain one, and validation
@@ -38,6 +38,7 @@ from engine.layers.spec import LayerSpec
 
 Position = tuple[float, float]
 _NUMBERED = re.compile(r"^(.*?)(\d+)$")
+_MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(-[A-Za-z0-9_]+)+")
 
 
 @dataclass
@@ -49,6 +50,7 @@ class Node:
     name: str
     params: dict[str, Any] = field(default_factory=dict)
     position: Position = (0.0, 0.0)
+    frozen: bool = False  # training leaves its weights (and a block's, all inside) as they are
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class DocumentEvents:
         self.param_changed = Event("param_changed")  # (node_id, key, old, new)
         self.node_renamed = Event("node_renamed")  # (node_id, old_name, new_name)
         self.nodes_moved = Event("nodes_moved")  # ({node_id: position})
+        self.frozen_changed = Event("frozen_changed")  # (node_id, frozen)
 
 
 class GraphDocument:
@@ -225,6 +228,7 @@ class GraphDocument:
         node_id: str | None = None,
         strict: bool = True,
         index: int | None = None,
+        frozen: bool = False,
     ) -> Node:
         """Add a node of `type_id`; defaults fill unspecified parameters.
 
@@ -256,7 +260,7 @@ class GraphDocument:
             values = spec.defaults()
             for key, raw in given.items():
                 values[key] = _lenient(spec, key, raw)
-        node = Node(node_id, type_id, name, values, (float(position[0]), float(position[1])))
+        node = Node(node_id, type_id, name, values, (float(position[0]), float(position[1])), bool(frozen))
         self._ids_by_name[name] = node_id
         self._into[node_id] = []
         self._from[node_id] = []
@@ -372,6 +376,17 @@ class GraphDocument:
         self._name_freed(old)
         self.events.node_renamed.emit(node_id, old, name)
 
+    def set_frozen(self, node_id: str, frozen: bool) -> None:
+        """Freeze a node (training keeps its weights, a block's all inside it) or thaw it."""
+        node = self.node(node_id)
+        spec = self.spec_of(node)
+        if frozen and (spec.is_input or spec.is_output):
+            raise DocumentError(f"'{node.name}' has no weights to freeze")
+        if node.frozen == bool(frozen):
+            return
+        node.frozen = bool(frozen)
+        self.events.frozen_changed.emit(node_id, node.frozen)
+
     def move_nodes(self, positions: Mapping[str, Position]) -> None:
         moved: dict[str, Position] = {}
         for node_id, pos in positions.items():
@@ -400,8 +415,9 @@ class GraphDocument:
             return False
         if node_id.isidentifier() and not _is_keyword(node_id):
             return True
-        # Inside a block a layer may be numbered, like a child of nn.Sequential ("downsample.0.weight").
-        return self.is_body and type_id != BLOCK_INPUT and node_id.isdigit() and str(int(node_id)) == node_id
+        # Inside a block a layer may be named as PyTorch names a child module: numbered, like a child of
+        # nn.Sequential ("downsample.0.weight"), or with dashes, like RegNet's stages ("block1-0").
+        return self.is_body and type_id != BLOCK_INPUT and is_module_name(node_id)
 
     def _check_placement(self, type_id: str, spec: LayerSpec) -> None:
         if type_id in self.library.definitions:
@@ -430,6 +446,14 @@ class GraphDocument:
         nodes = [n for n in self.nodes.values() if n.id in ids]
         edges = [e for e in self.edges if e.source in ids and e.target in ids]
         return nodes, edges
+
+
+def is_module_name(name: str) -> bool:
+    """Whether `name` is a child-module name a block's node may carry that is not an identifier:
+    a plain number (``0``) or identifier characters with dashes (``block1-0``)."""
+    if name.isdigit():
+        return str(int(name)) == name
+    return _MODULE_NAME.fullmatch(name) is not None
 
 
 def _edge_key(edge: Edge) -> tuple[str, str, str, str]:

@@ -177,7 +177,7 @@ def _group(doc: GraphDocument, chosen: list[Node], block_name: str, instance_nam
         body.add_node(BLOCK_INPUT, name=port_id, node_id=port_id, position=(left, middle + 80.0 * i))
     for node in chosen:
         body.add_node(node.type_id, name=node.name, params=dict(node.params), position=node.position,
-                      node_id=node.id, strict=False)
+                      node_id=node.id, strict=False, frozen=node.frozen)
     for i, port_id in enumerate(outputs.values()):
         body.add_node(BLOCK_OUTPUT, name=port_id, node_id=port_id, position=(right, middle + 80.0 * i))
     for e in original:
@@ -245,7 +245,7 @@ def _ungroup(doc: GraphDocument, node: Node, definition: BlockDefinition) -> lis
     mapping: list[dict[str, str]] = []
     taken = set(doc.nodes) - {node.id}
     names = {n.name for n in doc.nodes.values() if n.id != node.id}
-    new_nodes: list[tuple[str, str, dict[str, Any], tuple[float, float], str]] = []
+    new_nodes: list[tuple[str, str, dict[str, Any], tuple[float, float], str, bool]] = []
     centre = _centre(inner)
     for copy in range(repeat):
         ids: dict[str, str] = {}
@@ -261,7 +261,8 @@ def _ungroup(doc: GraphDocument, node: Node, definition: BlockDefinition) -> lis
             ids[n.id] = new_id
             params = {**n.params, **bound.get(n.id, {})}
             dx, dy = n.position[0] - centre[0] + 300.0 * copy, n.position[1] - centre[1]
-            new_nodes.append((new_id, n.type_id, params, (node.position[0] + dx, node.position[1] + dy), name))
+            new_nodes.append((new_id, n.type_id, params, (node.position[0] + dx, node.position[1] + dy), name,
+                              n.frozen or node.frozen))  # a frozen block's layers stay frozen once ungrouped
         mapping.append(ids)
 
     def source_of(copy: int, input_id: str) -> tuple[str, str] | None:
@@ -298,9 +299,9 @@ def _ungroup(doc: GraphDocument, node: Node, definition: BlockDefinition) -> lis
                 wanted.append(Edge(source[0], source[1], mapping[copy][e.target], e.target_port))
     index = list(doc.nodes).index(node.id)
     doc.remove_node(node.id)
-    for offset, (new_id, type_id, params, position, name) in enumerate(new_nodes):
+    for offset, (new_id, type_id, params, position, name, frozen) in enumerate(new_nodes):
         doc.add_node(type_id, name=name, params=params, position=position, node_id=new_id, strict=False,
-                     index=index + offset)
+                     index=index + offset, frozen=frozen)
     present = set(doc.edges)
     for i, edge in enumerate(dict.fromkeys(wanted)):
         if edge not in present:

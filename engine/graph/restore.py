@@ -74,6 +74,7 @@ def apply_body(doc: GraphDocument, data: dict[str, Any]) -> None:
         else:
             doc.add_node(type_id, name=name, params=params, position=position, node_id=node_id, strict=False,
                          index=index)
+        doc.set_frozen(node_id, bool(data["nodes"][index].get("frozen", False)))
     if list(doc.nodes) != [r[0] for r in records]:
         reordered = {r[0]: doc.nodes[r[0]] for r in records}
         doc.nodes.clear()

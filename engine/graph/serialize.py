@@ -9,7 +9,8 @@ deep inside. It never executes anything from the file.
 
 Schema (project format 2): ``{"nodes": [...], "edges": [...], "blocks": [...]}``.
 A layer node is ``{"id", "type", "name", "params", "position"}``; a block
-instance has ``"block": <definition name>`` in place of ``"type"``. ``blocks``
+instance has ``"block": <definition name>`` in place of ``"type"``. A frozen node
+(project format 3; see `uses_freezing`) also has ``"frozen": true``. ``blocks``
 (written only when the library has definitions, so format-1 networks keep their
 exact form) lists definitions by name: ``{"name", "title", "help", "params":
 [{"name", "targets": [[node id, key], ...], "repeat_value", "help"}], "nodes",
@@ -28,7 +29,7 @@ from engine.graph.errors import DocumentError, ProjectFileError
 from engine.layers.params import to_json
 from engine.layers.registry import LayerRegistry, UnknownLayerError
 
-NODE_KEYS = {"id", "type", "block", "name", "params", "position"}
+NODE_KEYS = {"id", "type", "block", "name", "params", "position", "frozen"}
 EDGE_KEYS = {"source", "source_port", "target", "target_port"}
 NETWORK_KEYS = {"nodes", "edges", "blocks"}
 BLOCK_KEYS = {"name", "title", "help", "params", "nodes", "edges"}
@@ -52,6 +53,8 @@ def body_to_data(doc: GraphDocument) -> dict[str, Any]:
         record["name"] = n.name
         record["params"] = {k: to_json(v) for k, v in n.params.items()}
         record["position"] = [round(n.position[0], 2), round(n.position[1], 2)]
+        if n.frozen:  # written only when set, so networks without frozen nodes keep their exact form
+            record["frozen"] = True
         nodes.append(record)
     edges = [
         {"source": e.source, "source_port": e.source_port, "target": e.target, "target_port": e.target_port}
@@ -203,6 +206,12 @@ def _from_json(value: Any) -> Any:
     return value
 
 
+def uses_freezing(doc: GraphDocument) -> bool:
+    """Whether any node of the network or of a block definition is frozen (needs project format 3)."""
+    bodies = [doc, *(d.body for d in doc.library)] if doc.root else [doc]
+    return any(n.frozen for body in bodies for n in body.nodes.values())
+
+
 def node_record(raw: Any, i: int, where: str) -> tuple[str, str, dict[str, Any], tuple[float, float], str]:
     """Check one node record: (id, type id or block name, params, position, name)."""
     record = _check_record(raw, NODE_KEYS, {"id"}, f"{where}node #{i + 1}")
@@ -221,6 +230,7 @@ def node_record(raw: Any, i: int, where: str) -> tuple[str, str, dict[str, Any],
         f"{where}node {node_id!r} has a position that is not two numbers",
     )
     name = record.get("name", node_id)
+    _require(isinstance(record.get("frozen", False), bool), f"{where}node {node_id!r}: frozen must be true or false")
     return node_id, type_id, params, (position[0], position[1]), name
 
 
@@ -239,7 +249,8 @@ def fill_body(doc: GraphDocument, data: dict[str, Any], where: str) -> None:
             _require(type_id not in library, f"{where}node {node_id!r}: {type_id!r} is a block; "
                                               "write it as \"block\", not \"type\"")
         try:
-            doc.add_node(type_id, name=name, params=params, position=position, node_id=node_id, strict=False)
+            doc.add_node(type_id, name=name, params=params, position=position, node_id=node_id, strict=False,
+                         frozen=raw.get("frozen", False))
         except UnknownLayerError:
             raise ProjectFileError(
                 f"{where}node {node_id!r} has unknown layer type {type_id!r} "

@@ -24,7 +24,7 @@ from typing import Any
 from torch import fx
 
 from engine.graph.blocks import BLOCK_INPUT, BLOCK_OUTPUT, REPEAT, BlockDefinition
-from engine.graph.document import GraphDocument
+from engine.graph.document import GraphDocument, is_module_name
 from engine.graph.serialize import body_to_data
 from engine.importing.leaves import is_leaf_type
 from engine.importing.ops import Layer
@@ -97,10 +97,11 @@ class Assembler:
         self.renamed: dict[str, str] = {}  # source module names that are not node ids -> the ids used
 
     def node_name(self, name: str, top: bool = False) -> str:
-        """The node id for a source attribute name: itself, or with the characters ids cannot hold
-        replaced (RegNet's ``block1-0`` becomes ``block1_0``); renames are kept for the weights."""
-        if name.isidentifier() or (not top and name.isdigit() and str(int(name)) == name):
-            return name  # numbered children are node ids inside blocks, not in the network itself
+        """The node id for a source attribute name: itself (inside a block also a number, ``0``, or a
+        dashed name, RegNet's ``block1-0``), else with the characters ids cannot hold replaced; renames
+        are kept for the weights."""
+        if name.isidentifier() or (not top and is_module_name(name)):
+            return name  # numbered and dashed children are node ids inside blocks, not in the network itself
         new = re.sub(r"\W", "_", name)
         new = new if new.isidentifier() else f"m_{new}"
         self.renamed[name] = new

@@ -113,7 +113,21 @@ def _op_of(traced: Traced, node: fx.Node) -> str:
     module = getattr(node.target, "__module__", None) or ""
     prefix = "Tensor." if node.op == "call_method" else (module + "." if module and module != "_operator"
                                                          else "operator." if module else "")
-    return prefix + _name(node.target)
+    return public_name(prefix + _name(node.target))
+
+
+# torch's C bindings, as the functions a user calls: torch._C._fft.fft_rfft is torch.fft.rfft
+_C_NAMESPACES = (("torch._C._fft.fft_", "torch.fft."), ("torch._C._linalg.linalg_", "torch.linalg."),
+                 ("torch._C._special.special_", "torch.special."), ("torch._C._nn.", "torch.nn.functional."),
+                 ("torch._C._VariableFunctions.", "torch."))
+
+
+def public_name(name: str) -> str:
+    """The name a user wrote for an op fx records under torch's C bindings."""
+    for private, public in _C_NAMESPACES:
+        if name.startswith(private):
+            return public + name[len(private):]
+    return name
 
 
 def verify(doc: GraphDocument, source: nn.Module, theirs: dict[str, torch.Tensor],

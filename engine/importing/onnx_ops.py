@@ -12,6 +12,7 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import torch
 from torch import fx
 
@@ -29,9 +30,19 @@ def _conv(t: OnnxTranslator, node: Any) -> fx.Node:
         raise _Unsupported("a convolution with auto_pad")
     owner = _owner_path(node.input[1], node)
     weight = t.param(node.input[1], f"{owner}.weight")
-    bias = t.param(node.input[2], f"{owner}.bias") if len(node.input) > 2 and node.input[2] else None
+    bias = t.param(node.input[2], f"{owner}.bias") if _has_bias(t, node) else None
     return t.call(aten.conv2d.default, t.value(node.input[0]), weight, bias, list(a.get("strides", [1, 1])),
                   pads[:2], list(a.get("dilations", [1, 1])), int(a.get("group", 1)))
+
+
+def _has_bias(t: OnnxTranslator, node: Any) -> bool:
+    """Whether a Conv has a bias of its own: an unoptimised export writes zeros for a layer without one,
+    under a generated name (``val_6``) rather than a parameter's (``conv1.bias``)."""
+    if len(node.input) < 3 or not node.input[2]:
+        return False
+    array = t.const(node.input[2])
+    generated = array is not None and "." not in node.input[2] and not np.any(array)
+    return not generated
 
 
 def _gemm(t: OnnxTranslator, node: Any) -> fx.Node:

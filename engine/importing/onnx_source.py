@@ -72,8 +72,7 @@ class OnnxTranslator:
         if path not in self.registered.values():
             array = self.constants[name]
             array = transform(array) if transform else array
-            _set_parameter(self.root, path, nn.Parameter(torch.from_numpy(np.array(array, copy=True)),
-                                                         requires_grad=False))
+            _set_parameter(self.root, path, torch.from_numpy(np.array(array, copy=True)))
             self.registered[name] = path
         return self.fx.get_attr(path)
 
@@ -114,7 +113,11 @@ class OnnxTranslator:
                 self._attention(attention, run)
                 continue
             if node.op_type == "Constant":
-                self._constant(node)
+                try:
+                    self._constant(node)
+                except _Unsupported as exc:
+                    self.failed.update(node.output)
+                    self.unmapped.append(UnmappedOp(_scope_path(node), "onnx.Constant", str(exc)))
                 continue
             if node.name in self.absorbed:
                 self.values[node.output[0]] = self.values[self.absorbed[node.name]]
@@ -148,12 +151,20 @@ class OnnxTranslator:
         return fx.GraphModule(self.root, self.fx)
 
     def _constant(self, node: Any) -> None:
+        """A Constant's value (a tensor, or the scalar and list forms an unoptimised export writes)."""
         from onnx import numpy_helper
 
-        value = next((a for a in node.attribute if a.name == "value"), None)
-        if value is None:
-            raise _Unsupported("a Constant without a tensor value")
-        self.constants[node.output[0]] = numpy_helper.to_array(value.t)
+        attrs = {a.name: a for a in node.attribute}
+        if "value" in attrs:
+            self.constants[node.output[0]] = numpy_helper.to_array(attrs["value"].t)
+        elif "value_int" in attrs or "value_ints" in attrs:
+            self.constants[node.output[0]] = np.array(_attrs(node).get("value_int", _attrs(node).get("value_ints")),
+                                                      dtype=np.int64)
+        elif "value_float" in attrs or "value_floats" in attrs:
+            self.constants[node.output[0]] = np.array(
+                _attrs(node).get("value_float", _attrs(node).get("value_floats")), dtype=np.float32)
+        else:
+            raise _Unsupported(f"a Constant holding {', '.join(attrs) or 'nothing'}")
 
     def _is_shape_arithmetic(self, node: Any) -> bool:
         """Shape, and anything computed only from shapes and integer constants: not part of the network."""
@@ -236,14 +247,20 @@ class OnnxTranslator:
         return [-1, *shape[1:]]
 
 
-def _set_parameter(root: nn.Module, path: str, value: nn.Parameter) -> None:
+BUFFER_NAMES = ("running_mean", "running_var")  # statistics, not learned: buffers, as in the source
+
+
+def _set_parameter(root: nn.Module, path: str, value: torch.Tensor) -> None:
     *owners, leaf = path.split(".")
     module = root
     for part in owners:
         if not hasattr(module, part):
             module.add_module(part, nn.Module())
         module = getattr(module, part)
-    module.register_parameter(leaf, value)
+    if leaf in BUFFER_NAMES:
+        module.register_buffer(leaf, value)
+    else:
+        module.register_parameter(leaf, nn.Parameter(value, requires_grad=False))
 
 
 LAYER_OF_OP = {"Conv": "Conv", "Gemm": "Linear", "MatMul": "Linear", "LayerNormalization": "LayerNorm",
@@ -280,10 +297,19 @@ def _scopes(node: Any) -> list[str]:
         return []
 
 
+INLINED_MODULE = "Block"  # the class of a module the exporter traced through without a scope of its own
+
+
 def _module_stack(node: Any) -> dict[str, tuple[str, str]]:
+    """The node's modules, outermost first. The exporter records no scope for a module it traced through
+    (a `torch.fx.GraphModule`, as Layerloom's own blocks are: ``layer1.0.conv1`` sits directly in
+    ``layer1``); each such ancestor of a recorded path is put back, so the tree follows the weights' names."""
     scopes, classes = _scopes(node), _classes(node)
     stack: dict[str, tuple[str, str]] = {}
     for scope, cls in zip(scopes[1:-1], classes[1:-1]):  # the root and the op itself are not modules
+        parts = scope.split(".")
+        for end in range(1, len(parts)):
+            stack.setdefault(".".join(parts[:end]), (".".join(parts[:end]), INLINED_MODULE))
         stack[scope] = (scope, str(cls))
     return stack
 

@@ -19,8 +19,10 @@ from engine.importing.ops import Alias, Layer, Mapped, NodeMapper
 
 def _reshape(m: NodeMapper, node: fx.Node) -> Mapped:
     x = node.args[0]
-    m.shape(x)
-    return Layer("Reshape", dict(shape=m.shape(node)), [x], "reshape")
+    source, target = m.shape(x), m.shape(node)
+    if len(source) > 1 and len(target) == 1:  # every sample to one vector: x.view(n, -1), ONNX's Reshape
+        return Layer("Flatten", dict(start_dim=1, end_dim=-1), [x], "flatten")
+    return Layer("Reshape", dict(shape=target), [x], "reshape")
 
 
 def _flatten(m: NodeMapper, node: fx.Node) -> Mapped:
@@ -69,7 +71,11 @@ def _reduce(op: str) -> Any:
         dims = m.const(dims)
         dims = tuple(dims) if isinstance(dims, (list, tuple)) else (dims,)
         keepdim = bool(m.const(m._arg(node, 2, "keepdim", False)))
-        return Layer("Reduce", dict(op=op, dims=tuple(m._dim(d, rank) for d in dims), keepdim=keepdim), [x], op)
+        dims = tuple(m._dim(d, rank) for d in dims)
+        if op == "mean" and not keepdim and rank in (2, 3) and sorted(d % (rank + 1) for d in dims) == list(
+                range(2, rank + 1)):  # every position of every channel: ShuffleNet's x.mean([2, 3])
+            return Layer("GlobalAvgPool", {}, [x], op)
+        return Layer("Reduce", dict(op=op, dims=dims, keepdim=keepdim), [x], op)
 
     return handler
 

@@ -7,10 +7,16 @@ blocks follow. The module is traced in training mode, so dropout and
 stochastic depth written as functions are recorded rather than folded away,
 and measured in eval mode, so that nothing in the source changes.
 
-`record_values` then runs the graph twice on fake tensors (no memory, no
-arithmetic: shapes only), with batch sizes 2 and 3. A value whose first
+`record_values` then runs the graph twice on tensors without data (no memory,
+no arithmetic: shapes only), with batch sizes 2 and 3. A value whose first
 dimension follows the batch in both runs and whose other dimensions agree is a
 per-sample tensor; an int that differs between the runs depends on the batch.
+It runs on the meta device first, with the module's weights swapped for meta
+tensors for the run (`torch.func.functional_call`, which puts them back): several
+times faster than fake tensors (fake BatchNorm runs a Python decomposition,
+about 20 ms a call: 2 s of DenseNet-121's import). Graphs that meta tensors
+cannot run (a tensor made inside the forward, an op without a meta kernel) run
+on fake tensors, and failing that on real ones.
 """
 
 from __future__ import annotations
@@ -90,12 +96,48 @@ def trace_module(root: nn.Module, input_shapes: Sequence[tuple[int, ...]],
     return Traced(root, module, values, tuple(tuple(s) for s in input_shapes))  # type: ignore[arg-type]
 
 
+class _MetaRun(nn.Module):
+    """Runs the recorder over a graph module as the forward, so `functional_call` can swap its weights."""
+
+    def __init__(self, module: fx.GraphModule) -> None:
+        super().__init__()
+        self.graph_module = module
+
+    def forward(self, *inputs: torch.Tensor) -> dict[fx.Node, Any]:
+        recorder = _Recorder(self.graph_module)
+        recorder.run(*inputs)
+        return recorder.seen
+
+
+def _record_on_meta(module: fx.GraphModule, shapes: list[tuple[int, ...]],
+                    dtypes: list[torch.dtype]) -> dict[fx.Node, Any]:
+    runner = _MetaRun(module)
+    state = {name: _meta_like(value) for name, value in runner.state_dict(keep_vars=True).items()}
+    inputs = tuple(torch.empty(s, dtype=d, device="meta") for s, d in zip(shapes, dtypes))
+    with torch.no_grad():
+        seen = torch.func.functional_call(runner, state, inputs, tie_weights=True, strict=False)
+    for value in seen.values():  # a tensor the forward made on the CPU met the meta ones: measure elsewise
+        if isinstance(value, torch.Tensor) and value.device.type != "meta":
+            raise RuntimeError("not every value ran on the meta device")
+    return seen
+
+
+def _meta_like(value: torch.Tensor) -> torch.Tensor:
+    """A meta tensor like `value`, still a Parameter where it was one (the mapper tells learned tensors so)."""
+    meta = torch.empty_like(value, device="meta")
+    return nn.Parameter(meta, requires_grad=value.requires_grad) if isinstance(value, nn.Parameter) else meta
+
+
 def record_values(module: fx.GraphModule, input_shapes: Sequence[tuple[int, ...]], batch: int,
                   input_dtypes: Sequence[torch.dtype] | None = None) -> dict[fx.Node, Any]:
-    """Every node's value on fake inputs of `batch` samples (real tensors if fake ones fail)."""
+    """Every node's value on meta inputs of `batch` samples (fake, then real tensors if those fail)."""
     from torch._subclasses.fake_tensor import FakeTensorMode
 
     dtypes = list(input_dtypes or [torch.float32] * len(input_shapes))
+    try:
+        return _record_on_meta(module, [(batch, *s) for s in input_shapes], dtypes)
+    except Exception:  # a graph meta tensors cannot run: fake tensors below
+        pass
     try:
         with FakeTensorMode(allow_non_fake_inputs=True) as mode, torch.no_grad():
             inputs = [mode.from_tensor(_example((batch, *s), d)) for s, d in zip(input_shapes, dtypes)]

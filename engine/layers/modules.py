@@ -110,7 +110,9 @@ class GlobalAvgPool(RecordsInit, nn.Module):
     """Average every channel over all its positions: (N, C, ...) becomes (N, C)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.flatten(2).mean(-1)
+        # One mean over the positions (not flatten, then mean): exported as one op (ONNX ReduceMean over
+        # them), which the importers read back as a GlobalAvgPool.
+        return x.mean(dim=tuple(range(2, x.dim())))
 
 
 class Recurrent(RecordsInit, nn.Module):

@@ -1,9 +1,11 @@
-"""Commands from whoever started the run: pause, resume, stop, set_probes, set_lr.
+"""Commands from whoever started the run: pause, resume, stop, set_probes, set_lr, explain.
 
 Commands are plain dicts (``{"cmd": "pause"}``, ``{"cmd": "set_probes", "nodes": ["conv1"]}``)
 read from a `CommandSource` (a pipe in the worker, a queue in-process). `Control` is a callback
 that reads them at every progress report (about 10 times a second) and at epoch boundaries, so it
-never slows the hot loop. Pausing blocks inside the callback, between two steps, until resume or
+never slows the hot loop. Commands other than the first four go to the `handlers` given by name
+(``explain``: the selected sample for the live Grad-CAM, `engine.explain.live`). Pausing blocks
+inside the callback, between two steps, until resume or
 stop arrives; stop sets ``trainer.should_stop`` and the step in flight finishes first.
 
 ``{"cmd": "set_lr", "lr": 0.01}`` sets the learning rate by hand (also while paused): it is written
@@ -26,7 +28,7 @@ from engine.train.callbacks import Callback, EpochRecord, Progress
 from engine.train.trainer import Trainer
 
 Command = dict[str, Any]
-COMMANDS = ("pause", "resume", "stop", "set_probes", "set_lr")
+COMMANDS = ("pause", "resume", "stop", "set_probes", "set_lr", "explain")
 PAUSE_POLL = 0.1  # seconds between looks at the command source while paused
 
 
@@ -61,9 +63,11 @@ class Control(Callback):
 
     def __init__(self, run_id: str, source: CommandSource, emit: Callable[[t.Message], None],
                  set_probes: Callable[[list[str]], None] | None = None,
-                 on_lr_change: Callable[[dict[str, Any]], None] | None = None) -> None:
+                 on_lr_change: Callable[[dict[str, Any]], None] | None = None,
+                 handlers: dict[str, Callable[[Command], None]] | None = None) -> None:
         self.run_id, self.source, self.emit, self.set_probes = run_id, source, emit, set_probes
         self.on_lr_change = on_lr_change
+        self.handlers = dict(handlers or {})  # further commands by name (explain: engine.explain.live)
 
     def on_epoch_start(self, trainer: Trainer, epoch: int) -> None:
         self._apply(trainer, self.source.poll())
@@ -85,6 +89,8 @@ class Control(Callback):
                 self._probes(command)
             elif name == "set_lr":
                 self._set_lr(trainer, command)
+            elif name in self.handlers:
+                self.handlers[name](command)
 
     def _set_lr(self, trainer: Trainer, command: Command) -> None:
         lr = command.get("lr")
@@ -127,5 +133,7 @@ class Control(Callback):
                     return
                 if name == "set_probes":
                     self._probes(command)
-                if name == "set_lr":
+                elif name == "set_lr":
                     self._set_lr(trainer, command)
+                elif name in self.handlers:
+                    self.handlers[name](command)

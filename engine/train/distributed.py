@@ -103,6 +103,6 @@ def spawn_ranks(job: TrainingJob, nproc: int, out_dir: Path,
     """
     import torch.multiprocessing as tmp
 
-    payload = json.dumps(job.to_json())
+    payload = json.dumps(job.to_json(out_dir))
     tmp.start_processes(_rank_main, args=(nproc, free_port(), payload, str(out_dir), make_callbacks),
                         nprocs=nproc, join=True, start_method="spawn")

@@ -23,6 +23,7 @@ from torch import fx
 from engine import telemetry as t
 from engine.build import parameter_count
 from engine.data import DatasetError
+from engine.explain.training import explain_callbacks
 from engine.graph.serialize import document_to_data
 from engine.runs import RunRecord
 from engine.train.callbacks import Callback, EarlyStopping, Failure
@@ -41,7 +42,7 @@ from engine.train.preflight import StartProblem, problems_text
 from engine.train.probe import Probe
 from engine.train.recorder import RunRecorder, flat_metrics, now_iso
 from engine.train.reporter import RELU_TYPES, TelemetryReporter
-from engine.train.setup import CheckedJob, build_setup, check_job, probe_input_ids, probe_inputs
+from engine.train.setup import CheckedJob, FrozenNetworkError, build_setup, check_job, probe_input_ids, probe_inputs
 from engine.train.tensorboard_log import tensorboard_callbacks
 from engine.train.trainer import Trainer
 
@@ -118,6 +119,8 @@ def _train(checked: CheckedJob, record: RunRecord, send: Sink, commands: Command
         setup = build_setup(checked, device, place.rank, place.world)
     except DeviceError as exc:
         return _refused(job, record, [StartProblem(str(exc), None, "training")], send, "device")
+    except FrozenNetworkError as exc:
+        return _refused(job, record, [StartProblem(str(exc))], send)
     except Exception as exc:  # e.g. out of memory while moving the data to the device
         return _refused(job, record, [StartProblem(f"could not set up training: {exc}")], send, "error",
                         traceback.format_exc())
@@ -131,10 +134,12 @@ def _train(checked: CheckedJob, record: RunRecord, send: Sink, commands: Command
     own: list[Callback] = []
     if place.rank == 0:
         reporter = _reporter(checked, record, send, setup.module, device)
-        own = [reporter, recorder, EpochWeights(record, s.keep_epoch_weights)]
+        hooks = explain_callbacks(checked, setup.module, device, job.run_id, lambda m: send(m.to_dict()),
+                                  list(s.probes))
+        own = [reporter, recorder, EpochWeights(record, s.keep_epoch_weights), *hooks.callbacks]
         if commands is not None:
-            own.append(Control(job.run_id, commands, lambda m: send(m.to_dict()), reporter.set_probes,
-                               record.lr_changes.append))
+            own.append(Control(job.run_id, commands, lambda m: send(m.to_dict()), hooks.following(reporter.set_probes),
+                               record.lr_changes.append, {"explain": hooks.explain}))
         own += tensorboard_callbacks(s, job.base_dir, job.name, job.run_id)
         if carried is not None:
             record.parent = carried.to_json()

@@ -3,6 +3,8 @@
 `check_job(job)` loads the dataset and runs the pre-flight (`engine.train.preflight`) with its
 summary; it returns a `CheckedJob` or the `StartProblem`s, with node ids. `build_setup` turns a
 checked job into a `TrainSetup` on a device: seeded module, loss, optimiser, schedule, batches.
+The module starts from the project's initial weights where the job has them, and its frozen
+nodes stay out of the optimiser (`engine.train.fine_tune`); what that did is in the setup's notes.
 This is the first stage that needs torch.
 """
 
@@ -21,6 +23,7 @@ from engine.data.loader import load_dataset
 from engine.graph.analysis import Analysis, analyze
 from engine.train.batches import make_batches, nbytes
 from engine.train.device import Precision
+from engine.train.fine_tune import freeze, load_initial_weights, trainable_parameters
 from engine.train.job import TrainingJob
 from engine.train.objective import MetricSums, make_loss
 from engine.train.optim import LRSchedule, make_optimizer
@@ -70,7 +73,9 @@ def build_setup(checked: CheckedJob, device: torch.device, rank: int = 0, world:
     job, s = checked.job, checked.job.settings
     summary = checked.data.summary
     torch.manual_seed(s.seed)
-    module = build_module(job.document, checked.analysis).to(device)
+    module = build_module(job.document, checked.analysis)
+    notes = _start_weights(checked, module)
+    module = module.to(device)
     model: nn.Module = module
     if world > 1 and s.recipe.kind == GAN:
         raise ValueError("the gan recipe trains in one process; start it without --nproc")
@@ -84,7 +89,7 @@ def build_setup(checked: CheckedJob, device: torch.device, rank: int = 0, world:
     recipe = make_recipe(job.document, checked.analysis, module, s, device, precision, batches.steps_per_epoch,
                          checked.val_labels)
     optimizer = recipe.optimizer if recipe is not None and recipe.optimizer is not None else \
-        make_optimizer(module.parameters(), s.optimizer, device)
+        make_optimizer(trainable_parameters(module), s.optimizer, device)
     schedule = recipe.schedule if recipe is not None and recipe.schedule is not None else \
         LRSchedule(optimizer, s.optimizer.lr, s.schedule, s.epochs, batches.steps_per_epoch)
     augment = None
@@ -103,7 +108,24 @@ def build_setup(checked: CheckedJob, device: torch.device, rank: int = 0, world:
         precision=precision, device=device, task=task,
         num_classes=summary.num_classes if supervised else None, names=job.names, augment=augment,
         reduce=_all_reduce if world > 1 else None, agree=_agree if world > 1 else None, world=world,
-        recipe=recipe)
+        recipe=recipe, notes=notes)
+
+
+
+def _start_weights(checked: CheckedJob, module: nn.Module) -> list[str]:
+    """Load the job's initial weights and freeze its frozen nodes (before DDP wraps the module)."""
+    notes: list[str] = []
+    if checked.job.initial_weights is not None:
+        notes += load_initial_weights(module, checked.job.initial_weights).lines()
+    frozen = freeze(checked.job.document, module)
+    notes += frozen.lines()
+    if frozen.paths and not any(True for _ in trainable_parameters(module)):
+        raise FrozenNetworkError("every weight of the network is frozen: unfreeze a node to train")
+    return notes
+
+
+class FrozenNetworkError(ValueError):
+    """Nothing is left to train."""
 
 
 def _resident(pair: tuple[torch.Tensor, torch.Tensor], device: torch.device,

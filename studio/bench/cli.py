@@ -34,6 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies the epochs of every training run")
     parser.add_argument("--repeats", type=int, default=3, help="presses of each kind in the train_start section")
     parser.add_argument("--nodes", type=int, default=500, help="network size for inference and canvas")
+    parser.add_argument("--models", default=None,
+                        help="torchvision models of the import section, comma-separated (default: all twelve)")
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
 

@@ -80,6 +80,12 @@ def _train_start(args: argparse.Namespace) -> Report:
     return train_start.run_section(args)
 
 
+def _import(args: argparse.Namespace) -> Report:
+    from studio.bench import import_models
+
+    return import_models.run_section(args)
+
+
 def _studio_training(args: argparse.Namespace) -> Report:
     from studio.bench import studio_training
 
@@ -102,6 +108,8 @@ SECTIONS: tuple[Section, ...] = (
             _train_start),
     Section("studio_training", "the same run from the studio's Train action and headless", _studio_training,
             qt=True),
+    Section("import", "importing the twelve torchvision classifiers of issue 9 (import and check times)",
+            _import),
 )
 
 

@@ -85,13 +85,14 @@ class RemoveNodeCommand(QUndoCommand):
         node = self.doc.node(self.node_id)
         node_index = list(self.doc.nodes).index(self.node_id)
         wires = [(i, e) for i, e in enumerate(self.doc.edges) if self.node_id in (e.source, e.target)]
-        self._snapshot = (node.type_id, node.name, dict(node.params), node.position, node_index, wires)
+        self._snapshot = (node.type_id, node.name, dict(node.params), node.position, node_index, wires,
+                          node.frozen)
         self.doc.remove_node(self.node_id)
 
     def undo(self) -> None:
-        type_id, name, params, position, node_index, wires = self._snapshot
+        type_id, name, params, position, node_index, wires, frozen = self._snapshot
         self.doc.add_node(type_id, name=name, params=params, position=position, node_id=self.node_id,
-                          strict=False, index=node_index)
+                          strict=False, index=node_index, frozen=frozen)
         for index, edge in wires:  # ascending indices: each lands exactly where it was
             self.doc.connect(edge.source, edge.source_port, edge.target, edge.target_port, index=index)
 
@@ -185,6 +186,23 @@ class RenameCommand(QUndoCommand):
 
     def undo(self) -> None:
         self.doc.rename(self.node_id, self.old)
+
+
+class SetFrozenCommand(QUndoCommand):
+    """Freeze a node (training leaves its weights alone) or thaw it."""
+
+    def __init__(self, doc: GraphDocument, node_id: str, frozen: bool) -> None:
+        super().__init__()
+        self.doc = doc
+        self.node_id = node_id
+        self.frozen = frozen
+        self.setText(f"{'Freeze' if frozen else 'Unfreeze'} {doc.node(node_id).name}")
+
+    def redo(self) -> None:
+        self.doc.set_frozen(self.node_id, self.frozen)
+
+    def undo(self) -> None:
+        self.doc.set_frozen(self.node_id, not self.frozen)
 
 
 class MoveNodesCommand(QUndoCommand):

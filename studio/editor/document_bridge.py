@@ -29,6 +29,7 @@ class DocumentBridge(QObject):
     param_changed = Signal(str, str, object, object)  # node_id, key, old, new
     node_renamed = Signal(str, str, str)  # node_id, old name, new name
     nodes_moved = Signal(object)  # {node_id: (x, y)}
+    frozen_changed = Signal(str, bool)  # node_id, frozen
     definitions_changed = Signal(object)  # frozenset of block names whose definition (or a block inside) changed
     changed = Signal()  # after any of the above
 
@@ -43,6 +44,7 @@ class DocumentBridge(QObject):
             "param_changed": self._on_param_changed,
             "node_renamed": self._on_node_renamed,
             "nodes_moved": self._on_nodes_moved,
+            "frozen_changed": self._on_frozen_changed,
         }
         for name, handler in self._handlers.items():
             getattr(doc.events, name).subscribe(handler)
@@ -97,4 +99,8 @@ class DocumentBridge(QObject):
 
     def _on_nodes_moved(self, positions: dict) -> None:
         self.nodes_moved.emit(positions)
+        self.changed.emit()
+
+    def _on_frozen_changed(self, node_id: str, frozen: bool) -> None:
+        self.frozen_changed.emit(node_id, frozen)
         self.changed.emit()

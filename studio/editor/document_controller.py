@@ -52,6 +52,7 @@ from studio.editor.commands import (
     MoveNodesCommand,
     RemoveNodeCommand,
     RenameCommand,
+    SetFrozenCommand,
     SetParamCommand,
     wire_text,
 )
@@ -237,6 +238,18 @@ class DocumentController(QObject):
         if self.doc.node_by_name(name) is not None:
             return self._refuse(f"the name '{name}' is already used by another node")
         self.undo_stack.push(RenameCommand(self.doc, node_id, name))
+        return None
+
+    @_edits()
+    def set_frozen(self, node_id: str, frozen: bool) -> str | None:
+        """Freeze a node or block (training keeps its weights) or thaw it: one undo step."""
+        node = self.doc.node(node_id)
+        if node.frozen == frozen:
+            return None
+        spec = self.doc.spec_of(node)
+        if spec.is_input or spec.is_output:
+            return self._refuse(f"'{node.name}' has no weights to freeze")
+        self.undo_stack.push(SetFrozenCommand(self.doc, node_id, frozen))
         return None
 
     def check_param(self, node_id: str, key: str, value: Any) -> tuple[Any, str | None]:

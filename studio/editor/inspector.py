@@ -1,7 +1,8 @@
 """The inspector: the selected node's name, help, shapes and parameter editors.
 
 Selecting one node shows its type and category, a name field (renames on Enter
-or focus-out), the layer's help text, the inferred input and output shapes and
+or focus-out), a *Frozen* check box (training keeps the node's weights, a block's
+all inside it; one undo step), the layer's help text, the inferred input and output shapes and
 parameter count, any problems, and one editor per parameter generated from the
 schema (`param_editors.make_editor`). A change goes to the controller at once
 and becomes one undo step (spin-box typing merges into one); a value the
@@ -15,8 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtWidgets import (
+    QCheckBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -54,6 +56,7 @@ class Inspector(QScrollArea):
         self.editors: dict[str, ParamEditor] = {}
         self.errors: dict[str, QLabel] = {}
         self.name_edit: QLineEdit | None = None
+        self.frozen_box: QCheckBox | None = None
         self.name_error: QLabel | None = None
         self.shape_labels: dict[str, QLabel] = {}
         self.problems_label: QLabel | None = None
@@ -67,12 +70,14 @@ class Inspector(QScrollArea):
             bridge.param_changed.disconnect(self._on_param_changed)
             bridge.node_renamed.disconnect(self._on_renamed)
             bridge.node_removed.disconnect(self._on_removed)
+            bridge.frozen_changed.disconnect(self._on_frozen_changed)
             self.controller.level_analysis_changed.disconnect(self._on_analysis)
         self.controller = controller
         if controller is not None:
             controller.bridge.param_changed.connect(self._on_param_changed)
             controller.bridge.node_renamed.connect(self._on_renamed)
             controller.bridge.node_removed.connect(self._on_removed)
+            controller.bridge.frozen_changed.connect(self._on_frozen_changed)
             controller.level_analysis_changed.connect(self._on_analysis)
         self.show_nodes([])
 
@@ -81,6 +86,7 @@ class Inspector(QScrollArea):
         """Show the one selected node, or a hint for none or several."""
         self.editors, self.errors, self.shape_labels = {}, {}, {}
         self.name_edit = self.name_error = self.problems_label = self.warnings_label = None
+        self.frozen_box = None
         self.node_id = node_ids[0] if len(node_ids) == 1 and self.controller is not None else None
         page = QWidget()
         layout = QVBoxLayout(page)
@@ -121,6 +127,15 @@ class Inspector(QScrollArea):
         self.name_error = _label("", "errorText", wrap=True)
         self.name_error.hide()
         form.addRow("", self.name_error)
+        if not (spec.is_input or spec.is_output):
+            self.frozen_box = QCheckBox("keep the weights (not trained)")
+            self.frozen_box.setObjectName("frozenBox")
+            self.frozen_box.setChecked(node.frozen)
+            self.frozen_box.setToolTip("A frozen node's weights (a block's: everything inside it) stay as they "
+                                       "are while training: no gradient, not in the optimiser, BatchNorm "
+                                       "statistics kept")
+            self.frozen_box.toggled.connect(self._set_frozen)
+            form.addRow("Frozen", self.frozen_box)
         layout.addLayout(form)
         if spec.help:
             layout.addWidget(_label(spec.help, "helpText", wrap=True))
@@ -178,6 +193,13 @@ class Inspector(QScrollArea):
         if reason and self.controller is not None:
             self.controller.hint(reason)
 
+    def _set_frozen(self, frozen: bool) -> None:
+        if self.node_id is None or self.controller is None:
+            return
+        if self.controller.set_frozen(self.node_id, frozen) and self.frozen_box is not None:
+            with QSignalBlocker(self.frozen_box):  # refused (read-only): show the document's value again
+                self.frozen_box.setChecked(self.controller.doc.node(self.node_id).frozen)
+
     def _rename(self) -> None:
         if self.name_edit is None or self.node_id is None:
             return
@@ -195,6 +217,11 @@ class Inspector(QScrollArea):
         if node_id == self.node_id and self.name_edit is not None:
             self.name_edit.setText(new)
             self.name_error.hide()
+
+    def _on_frozen_changed(self, node_id: str, frozen: bool) -> None:
+        if node_id == self.node_id and self.frozen_box is not None and self.frozen_box.isChecked() != frozen:
+            with QSignalBlocker(self.frozen_box):
+                self.frozen_box.setChecked(frozen)
 
     def _on_removed(self, node: Node) -> None:
         if node.id == self.node_id:

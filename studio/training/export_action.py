@@ -24,6 +24,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from engine.project import Project
+from engine.project_zip import INITIAL_WEIGHTS_MEMBER
 from studio.training.pool import training_pool
 
 if TYPE_CHECKING:  # the training UI owns this action; a run-time import would be circular
@@ -33,9 +34,13 @@ FORMATS = {".onnx": "onnx", ".pt2": "pt2", ".safetensors": "safetensors", ".py":
 FILTERS = "ONNX (*.onnx);;torch.export program (*.pt2);;safetensors weights (*.safetensors);;PyTorch code (*.py)"
 
 
-def weights_description(run_id: str | None) -> str:
+def weights_description(run_id: str | None, project: Project | None = None) -> str:
     """Whose weights an export writes, in the words the dialog, the log and the report use."""
-    return f"the best weights of run '{run_id}'" if run_id else "freshly initialised weights (no run yet)"
+    if run_id:
+        return f"the best weights of run '{run_id}'"
+    if project is not None and INITIAL_WEIGHTS_MEMBER in project.attachments:
+        return "the project's initial (imported) weights (no run yet)"
+    return "freshly initialised weights (no run yet)"
 
 
 class _Signals(QObject):
@@ -57,16 +62,20 @@ class _ExportJob(QRunnable):
             from engine.graph.serialize import document_from_data
             from engine.runs import load_run_weights
 
-            weights = load_run_weights(self.project, self.run_id) if self.run_id else None
             network = document_from_data(self.network)
+            weights = load_run_weights(self.project, self.run_id) if self.run_id else None
+            if weights is None:  # no run: the project's initial (imported) weights, where it has them
+                from engine.train.fine_tune import initial_state
+
+                start = initial_state(network, self.project.attachments)
+                weights = start[0] if start is not None else None
+            source = weights_description(self.run_id, self.project)
             if self.part is not None:
                 from engine.export.parts import export_part
 
-                report = export_part(network, *self.part, self.fmt, self.path, weights,
-                                     weights_from=weights_description(self.run_id))
+                report = export_part(network, *self.part, self.fmt, self.path, weights, weights_from=source)
             else:
-                report = export_network(network, self.fmt, self.path, weights,
-                                        weights_from=weights_description(self.run_id))
+                report = export_network(network, self.fmt, self.path, weights, weights_from=source)
         except Exception as exc:  # every failure is reported, never silent
             with contextlib.suppress(RuntimeError):  # the window closed meanwhile
                 self.signals.failed.emit(f"{type(exc).__name__}: {exc}" if not str(exc) else str(exc))
@@ -102,7 +111,7 @@ class ExportAction(QObject):
             return
         start = str(Path(self.ui.workspace.path or project.name).with_suffix(".onnx"))
         # the caption says whose weights go out before the user picks a file, not only afterwards
-        caption = f"Export Network with {weights_description(self._run_to_export(project))}"
+        caption = f"Export Network with {weights_description(self._run_to_export(project), project)}"
         path, _ = QFileDialog.getSaveFileName(self.ui.window, caption, start, FILTERS)
         if path:
             self.export(Path(path))
@@ -150,7 +159,7 @@ class ExportAction(QObject):
 
         run_id = self._run_to_export(project)
         what = f"the {part}" if part else fmt
-        self.ui.log(f"exporting {what} to {path} with {weights_description(run_id)}")
+        self.ui.log(f"exporting {what} to {path} with {weights_description(run_id, project)}")
         self.ui.window.statusBar().showMessage(f"Exporting {path.name}…")
         self.pending += 1
         # a snapshot of the stored runs: the GUI thread may add runs while the export reads one

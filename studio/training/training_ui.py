@@ -11,8 +11,9 @@ overlays. Then:
   settings name no probe, is probed; when they leave the CPU threads to Layerloom, the worker
   gets every core but one, so the GUI never competes with torch's threads);
 - while a run is active the open project is read-only (`EditLock` asks the editor's document
-  controller, which refuses edits), and selecting a node switches the feature-map probe without
-  restarting;
+  controller, which refuses edits), and selecting a node switches the feature-map probe (and the
+  PCA view of the Latent Space panel) without restarting; a sample chosen for the Explain panel
+  has its Grad-CAM refreshed by the worker every epoch;
 - an error from the worker (bad data, NaN, out of memory, a dead worker) appears as a non-modal
   banner and in the log, and the node it names is selected and centred; the document is never
   touched;
@@ -53,6 +54,7 @@ from studio.training.export_action import ExportAction
 from studio.training.fork_action import ForkAction
 from studio.training.lr_finder_dialog import LRFinderDialog
 from studio.training.panels.base import PanelContext, RunComparison
+from studio.training.recipe_docks import RecipeDocks, hide_on_demand
 from studio.training.run_actions import RunActions
 from studio.training.run_saver import RunSaver
 from studio.training.workspace import Workspace
@@ -87,6 +89,8 @@ class TrainingUi(QObject):
         self.context = PanelContext(self.runs, self.workspace, self.preview, RunComparison(self),
                                     theme(getattr(window, "theme_name", "light")))
         self.panels, self.docks = make_docks(window, self.context)
+        hide_on_demand(self.docks)  # the recipe and Explain docks come when they mean something
+        self.recipe_docks = RecipeDocks(self.runs, self.context.samples, self.docks, self)
         self.lock_banner = LockBanner(window.view)
         self.error_banner = ErrorBanner(window.view)
         self.banners = BannerStack(window.view, [self.lock_banner, self.error_banner])
@@ -127,6 +131,8 @@ class TrainingUi(QObject):
         self.saver.saved.connect(self._run_saved)
         self.saver.failed.connect(lambda run_id, reason: self.show_error(f"{run_id} could not be stored", reason))
         self.workspace.selection_changed.connect(self._selection_changed)
+        self.context.samples.changed.connect(lambda _sample: self._explain_live())
+        self.panels["explain"].request_changed.connect(self._explain_live)
         self.workspace.project_opened.connect(self._project_changed)
         self.error_banner.show_node_requested.connect(self.workspace.reveal_node)
         self.error_banner.details_requested.connect(lambda: self.show_panel("log"))
@@ -185,6 +191,7 @@ class TrainingUi(QObject):
         self.runs.start(job, run_id, base_dir=self.workspace.base_dir, launcher=self.launcher)
         if job.settings.probes:
             self.panels["feature_maps"].show_node(job.settings.probes[0])
+        self._explain_live()
         self.log(f"{run_id}: starting{' ' + note if note else ''} ({job.settings.epochs} epochs, batch "
                  f"{job.settings.batch_size}, {job.settings.optimizer.kind} lr {job.settings.optimizer.lr:g}{threads})")
 
@@ -231,12 +238,19 @@ class TrainingUi(QObject):
         self.error_banner.hide()
         self._last_error = ""
         self.banners.place()
+        self.context.samples.clear()  # the chosen sample belonged to the previous project's data
 
     def _selection_changed(self, node_ids: list[str]) -> None:
         target = self._probe_target(node_ids)
         if target and self.runs.active:
             self.runs.set_probes([target])
             self.panels["feature_maps"].show_node(target)
+
+    def _explain_live(self) -> None:
+        """Have the run under way refresh Grad-CAM of the sample chosen for the Explain panel each epoch."""
+        sample = self.context.samples.sample
+        if self.runs.active and sample is not None:
+            self.runs.explain(sample.to_json(), self.panels["explain"].node_id)
 
     def _run_started(self, message: t.RunStarted) -> None:
         self.log(f"{message.run_id}: training {message.parameter_count:,} parameters on {message.device} "

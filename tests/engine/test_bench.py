@@ -30,4 +30,14 @@ def test_engine_only_sections_load_neither_qt_nor_torch_until_they_run():
     loaded, names = proc.stdout.strip().splitlines()
     assert loaded == "[]"
     assert eval(names) == ["inference", "canvas", "canvas_scale", "training", "telemetry", "tensorboard", "run_diff",
-                           "frameworks", "train_start", "studio_training"]
+                           "frameworks", "train_start", "studio_training", "import"]
+
+
+def test_bench_import_section_times_an_import_and_its_check():
+    proc = subprocess.run(
+        [sys.executable, "-m", "studio.launch", "bench", "--only", "import", "--models", "squeezenet1_1",
+         "--rounds", "1", "--json"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    (row,) = json.loads(proc.stdout)["import"]
+    assert row["model"] == "squeezenet1_1" and row["ok"] and row["layers"] > 20
+    assert row["import_cpu_s"] > 0 and row["check_cpu_s"] > 0 and row["max_abs_diff"] < 1e-4

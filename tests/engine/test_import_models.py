@@ -7,8 +7,6 @@ random batch. The CPU-heavy ones are marked slow; none is skipped.
 
 from __future__ import annotations
 
-import re
-
 import pytest
 import torch
 import torchvision
@@ -16,6 +14,8 @@ import torchvision
 from engine.build import build_module
 from engine.graph.analysis import analyze
 from engine.graph.blocks import REPEAT
+from engine.graph.document import GraphDocument
+from engine.graph.errors import DocumentError
 from engine.importing.importer import import_module
 
 LIGHT = ["resnet18", "mobilenet_v2", "mobilenet_v3_small", "squeezenet1_1", "shufflenet_v2_x1_0", "regnet_y_400mf"]
@@ -41,8 +41,7 @@ def _check_fidelity(name: str) -> None:
     assert len(renamed) == len(theirs)
     assert list(ours) == list(renamed) or sorted(ours) == sorted(renamed)
     assert {k: tuple(v.shape) for k, v in ours.items()} == {k: tuple(v.shape) for k, v in renamed.items()}
-    if name != "regnet_y_400mf":  # RegNet's stage names (block1-0) cannot be node ids; see the next test
-        assert set(ours) == set(theirs)
+    assert set(ours) == set(theirs)  # the source's keys exactly, RegNet's ``block1-0`` included
 
     module.load_state_dict(renamed)
     module.eval()
@@ -92,10 +91,25 @@ def test_identical_children_share_one_definition() -> None:
     assert features.node("5").type_id == features.node("6").type_id != features.node("4").type_id
 
 
-def test_regnet_stage_names_that_are_not_identifiers_keep_their_weights() -> None:
+def test_regnet_stage_names_with_dashes_are_kept_as_node_ids() -> None:
     source = torchvision.models.regnet_y_400mf()
     result = import_module(source, [SHAPE], check=False)
-    assert any("block1-0 → block1_0" in note for note in result.report.notes)
-    expected = {re.sub(r"block(\d)-(\d)", r"block\1_\2", k): tuple(v.shape) for k, v in source.state_dict().items()}
+    assert not any("→" in note for note in result.report.notes)  # nothing renamed
+    trunk = result.doc.library.get(result.doc.node("trunk_output").type_id).body
+    stage = result.doc.library.get(trunk.node("block1").type_id).body
+    assert "block1-0" in stage.nodes
+    expected = {k: tuple(v.shape) for k, v in source.state_dict().items()}
     assert {k: tuple(v.shape) for k, v in result.state_dict.items()} == expected
-    assert set(build_module(result.doc).state_dict()) == set(expected)
+    assert list(build_module(result.doc).state_dict()) == list(source.state_dict())
+    assert "trunk_output.block1.block1-0.proj.0.weight" in expected
+
+
+def test_dashed_names_are_node_ids_only_inside_blocks() -> None:
+    doc = GraphDocument()
+    with pytest.raises(DocumentError):
+        doc.add_node("ReLU", node_id="block1-0")
+    body = doc.library.new_body(doc.registry)
+    assert body.add_node("ReLU", name="first", node_id="block1-0").id == "block1-0"
+    for bad in ("-a", "a-", "a--b", "1-0", "a.b"):
+        with pytest.raises(DocumentError):
+            body.add_node("ReLU", node_id=bad)

@@ -24,7 +24,7 @@ def _project_json(path: Path) -> dict:
 
 
 def test_the_format_went_up_for_blocks() -> None:
-    assert FORMAT_VERSION == 2
+    assert FORMAT_VERSION == 3  # 3: frozen nodes (test_freezing_document)
     assert FORMAT_1_FILES, "the format-1 fixtures are missing"
 
 
@@ -38,7 +38,7 @@ def test_format_one_files_open_unchanged(path: Path) -> None:
         data["name"], data["dataset"], data["training"], data["ui"])
     assert analyze(project.network).ok
     resaved = json.loads(project_json_bytes(project))
-    assert resaved == {**data, "version": FORMAT_VERSION}
+    assert resaved == {**data, "version": 2}  # the lowest format that holds it (no frozen nodes)
 
 
 def test_a_file_from_a_newer_layerloom_is_refused_clearly(tmp_path: Path) -> None:
@@ -47,8 +47,8 @@ def test_a_file_from_a_newer_layerloom_is_refused_clearly(tmp_path: Path) -> Non
     path = tmp_path / "future.loom"
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("project.json", json.dumps(data))
-    with pytest.raises(ProjectFileError, match=r"written by a newer Layerloom \(project format 3; this one "
-                                               r"reads up to 2\): update Layerloom to open it"):
+    with pytest.raises(ProjectFileError, match=r"written by a newer Layerloom \(project format 4; this one "
+                                               r"reads up to 3\): update Layerloom to open it"):
         load_project(path)
 
 

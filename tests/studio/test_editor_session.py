@@ -57,6 +57,7 @@ MUTATIONS: dict[str, Callable[[DocumentController], object]] = {
     "delete": lambda c: c.delete(_ids(c, "relu1")),
     "rename": lambda c: c.rename(_ids(c, "fc1")[0], "hidden"),
     "set_param": lambda c: c.set_param(_ids(c, "fc1")[0], "out_features", 17),
+    "set_frozen": lambda c: c.set_frozen(_ids(c, "fc1")[0], True),
     "move_nodes": lambda c: c.move_nodes(*_drag_fc1(c)),
     "auto_arrange": lambda c: c.auto_arrange({n: (120.0, 60.0) for n in c.doc.nodes}),
     "connect": lambda c: c.connect(*_ids(c, "relu1"), "out", *_ids(c, "spare"), "in"),

@@ -64,3 +64,26 @@ def test_weights_that_no_longer_fit_the_edited_network_fail_loudly(window, train
     assert "Export failed" in training.error_banner.title.text()
     assert "the weights do not fit this network" in training.error_banner.message.text()
     assert not (tmp_path / "model.pt2").exists()
+
+
+def test_an_imported_project_without_a_run_exports_its_imported_weights(window, training, qtbot, tmp_path,
+                                                                          monkeypatch):
+    from collections import OrderedDict
+
+    from safetensors.torch import load_file
+    from torch import nn
+
+    from engine.importing.importer import import_module
+    from engine.importing.sources import project_from_import
+
+    source = nn.Sequential(OrderedDict(fc1=nn.Linear(2, 8), relu=nn.ReLU(), fc2=nn.Linear(8, 3)))
+    window.open_project(project_from_import(import_module(source, [(2,)]), "imported"))
+    target = tmp_path / "imported.safetensors"
+    captions = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda parent, caption, *r, **k: (
+        captions.append(caption), (str(target), ""))[1])
+    training.exporter.action.trigger()
+    qtbot.waitUntil(lambda: training.exporter.pending == 0, timeout=120_000)
+    assert captions == ["Export Network with the project's initial (imported) weights (no run yet)"]
+    written = load_file(str(target))
+    assert all(torch.equal(written[k], v) for k, v in source.state_dict().items())

@@ -35,6 +35,9 @@ class BreadcrumbBar(QFrame):
     def set_path(self, labels: list[str]) -> None:
         """Show `labels` (the network's name, then each open block's); one label hides the bar."""
         self.labels = list(labels)
+        # Rebuilt hidden: a child added to a visible frame shows only on the next event loop turn, too late
+        # for adjustSize, which would leave the bar a sliver when one open block opens another.
+        self.hide()
         while self._layout.count():
             widget = self._layout.takeAt(0).widget()
             if widget is not None:

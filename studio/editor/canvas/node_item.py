@@ -6,7 +6,8 @@ after an analysis) and cached, so painting 500 nodes is a loop of `drawText`
 calls with no layout. Below `DETAIL_LOD` it paints no text (see `overview.py`). Ports are child
 `PortItem`s; the first input and output sit on the header line, so a chain of
 nodes with their tops aligned has straight wires. Nodes with problems carry a
-red (error) or amber (warning) `BadgeItem` whose tooltip lists the messages.
+red (error) or amber (warning) `BadgeItem` whose tooltip lists the messages; a
+frozen node carries a `LockBadgeItem` beside it.
 
 The item snaps to the scene's grid while dragged and tells the scene when it
 moved; it never writes the document.
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 from engine.graph.analysis import ERROR, NodeInfo, Problem
 from engine.graph.document import Node
 from engine.layers.spec import LONG, Fix, LayerSpec
+from studio.editor.canvas.lock_badge import LockBadgeItem
 from studio.editor.canvas.overview import DETAIL_LOD
 from studio.editor.canvas.port_item import PortItem
 from studio.editor.category_style import category_color, paint_category_badge
@@ -192,6 +194,8 @@ class NodeItem(QGraphicsItem):
         self.in_ports = {p.name: PortItem(self, node.id, p.name, True, p.multi) for p in spec.inputs}
         self.out_ports = {p.name: PortItem(self, node.id, p.name, False) for p in spec.outputs}
         self._badge: BadgeItem | None = None  # made when the node first has a problem
+        self.frozen = node.frozen
+        self._lock: LockBadgeItem | None = None  # made when the node is first frozen
         self._rect = QRectF()
         self._texts: list[_Text] | None = None
         self._label_of = None
@@ -206,6 +210,8 @@ class NodeItem(QGraphicsItem):
         if self.problems:
             self.badge.set_problems(self.problems, counted=self.counts_problems)
             self.badge.show()
+        if self.frozen:
+            self.lock_badge.show()
 
     counts_problems = False  # a block's badge shows how many problems it holds
 
@@ -218,14 +224,34 @@ class NodeItem(QGraphicsItem):
             self._badge.setPos(self._rect.width() - 3, 3)
         return self._badge
 
+    @property
+    def lock_badge(self) -> LockBadgeItem:
+        """The lock badge (shown while the node is frozen)."""
+        if self._lock is None:
+            self._lock = LockBadgeItem(self)
+            self._lock.hide()
+            self._place_lock()
+        return self._lock
+
+    def _place_lock(self) -> None:
+        if self._lock is not None:  # on the top-left corner: clear of the icon, the first port and the problem badge
+            self._lock.setPos(2, -3)
+
+    def set_frozen(self, frozen: bool) -> None:
+        self.frozen = frozen
+        if frozen or self._lock is not None:
+            self.lock_badge.setVisible(frozen and not self.flags() & NO_CONTENTS)
+
     # ---- content ---------------------------------------------------------------------
     @property
     def labelled_ports(self) -> bool:
         return len(self.spec.inputs) > 1 or len(self.spec.outputs) > 1
 
     def refresh(self, node: Node) -> None:
-        """Take a new name or parameters from the document."""
+        """Take a new name, parameters or frozen flag from the document."""
         self.name, self.params = node.name, dict(node.params)
+        if node.frozen != self.frozen:
+            self.set_frozen(node.frozen)
         self._layout()
 
     def set_info(self, info: NodeInfo | None, problems: list[Problem]) -> None:
@@ -366,6 +392,7 @@ class NodeItem(QGraphicsItem):
             port.setPos(width, ys[min(i, len(ys) - 1)])
         if self._badge is not None:
             self._badge.setPos(width - 3, 3)
+        self._place_lock()
 
     # ---- QGraphicsItem ---------------------------------------------------------------
     def boundingRect(self) -> QRectF:
@@ -413,6 +440,8 @@ class NodeItem(QGraphicsItem):
             port.setVisible(not on)
         if self._badge is not None:
             self._badge.setVisible(bool(self.problems) and not on)
+        if self._lock is not None:
+            self._lock.setVisible(self.frozen and not on)
 
     def display_name(self) -> str:
         """The name as the header and the overview show it."""

@@ -25,6 +25,8 @@ from PySide6.QtCore import QLineF, QPointF, QRectF, QSizeF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
+from studio.editor.canvas.lock_badge import paint_lock
+
 if TYPE_CHECKING:
     from studio.editor.canvas.scene import GraphScene
 
@@ -34,6 +36,8 @@ TITLE_MAX_PX = 16
 TITLE_MIN_CHARS_PX = 30  # a box narrower than this on screen gets no title (it would be "…")
 STRAIGHT_WIRES_BELOW = 0.05  # zoom under which wires are drawn as straight lines
 FILL_MIX = 0.30  # how much of the category colour tints a box
+LOCK_MIN_RADIUS = 4.0  # a frozen box's lock is drawn where one this big (screen pixels) fits
+LOCK_MAX_RADIUS = 8.5
 
 
 @dataclass(slots=True)
@@ -46,6 +50,7 @@ class OverviewBox:
     title: str
     error: bool
     badge: str = ""  # a count of problems inside a block, when there are any
+    frozen: bool = False  # drawn with a lock in its corner
 
 
 def _mix(color: QColor, base: QColor, amount: float) -> QColor:
@@ -120,6 +125,7 @@ class OverviewItem(QGraphicsItem):
         self._bounds = QRectF()
         self._nodes_rect = QRectF()
         self._error_rects: list[QRectF] = []
+        self._frozen_boxes: list[OverviewBox] = []
         self._by_id: dict[str, OverviewBox] = {}
         self._tallest = 0.0
         self._elided: dict[tuple[str, int, int], tuple[int, str] | None] = {}
@@ -179,7 +185,7 @@ class OverviewItem(QGraphicsItem):
         for node_id, item in scene.nodes.items():
             rect = QRectF(item.pos(), QPointF(item.pos().x() + item.size()[0], item.pos().y() + item.size()[1]))
             box = OverviewBox(node_id, rect, item.overview_color(), item.display_name(), item.has_error(),
-                              item.overview_badge())
+                              item.overview_badge(), item.frozen)
             boxes.append(box)
             groups.setdefault(box.color, []).append(rect)
             bounds = bounds.united(rect)
@@ -191,8 +197,10 @@ class OverviewItem(QGraphicsItem):
         self._boxes, self._groups, self._wires, self._nodes_rect = boxes, groups, wires, nodes_rect
         self.generation += 1
         self._error_rects = [b.rect for b in boxes if b.error]
+        self._frozen_boxes = [b for b in boxes if b.frozen]
         self._tallest = max((b.rect.height() for b in boxes), default=0.0)
-        self._bounds = bounds.adjusted(-4, -4, 4, 4)
+        frozen_tallest = max((b.rect.height() for b in self._frozen_boxes), default=0.0)
+        self._bounds = bounds.adjusted(-4, -4 - frozen_tallest * 5 / 6, 4, 4)  # room for the locks
         self._elided.clear()
 
     def _collect_wires(self) -> QPainterPath:
@@ -236,6 +244,26 @@ class OverviewItem(QGraphicsItem):
             painter.drawRects(rects)
         self._paint_marks(painter, boxes, colors)
         self._paint_titles(painter, option.exposedRect, boxes, colors)
+        self._paint_locks(painter, option.exposedRect, colors)
+
+    def _paint_locks(self, painter: QPainter, exposed: QRectF, colors) -> None:
+        """A lock over the top-left corner of each frozen box big enough on screen to hold one. It is
+        drawn only where the box is at least 3 × LOCK_MIN_RADIUS pixels tall, so it reaches at most
+        5/6 of the box's height above it (see the margin in `_rebuild`)."""
+        if not self._frozen_boxes:
+            return
+        transform = painter.worldTransform()
+        painter.save()
+        painter.resetTransform()
+        fill, ring = QColor(colors.selection), QColor(colors.node_body)
+        for box in self._frozen_boxes:
+            if not box.rect.intersects(exposed):
+                continue
+            screen = transform.mapRect(box.rect)
+            radius = min(LOCK_MAX_RADIUS, screen.height() / 3)
+            if radius >= LOCK_MIN_RADIUS:  # above the box's left corner, clear of its title
+                paint_lock(painter, QPointF(screen.left() + radius, screen.top() - radius - 1), radius, fill, ring)
+        painter.restore()
 
     def _paint_marks(self, painter: QPainter, boxes: list[OverviewBox], colors) -> None:
         """Selection and error outlines, drawn over the boxes (cosmetic: visible at any zoom)."""

@@ -81,6 +81,7 @@ class GraphScene(QGraphicsScene):
             (bridge.edge_connected, self._on_edge_connected), (bridge.edge_disconnected, self._on_edge_disconnected),
             (bridge.param_changed, self._on_node_changed), (bridge.node_renamed, self._on_node_changed),
             (bridge.nodes_moved, self._on_nodes_moved), (bridge.definitions_changed, self._on_definitions_changed),
+            (bridge.frozen_changed, self._on_node_changed),
             (controller.level_analysis_changed, self.apply_analysis),
             (controller.editable_changed, self._editable_changed),
         ]

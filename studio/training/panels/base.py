@@ -1,7 +1,7 @@
 """The base of every training panel: what it subscribes to, and when it redraws.
 
-A panel receives a `PanelContext` (the run controller, the workspace, the dataset previewer
-and the run comparison) and subscribes to the signals it needs. Signal
+A panel receives a `PanelContext` (the run controller, the workspace, the dataset previewer,
+the run comparison and the sample chosen for an explanation) and subscribes to the signals it needs. Signal
 handlers only store data and call `mark_dirty`; on the controller's `tick_finished` the
 `RedrawScheduler` makes dirty panels in view `redraw`, each at most once, taking turns and
 stopping after `MAX_PANELS_PER_TICK` panels or when the tick has used its share of the frame
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
 
 from studio.run_controller import RunController
 from studio.theme import Theme, theme
+from studio.training.panels.sample_selection import SampleSelection
 from studio.training.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -100,6 +101,7 @@ class PanelContext:
     comparison: RunComparison = field(default_factory=RunComparison)
     theme: Theme = field(default_factory=lambda: theme("light"))
     redraws: RedrawScheduler | None = None
+    samples: SampleSelection = field(default_factory=SampleSelection)  # the sample being explained
 
     def __post_init__(self) -> None:
         if self.redraws is None:

@@ -110,6 +110,9 @@ class DatasetPanel(Panel):
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.summary.setWordWrap(True)
         self.samples = ThumbnailGrid()
+        self.samples.clicked.connect(lambda i: self.context.samples.select("train", i))  # explain it
+        self.context.samples.changed.connect(
+            lambda s: self.samples.select(s.index if s is not None and s.split == "train" else None))
         self.samples.setMinimumHeight(230)
         self.samples.setMinimumWidth(PLOT_MIN_WIDTH)
         self.scatter_plot = new_plot(self.context.theme, legend=False)
@@ -209,6 +212,7 @@ class DatasetPanel(Panel):
 
     def _clear_preview(self, message: str = "") -> None:
         self.summary.setText("")
+        self.samples.select(None)
         self.samples.set_items([])
         self.scatter.setData(x=[], y=[])
         self.bars.setOpts(x=[], height=[])
@@ -307,7 +311,8 @@ class DatasetPanel(Panel):
         self.summary.setText("<br>".join(line.replace("<", "&lt;") for line in summary.lines()))
         if result.images is not None:
             self.preview_stack.setCurrentIndex(0)
-            items = [(img, label, label, False) for img, label in zip(result.images, result.labels)]
+            items = [(img, label, f"{label}\nclick to explain the trained network's decision", False)
+                     for img, label in zip(result.images, result.labels)]
             while not self.samples.set_items(items):
                 pass
         elif result.points is not None:

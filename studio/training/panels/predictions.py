@@ -1,7 +1,8 @@
 """Sample predictions of the latest epoch: thumbnails with the true and predicted labels.
 
 Image inputs are shown as thumbnails in a grid that reflows with the panel's width; a mistake is
-framed and captioned in the error colour with the true label under the prediction. Other inputs
+framed and captioned in the error colour with the true label under the prediction; clicking a
+thumbnail chooses that validation sample for the Explain panel. Other inputs
 (points, sequences, tables) are listed as rows of their first values. Updates come once an epoch.
 """
 
@@ -41,6 +42,9 @@ class PredictionsPanel(Panel):
         self.header.setWordWrap(True)
         self.grid = ThumbnailGrid()
         self.grid.flag_color = self._colors[1]
+        self.grid.clicked.connect(lambda i: context.samples.select("val", i))  # the Explain panel explains it
+        context.samples.changed.connect(
+            lambda s: self.grid.select(s.index if s is not None and s.split == "val" else None))
         self.table = QTableWidget(0, 4)
         self.table.setHorizontalHeaderLabels(["input", "true", "predicted", ""])
         self.table.verticalHeader().hide()
@@ -85,7 +89,7 @@ class PredictionsPanel(Panel):
         for image, truth, p, right in zip(inputs, true, predicted, ok):
             caption = (f"<span style='color:{good}'>✓</span> {p}" if right else
                        f"<span style='color:{bad}'>✗ {p}</span><br><small>true: {truth}</small>")
-            items.append((image, caption, f"true: {truth}\npredicted: {p}", not right))
+            items.append((image, caption, f"true: {truth}\npredicted: {p}\nclick to explain", not right))
         self.stack.setCurrentIndex(0)
         if not self.grid.set_items(items):
             self.mark_dirty()  # the rest of the tiles on the next tick
@@ -100,6 +104,7 @@ class PredictionsPanel(Panel):
 
     def clear(self) -> None:
         self.message = None
+        self.grid.select(None)
 
     def apply_theme(self, t: Theme) -> None:
         self._colors = (t.canvas.valid, t.canvas.error)

@@ -13,9 +13,13 @@ from dataclasses import dataclass
 from studio.training.panels.base import Panel
 from studio.training.panels.confusion import ConfusionPanel
 from studio.training.panels.dataset import DatasetPanel
+from studio.training.panels.explain import ExplainPanel
 from studio.training.panels.feature_maps import FeatureMapPanel
+from studio.training.panels.generated import GeneratedPanel
+from studio.training.panels.latent import LatentPanel
 from studio.training.panels.log import LogPanel
 from studio.training.panels.predictions import PredictionsPanel
+from studio.training.panels.reconstructions import ReconstructionsPanel
 from studio.training.panels.run_diff import RunDiffPanel
 from studio.training.panels.runs import RunsPanel
 from studio.training.panels.scalar_plots import LearningRatePanel, LossPanel, MetricsPanel, ThroughputPanel
@@ -51,6 +55,10 @@ PANELS: dict[str, PanelInfo] = {info.name: info for info in (
     PanelInfo("confusion", ConfusionPanel, "pictures"),
     PanelInfo("predictions", PredictionsPanel, "pictures"),
     PanelInfo("run_diff", RunDiffPanel, "pictures"),
+    PanelInfo("explain", ExplainPanel, "pictures"),
+    PanelInfo("reconstructions", ReconstructionsPanel, "pictures"),
+    PanelInfo("generated", GeneratedPanel, "pictures"),
+    PanelInfo("latent", LatentPanel, "pictures"),
     PanelInfo("runs", RunsPanel, "history"),
     PanelInfo("log", LogPanel, "history"),
 )}

@@ -1,7 +1,10 @@
 """Curves of a run's scalars: loss, metrics, learning rate and throughput.
 
 Every curve is made once and updated with ``setData`` from a growing `Series`; x is measured in
-epochs (epoch + fraction for per-batch points), so runs with other batch sizes line up. The Loss
+epochs (epoch + fraction for per-batch points), so runs with other batch sizes line up. A recipe's
+named loss terms (``Step.parts``: a VAE's reconstruction and KL terms, a GAN's generator and
+discriminator losses) each get a curve of their own in the Loss panel, on a log-scaled plot beside
+the total. The Loss
 and Metrics panels also draw the runs chosen for comparison in the Runs panel, dashed.
 """
 
@@ -12,7 +15,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QBoxLayout, QVBoxLayout, QWidget
 
 from engine import telemetry as t
 from studio.theme import Theme
@@ -21,6 +24,9 @@ from studio.training.panels.series import Series
 from studio.training.panels.style import TRAIN, VALIDATION, new_plot, series_color, style_plot
 
 PERCENT = ("accuracy", "top_k")
+# a recipe's loss terms as the legend names them (each is a curve of its own beside the total)
+PART_NAMES = {"reconstruction": "reconstruction", "kl": "KL divergence", "generator": "generator (G)",
+              "discriminator": "discriminator (D)"}
 MAX_NEW_CURVES = 1
 
 
@@ -69,6 +75,9 @@ class LossPanel(PlotPanel):
                        "train": self.add_curve("train", series_color(TRAIN, t), symbol="o"),
                        "val": self.add_curve("validation", series_color(VALIDATION, t), symbol="o")}
         self.curves["batches"].setOpacity(0.45)
+        self.parts: dict[str, Series] = {}  # a recipe's named loss terms (reconstruction, kl, generator, ...)
+        self.part_curves: dict[str, pg.PlotDataItem] = {}
+        self.terms_plot: pg.PlotWidget | None = None  # made when the first term arrives
         self.compared: list[pg.PlotDataItem] = []
         context.runs.steps_arrived.connect(self._steps)
         context.runs.epochs_arrived.connect(self._epochs)
@@ -76,6 +85,9 @@ class LossPanel(PlotPanel):
 
     def _steps(self, steps: list[t.Step]) -> None:
         self.batches.extend((_x(s) for s in steps), (float(s.loss) for s in steps))
+        for step in steps:
+            for part, value in (getattr(step, "parts", None) or {}).items():
+                self.parts.setdefault(str(part), Series()).append(_x(step), float(value))
         self.mark_dirty()
 
     def _epochs(self, epochs: list[t.Epoch]) -> None:
@@ -90,10 +102,44 @@ class LossPanel(PlotPanel):
     def redraw(self) -> None:
         for name, series in (("batches", self.batches), ("train", self.train), ("val", self.val)):
             self.curves[name].setData(series.x, series.y)
+        if self.parts and self.terms_plot is None:
+            self._add_terms_plot()
+        if self.parts and self.terms_plot.isHidden():
+            self.terms_plot.show()
+        for part, series in self.parts.items():
+            if part not in self.part_curves:  # a term's curve is made the first time it is reported
+                color = series_color(len(self.part_curves) + 2, self.context.theme)
+                pen = pg.mkPen(color, width=1.2)
+                self.part_curves[part] = self.terms_plot.getPlotItem().plot(
+                    name=PART_NAMES.get(part, part), pen=pen, connect="finite")
+            # a log axis has no place for a term at zero (a KL term before the encoder moves): a gap there
+            y = series.y
+            self.part_curves[part].setData(series.x, np.where(y > 0, y, np.nan))
+
+    def _add_terms_plot(self) -> None:
+        """A second plot beside the total: the recipe's terms on a log axis (a VAE's KL term and its
+        reconstruction term differ by orders of magnitude, and neither should flatten the other)."""
+        self.terms_plot = new_plot(self.context.theme, self.x_label, "loss terms", log_y=True,
+                                   legend_offset=self.legend_offset)
+        self.terms_plot.getPlotItem().setXLink(self.plot.getPlotItem())
+        layout = self.layout()
+        layout.setDirection(QBoxLayout.Direction.LeftToRight)  # the row under the canvas is wide, not tall
+        layout.addWidget(self.terms_plot)
 
     def clear(self) -> None:
         for series in (self.batches, self.train, self.val):
             series.clear()
+        self.parts = {}  # another run may have other terms (or none): their curves and legend entries go
+        if self.terms_plot is not None:
+            for curve in self.part_curves.values():
+                self.terms_plot.getPlotItem().removeItem(curve)
+            self.terms_plot.hide()
+        self.part_curves = {}
+
+    def apply_theme(self, t: Theme) -> None:
+        super().apply_theme(t)
+        if self.terms_plot is not None:
+            style_plot(self.terms_plot, t)
 
     def _compare(self, runs: dict[str, list[dict[str, Any]]]) -> None:
         item = self.plot.getPlotItem()

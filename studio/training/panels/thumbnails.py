@@ -2,6 +2,8 @@
 
 `ThumbnailGrid.set_items([(image, caption_html, tooltip, flagged), ...])` shows uint8 images
 (H×W×C, C = 1 or 3) scaled up with sharp pixels; flagged items get a frame in the error colour.
+A click on a tile emits `clicked(index)` and marks that tile as selected (a frame in the
+selection colour) until another is clicked or `select(None)`.
 Tiles are made once and reused; at most `MAX_NEW_TILES` are made per call, so a first update
 never holds the GUI long (`set_items` says when it must be called again).
 """
@@ -9,7 +11,7 @@ never holds the GUI long (`set_items` says when it must be called again).
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
@@ -36,6 +38,7 @@ class _Tile(QFrame):
         super().__init__(parent)
         self.setObjectName("thumbnailTile")
         self.setFixedWidth(TILE_W)
+        self.flag_color, self.select_color, self.selected = "transparent", "#2563eb", False
         self.picture = QLabel()
         self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.picture.setFixedHeight(THUMB + 4)
@@ -54,12 +57,29 @@ class _Tile(QFrame):
         self.picture.setPixmap(to_pixmap(image))
         self.caption.setText(caption)
         self.setToolTip(tooltip)
-        border = flag_color if flagged else "transparent"
-        self.setStyleSheet(f"#thumbnailTile {{ border: 2px solid {border}; border-radius: 4px; }}")
+        self.flag_color = flag_color if flagged else "transparent"
+        self.show_selected(self.selected, self.select_color)
+
+    def show_selected(self, selected: bool, color: str) -> None:
+        self.selected, self.select_color = selected, color
+        border = color if selected else self.flag_color
+        style = "dashed" if selected else "solid"
+        self.setStyleSheet(f"#thumbnailTile {{ border: 2px {style} {border}; border-radius: 4px; }}")
+
+    def mousePressEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            grid = self.parent()
+            while grid is not None and not isinstance(grid, ThumbnailGrid):
+                grid = grid.parent()
+            if grid is not None:
+                grid.tile_clicked(self)
+        super().mousePressEvent(event)
 
 
 class ThumbnailGrid(QScrollArea):
     """Captioned thumbnails in as many columns as fit."""
+
+    clicked = Signal(int)  # the index of the clicked item
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -73,7 +93,20 @@ class ThumbnailGrid(QScrollArea):
         self.setWidget(self.host)
         self.tiles: list[_Tile] = []
         self.flag_color = "#dc2626"
+        self.select_color = "#2563eb"
+        self.selected: int | None = None
         self._columns = 0
+
+    def tile_clicked(self, tile: _Tile) -> None:
+        index = self.tiles.index(tile)
+        self.select(index)
+        self.clicked.emit(index)
+
+    def select(self, index: int | None) -> None:
+        """Mark the item at `index` as selected (None: no item)."""
+        self.selected = index
+        for i, tile in enumerate(self.tiles):
+            tile.show_selected(i == index, self.select_color)
 
     def set_items(self, items: list[Item]) -> bool:
         """Show `items`; False when only some could be made this time (call again on the next tick)."""
@@ -83,6 +116,7 @@ class ThumbnailGrid(QScrollArea):
         items = items[:len(self.tiles)]
         for i, tile in enumerate(self.tiles):
             if i < len(items):
+                tile.selected = i == self.selected
                 tile.show_item(items[i], self.flag_color)
                 tile.show()
             else:

@@ -1,0 +1,244 @@
+"""Explanations: Captum's saliency, Grad-CAM and integrated gradients of a trained shapes CNN, the live
+Grad-CAM's cost while training, and the PCA probe (real training on generated shapes, seconds)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from engine.data.shapes import SHAPES, draw_shapes_with_masks
+from engine.examples import lenet5, mlp_spirals
+from engine.explain import GRAD_CAM, METHODS, ExplainError, SampleRef, default_node, spatial_nodes
+from engine.explain.attribution import attribute, grad_cam_once
+from engine.explain.latent import pca_points
+from engine.graph.analysis import analyze
+from engine.project import Project
+from engine.runs import add_run, run_ids
+from engine.templates import image_classifier
+from engine.train import Callback, TrainingJob, run_job
+from engine.train.control import QueueCommands
+from engine.train.trainer import Trainer
+
+
+def _job(project: Project, epochs: int, samples: int, probes: list[str] | None = None) -> TrainingJob:
+    project.training["epochs"] = epochs
+    project.training["probes"] = probes or []
+    project.dataset["params"]["n_samples"] = samples
+    job = TrainingJob.from_project(project, "explained")
+    job.settings.cpu_threads = 1
+    return job
+
+
+@pytest.fixture(scope="module")
+def trained() -> tuple[Project, Any]:
+    """The Image classifier template (a small CNN with padded convolutions) trained on shapes for a few seconds."""
+    project = image_classifier()
+    result = run_job(_job(project, 8, 3000), lambda m: None)
+    assert result.status == "completed"
+    assert result.record.epochs[-1]["val"]["accuracy"] > 0.85
+    add_run(project, result.record)
+    return project, result.trainer.module
+
+
+def _fresh_shapes(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """New shapes from the dataset's own generator (with its pixel noise), with the masks of what is drawn."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % len(SHAPES)
+    images, masks = draw_shapes_with_masks(labels, 28, rng)
+    images = np.clip(images + 0.1 * rng.standard_normal(images.shape, dtype=np.float32), 0.0, 1.0)
+    return images, labels, masks
+
+
+def _widened(mask: np.ndarray, pixels: int) -> np.ndarray:
+    t = torch.from_numpy(mask[None, None].astype(np.float32))
+    return (F.max_pool2d(t, 2 * pixels + 1, 1, pixels)[0, 0] > 0).numpy()
+
+
+def test_the_last_spatial_node_is_chosen_from_the_inferred_shapes():
+    doc = lenet5().network
+    analysis = analyze(doc)
+    assert spatial_nodes(doc, analysis) == ["conv1", "relu1", "pool1", "conv2", "relu2", "pool2"]
+    assert default_node(doc, analysis) == "pool2"
+    assert default_node(mlp_spirals().network, analyze(mlp_spirals().network)) is None
+
+
+def test_grad_cam_mass_falls_on_the_drawn_shape(trained):
+    """The issue's contract, measured on correctly classified fresh samples at the default (last spatial) node.
+
+    Grad-CAM cannot place mass more finely than one cell of its node's grid (pool2 is 7×7: a cell is 4
+    pixels of the 28×28 input), and a ring or a line is thinner than that; so the mass is counted inside the
+    drawn shape widened by half a cell (2 pixels), and compared with that region's share of the image (what a
+    map that ignored the shape would get). The strict in-shape figure is printed for the report.
+    """
+    project, module = trained
+    analysis = analyze(project.network)
+    node = default_node(project.network, analysis)
+    assert node == "pool2"
+    half_cell = round(28 / analysis.output_of(node).shape[-1] / 2)
+    assert half_cell == 2
+    images, labels, masks = _fresh_shapes(60, seed=123)
+    near, strict, chance = [], [], []
+    for image, label, mask in zip(images, labels, masks):
+        result = grad_cam_once(module, torch.from_numpy(image[None, None]), node)
+        if result.target != label:
+            continue
+        heat = result.heatmap.astype(np.float64)
+        region = _widened(mask, half_cell)
+        near.append(heat[region].sum() / heat.sum())
+        strict.append(heat[mask].sum() / heat.sum())
+        chance.append(region.mean())
+    near_a, strict_a = np.array(near), np.array(strict)
+    print(f"\ncorrect {len(near)}/60; Grad-CAM mass within {half_cell} px of the shape: median {np.median(near_a):.2f} "
+          f"(region's share of the image {np.mean(chance):.2f}), over half for {np.mean(near_a > 0.5):.0%}; "
+          f"strictly inside: median {np.median(strict_a):.2f}, over half for {np.mean(strict_a > 0.5):.0%}")
+    assert len(near) >= 45
+    assert np.mean(near_a > 0.5) >= 0.6, near  # most correctly classified samples
+    assert np.median(near_a) > np.mean(chance) + 0.25  # far from a map that ignores the shape
+
+
+def test_every_method_gives_a_normalised_map_of_the_input(trained):
+    _project, module = trained
+    images, _labels, masks = _fresh_shapes(6, seed=7)
+    x = torch.from_numpy(images[:1, None])
+    for method in METHODS:
+        result = attribute(module, x, method, "pool2" if method == GRAD_CAM else None)
+        heat = result.heatmap
+        assert heat.shape == (28, 28) and heat.dtype == np.float32
+        assert heat.min() >= 0.0 and heat.max() == pytest.approx(1.0)
+        assert 0 <= result.target < 6 and 0.0 < result.probability <= 1.0
+    # integrated gradients from a black image credit the bright shape's pixels
+    ig = attribute(module, x, "integrated_gradients").heatmap
+    assert ig[masks[0]].sum() / ig.sum() > 0.6
+
+
+def test_explaining_leaves_the_training_state_alone(trained):
+    _project, module = trained
+    module.train()
+    for p in module.parameters():
+        p.grad = torch.zeros_like(p)
+    grad_cam_once(module, torch.rand(1, 1, 28, 28), "pool2")
+    attribute(module, torch.rand(1, 1, 28, 28), "saliency")
+    assert module.training
+    assert all(float(p.grad.abs().sum()) == 0.0 for p in module.parameters())
+
+
+class PassCounter(Callback):
+    """Counts forwards through, and backwards into, the network's last layer (every pass crosses it)."""
+
+    def __init__(self, layer: str) -> None:
+        self.layer, self.forwards, self.backwards = layer, 0, 0
+
+    def on_run_start(self, trainer: Trainer) -> None:
+        module = trainer.module.get_submodule(self.layer)
+        module.register_forward_hook(lambda *_: setattr(self, "forwards", self.forwards + 1))
+        module.register_full_backward_hook(lambda *_: setattr(self, "backwards", self.backwards + 1))
+
+
+def _counted_run(explain: bool) -> tuple[PassCounter, list[dict[str, Any]]]:
+    job = _job(image_classifier(), 3, 600)
+    commands = QueueCommands()
+    if explain:
+        commands.put({"cmd": "explain", "sample": {"split": "val", "index": 2}, "node": None})
+    counter, messages = PassCounter("classifier"), []
+    result = run_job(job, messages.append, commands=commands, callbacks=[counter])
+    assert result.status == "completed"
+    return counter, messages
+
+
+def test_live_grad_cam_costs_one_forward_and_one_backward_per_refresh():
+    quiet, _ = _counted_run(explain=False)
+    counted, messages = _counted_run(explain=True)
+    explanations = [m for m in messages if m["type"] == "explanation"]
+    epochs = sorted({m["epoch"] for m in explanations})
+    assert epochs == [0, 1, 2]  # refreshed at every epoch (and once at once, when the sample was chosen)
+    refreshes = len(explanations)
+    extra_forwards = counted.forwards - quiet.forwards
+    extra_backwards = counted.backwards - quiet.backwards
+    print(f"\n{refreshes} refreshes: {extra_forwards} extra forwards, {extra_backwards} extra backwards "
+          f"({(extra_forwards + extra_backwards) / 2 / refreshes:.2f} forward-backward passes each)")
+    assert extra_forwards == refreshes and extra_backwards == refreshes
+    first = explanations[-1]
+    assert first["method"] == "grad_cam" and first["node_id"] == "pool2" and first["split"] == "val"
+    assert first["sample_index"] == 2 and first["input"].shape == (28, 28, 1) and first["true"] in range(6)
+    assert first["heatmap"].shape == (28, 28) and 0.99 <= float(first["heatmap"].max()) <= 1.0
+
+
+def test_a_bad_explain_request_is_a_warning_not_a_failure():
+    job = _job(image_classifier(), 1, 300)
+    commands = QueueCommands()
+    commands.put({"cmd": "explain", "sample": {"split": "val", "index": 10_000}})
+    messages: list[dict[str, Any]] = []
+    assert run_job(job, messages.append, commands=commands).status == "completed"
+    warnings = [m["text"] for m in messages if m["type"] == "log" and m["level"] == "warning"]
+    assert any("there is no sample 10001" in w for w in warnings), warnings
+    assert not [m for m in messages if m["type"] == "explanation"]
+
+
+def test_pca_probe_follows_the_probed_node():
+    job = _job(image_classifier(), 2, 600, probes=["relu2"])
+    commands = QueueCommands()
+    messages: list[dict[str, Any]] = []
+    assert run_job(job, messages.append, commands=commands).status == "completed"
+    latent = [m for m in messages if m["type"] == "latent_points"]
+    assert latent and {m["node_id"] for m in latent} == {"relu2"} and {m["method"] for m in latent} == {"pca"}
+    last = latent[-1]
+    assert last["points"].shape == (len(last["labels"]), 2) and np.isfinite(last["points"]).all()
+    assert set(np.unique(last["labels"])) <= set(range(6)) and last["class_names"] == SHAPES
+
+
+def test_pca_points_are_the_leading_principal_components():
+    rng = np.random.default_rng(0)
+    basis = np.linalg.qr(rng.standard_normal((40, 40)))[0]
+    data = rng.standard_normal((200, 40)) * np.r_[10.0, 4.0, np.full(38, 0.1)]
+    x = data @ basis.T
+    points = pca_points(torch.from_numpy(x).float().reshape(200, 5, 8))
+    centred = x - x.mean(0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    expected = centred @ vt[:2].T
+    for k in range(2):
+        assert abs(np.corrcoef(points[:, k], expected[:, k])[0, 1]) > 0.999
+    flipped = pca_points(torch.from_numpy(x).float(), previous=-points)
+    assert np.allclose(flipped, -points, atol=1e-3)  # the sign follows the previous epoch's points
+
+
+def test_a_finished_run_is_explained_from_its_record(trained):
+    from engine.explain.offline import explain_run
+
+    project, _module = trained
+    run_id = run_ids(project)[0]
+    result = explain_run(project, run_id, SampleRef("val", 0))
+    assert result.image.shape == (28, 28, 1) and result.image.dtype == np.uint8
+    assert [a.method for a in result.attributions] == list(METHODS)
+    assert result.node_id == "pool2" and result.true in range(6) and result.predicted in range(6)
+    assert all(a.heatmap.shape == (28, 28) for a in result.attributions)
+    with pytest.raises(ExplainError, match="spatial output"):
+        explain_run(project, run_id, SampleRef("val", 0), node_id="fc1")
+    with pytest.raises(ExplainError, match="no sample 100001"):
+        explain_run(project, run_id, SampleRef("val", 100_000))
+    with pytest.raises(ExplainError, match="no run"):
+        explain_run(project, "missing", SampleRef("val", 0))
+    with pytest.raises(ExplainError):
+        SampleRef("elsewhere", 0)
+
+
+def test_only_image_classifiers_are_explained():
+    from engine.explain.offline import explain_run
+
+    project = mlp_spirals()
+    result = run_job(_job(project, 1, 300), lambda m: None)
+    add_run(project, result.record)
+    with pytest.raises(ExplainError, match="image classifiers"):
+        explain_run(project, result.record.run_id, SampleRef("val", 0))
+
+
+def test_the_package_top_loads_no_torch():
+    code = "import sys, json; import engine.explain; print(json.dumps('torch' in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) is False
