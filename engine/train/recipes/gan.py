@@ -157,7 +157,7 @@ def gan_recipe(doc: GraphDocument, analysis: Analysis, module: fx.GraphModule, s
                     fake = generator(draw(real.shape[0], fixed))
                     fake_logits = discriminator(fake).float()
                     d_loss = d_loss_of(discriminator(real).float(), fake_logits)
-                    parts.add([g_loss_of(fake_logits), d_loss], False)
+                    parts.add([g_loss_of(fake_logits), d_loss], False, real.shape[0])
         finally:
             module.train(was_training)
         out = parts.take("eval")
