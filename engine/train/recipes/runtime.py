@@ -57,6 +57,8 @@ class PartSums:
         self._counts = {"window": 0, "train": 0, "eval": 0}
 
     def add(self, values: list[torch.Tensor], training: bool, samples: int = 1) -> None:
+        """A step's terms (batch means). Evaluation weighs each batch by its `samples`, as the evaluation loss
+        does, so a short last batch counts for what it holds and the terms add up to the loss."""
         stacked = torch.stack([v.detach().float() for v in values])
         if training:
             self._train += stacked  # both rows at once
