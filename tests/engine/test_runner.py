@@ -67,7 +67,8 @@ def test_local_run_trains_to_the_end_and_keeps_its_record():
 def test_local_run_pauses_resumes_changes_probes_and_stops():
     run = LocalRun.start(job(long_settings()), run_id="local-2")
     seen: list[Message] = []
-    poll_until(run, seen, lambda s: types(s, "feature_maps"))
+    # feature maps of the initial weights come before the first step: wait for a step as well
+    poll_until(run, seen, lambda s: types(s, "feature_maps") and types(s, "step"))
     assert {m["node_id"] for m in types(seen, "feature_maps")} == {"fc1"}
     run.pause()
     poll_until(run, seen, lambda s: any(m.get("state") == "paused" for m in types(s, "status")))

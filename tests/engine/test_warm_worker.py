@@ -32,7 +32,10 @@ def test_a_warm_worker_has_torch_loaded_before_its_job_and_runs_it_in_the_same_p
         assert messages[0]["type"] == "run_started" and handle.finished["status"] == "completed"
         assert all(m["type"] != "worker_ready" for m in messages)
         files = handle.run_files()
-        assert set(files) == set(RUN_FILES) and json.loads(files["run.json"])["status"] == "completed"
+        kept_epochs = {name for name in files if name.startswith("epoch-")}  # weights to fork from
+        assert kept_epochs == {"epoch-1.safetensors", "epoch-2.safetensors"}
+        assert set(files) - kept_epochs == set(RUN_FILES)
+        assert json.loads(files["run.json"])["status"] == "completed"
         project = Project(mlp_document())
         attach_run_files(project, "warm-1", files)  # the bytes as written: nothing re-encoded
         assert project.attachments["runs/warm-1/best.safetensors"] == files["best.safetensors"]
