@@ -51,6 +51,10 @@ def run_lr_find(job: TrainingJob, sink: Sink, commands: CommandSource | None = N
         _fail(job, sink, problems_text(problems, job.document), "settings",
               next((p.node_id for p in problems if p.node_id), None))
         return None
+    if job.settings.recipe.kind == "gan":  # two networks, two rates: no one loss curve to read a rate from
+        _fail(job, sink, "the learning-rate finder sweeps one network's rate; a GAN trains two (set "
+              "recipe.generator_lr and recipe.discriminator_lr)", "settings")
+        return None
     s = job.settings
     previous, threads = set_determinism(s.deterministic), torch.get_num_threads()
     if s.cpu_threads:

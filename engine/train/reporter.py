@@ -12,8 +12,7 @@ both and the periodic ones never need to come early. None of it runs per step: t
 works only at progress reports and epoch ends.
 A run with a training recipe (autoencoder, vae, gan) sends its named loss terms on
 every step message and, in place of sample predictions, the recipe's pictures
-(`engine.train.recipes.pictures`: reconstructions, generated samples, latent points); a supervised
-run sends the probed node's activations in 2-D (latent points, PCA) with its sample predictions.
+(`engine.train.recipes.pictures`: reconstructions, generated samples, latent points).
 Feature maps come from a separate probe forward (`engine.train.probe.Probe`), never from hooks on
 the training path. `set_probes` changes the probed nodes while the run goes
 on. The finished message is the session's job (it knows where the weights went).
@@ -34,7 +33,7 @@ from engine.data.preview import to_uint8_images
 from engine.train.callbacks import Callback, EpochRecord, Failure, Progress
 from engine.train.objective import predicted_classes
 from engine.train.probe import Probe, activation_stats, feature_map_array, param_stats
-from engine.train.recipes.pictures import node_points, recipe_pictures
+from engine.train.recipes.pictures import recipe_pictures
 from engine.train.trainer import Trainer
 
 Sink = Callable[[dict[str, Any]], None]
@@ -121,9 +120,6 @@ class TelemetryReporter(Callback):
                 self.emit(message)
         elif self.detail:
             self._sample_predictions(trainer, record.epoch)
-            if self.probes:  # the probed (selected) node's activations in 2-D, coloured by class
-                for message in node_points(trainer, self.run_id, record.epoch, self.probes[0], self.class_names):
-                    self.emit(message)
 
     def on_test_end(self, trainer: Trainer, metrics: dict[str, float]) -> None:
         if trainer.test_confusion is not None:
