@@ -8,7 +8,8 @@ save a state dict instead. A checkpoint holding its state dict under
 ``state_dict`` or ``model`` is accepted too.
 
 The imported network's initial weights live in its project file as the
-attachment `INITIAL_WEIGHTS` (safetensors), keyed like its state dict.
+attachment `INITIAL_WEIGHTS` (safetensors), keyed like its state dict; training
+starts from them where they fit (`engine.train.fine_tune`).
 """
 
 from __future__ import annotations

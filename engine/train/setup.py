@@ -115,7 +115,7 @@ def build_setup(checked: CheckedJob, device: torch.device, rank: int = 0, world:
 def _start_weights(checked: CheckedJob, module: nn.Module) -> list[str]:
     """Load the job's initial weights and freeze its frozen nodes (before DDP wraps the module)."""
     notes: list[str] = []
-    if checked.job.initial_weights is not None:
+    if checked.job.initial_weights is not None and not checked.job.start_from:  # a fork starts from its parent's
         notes += load_initial_weights(module, checked.job.initial_weights).lines()
     frozen = freeze(checked.job.document, module)
     notes += frozen.lines()

@@ -374,6 +374,16 @@ class DocumentController(QObject):
             doc = doc.definition_of(instance_id).body
         return names
 
+    def frozen_by(self) -> str | None:
+        """The name of the frozen block instance the open block is in (the outermost), if any: training
+        freezes everything inside it."""
+        doc = self.network
+        for instance_id in self.block_path:
+            if doc.nodes[instance_id].frozen:
+                return doc.nodes[instance_id].name
+            doc = doc.definition_of(instance_id).body
+        return None
+
     def _show_level(self, path: list[str]) -> None:
         doc = self.network
         for instance_id in path:

@@ -134,7 +134,12 @@ class Inspector(QScrollArea):
             self.frozen_box.setToolTip("A frozen node's weights (a block's: everything inside it) stay as they "
                                        "are while training: no gradient, not in the optimiser, BatchNorm "
                                        "statistics kept")
-            self.frozen_box.toggled.connect(self._set_frozen)
+            frozen_by = self.controller.frozen_by()
+            if frozen_by is not None:  # inside a frozen block: frozen with it, thawed only with it
+                self.frozen_box.setChecked(True)
+                self.frozen_box.setEnabled(False)
+                self.frozen_box.setToolTip(f"Frozen with its block '{frozen_by}': unfreeze the block to train it")
+            self.frozen_box.toggled.connect(self._set_frozen)  # after the state shown, so that sets nothing
             form.addRow("Frozen", self.frozen_box)
         layout.addLayout(form)
         if spec.help:

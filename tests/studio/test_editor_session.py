@@ -29,7 +29,7 @@ from studio.editor.session import EditorSession
 
 # Public methods of the controller that only read (or only talk): everything else must be marked.
 READS = {"close", "flush_analysis", "analysis_pending", "editable", "set_editable", "hint", "check_param",
-         "wire_problem", "copy_data", "open_block", "go_up", "level_names"}
+         "wire_problem", "copy_data", "open_block", "go_up", "level_names", "frozen_by"}
 
 
 def _ids(c: DocumentController, *names: str) -> list[str]:

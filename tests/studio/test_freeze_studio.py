@@ -106,3 +106,21 @@ def test_a_node_inside_an_open_block_freezes_in_the_definition(window, qtbot):
     assert window.scene.nodes[node_id(window, "conv1")].frozen
     window.controller.undo_stack.undo()
     assert not definition.body.node(node_id(window, "conv1")).frozen
+
+
+def test_inside_a_frozen_block_every_node_shows_a_lock_and_cannot_be_thawed_alone(window, qtbot, screenshots):
+    assert window.open_example("resnet18")
+    window.controller.flush_analysis()
+    layer1 = node_id(window, "layer1")
+    window.controller.set_frozen(layer1, True)
+    window.controller.open_block(layer1)
+    window.controller.flush_analysis()
+    layers = [i for n, i in window.scene.nodes.items() if not window.controller.doc.spec(n).is_input
+              and not window.controller.doc.spec(n).is_output]
+    assert layers and all(item.frozen and item.lock_badge.isVisible() for item in layers)
+    assert "Frozen with its block 'layer1'" in layers[0].lock_badge.toolTip()
+    window.scene.select_nodes([layers[0].node_id])
+    box = window.inspector.frozen_box
+    assert box.isChecked() and not box.isEnabled()
+    assert not window.controller.doc.node(layers[0].node_id).frozen  # the flag is the block's, not the node's
+    window.grab().save(str(screenshots / "freeze_inside_frozen_layer1.png"))

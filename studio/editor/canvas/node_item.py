@@ -7,7 +7,8 @@ calls with no layout. Below `DETAIL_LOD` it paints no text (see `overview.py`). 
 `PortItem`s; the first input and output sit on the header line, so a chain of
 nodes with their tops aligned has straight wires. Nodes with problems carry a
 red (error) or amber (warning) `BadgeItem` whose tooltip lists the messages; a
-frozen node carries a `LockBadgeItem` beside it.
+frozen node carries a `LockBadgeItem` beside it, and so does every node inside an open block
+that is frozen (`set_block_frozen`: training freezes all of it).
 
 The item snaps to the scene's grid while dragged and tells the scene when it
 moved; it never writes the document.
@@ -194,7 +195,8 @@ class NodeItem(QGraphicsItem):
         self.in_ports = {p.name: PortItem(self, node.id, p.name, True, p.multi) for p in spec.inputs}
         self.out_ports = {p.name: PortItem(self, node.id, p.name, False) for p in spec.outputs}
         self._badge: BadgeItem | None = None  # made when the node first has a problem
-        self.frozen = node.frozen
+        self.own_frozen = node.frozen
+        self.block_frozen = False  # inside an open block that is frozen: frozen with it
         self._lock: LockBadgeItem | None = None  # made when the node is first frozen
         self._rect = QRectF()
         self._texts: list[_Text] | None = None
@@ -237,10 +239,24 @@ class NodeItem(QGraphicsItem):
         if self._lock is not None:  # on the top-left corner: clear of the icon, the first port and the problem badge
             self._lock.setPos(2, -3)
 
+    @property
+    def frozen(self) -> bool:
+        """Whether training leaves this node's weights alone: frozen itself, or inside a frozen block."""
+        return self.own_frozen or self.block_frozen
+
     def set_frozen(self, frozen: bool) -> None:
-        self.frozen = frozen
-        if frozen or self._lock is not None:
-            self.lock_badge.setVisible(frozen and not self.flags() & NO_CONTENTS)
+        self.own_frozen = frozen
+        self._show_lock()
+
+    def set_block_frozen(self, frozen: bool, block: str = "") -> None:
+        self.block_frozen = frozen
+        if frozen:
+            self.lock_badge.setToolTip(f"Frozen with its block '{block}': training keeps these weights as they are")
+        self._show_lock()
+
+    def _show_lock(self) -> None:
+        if self.frozen or self._lock is not None:
+            self.lock_badge.setVisible(self.frozen and not self.flags() & NO_CONTENTS)
 
     # ---- content ---------------------------------------------------------------------
     @property
@@ -250,7 +266,7 @@ class NodeItem(QGraphicsItem):
     def refresh(self, node: Node) -> None:
         """Take a new name, parameters or frozen flag from the document."""
         self.name, self.params = node.name, dict(node.params)
-        if node.frozen != self.frozen:
+        if node.frozen != self.own_frozen:
             self.set_frozen(node.frozen)
         self._layout()
 

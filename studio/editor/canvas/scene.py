@@ -148,6 +148,10 @@ class GraphScene(QGraphicsScene):
         kind = BlockNodeItem if doc.is_block(node.id) else NodeItem
         item = kind(node, doc.spec_of(node), info, problems)
         item.bind(self.controller.level_bindings.get(node.id))
+        frozen_by = self.controller.frozen_by()
+        if frozen_by is not None and (node.id in doc.nodes and not doc.spec_of(node).is_input
+                                      and not doc.spec_of(node).is_output):
+            item.set_block_frozen(True, frozen_by)
         item.setFlag(NodeItem.GraphicsItemFlag.ItemIsMovable, self.controller.editable)
         self.nodes[node.id] = item
         self._edges_of[node.id] = set()
