@@ -63,7 +63,9 @@ def _colours(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
 def draw_colour_shapes(labels: np.ndarray, size: int, noise: float, rng: np.random.Generator) -> np.ndarray:
     """One image (N, 3, S, S) float32 in [0, 1] per label."""
     n = len(labels)
-    r = rng.uniform(0.26, 0.42, n) * size
+    # the centre keeps one pixel clear on each side, which small images (16-18 px) cannot at the
+    # largest radius: cap it there rather than let the centre's range turn empty
+    r = np.minimum(rng.uniform(0.26, 0.42, n) * size, (size - 3.0) / 2.0)
     cx = rng.uniform(r + 1.0, size - 2.0 - r)
     cy = rng.uniform(r + 1.0, size - 2.0 - r)
     angle = rng.uniform(-MAX_TILT, MAX_TILT, n)

@@ -56,3 +56,12 @@ def test_the_resnet_example_learns_it_well_above_chance():
     result = run_job(job, lambda m: None)
     assert result.status == "completed", result.failure
     assert result.record.test["accuracy"] >= 0.35, [e["val"] for e in result.record.epochs]
+
+
+def test_every_allowed_image_size_generates_shapes_inside_the_picture():
+    """The declared range starts at 16 px, where the largest radius once left no room for a centre."""
+    rng = np.random.default_rng(0)
+    labels = np.arange(40) % len(CLASSES)
+    for size in (16, 17, 18, 19, 96):
+        images = draw_colour_shapes(labels, size, 0.0, rng)
+        assert images.shape == (40, 3, size, size) and np.isfinite(images).all()
