@@ -66,6 +66,7 @@ def test_the_cli_keeps_the_study_in_the_project_and_resumes_it_after_reopening(t
         fc1 = next(n for n in run.network["nodes"] if n["id"] == "fc1")
         assert fc1["params"]["out_features"] == trial.params[UNITS]
         assert run.sweep["params"] == trial.params and run.sweep["value"] == trial.value
+        assert not run.epoch_weights and set(run.weights) == {"best", "last"}  # no per-epoch copies per trial
         assert max(trial.intermediate_values.values()) == trial.value
     summaries = {s.run_id: s for s in list_runs(project)}
     assert summaries["trial-0"].sweep["trial"] == 0 and summaries["trial-1"].sweep["state"] == "complete"
