@@ -107,8 +107,7 @@ class SweepRun:
         self.study_name = study_name_for(config, project.name)
         self.journal: WorkingJournal | None = None
         if storage is None:
-            raw = None if restart else project.attachments.get(JOURNAL_MEMBER)
-            self.journal = WorkingJournal(raw)
+            self.journal = WorkingJournal(project.attachments.get(JOURNAL_MEMBER))
             spec_storage = {"journal": str(self.journal.path)}
         elif is_storage_url(storage):
             spec_storage = {"url": storage}
@@ -117,7 +116,7 @@ class SweepRun:
         self.storage_spec = spec_storage
         try:
             backend = storage_from(spec_storage)
-            if restart and storage is not None and self.study_name in optuna.get_all_study_names(backend):
+            if restart and self.study_name in optuna.get_all_study_names(backend):  # other studies stay
                 optuna.delete_study(study_name=self.study_name, storage=backend)
             self.study = create_study(backend, self.study_name, config)
             check_compatible(self.study, config)

@@ -176,6 +176,10 @@ def _job(spec: dict[str, Any], params: dict[str, Any], run_id: str) -> TrainingJ
     network, training = apply_params(document_from_data(base["network"]), base["settings"], params)
     if spec.get("cpu_threads") and not training.get("cpu_threads"):
         training["cpu_threads"] = spec["cpu_threads"]  # parallel trials share the cores instead of fighting
+    if "setting:keep_epoch_weights" not in params:
+        # a sweep makes many runs: each keeps its best and last weights (enough to fork from), not
+        # every epoch's, or a sweep of 100 trials would store 500 extra copies in the project
+        training["keep_epoch_weights"] = 0
     if not spec.get("telemetry", False):
         telemetry = training.get("telemetry")
         training["telemetry"] = {**(telemetry if isinstance(telemetry, dict) else {}), "enabled": False}

@@ -3,10 +3,10 @@
 Commands are plain dicts (``{"cmd": "pause"}``, ``{"cmd": "set_probes", "nodes": ["conv1"]}``)
 read from a `CommandSource` (a pipe in the worker, a queue in-process). `Control` is a callback
 that reads them at every progress report (about 10 times a second) and at epoch boundaries, so it
-never slows the hot loop. Commands other than the first four go to the `handlers` given by name
+never slows the hot loop. Commands other than the first five go to the `handlers` given by name
 (``explain``: the selected sample for the live Grad-CAM, `engine.explain.live`). Pausing blocks
-inside the callback, between two steps, until resume or
-stop arrives; stop sets ``trainer.should_stop`` and the step in flight finishes first.
+inside the callback, between two steps, until resume or stop arrives; stop sets
+``trainer.should_stop`` and the step in flight finishes first.
 
 ``{"cmd": "set_lr", "lr": 0.01}`` sets the learning rate by hand (also while paused): it is written
 into the optimiser's parameter groups at once, so the next step uses it, and the schedule carries

@@ -51,6 +51,10 @@ def run_lr_find(job: TrainingJob, sink: Sink, commands: CommandSource | None = N
         _fail(job, sink, problems_text(problems, job.document), "settings",
               next((p.node_id for p in problems if p.node_id), None))
         return None
+    if job.settings.recipe.kind == "gan":  # two networks, two rates: no one loss curve to read a rate from
+        _fail(job, sink, "the learning-rate finder sweeps one network's rate; a GAN trains two (set "
+              "recipe.generator_lr and recipe.discriminator_lr)", "settings")
+        return None
     s = job.settings
     previous, threads = set_determinism(s.deterministic), torch.get_num_threads()
     if s.cpu_threads:
@@ -67,6 +71,9 @@ def run_lr_find(job: TrainingJob, sink: Sink, commands: CommandSource | None = N
         try:
             result = find_lr(setup, config, lambda lrs, losses, smoothed: sink(
                 t.LRFindPoints(job.run_id, lrs, losses, smoothed).to_dict()), stop)
+        except LRFindError as exc:
+            _fail(job, sink, str(exc), "settings")
+            return None
         except Exception as exc:  # out of memory, a layer that fails: said, never raised
             _fail(job, sink, f"the learning-rate sweep failed: {exc}", "error", trace=traceback.format_exc())
             return None

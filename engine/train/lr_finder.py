@@ -128,6 +128,8 @@ class _Saved:
         self.generators = {id(g): (g, g.get_state()) for g in _generators(setup)}
         scaler = setup.precision.scaler
         self.scaler = copy.deepcopy(scaler.state_dict()) if scaler is not None else None
+        parts = getattr(setup.recipe, "parts", None)  # a recipe's running loss terms (reports, not weights)
+        self.parts = copy.deepcopy(vars(parts)) if parts is not None else None
 
     def restore(self) -> None:
         s = self.setup
@@ -147,6 +149,8 @@ class _Saved:
             g.set_state(state)
         if self.scaler is not None and s.precision.scaler is not None:
             s.precision.scaler.load_state_dict(self.scaler)
+        if self.parts is not None:
+            vars(s.recipe.parts).update(self.parts)
         pipeline = getattr(s.augment, "_generators", None)
         if isinstance(pipeline, dict):  # generators the augmenter made during the sweep start afresh
             for device, g in list(pipeline.items()):
@@ -178,6 +182,9 @@ def find_lr(setup: TrainSetup, config: LRFindConfig | None = None, on_points: Po
     """
     config = config or LRFindConfig()
     config.validate()
+    if getattr(setup.recipe, "step", None) is not None:
+        raise LRFindError(f"the learning-rate finder sweeps one network's rate; the {setup.recipe.kind} recipe "
+                          "trains with its own step (a GAN's two networks), so set its rates by hand")
     saved = _Saved(setup)
     try:
         return _sweep(setup, config, on_points, should_stop)

@@ -12,8 +12,7 @@ both and the periodic ones never need to come early. None of it runs per step: t
 works only at progress reports and epoch ends.
 A run with a training recipe (autoencoder, vae, gan) sends its named loss terms on
 every step message and, in place of sample predictions, the recipe's pictures
-(`engine.train.recipes.pictures`: reconstructions, generated samples, latent points); a supervised
-run's probed node in 2-D (latent points, PCA) is `engine.explain.latent.PcaProbe`'s.
+(`engine.train.recipes.pictures`: reconstructions, generated samples, latent points).
 Feature maps come from a separate probe forward (`engine.train.probe.Probe`), never from hooks on
 the training path. `set_probes` changes the probed nodes while the run goes
 on. The finished message is the session's job (it knows where the weights went).
@@ -121,8 +120,6 @@ class TelemetryReporter(Callback):
                 self.emit(message)
         elif self.detail:
             self._sample_predictions(trainer, record.epoch)
-            # the probed node's activations in 2-D come from engine.explain.latent.PcaProbe (a callback of
-            # its own, paced by its cost): sending them here too sent every projection twice
 
     def on_test_end(self, trainer: Trainer, metrics: dict[str, float]) -> None:
         if trainer.test_confusion is not None:

@@ -8,8 +8,9 @@ package, the optional extra ``layerloom[tensorboard]``), into ``<folder>/<projec
 - ``<metric>/train`` and ``<metric>/val`` (loss, accuracy, ...), ``epoch/lr`` and ``epoch/seconds``
   each epoch, and ``<metric>/test`` after the last, with the epoch number as the step;
 - ``weights/<parameter>`` and ``gradients/<parameter>`` histograms at the end of each epoch
-  (the gradients of the epoch's last step), unless ``tensorboard.histograms`` is off; they are
-  skipped while they would cost more than `HISTOGRAM_BUDGET` of the run's time;
+  (the gradients of the epoch's last step), unless ``tensorboard.histograms`` is off; an epoch's are
+  skipped when (by the last ones' cost) they would take histograms past `HISTOGRAM_BUDGET` of the
+  run's time, and the run's end always has them (the final weights);
 - the run's declared settings (flattened paths such as ``optimizer.lr``) as hparams, with the
   epoch metrics as the hparams metrics, so TensorBoard's HParams view compares runs.
 
@@ -46,7 +47,7 @@ DEFAULT_FOLDER = "tensorboard"
 HISTOGRAM_BUDGET = 0.003  # histograms may take at most this share of the run's time
 QUEUE_EVENTS = 100_000  # events held for the writer thread before adding one waits
 FLUSH_SECONDS = 10.0  # how often the writer thread writes them out (and at the run's end)
-HISTOGRAM_BINS = 64
+HISTOGRAM_BINS = 30  # each event is checksummed byte by byte in Python by the writer thread: keep them small
 HANDOVER_SECONDS = 5.0  # how often held events go to the writer thread (and at the run's end)
 INSTALL_HINT = 'pip install "layerloom[tensorboard]"'
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -160,6 +161,8 @@ class TensorBoardLogger(Callback):
         self.spent_in_loop = 0.0  # seconds inside the hooks the training loop waits for (the bench reports it)
         self.histograms_written = 0
         self.histograms_skipped = 0
+        self._histogram_cost = 0.0  # what the last histograms took (before any: an estimate made at the start)
+        self._histogram_step = -1
         self._started = time.perf_counter()
         self._session_end: Any = None
         self._files: Any = None  # the SummaryWriter's file writer
@@ -186,11 +189,23 @@ class TensorBoardLogger(Callback):
         self._files = self.writer._get_file_writer()
         self._files.add_summary(experiment)
         self._files.add_summary(session_start)
-        if self.histograms:  # the first histogram pays for torch's and protobuf's first calls: here, not in the loop
-            import torch
-
-            histogram_summary("warm-up", torch.arange(4.0))
+        if self.histograms:
+            self._histogram_cost = self._estimate_histograms(trainer)
         trainer.log(f"TensorBoard: writing to {self.log_dir} (tensorboard --logdir {self.log_dir.parent.parent})")
+
+    def _estimate_histograms(self, trainer: Trainer) -> float:
+        """What one epoch's histograms will take, from one of the largest weight (its first calls paid here,
+        before training, not in the loop), for every weight and gradient."""
+        import torch
+
+        histogram_summary("warm-up", torch.arange(4.0))
+        parameters = list(trainer.module.parameters())
+        if not parameters:
+            return 0.0
+        largest = max(parameters, key=lambda p: p.numel())
+        start = time.perf_counter()
+        histogram_summary("estimate", largest)
+        return (time.perf_counter() - start) * 2 * len(parameters)
 
     def stop(self, trainer: Trainer, message: str) -> None:
         """Turn the logs off (after a failure), keeping what was written."""
@@ -245,10 +260,13 @@ class TensorBoardLogger(Callback):
             self._histograms(trainer, record.epoch + 1)
         self.spent_in_loop += time.perf_counter() - start
 
-    def _histograms(self, trainer: Trainer, step: int) -> None:
-        """Every weight and gradient, unless histograms have already used their share of the run's time."""
+    def _histograms(self, trainer: Trainer, step: int, final: bool = False) -> None:
+        """Every weight and gradient, when (by the last one's cost) they keep within their share of the run's
+        time; `final` (the run's end, off the training loop) always writes them, once per step."""
+        if step == self._histogram_step:
+            return
         elapsed = time.perf_counter() - self._started
-        if self.histograms_written and self.spent_on_histograms > HISTOGRAM_BUDGET * elapsed:
+        if not final and self.spent_on_histograms + self._histogram_cost > HISTOGRAM_BUDGET * elapsed:
             self.histograms_skipped += 1
             return
         start = time.perf_counter()
@@ -256,8 +274,10 @@ class TensorBoardLogger(Callback):
             self._emit_histogram(f"weights/{name}", parameter, step)
             if parameter.grad is not None:
                 self._emit_histogram(f"gradients/{name}", parameter.grad, step)
+        self._histogram_step = step
         self.histograms_written += 1
-        self.spent_on_histograms += time.perf_counter() - start
+        self._histogram_cost = time.perf_counter() - start
+        self.spent_on_histograms += self._histogram_cost
 
     @_never_fails
     def _emit_histogram(self, tag: str, values: Any, step: int) -> None:
@@ -274,6 +294,8 @@ class TensorBoardLogger(Callback):
     def on_run_end(self, trainer: Trainer, status: str) -> None:
         if self.writer is None:
             return
+        if self.histograms and trainer.step:  # the final weights, off the loop, if the last epoch had none
+            self._histograms(trainer, trainer.epoch + 1, final=True)
         self._hand_over()
         if self._session_end is not None:
             self._files.add_summary(self._session_end)

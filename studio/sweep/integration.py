@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDockWidget
+from PySide6.QtWidgets import QDockWidget, QLabel
 
 from studio.sweep.panel import SweepPanel
 from studio.sweep.sweep_controller import SweepController
@@ -49,6 +49,14 @@ class SweepUi(QObject):
         self.actions = self._make_actions()
         self.controller.trial_finished.connect(self._trial_finished)
         self.controller.finished.connect(self._finished)
+        self.progress = QLabel("")  # "Sweep: 3 of 10 trials done, 2 training" in the status bar while it runs
+        self.progress.setObjectName("sweepProgress")
+        self.progress.hide()
+        window.statusBar().addPermanentWidget(self.progress)
+        self._counts = {"done": 0, "running": set()}
+        self.controller.started.connect(self._progress_started)
+        self.controller.trial_started.connect(self._progress_trial_started)
+        self.controller.state_changed.connect(lambda _state: self._show_progress())
         self.panel.buttons_changed.connect(self._update_actions)
         self.training.workspace.project_opened.connect(self._project_opened)
         self._update_actions()
@@ -134,9 +142,34 @@ class SweepUi(QObject):
         for name, button in buttons.items():
             self.actions[name].setEnabled(button.isEnabled())
         self.actions["start"].setText("Resume S&weep" if self.panel.stored_trials() else "Start S&weep")
+        chosen = self.panel.apply_button.text().removeprefix("Apply trial ")  # a trial chosen in the history
+        self.actions["apply_best"].setText("Apply &Best Trial" if chosen.startswith("Apply") else
+                                           f"Apply &Trial {chosen}")
+
+    # ---- progress in the status bar ------------------------------------------------------------
+    def _progress_started(self) -> None:
+        self._counts = {"done": 0, "running": set()}
+        self._show_progress()
+
+    def _progress_trial_started(self, event: dict[str, Any]) -> None:
+        self._counts["running"].add(event.get("number"))
+        self._show_progress()
+
+    def _show_progress(self) -> None:
+        run = self.controller.run
+        if run is None:
+            self.progress.hide()
+            return
+        running = len(self._counts["running"])
+        words = "stopping" if self.controller.state == "stopping" else f"{running} training" if running else "starting"
+        self.progress.setText(f"Sweep: {self._counts['done']} of {run.trials} trials done, {words}")
+        self.progress.show()
 
     # ---- trials become runs -----------------------------------------------------------------------
     def _trial_finished(self, event: dict[str, Any]) -> None:
+        self._counts["done"] += 1
+        self._counts["running"].discard(event.get("number"))
+        self._show_progress()
         run_id = event.get("run_id")
         if run_id:
             self.training.workspace.mark_modified()  # its run and the journal are in the project now

@@ -15,7 +15,8 @@ the panel dirty and it redraws with the other panels, only while it can be seen.
 Running is the `SweepController`'s (`studio.sweep.sweep_controller`): the engine's sweep trains its
 trials in worker processes and is drained on a thread of its own; the controller reports trials, the
 end and errors. Apply best trial turns the best trial's
-parameters into undo commands (`studio.sweep.apply_best`) pushed as one macro: one Ctrl+Z undoes it.
+parameters (or those of the trial clicked in the optimisation history: the button then says which)
+into undo commands (`studio.sweep.apply_best`) pushed as one macro: one Ctrl+Z undoes it.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from studio.sweep.apply_best import ApplyError, commands_for
 from studio.sweep.range_editor import RangeEditor
 from studio.sweep.results_view import ResultsView, summary_text
 from studio.sweep.study_poller import StudyOpener, StudyPoller
-from studio.sweep.study_snapshot import StudySnapshot, describe_value, param_label
+from studio.sweep.study_snapshot import StudySnapshot, TrialPoint, describe_value, param_label
 from studio.sweep.sweep_commands import SetSweepCommand, workers_of
 from studio.sweep.sweep_controller import SweepController
 from studio.theme import Theme
@@ -66,6 +67,8 @@ class SweepPanel(Panel):
         self.config = SweepConfig()
         self.read_error = ""
         self.results = ResultsView(context.theme, with_summary=False)
+        self.chosen: int | None = None  # a trial chosen in the optimisation history (None: the best)
+        self.results.history.trial_clicked = self._trial_chosen
         self.editor = RangeEditor()
         self.editor.config_edited.connect(self._config_edited)
         self.poller = StudyPoller(self)
@@ -82,8 +85,8 @@ class SweepPanel(Panel):
         self.stop_button.clicked.connect(self.sweeps.stop)
         self.apply_button = QPushButton("Apply best trial")
         self.apply_button.setObjectName("sweep_apply_best")
-        self.apply_button.setToolTip("Set the network and training settings to the best trial's values "
-                                     "(one undo step)")
+        self.apply_button.setToolTip("Set the network and training settings to the best trial's values (or "
+                                     "those of the trial clicked in the history), as one undo step")
         self.apply_button.clicked.connect(lambda: self.apply_best())
         self.new_study_button = QPushButton("Start new study…")
         self.new_study_button.setObjectName("sweep_new_study")
@@ -130,6 +133,8 @@ class SweepPanel(Panel):
         self.snapshot = None
         self.read_error = ""
         self.note = ""
+        self.chosen = None
+        self.results.history.chosen = None
         self.results.show_snapshot(None)
         self._show_config()
         self.poller.follow(self.stored_study_opener())
@@ -301,45 +306,62 @@ class SweepPanel(Panel):
     def clear(self) -> None:
         """A training run starting does not end a sweep's results: they stay."""
 
-    # ---- apply best ------------------------------------------------------------------------------
-    def best_params_text(self) -> str:
-        best = self.snapshot.best if self.snapshot is not None else None
-        if best is None:
+    # ---- apply best (or the chosen trial) ---------------------------------------------------------
+    def trial_to_apply(self) -> TrialPoint | None:
+        """The trial chosen in the optimisation history, else the best completed one (None: none yet)."""
+        if self.snapshot is None:
+            return None
+        chosen = next((t for t in self.snapshot.completed if t.number == self.chosen), None)
+        return chosen if chosen is not None else self.snapshot.best
+
+    def params_text(self, trial: TrialPoint | None = None) -> str:
+        trial = trial if trial is not None else self.trial_to_apply()
+        if trial is None:
             return ""
-        return ", ".join(f"{param_label(k)} = {describe_value(v)}" for k, v in sorted(best.params.items()))
+        return ", ".join(f"{param_label(k)} = {describe_value(v)}" for k, v in sorted(trial.params.items()))
+
+    def _trial_chosen(self, number: int | None) -> None:
+        self.chosen = number
+        self._update_buttons()
+        trial = self.trial_to_apply()
+        if number is not None and trial is not None:
+            self.say(f"Trial {number} chosen: {self.params_text(trial)}")
 
     def apply_best(self) -> bool:
-        """Give the open project the best trial's parameters, as one undo step; False when nothing applies."""
+        """Give the open project the parameters of the best trial (or of the trial chosen in the history), as
+        one undo step; False when nothing applies."""
         from engine.sweep.targets import apply_params
 
-        project, snapshot = self.project, self.snapshot
-        best = snapshot.best if snapshot is not None else None
-        if project is None or best is None or not self.context.workspace.editable:
+        project, snapshot, trial = self.project, self.snapshot, self.trial_to_apply()
+        if project is None or snapshot is None or trial is None or not self.context.workspace.editable:
             return False
         try:
-            network, training = apply_params(project.network, project.training, best.params)
+            network, training = apply_params(project.network, project.training, trial.params)
             commands = commands_for(project, network, training)
         except (SweepConfigError, ApplyError) as exc:
-            self.editor.problem.setText(f"Trial {best.number} cannot be applied: {exc}")
-            self.say(f"Trial {best.number} cannot be applied: {exc}")
+            self.editor.problem.setText(f"Trial {trial.number} cannot be applied: {exc}")
+            self.say(f"Trial {trial.number} cannot be applied: {exc}")
             return False
-        text = f"Apply trial {best.number} ({snapshot.metric} {describe_value(best.value)})"
+        text = f"Apply trial {trial.number} ({snapshot.metric} {describe_value(trial.value)})"
         if not commands:
-            self.say(f"The project already has trial {best.number}'s values")
+            self.say(f"The project already has trial {trial.number}'s values")
             return False
         if len(commands) == 1:
             commands[0].setText(text)
         self.context.workspace.push(*commands, text=text)
-        self.say(f"Applied trial {best.number}: {self.best_params_text()}")
+        self.say(f"Applied trial {trial.number}: {self.params_text(trial)}")
         return True
 
     # ---- buttons --------------------------------------------------------------------------------
     def _update_buttons(self) -> None:
         editable = self.context.workspace.editable
         running = self.sweeps.active
+        trial = self.trial_to_apply()
         best = self.snapshot.best if self.snapshot is not None else None
-        self.apply_button.setEnabled(best is not None and editable)
-        self.apply_button.setToolTip(f"Set {self.best_params_text()} (one undo step)" if best is not None
+        chosen = trial is not None and best is not None and trial.number != best.number
+        self.apply_button.setText(f"Apply trial {trial.number}" if chosen else "Apply best trial")
+        self.apply_button.setEnabled(trial is not None and editable)
+        self.apply_button.setToolTip(f"Set {self.params_text(trial)} (one undo step)" if trial is not None
                                      else "No completed trial yet")
         self.editor.setEnabled(editable and not running)  # a running sweep keeps the ranges it started with
         resumes = self.stored_trials() > 0

@@ -12,12 +12,13 @@ another, pruned ones grey with a red cross where they were stopped.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from studio.sweep.study_snapshot import PRUNED, RUNNING, StudySnapshot
+from studio.sweep.study_snapshot import PRUNED, RUNNING, StudySnapshot, describe_value, param_label
 from studio.theme import Theme
 from studio.training.panels.style import new_plot, series_color, style_plot
 
@@ -105,16 +106,30 @@ class SweepPlot:
 
 
 class HistoryPlot(SweepPlot):
-    """Objective per completed trial, the best so far, and pruned trials' last reports."""
+    """Objective per completed trial, the best so far, and pruned trials' last reports.
+
+    Hovering a trial's point shows its values; clicking it chooses that trial (`trial_clicked`, set by
+    the panel, gets its number; clicking it again gets None), and a ring marks the chosen one."""
 
     title = "Optimisation history"
 
     def __init__(self, theme: Theme) -> None:
         super().__init__(theme, "trial", "objective", counts_on_x=True)
-        self.points = self.item.plot(pen=None, symbol="o", symbolSize=7, symbolPen=None)
+        self.snapshot: StudySnapshot | None = None
+        self.chosen: int | None = None
+        self.trial_clicked: Callable[[int | None], None] | None = None
+        self.points = pg.ScatterPlotItem(size=8, pen=None, hoverable=True, tip=self._tip,
+                                         hoverSize=11, hoverPen=pg.mkPen(theme.text))
+        self.points.sigClicked.connect(self._clicked)
+        self.item.addItem(self.points)
         self.best = self.item.plot()
         self.pruned = self.item.plot(pen=None, symbol="x", symbolSize=8, symbolBrush=PRUNED_GREY,
                                      symbolPen=pg.mkPen(PRUNED_GREY))
+        self.ring = pg.ScatterPlotItem(size=15, brush=None)
+        self.ring.setAcceptedMouseButtons(Qt.MouseButton.NoButton)  # a click on the ringed point is the point's
+        self.points.setZValue(10)
+        self.ring.setZValue(9)
+        self.item.addItem(self.ring)
         self.apply_theme(theme)
 
     def key(self) -> list[tuple[str, str, str]]:
@@ -124,19 +139,52 @@ class HistoryPlot(SweepPlot):
     def apply_theme(self, theme: Theme) -> None:
         super().apply_theme(theme)
         if hasattr(self, "points"):
-            self.points.setSymbolBrush(series_color(0, theme))
+            self.points.setBrush(series_color(0, theme))
             self.best.setPen(pg.mkPen(series_color(1, theme), width=2))
+            self.ring.setPen(pg.mkPen(theme.text, width=2))
 
     def show(self, snapshot: StudySnapshot) -> None:
+        self.snapshot = snapshot
         self.item.setLabel("left", snapshot.metric)
         done = snapshot.completed
-        self.points.setData([t.number for t in done], [t.value for t in done])
+        self.points.setData([t.number for t in done], [t.value for t in done], data=[t.number for t in done],
+                            brush=series_color(0, self.theme))
         self.best.setData(*step_line(*snapshot.best_so_far()))
         cut = [t for t in snapshot.in_state(PRUNED) if t.last_intermediate is not None]
         self.pruned.setData([t.number for t in cut], [t.last_intermediate[1] for t in cut])
+        self.choose(self.chosen)
+
+    def choose(self, number: int | None) -> None:
+        """Ring the completed trial `number` (None: none)."""
+        done = {t.number: t for t in self.snapshot.completed} if self.snapshot is not None else {}
+        self.chosen = number if number in done else None
+        trial = done.get(self.chosen)
+        self.ring.setData([] if trial is None else [trial.number], [] if trial is None else [trial.value])
+
+    def _clicked(self, _item: object, points: list, _event: object) -> None:
+        if not len(points):
+            return
+        number = int(points[0].data())
+        self.choose(None if number == self.chosen else number)
+        if self.trial_clicked is not None:
+            self.trial_clicked(self.chosen)
+
+    def _tip(self, x: float, y: float, data: object) -> str:
+        trial = next((t for t in self.snapshot.trials if t.number == data), None) if self.snapshot else None
+        if trial is None:
+            return ""
+        lines = [f"trial {trial.number}: {self.snapshot.metric} {describe_value(trial.value)}"]
+        lines += [f"{param_label(k)} = {describe_value(v)}" for k, v in sorted(trial.params.items())]
+        return "\n".join([*lines, "(click to choose it for Apply)"])
 
     def point_count(self) -> int:
-        return len(self.points.getData()[0] if self.points.getData()[0] is not None else [])
+        return len(self.points.data)
+
+    def point_position(self, number: int) -> QPoint:
+        """Where trial `number`'s point is drawn, in the plot widget's coordinates (tests click there)."""
+        spot = next(p for p in self.points.points() if p.data() == number)
+        scene = self.item.getViewBox().mapViewToScene(spot.pos())
+        return self.plot_widget.mapFromScene(scene)
 
 
 class IntermediatePlot(SweepPlot):

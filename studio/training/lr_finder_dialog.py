@@ -222,5 +222,8 @@ class LRFinderDialog(QDialog):
         return True
 
     def closeEvent(self, event) -> None:
-        self.runs.shutdown()
+        if self.runs.handle is not None:  # a sweep in progress (or its worker still exiting) ends with the window
+            self.runs.shutdown()
+            if self.main_runs.warm_workers and not self.main_runs.active:
+                self.main_runs.prepare_worker()  # replace a borrowed warm worker (not while the studio closes)
         super().closeEvent(event)

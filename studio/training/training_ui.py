@@ -319,6 +319,6 @@ class TrainingUi(QObject):
     def shutdown(self) -> None:
         """Stop any run and end the warm worker (the studio is closing: the window calls this once its close
         is accepted)."""
+        self.runs.shutdown()  # first: no warm worker is prepared for a closing studio
         if self.lr_finder is not None:
             self.lr_finder.close()
-        self.runs.shutdown()

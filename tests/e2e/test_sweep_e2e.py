@@ -29,10 +29,18 @@ def test_start_a_sweep_from_the_studio_watch_it_and_resume_it(window, studio, qt
     sweep.show_panel()
     assert panel.start_button.text() == "Start sweep" and panel.stored_trials() == 0
 
+    progress = []  # the status bar's words after each finished trial
+    sweep.controller.trial_finished.connect(lambda _event: progress.append(sweep.progress.text()))
+
     qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
     assert sweep.active and panel.poller.polling and not panel.editor.isEnabled()
+    assert sweep.progress.isVisible() and sweep.progress.text().startswith("Sweep: 0 of 2 trials done")
+    first_run = sweep.controller.run
     assert panel.stop_button.isEnabled() and not panel.start_button.isEnabled()
     qtbot.waitUntil(lambda: not sweep.active, timeout=240_000)
+    assert progress[0].startswith("Sweep: 1 of 2 trials done") and progress[1].startswith("Sweep: 2 of 2")
+    assert len(first_run.workers) == 1  # the project's stored number of workers (one: the suite stays light)
+    assert not sweep.progress.isVisible()
     qtbot.waitUntil(lambda: panel.snapshot is not None and not panel.dirty
                     and [t.state for t in panel.snapshot.trials] == ["complete", "complete"], timeout=30_000)
 

@@ -242,3 +242,15 @@ def test_the_package_top_loads_no_torch():
     code = "import sys, json; import engine.explain; print(json.dumps('torch' in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) is False
+
+
+def test_pca_probe_keeps_the_classes_where_an_autoencoder_makes_the_input_its_target():
+    from engine.project import load_project
+    from engine.resources import example_path
+
+    job = _job(load_project(example_path("conv_autoencoder")), 1, 300, probes=["enc_conv2"])
+    messages: list[dict[str, Any]] = []
+    assert run_job(job, messages.append).status == "completed"
+    latent = [m for m in messages if m["type"] == "latent_points" and m["node_id"] == "enc_conv2"]
+    assert latent and latent[-1]["method"] == "pca"
+    assert set(np.unique(latent[-1]["labels"]).tolist()) == set(range(6)) and latent[-1]["class_names"] == SHAPES

@@ -176,3 +176,18 @@ def test_the_command_line_prints_the_suggestion_and_applies_it_without_the_overr
     assert saved.dataset["params"]["n_samples"] == 2000 and "cpu_threads" not in saved.training
     assert main(["lr-find", str(path), "--start-lr", "1", "--end-lr", "0.5"]) == 2
     assert "start_lr < end_lr" in capsys.readouterr().err
+
+
+def test_recipes_sweep_their_own_loss_and_a_gan_is_refused_with_a_reason():
+    for name in ("conv_autoencoder", "vae_shapes"):
+        job = example_job(name, 300, 1)
+        job.task = lr_find_task(LRFindConfig(steps=40))
+        found = run_lr_find(job, lambda m: None)
+        assert found is not None and found.suggestion is not None and math.isfinite(found.suggestion), name
+    job = example_job("dcgan_shapes", 300, 1)
+    job.task = lr_find_task(LRFindConfig(steps=40))
+    messages: list[dict[str, Any]] = []
+    assert run_lr_find(job, messages.append) is None
+    assert [m["type"] for m in messages] == ["status", "error", "finished"]
+    messages.pop(0)
+    assert "gan recipe trains with its own step" in messages[0]["message"] and messages[0]["kind"] == "settings"

@@ -248,13 +248,47 @@ def test_gan_run_alternates_two_optimisers_and_reports_both_losses():
     assert result.record.epochs[-1]["best"]  # a GAN keeps its last epoch as its best
 
 
-def test_a_supervised_run_sends_the_probed_nodes_activations_in_2d():
-    _, messages = quick_run(lenet5(), epochs=2)  # the example probes conv1
-    points = of_type(messages, "latent_points")
-    assert len(points) == 2 and points[-1]["node_id"] == "conv1" and points[-1]["method"] == "pca"
-    assert points[-1]["points"].shape == (len(points[-1]["labels"]), 2) and points[-1]["points"].dtype == np.float32
-    assert set(points[-1]["labels"]) <= set(range(6)) and points[-1]["class_names"][0] == "circle"
-    assert of_type(messages, "sample_predictions")  # beside, not instead of, the predictions
+def test_a_live_learning_rate_change_moves_both_gan_networks():
+    from engine.train.setup import build_setup, check_job
+
+    job = TrainingJob.from_project(dcgan_shapes(), "lr")
+    job.dataset = DatasetConfig(job.dataset.kind, {**job.dataset.params, "n_samples": 60}, seed=0)
+    job.settings.recipe.discriminator_lr = 4e-4
+    checked, _ = check_job(job)
+    setup = build_setup(checked, torch.device("cpu"))
+    setup.schedule.set_rate(1e-3, 5)
+    assert setup.schedule.lr == pytest.approx(1e-3)
+    assert setup.recipe.extra["generator_optimizer"].param_groups[0]["lr"] == pytest.approx(1e-3)
+    assert setup.optimizer.param_groups[0]["lr"] == pytest.approx(2e-3)  # the discriminator keeps twice the rate
+
+
+def test_the_learning_rate_finder_sweeps_an_autoencoder_and_refuses_a_gan():
+    from engine.train.lr_find_job import run_lr_find
+
+    for build, works in ((conv_autoencoder, True), (dcgan_shapes, False)):
+        job = TrainingJob.from_project(build(), "find")
+        job.dataset = DatasetConfig(job.dataset.kind, {**job.dataset.params, "n_samples": 200}, seed=0)
+        job.settings.cpu_threads = 1
+        job.task = {"steps": 30}
+        messages: list[dict] = []
+        result = run_lr_find(job, messages.append)
+        assert (result is not None) == works, [m.get("message") for m in of_type(messages, "error")]
+        if not works:
+            assert "a GAN trains two" in of_type(messages, "error")[0]["message"]
+
+
+def test_a_frozen_discriminator_layer_keeps_its_weights_in_a_gan_run():
+    project = dcgan_shapes()
+    project.network.set_frozen("disc_conv1", True)
+    result, _ = quick_run(project, epochs=1)
+    setup = result.trainer.setup
+    frozen = result.trainer.module.disc_conv1.weight
+    assert not frozen.requires_grad
+    assert all(p is not frozen for g in setup.optimizer.param_groups for p in g["params"])
+    torch.manual_seed(result.trainer.settings.seed)  # the run's seed builds the run's starting weights
+    start = build_module(project.network)
+    assert torch.equal(frozen.detach(), start.disc_conv1.weight.detach())
+    assert not torch.equal(result.trainer.module.disc_conv2.weight.detach(), start.disc_conv2.weight.detach())
 
 
 def test_generated_samples_come_from_one_fixed_noise_batch():
@@ -358,22 +392,25 @@ def test_gan_generator_exports_alone_with_its_weights(tmp_path, fmt):
 
 
 def test_vae_encoder_exports_the_latent_mean_and_the_decoder_takes_it(tmp_path):
+    import onnxruntime as ort
+
+    from engine.runs import load_run_weights
+
     project = trained(vae_shapes())
     encoder = export_project(project, "pt2", tmp_path / "enc", part="encoder")
     decoder = export_project(project, "onnx", tmp_path / "dec", part="decoder")
-    from engine.runs import load_run_weights
-
-    weights = load_run_weights(project, "run-1")
+    whole = build_module(project.network)
+    whole.load_state_dict(load_run_weights(project, "run-1"))
+    whole.eval()
+    means: list[torch.Tensor] = []
+    whole.mu.register_forward_hook(lambda module, args, output: means.append(output))
     x = torch.rand(2, 1, 28, 28)
+    with torch.no_grad():
+        expected = whole(x)
     mu = torch.export.load(str(encoder.path)).module()(x)
-    expected_mu = torch.nn.functional.linear(
-        torch.nn.functional.relu(torch.nn.functional.conv2d(
-            torch.nn.functional.relu(torch.nn.functional.conv2d(x, weights["enc_conv1.weight"],
-                                                                weights["enc_conv1.bias"], 2, 1)),
-            weights["enc_conv2.weight"], weights["enc_conv2.bias"], 2, 1)).flatten(1),
-        weights["mu.weight"], weights["mu.bias"])
-    assert torch.allclose(mu, expected_mu, atol=1e-5)
-    assert decoder.max_abs_diff is not None and decoder.path.exists()
+    assert torch.allclose(mu, means[0], atol=1e-5)  # the encoder gives the latent mean
+    out = ort.InferenceSession(str(decoder.path)).run(None, {"latent": mu.detach().numpy()})[0]
+    assert torch.allclose(torch.from_numpy(out), expected, atol=1e-5)  # and the decoder finishes the network
 
 
 def test_cli_exports_a_part(tmp_path):

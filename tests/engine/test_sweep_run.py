@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import optuna
@@ -65,6 +66,7 @@ def test_the_cli_keeps_the_study_in_the_project_and_resumes_it_after_reopening(t
         fc1 = next(n for n in run.network["nodes"] if n["id"] == "fc1")
         assert fc1["params"]["out_features"] == trial.params[UNITS]
         assert run.sweep["params"] == trial.params and run.sweep["value"] == trial.value
+        assert not run.epoch_weights and set(run.weights) == {"best", "last"}  # no per-epoch copies per trial
         assert max(trial.intermediate_values.values()) == trial.value
     summaries = {s.run_id: s for s in list_runs(project)}
     assert summaries["trial-0"].sweep["trial"] == 0 and summaries["trial-1"].sweep["state"] == "complete"
@@ -124,7 +126,8 @@ def test_two_workers_train_trials_in_parallel_and_a_nan_trial_fails_without_endi
 
 def test_sqlite_storage_is_shared_by_two_sweeps_in_two_processes(tmp_path):
     url = f"sqlite:///{tmp_path / 'study.db'}"
-    paths = [sweep_project(tmp_path / name, CONFIG, name="shared") for name in ("a", "b")
+    config = replace(CONFIG, pruner="hyperband")  # and Hyperband prunes over the shared trials
+    paths = [sweep_project(tmp_path / name, config, name="shared") for name in ("a", "b")
              if not (tmp_path / name).mkdir()]  # two copies of the project, as on two machines
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     procs = [subprocess.Popen([sys.executable, "-m", "engine.cli", "sweep", str(p), "--trials", "2", "--storage",
@@ -135,7 +138,8 @@ def test_sqlite_storage_is_shared_by_two_sweeps_in_two_processes(tmp_path):
     study = open_study(url)
     assert study.study_name == "shared" and len(study.trials) == 4
     assert sorted(t.number for t in study.trials) == [0, 1, 2, 3]
-    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+    finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    assert all(t.state in finished for t in study.trials) and study.best_trial.state == finished[0]
     run_ids = [sorted(s.run_id for s in list_runs(load_project(p))) for p in paths]
     assert len(run_ids[0]) == len(run_ids[1]) == 2 and not set(run_ids[0]) & set(run_ids[1])
     assert sorted(run_ids[0] + run_ids[1]) == sorted(t.user_attrs["run_id"] for t in study.trials)
@@ -222,6 +226,10 @@ def test_trials_a_killed_sweep_left_running_are_marked_failed_when_it_resumes(tm
     linear = CONFIG.with_ranges([ParamRange(LR, "float", 1e-3, 0.1, False), CONFIG.ranges[1]])
     with pytest.raises(SweepStudyError, match=r"range of setting:optimizer.lr changed .* on a log scale"):
         SweepRun(project, linear, trials=1)
+    restarted = SweepRun(project, linear, trials=1, restart=True)  # --restart: the study begins anew
+    restarted.stop()
+    restarted.close()
+    assert not any(t.user_attrs.get("error") == "the sweep was interrupted" for t in open_study(project).trials)
 
 
 def test_the_config_chooses_the_sampler_and_the_pruner():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 from sweep_studies import LR, OPTIMIZER, WIDTH, stored_journal
 
 from engine.project import load_project
@@ -310,3 +311,33 @@ def test_a_damaged_stored_config_is_said_and_a_fresh_one_replaces_it(window, qtb
     assert "cannot be read" in panel.editor.problem.text() and panel.editor.table.rowCount() == 0
     assert panel.editor.add_range(LR)
     assert read_config(project).targets == [LR]
+
+
+def test_a_trial_clicked_in_the_history_is_the_one_applied(window, qtbot, screenshots):
+    panel = open_project(window, qtbot, lenet(10))
+    project, stack = window.controller.project, window.controller.undo_stack
+    history = panel.results.history
+    best = panel.snapshot.best
+    other = next(t for t in panel.snapshot.completed if t.number != best.number)
+    assert other.params[WIDTH] != project.network.nodes["fc1"].params["out_features"]
+    qtbot.wait(50)  # laid out, so the point is where it is drawn
+    tip = history._tip(0, 0, other.number)
+    assert tip.startswith(f"trial {other.number}: val_loss ") and f"fc1.out_features = {other.params[WIDTH]}" in tip
+    qtbot.mouseClick(history.plot_widget.viewport(), Qt.MouseButton.LeftButton,
+                     pos=history.point_position(other.number))
+    assert panel.chosen == other.number and history.ring.data["x"].tolist() == [other.number]
+    assert panel.apply_button.text() == f"Apply trial {other.number}"
+    assert window.sweep.actions["apply_best"].text().replace("&", "") == f"Apply Trial {other.number}"
+    qtbot.wait(30)
+    window.sweep.dock.grab().save(str(screenshots / "sweep_panel_chosen_trial.png"))
+    qtbot.mouseClick(panel.apply_button, Qt.MouseButton.LeftButton)
+    assert project.network.nodes["fc1"].params["out_features"] == other.params[WIDTH]
+    assert project.training["optimizer"]["lr"] == other.params[LR]
+    assert stack.count() == 1 and stack.undoText().startswith(f"Apply trial {other.number} ")
+    stack.undo()
+    # clicking it again (later: not a double-click) goes back to the best
+    qtbot.wait(QApplication.doubleClickInterval() + 50)
+    qtbot.mouseClick(history.plot_widget.viewport(), Qt.MouseButton.LeftButton,
+                     pos=history.point_position(other.number))
+    assert panel.chosen is None and panel.apply_button.text() == "Apply best trial"
+    assert len(history.ring.data) == 0

@@ -61,6 +61,14 @@ def _optimizer(params: list[nn.Parameter], kind: str, lr: float, settings: Train
     return opt
 
 
+def _trainable(network: nn.Module, role: str) -> list[nn.Parameter]:
+    """The network's parameters that training updates (frozen nodes keep theirs); refuses none at all."""
+    params = [p for p in network.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError(f"every weight of the {role} is frozen: unfreeze a node of it to train the GAN")
+    return params
+
+
 class PairSchedule:
     """The learning-rate schedule of both GAN optimisers; reports the generator's rate."""
 
@@ -79,6 +87,13 @@ class PairSchedule:
     def after_epoch(self, val_loss: float | None, next_step: int) -> None:
         for schedule in self.schedules:
             schedule.after_epoch(val_loss, next_step)
+
+    def set_rate(self, lr: float, step: int) -> None:
+        """A rate set by hand (Training panel, live): the generator's; the discriminator's keeps its ratio."""
+        generator, discriminator = self.schedules
+        ratio = discriminator.lr / generator.lr if generator.lr > 0 else 1.0
+        generator.set_rate(lr, step)
+        discriminator.set_rate(lr * ratio, step)
 
 
 def _noise_drawer(doc: GraphDocument, roles: GanRoles,
@@ -107,9 +122,9 @@ def gan_recipe(doc: GraphDocument, analysis: Analysis, module: fx.GraphModule, s
         raise ValueError(problems[0][0])
     generator = part_module(doc, analysis, GAN, "generator", module)
     discriminator = part_module(doc, analysis, GAN, "discriminator", module)
-    opt_g = _optimizer(list(generator.parameters()), r.generator_optimizer, r.generator_lr, settings, device)
-    opt_d = _optimizer(list(discriminator.parameters()), r.discriminator_optimizer, r.discriminator_lr, settings,
-                       device)
+    opt_g = _optimizer(_trainable(generator, "generator"), r.generator_optimizer, r.generator_lr, settings, device)
+    opt_d = _optimizer(_trainable(discriminator, "discriminator"), r.discriminator_optimizer, r.discriminator_lr,
+                       settings, device)
     sched = settings.schedule
     schedule = PairSchedule(LRSchedule(opt_g, r.generator_lr, sched, settings.epochs, steps_per_epoch),
                             LRSchedule(opt_d, r.discriminator_lr, sched, settings.epochs, steps_per_epoch))
@@ -157,7 +172,7 @@ def gan_recipe(doc: GraphDocument, analysis: Analysis, module: fx.GraphModule, s
                     fake = generator(draw(real.shape[0], fixed))
                     fake_logits = discriminator(fake).float()
                     d_loss = d_loss_of(discriminator(real).float(), fake_logits)
-                    parts.add([g_loss_of(fake_logits), d_loss], False)
+                    parts.add([g_loss_of(fake_logits), d_loss], False, real.shape[0])
         finally:
             module.train(was_training)
         out = parts.take("eval")

@@ -12,9 +12,8 @@ second and always for the last epoch):
 - vae and gan: `GeneratedSamples` decoded from one fixed noise batch (the same every epoch, so
   epochs compare).
 
-`node_points` gives any node's activations for the same validation samples as `LatentPoints`
-(through PCA when they have more than two values): the reporter sends it for the probed node of a
-supervised run.
+(Any probed node's activations in 2-D, for every recipe whose network reads the dataset, are
+`engine.explain.latent`'s.)
 
 Every forward runs in eval mode without gradients, on batches kept from the first call; the
 network is put back in training mode after. Inputs that are not images make no image messages.
@@ -113,23 +112,6 @@ def _latent(trainer: Trainer, run_id: str, epoch: int, class_names: list[str]) -
     message = _points(trainer, run_id, epoch, recipe.latent, class_names, recipe.labels)
     if message is not None and recipe.kind == VAE:
         message.node_id = None  # the VAE's latent mean (the Sampling layer gives it when evaluating)
-    return [message] if message is not None else []
-
-
-def node_points(trainer: Trainer, run_id: str, epoch: int, node_id: str,
-                class_names: list[str]) -> list[t.Message]:
-    """A node's activations for the first validation samples in 2-D, coloured by class (supervised runs)."""
-    if node_id not in trainer.module._modules:
-        return []  # an Input, an Output, or a node that is gone
-    labels = trainer.setup.val[1] if trainer.setup.task == "classification" else None
-    module = trainer.module
-    was_training = module.training
-    module.eval()
-    try:
-        with torch.no_grad(), trainer.setup.precision.autocast():
-            message = _points(trainer, run_id, epoch, node_id, class_names, labels)
-    finally:
-        module.train(was_training)
     return [message] if message is not None else []
 
 

@@ -45,7 +45,10 @@ Augment = Callable[[torch.Tensor], torch.Tensor]
 
 class PartSums:
     """Running sums of named loss terms on the device: the training window (since the last report), the
-    training epoch, and the evaluation in progress. Adding a step's terms is one stack and one add."""
+    training epoch, and the evaluation in progress. Adding a step's terms is one stack and one add.
+
+    Training terms are batch means averaged over the batches (as the training loss is); evaluation
+    terms are weighted by each batch's samples (as the evaluation loss is: a mean over samples)."""
 
     def __init__(self, names: tuple[str, ...], device: torch.device) -> None:
         self.names = names
@@ -53,15 +56,17 @@ class PartSums:
         self._eval = torch.zeros(len(names), device=device)
         self._counts = {"window": 0, "train": 0, "eval": 0}
 
-    def add(self, values: list[torch.Tensor], training: bool) -> None:
+    def add(self, values: list[torch.Tensor], training: bool, samples: int = 1) -> None:
+        """A step's terms (batch means). Evaluation weighs each batch by its `samples`, as the evaluation loss
+        does, so a short last batch counts for what it holds and the terms add up to the loss."""
         stacked = torch.stack([v.detach().float() for v in values])
         if training:
             self._train += stacked  # both rows at once
             self._counts["window"] += 1
             self._counts["train"] += 1
         else:
-            self._eval += stacked
-            self._counts["eval"] += 1
+            self._eval += stacked * samples
+            self._counts["eval"] += samples
 
     def take(self, phase: str) -> dict[str, float]:
         """Mean of each term since the phase's last take (one sync), then start again."""
@@ -161,11 +166,11 @@ def _autoencoder(doc: GraphDocument, analysis: Analysis, module: fx.GraphModule,
             target = clean[0]
         recon = reconstruct(out, target)
         if not vae:
-            parts.add([recon], module.training)
+            parts.add([recon], module.training, target.shape[0])
             return recon
         kl = samplers[0].kl
         assert kl is not None, "the Sampling layer ran in this forward"
-        parts.add([recon, kl], module.training)
+        parts.add([recon, kl], module.training, target.shape[0])
         return recon + weight * kl
 
     std = r.input_noise
