@@ -122,6 +122,11 @@ def _end_workers() -> None:
             process.join(2.0)
 
 
+def end_with_this_process(process: mp.process.BaseProcess) -> None:
+    """Terminate `process` when this process exits, if it is still alive then (workers, sweep trials)."""
+    _LIVE.add(process)
+
+
 def default_run_id() -> str:
     return time.strftime("run-%Y%m%d-%H%M%S")
 

@@ -20,14 +20,12 @@ waits, and frees the processes and temporary files. `run_sweep` is the blocking 
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import json
 import multiprocessing as mp
 import shutil
 import tempfile
 import time
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -38,6 +36,7 @@ import optuna
 from optuna.trial import TrialState
 
 from engine.project import Project
+from engine.runner import end_with_this_process
 from engine.runs import RunError, attach_run_files, read_run_files, run_ids
 from engine.sweep.space import JOURNAL_MEMBER, SweepConfig, SweepConfigError, read_config
 from engine.sweep.study import (
@@ -56,16 +55,6 @@ from engine.sweep.trial import default_cpu_threads, worker_main
 from engine.train.job import TrainingJob
 
 Event = dict[str, Any]
-_LIVE: weakref.WeakSet[mp.process.BaseProcess] = weakref.WeakSet()
-
-
-@atexit.register
-def _end_workers() -> None:
-    """Sweep workers do not outlive the process that started them."""
-    for process in list(_LIVE):
-        if process.is_alive():
-            process.terminate()
-            process.join(2.0)
 
 
 @dataclass
@@ -154,7 +143,7 @@ class SweepRun:
             process = ctx.Process(target=worker_main, args=(send, json.dumps(spec), self._remaining, self._stopping),
                                   name=f"layerloom-sweep-{index}", daemon=False)  # a daemon may not start loaders
             process.start()
-            _LIVE.add(process)
+            end_with_this_process(process)
             send.close()  # the worker holds the only writing end: its death reads as EOF here
             self.workers.append(_Worker(index, process, receive))
 
