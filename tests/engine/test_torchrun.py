@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -40,9 +41,12 @@ def torchrun_node(path: Path, node_rank: int, port: int) -> subprocess.Popen[str
                "--nproc-per-node", str(PER_NODE), "--node-rank", str(node_rank), "--master-addr", "127.0.0.1",
                "--master-port", str(port), "-m", "engine.cli", "train", str(path),
                "--batch-size", str(PER_PROCESS_BATCH), "--run-id", "multi-node"]
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    # a session of its own, so a node that hangs is ended with every worker it started
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
 
 
+@pytest.mark.multinode
 def test_two_torchrun_nodes_of_two_processes_match_one_process_at_the_same_global_batch(tmp_path):
     multi = spirals_project(tmp_path, PER_PROCESS_BATCH)
     port = free_port()
@@ -52,8 +56,8 @@ def test_two_torchrun_nodes_of_two_processes_match_one_process_at_the_same_globa
     finally:
         for node in nodes:
             if node.poll() is None:
-                node.kill()
-                node.communicate()
+                os.killpg(node.pid, signal.SIGKILL)
+            node.communicate()  # reaps it and closes its pipe
     assert [node.returncode for node in nodes] == [0, 0], "\n\n".join(logs)
     # every rank ran 320 / (4 * 8) = 10 steps an epoch: the four processes formed one world
     assert "10 steps (batch size 8)" in logs[0] and "saved run multi-node" in logs[0]
