@@ -24,21 +24,23 @@ def _training(epochs: int, lr: float, **extra: Any) -> dict[str, Any]:
 
 
 def image_classifier() -> Project:
+    """Convolutions all the way to a global average pool, then one Linear layer: the head keeps where things
+    are until the last moment, so Grad-CAM at relu4 (a 14×14 map) shows which pixels a class came from; a
+    Flatten-and-dense head mixes every position into every unit and smears the maps (measured on shapes:
+    in-shape Grad-CAM mass median 0.35 with LeNet's head, 0.53-0.63 with this one)."""
     net = Network("Image classifier")
     x = net.input((1, 28, 28), name="image")
     x = net.add("Conv2d", x, out_channels=16, kernel_size=3, padding="same", name="conv1")
     x = net.add("ReLU", x, name="relu1")
     x = net.add("MaxPool2d", x, kernel_size=2, name="pool1")
-    x = net.add("Conv2d", x, out_channels=32, kernel_size=3, padding="same", name="conv2")
-    x = net.add("ReLU", x, name="relu2")
-    x = net.add("MaxPool2d", x, kernel_size=2, name="pool2")
-    x = net.add("Flatten", x, name="flatten")
-    x = net.add("Linear", x, out_features=64, name="fc1")
-    x = net.add("ReLU", x, name="relu3")
+    for i in (2, 3, 4):
+        x = net.add("Conv2d", x, out_channels=32, kernel_size=3, padding="same", name=f"conv{i}")
+        x = net.add("ReLU", x, name=f"relu{i}")
+    x = net.add("GlobalAvgPool", x, name="gap")
     x = net.add("Linear", x, out_features=6, name="classifier")
     net.output(x, name="output")
-    return Project(net.doc, net.name, dataset_settings("shapes", n_samples=2000, image_size=28, noise=0.1),
-                   _training(8, 0.003, probes=["conv1"]))
+    return Project(net.doc, net.name, dataset_settings("shapes", n_samples=3000, image_size=28, noise=0.1),
+                   _training(12, 0.003, probes=["conv1"], schedule={"kind": "cosine"}))
 
 
 def point_classifier() -> Project:
@@ -94,8 +96,9 @@ class Template:
 
 TEMPLATES: tuple[Template, ...] = (
     Template("image_classifier", "Image classifier",
-             "Two convolution blocks and a small dense head for 28×28 grey images, on generated shapes "
-             "(six classes). Change the Input shape and the last Linear for your own images.",
+             "Four convolutions and a global average pool for 28×28 grey images, on generated shapes "
+             "(six classes); its Grad-CAM maps are sharp. Change the Input shape and the last Linear for "
+             "your own images.",
              image_classifier),
     Template("point_classifier", "Point classifier (MLP)",
              "A two-layer perceptron for tabular data or 2-D points, on the two-moons dataset. Set the Input "

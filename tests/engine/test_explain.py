@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
 from engine.data.shapes import SHAPES, draw_shapes_with_masks
 from engine.examples import lenet5, mlp_spirals
@@ -38,11 +37,11 @@ def _job(project: Project, epochs: int, samples: int, probes: list[str] | None =
 
 @pytest.fixture(scope="module")
 def trained() -> tuple[Project, Any]:
-    """The Image classifier template (a small CNN with padded convolutions) trained on shapes for a few seconds."""
+    """The Image classifier template (convolutions to a global average pool) trained on shapes as it ships."""
     project = image_classifier()
-    result = run_job(_job(project, 8, 3000), lambda m: None)
+    result = run_job(_job(project, 12, 3000), lambda m: None)
     assert result.status == "completed"
-    assert result.record.epochs[-1]["val"]["accuracy"] > 0.85
+    assert result.record.epochs[-1]["val"]["accuracy"] > 0.75
     add_run(project, result.record)
     return project, result.trainer.module
 
@@ -56,11 +55,6 @@ def _fresh_shapes(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return images, labels, masks
 
 
-def _widened(mask: np.ndarray, pixels: int) -> np.ndarray:
-    t = torch.from_numpy(mask[None, None].astype(np.float32))
-    return (F.max_pool2d(t, 2 * pixels + 1, 1, pixels)[0, 0] > 0).numpy()
-
-
 def test_the_last_spatial_node_is_chosen_from_the_inferred_shapes():
     doc = lenet5().network
     analysis = analyze(doc)
@@ -70,37 +64,30 @@ def test_the_last_spatial_node_is_chosen_from_the_inferred_shapes():
 
 
 def test_grad_cam_mass_falls_on_the_drawn_shape(trained):
-    """The issue's contract, measured on correctly classified fresh samples at the default (last spatial) node.
-
-    Grad-CAM cannot place mass more finely than one cell of its node's grid (pool2 is 7×7: a cell is 4
-    pixels of the 28×28 input), and a ring or a line is thinner than that; so the mass is counted inside the
-    drawn shape widened by half a cell (2 pixels), and compared with that region's share of the image (what a
-    map that ignored the shape would get). The strict in-shape figure is printed for the report.
-    """
+    """The issue's contract, measured on correctly classified fresh samples at the default (last spatial) node:
+    the share of the Grad-CAM mass on the pixels the shape covers (no margin), against that share for a map
+    that ignored the shape (the shape's area over the image's)."""
     project, module = trained
     analysis = analyze(project.network)
     node = default_node(project.network, analysis)
-    assert node == "pool2"
-    half_cell = round(28 / analysis.output_of(node).shape[-1] / 2)
-    assert half_cell == 2
+    assert node == "relu4"
     images, labels, masks = _fresh_shapes(60, seed=123)
-    near, strict, chance = [], [], []
+    inside, chance, per_class = [], [], {name: [] for name in SHAPES}
     for image, label, mask in zip(images, labels, masks):
         result = grad_cam_once(module, torch.from_numpy(image[None, None]), node)
         if result.target != label:
             continue
         heat = result.heatmap.astype(np.float64)
-        region = _widened(mask, half_cell)
-        near.append(heat[region].sum() / heat.sum())
-        strict.append(heat[mask].sum() / heat.sum())
-        chance.append(region.mean())
-    near_a, strict_a = np.array(near), np.array(strict)
-    print(f"\ncorrect {len(near)}/60; Grad-CAM mass within {half_cell} px of the shape: median {np.median(near_a):.2f} "
-          f"(region's share of the image {np.mean(chance):.2f}), over half for {np.mean(near_a > 0.5):.0%}; "
-          f"strictly inside: median {np.median(strict_a):.2f}, over half for {np.mean(strict_a > 0.5):.0%}")
-    assert len(near) >= 45
-    assert np.mean(near_a > 0.5) >= 0.6, near  # most correctly classified samples
-    assert np.median(near_a) > np.mean(chance) + 0.25  # far from a map that ignores the shape
+        inside.append(heat[mask].sum() / heat.sum())
+        chance.append(mask.mean())
+        per_class[SHAPES[label]].append(inside[-1])
+    share = np.array(inside)
+    print(f"\ncorrect {len(share)}/60; Grad-CAM mass inside the drawn shape: median {np.median(share):.2f} "
+          f"(the shape's share of the image {np.mean(chance):.2f}), over half for {np.mean(share > 0.5):.0%}; "
+          "per class " + ", ".join(f"{k} {np.median(v):.2f}" for k, v in per_class.items() if v))
+    assert len(share) >= 40
+    assert np.mean(share > 0.5) > 0.5, share  # mostly inside, for most correctly classified samples
+    assert np.median(share) > np.mean(chance) + 0.3  # far from a map that ignores the shape
 
 
 def test_every_method_gives_a_normalised_map_of_the_input(trained):
@@ -108,7 +95,7 @@ def test_every_method_gives_a_normalised_map_of_the_input(trained):
     images, _labels, masks = _fresh_shapes(6, seed=7)
     x = torch.from_numpy(images[:1, None])
     for method in METHODS:
-        result = attribute(module, x, method, "pool2" if method == GRAD_CAM else None)
+        result = attribute(module, x, method, "relu4" if method == GRAD_CAM else None)
         heat = result.heatmap
         assert heat.shape == (28, 28) and heat.dtype == np.float32
         assert heat.min() >= 0.0 and heat.max() == pytest.approx(1.0)
@@ -123,22 +110,29 @@ def test_explaining_leaves_the_training_state_alone(trained):
     module.train()
     for p in module.parameters():
         p.grad = torch.zeros_like(p)
-    grad_cam_once(module, torch.rand(1, 1, 28, 28), "pool2")
+    grad_cam_once(module, torch.rand(1, 1, 28, 28), "relu4")
     attribute(module, torch.rand(1, 1, 28, 28), "saliency")
     assert module.training
     assert all(float(p.grad.abs().sum()) == 0.0 for p in module.parameters())
 
 
 class PassCounter(Callback):
-    """Counts forwards through, and backwards into, the network's last layer (every pass crosses it)."""
+    """Counts one-sample forwards through, and all backwards into, the network's last layer (every pass
+    crosses it). Training, validation and the pictures use batches of many samples; how many pictures a run
+    sends depends on how long its epochs take (at most two a second), so only one-sample forwards are counted:
+    an explanation, or anything else done for the one explained sample."""
 
     def __init__(self, layer: str) -> None:
         self.layer, self.forwards, self.backwards = layer, 0, 0
 
     def on_run_start(self, trainer: Trainer) -> None:
         module = trainer.module.get_submodule(self.layer)
-        module.register_forward_hook(lambda *_: setattr(self, "forwards", self.forwards + 1))
+        module.register_forward_hook(self._forward)
         module.register_full_backward_hook(lambda *_: setattr(self, "backwards", self.backwards + 1))
+
+    def _forward(self, _module: torch.nn.Module, inputs: tuple[torch.Tensor, ...], _output: torch.Tensor) -> None:
+        if len(inputs[0]) == 1:
+            self.forwards += 1
 
 
 def _counted_run(explain: bool) -> tuple[PassCounter, list[dict[str, Any]]]:
@@ -165,7 +159,7 @@ def test_live_grad_cam_costs_one_forward_and_one_backward_per_refresh():
           f"({(extra_forwards + extra_backwards) / 2 / refreshes:.2f} forward-backward passes each)")
     assert extra_forwards == refreshes and extra_backwards == refreshes
     first = explanations[-1]
-    assert first["method"] == "grad_cam" and first["node_id"] == "pool2" and first["split"] == "val"
+    assert first["method"] == "grad_cam" and first["node_id"] == "relu4" and first["split"] == "val"
     assert first["sample_index"] == 2 and first["input"].shape == (28, 28, 1) and first["true"] in range(6)
     assert first["heatmap"].shape == (28, 28) and 0.99 <= float(first["heatmap"].max()) <= 1.0
 
@@ -216,10 +210,10 @@ def test_a_finished_run_is_explained_from_its_record(trained):
     result = explain_run(project, run_id, SampleRef("val", 0))
     assert result.image.shape == (28, 28, 1) and result.image.dtype == np.uint8
     assert [a.method for a in result.attributions] == list(METHODS)
-    assert result.node_id == "pool2" and result.true in range(6) and result.predicted in range(6)
+    assert result.node_id == "relu4" and result.true in range(6) and result.predicted in range(6)
     assert all(a.heatmap.shape == (28, 28) for a in result.attributions)
     with pytest.raises(ExplainError, match="spatial output"):
-        explain_run(project, run_id, SampleRef("val", 0), node_id="fc1")
+        explain_run(project, run_id, SampleRef("val", 0), node_id="gap")
     with pytest.raises(ExplainError, match="no sample 100001"):
         explain_run(project, run_id, SampleRef("val", 100_000))
     with pytest.raises(ExplainError, match="no run"):
