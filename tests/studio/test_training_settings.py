@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from test_training_support import open_small, training_fixture  # noqa: F401
+from test_training_support import ScriptedRun, epoch, finished, open_small, started, training_fixture  # noqa: F401
 
 from studio.training.settings_schema import covered_paths, training_fields
 
@@ -100,3 +100,23 @@ def test_a_split_the_engine_refuses_is_explained_and_not_stored(window, training
     panel.editors["test_fraction"].field.setValue(0.6)
     assert project.dataset["test_fraction"] == 0.15
     assert "val_fraction + test_fraction must be below 1" in panel.error.text()
+
+
+def test_the_panel_says_a_run_is_training_not_ready_until_it_ends(window, training, qtbot, screenshots):
+    """While a run trains, "Ready to train" would be stale: the line names the run and says edits apply to the
+    next one; when the run ends it says ready again."""
+    open_small(window, qtbot, training)
+    panel = training.panels["training"]
+    assert "Ready to train" in panel.problems_label.text()
+    training.runs.attach(ScriptedRun([[started()], [epoch(0)]] + [[]] * 200 + [[finished(epochs=1)]]), "scripted")
+    qtbot.waitUntil(lambda: training.runs.state == "running", timeout=10_000)
+    text = panel.problems_label.text()
+    assert "Training scripted" in text and "apply to the next run" in text and "Ready to train" not in text
+    dock = training.docks["training"]
+    dock.setFloating(True)
+    dock.show()
+    dock.resize(420, 520)
+    panel.grab().save(str(screenshots / "training_panel_while_training.png"))
+    qtbot.waitUntil(lambda: training.runs.handle is None, timeout=30_000)
+    assert not training.runs.active
+    assert "Ready to train" in panel.problems_label.text()

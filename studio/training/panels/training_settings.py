@@ -79,6 +79,9 @@ def readiness_problems(controller: DocumentController | None, project: Project, 
     return problems
 
 
+RUN_STATE_TEXT = {"starting": "Starting", "running": "Training", "paused": "Paused", "stopping": "Stopping"}
+
+
 class TrainingSettingsPanel(Panel):
     """All training settings of the project, with the engine's checks."""
 
@@ -200,9 +203,24 @@ class TrainingSettingsPanel(Panel):
                                         f"<ul style='margin:0'>{items}</ul></span>")
         else:
             checked = "the dataset and the network's output" if summary is not None else "the settings alone"
-            self.problems_label.setText(f"<span style='color:{t.canvas.valid}'>✓ Ready to train</span> "
+            self.problems_label.setText(f"{self._readiness(t)} "
                                         f"<span style='color:{t.muted}'>(checked against {checked})</span>")
         return self.problems
+
+    def _readiness(self, t: Theme) -> str:
+        """"Ready to train" only when nothing trains: while a run is under way the line says what it does (the
+        settings shown apply to the next run, not the one training)."""
+        runs = self.context.runs
+        if not runs.active:
+            return f"<span style='color:{t.canvas.valid}'>✓ Ready to train</span>"
+        doing = RUN_STATE_TEXT.get(runs.state, "Training")
+        name = f" {runs.run_id}" if runs.run_id else ""
+        return (f"<span style='color:{t.highlight}'><b>{doing}{name}</b></span> <span style='color:{t.muted}'>"
+                "— changes here apply to the next run</span>")
+
+    def _state_changed(self, state: str) -> None:
+        super()._state_changed(state)
+        self.check()
 
     def _edited(self, field: SettingField, value: Any, session: int | None) -> None:
         project = self.context.workspace.project
