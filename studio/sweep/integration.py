@@ -59,6 +59,9 @@ class SweepUi(QObject):
         self.controller.state_changed.connect(lambda _state: self._show_progress())
         self.panel.buttons_changed.connect(self._update_actions)
         self.training.workspace.project_opened.connect(self._project_opened)
+        # its trials train in worker processes and add runs to the project: no run of its own beside them
+        self.training.busy_checks.append(
+            lambda: "A sweep is running: stop it first (Run ▸ Stop Sweep)." if self.controller.active else "")
         self._update_actions()
 
     # ---- construction ----------------------------------------------------------------------

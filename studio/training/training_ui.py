@@ -105,6 +105,8 @@ class TrainingUi(QObject):
         self.run_menu.addAction(self.exporter.part_action)
         self.forks = ForkAction(self)
         self.lr_finder: LRFinderDialog | None = None
+        # what else holds the machine and the project (a sweep): each says why a run cannot start now, or ""
+        self.busy_checks: list[Callable[[], str]] = []
         self._connect()
         if not restore_state(window):
             QTimer.singleShot(0, self, lambda: default_sizes(window, self.docks))
@@ -150,6 +152,10 @@ class TrainingUi(QObject):
     def ready_to_start(self) -> bool:
         """Whether the open project can train (network, dataset, settings); when not, the reason is shown."""
         if self.workspace.project is None:
+            return False
+        busy = next((reason for reason in (check() for check in self.busy_checks) if reason), "")
+        if busy:
+            self.show_error("Cannot train now", busy)
             return False
         self.preview.want()
         controller, project = self.workspace.controller, self.workspace.project

@@ -37,6 +37,12 @@ def test_start_a_sweep_from_the_studio_watch_it_and_resume_it(window, studio, qt
     assert sweep.progress.isVisible() and sweep.progress.text().startswith("Sweep: 0 of 2 trials done")
     first_run = sweep.controller.run
     assert panel.stop_button.isEnabled() and not panel.start_button.isEnabled()
+    # F5 (Train) while the trials train: refused with the reason, no run of its own beside them
+    qtbot.keyClick(window.view, Qt.Key.Key_F5)
+    assert not studio.runs.active
+    assert studio.error_banner.isVisible() and "Cannot train now" in studio.error_banner.title.text()
+    assert "A sweep is running" in studio.error_banner.message.text()
+    assert studio.find_learning_rate() is None and not studio.runs.active
     qtbot.waitUntil(lambda: not sweep.active, timeout=240_000)
     assert progress[0].startswith("Sweep: 1 of 2 trials done") and progress[1].startswith("Sweep: 2 of 2")
     assert len(first_run.workers) == 1  # the project's stored number of workers (one: the suite stays light)
