@@ -188,7 +188,7 @@ class SweepPanel(Panel):
         project = self.project
         if project is None:
             return "No project is open"
-        problems = config_problems(self.config, project.network, project.training)
+        problems = config_problems(self.config, project.network, project.training, project.dataset)
         return "; ".join(problems)
 
     def _check_ranges(self, config: SweepConfig) -> None:

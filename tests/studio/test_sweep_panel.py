@@ -10,7 +10,7 @@ from sweep_studies import LR, OPTIMIZER, WIDTH, stored_journal
 
 from engine.project import load_project
 from engine.resources import example_path
-from engine.sweep.space import CONFIG_MEMBER, JOURNAL_MEMBER, ParamRange, SweepConfig, read_config
+from engine.sweep.space import CONFIG_MEMBER, JOURNAL_MEMBER, ParamRange, SweepConfig, read_config, write_config
 from studio.sweep.study_snapshot import PRUNED
 
 
@@ -341,3 +341,14 @@ def test_a_trial_clicked_in_the_history_is_the_one_applied(window, qtbot, screen
                      pos=history.point_position(other.number))
     assert panel.chosen is None and panel.apply_button.text() == "Apply best trial"
     assert len(history.ring.data) == 0
+
+
+def test_a_dataset_that_holds_no_validation_out_is_a_problem_shown_before_start(window, qtbot):
+    """The sweep optimises a validation metric: the panel says at once when the dataset keeps none aside (the
+    same check the engine makes), rather than only once Start is pressed."""
+    project = lenet()
+    write_config(project, SweepConfig(ranges=(ParamRange(LR, "float", 1e-4, 1e-1, True),), trials=2))
+    project.dataset["val_fraction"] = 0.0
+    panel = open_project(window, qtbot, project)
+    assert "holds none out (dataset.val_fraction is 0)" in panel.editor.problem.text()
+    assert panel.start_sweep() is False and not window.sweep.active
