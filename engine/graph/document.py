@@ -32,6 +32,7 @@ from typing import Any
 from engine.graph.blocks import BLOCK_INPUT, PORT_SPECS, BlockDefinition, BlockLibrary
 from engine.graph.errors import DocumentError, DuplicateNodeError, UnknownNodeError, WireError
 from engine.graph.events import Event
+from engine.graph.reserved_names import is_reserved, reserved_reason
 from engine.layers.params import coerce_param, coerce_params
 from engine.layers.registry import LayerRegistry, default_registry
 from engine.layers.spec import LayerSpec
@@ -176,7 +177,7 @@ class GraphDocument:
         if base[0].isdigit():
             base = f"n_{base}"
         candidate, i = base, 2
-        while candidate in self.nodes or not candidate.isidentifier() or _is_keyword(candidate):
+        while candidate in self.nodes or not candidate.isidentifier() or is_reserved(candidate):
             candidate = f"{base}_{i}"
             i += 1
         return candidate
@@ -246,8 +247,10 @@ class GraphDocument:
             name = self.unique_name(spec.name_prefix or type_id.lower())
         name = self._check_name(name)
         if node_id is None:
-            node_id = name if name.isidentifier() and name not in self.nodes and not _is_keyword(name) \
+            node_id = name if name.isidentifier() and name not in self.nodes and not is_reserved(name) \
                 else self.id_for_name(name)
+        if isinstance(node_id, str) and is_reserved(node_id):
+            raise DocumentError(f"node id {reserved_reason(node_id)}: give the node another id")
         if not self._valid_id(node_id, type_id):
             raise DocumentError(f"node id {node_id!r} must be a valid Python identifier"
                                 + (" or a number" if self.is_body else ""))
@@ -413,7 +416,7 @@ class GraphDocument:
     def _valid_id(self, node_id: str, type_id: str) -> bool:
         if not isinstance(node_id, str):
             return False
-        if node_id.isidentifier() and not _is_keyword(node_id):
+        if node_id.isidentifier() and not is_reserved(node_id):
             return True
         # Inside a block a layer may be named as PyTorch names a child module: numbered, like a child of
         # nn.Sequential ("downsample.0.weight"), or with dashes, like RegNet's stages ("block1-0").
@@ -471,8 +474,3 @@ def _lenient(spec: LayerSpec, key: str, raw: Any) -> Any:
     except (KeyError, ValueError):
         return raw
 
-
-def _is_keyword(name: str) -> bool:
-    import keyword
-
-    return keyword.iskeyword(name)

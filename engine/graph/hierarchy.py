@@ -51,7 +51,6 @@ identity. A failing operation leaves the network as it was and raises
 
 from __future__ import annotations
 
-import keyword
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -59,6 +58,7 @@ from typing import Any, TypeVar
 from engine.graph.blocks import BLOCK_INPUT, BLOCK_OUTPUT, PORT_SPECS, REPEAT, BlockDefinition, BlockParam
 from engine.graph.document import Edge, GraphDocument, Node
 from engine.graph.errors import DocumentError
+from engine.graph.reserved_names import is_reserved
 from engine.graph.restore import apply_data
 from engine.graph.serialize import block_params_from_data, document_to_data, fill_body
 from engine.layers.params import coerce_param
@@ -252,7 +252,7 @@ def _ungroup(doc: GraphDocument, node: Node, definition: BlockDefinition) -> lis
         bound = definition.bindings(node.params, copy)
         for n in inner:
             stem = n.id if repeat == 1 else f"{node.id}_{copy}_{n.id}"
-            usable = stem.isidentifier() and not keyword.iskeyword(stem) and stem not in taken
+            usable = stem.isidentifier() and not is_reserved(stem) and stem not in taken
             new_id = stem if usable else _free(f"{node.id}_{stem}", taken)
             taken.add(new_id)
             name = n.name if repeat == 1 else f"{node.name}.{copy}.{n.name}"
