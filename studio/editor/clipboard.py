@@ -21,6 +21,7 @@ from typing import Any
 from PySide6.QtCore import QMimeData
 
 from engine.graph.document import Edge, GraphDocument
+from engine.graph.reserved_names import is_reserved
 from engine.layers.params import to_json
 
 MIME_TYPE = "application/x-layerloom-nodes"
@@ -37,6 +38,7 @@ class PastedNode:
     name: str
     params: dict[str, Any]
     position: tuple[float, float]
+    frozen: bool = False  # a frozen layer stays frozen in its copy (its weights are meant to be kept)
 
 
 def copy_data(doc: GraphDocument, node_ids: Iterable[str]) -> dict[str, Any]:
@@ -47,7 +49,7 @@ def copy_data(doc: GraphDocument, node_ids: Iterable[str]) -> dict[str, Any]:
         "nodes": [
             {"id": n.id, "type": n.type_id, "name": n.name,
              "params": {k: to_json(v) for k, v in n.params.items()},
-             "position": [n.position[0], n.position[1]]}
+             "position": [n.position[0], n.position[1]], **({"frozen": True} if n.frozen else {})}
             for n in nodes
         ],
         "edges": [
@@ -127,7 +129,7 @@ def plan_paste(doc: GraphDocument, data: dict[str, Any],
         id_map[str(record.get("id"))] = node_id
         x, y = record.get("position", (0.0, 0.0))
         nodes.append(PastedNode(node_id, type_id, name, dict(record.get("params", {})),
-                                (float(x) + offset[0], float(y) + offset[1])))
+                                (float(x) + offset[0], float(y) + offset[1]), record.get("frozen") is True))
     edges = [
         Edge(id_map[e["source"]], e["source_port"], id_map[e["target"]], e["target_port"])
         for e in data.get("edges", [])
@@ -137,13 +139,11 @@ def plan_paste(doc: GraphDocument, data: dict[str, Any],
 
 
 def _fresh_id(name: str, taken: set[str]) -> str:
-    import keyword
-
     base = re.sub(r"\W+", "_", name.strip().lower()).strip("_") or "node"
     if base[0].isdigit():
         base = f"n_{base}"
     candidate, i = base, 2
-    while candidate in taken or keyword.iskeyword(candidate):
+    while candidate in taken or is_reserved(candidate):
         candidate = f"{base}_{i}"
         i += 1
     return candidate

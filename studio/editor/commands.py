@@ -48,10 +48,11 @@ class AddNodeCommand(QUndoCommand):
 
     def __init__(self, doc: GraphDocument, type_id: str, *, name: str | None = None,
                  params: Mapping[str, Any] | None = None, position: tuple[float, float] = (0.0, 0.0),
-                 node_id: str | None = None, strict: bool = True) -> None:
+                 node_id: str | None = None, strict: bool = True, frozen: bool = False) -> None:
         super().__init__()
         self.doc = doc
         self.type_id = type_id
+        self.frozen = frozen
         self.name = name
         self.params = dict(params or {})
         self.position = position
@@ -61,7 +62,7 @@ class AddNodeCommand(QUndoCommand):
 
     def redo(self) -> None:
         node = self.doc.add_node(self.type_id, name=self.name, params=self.params, position=self.position,
-                                 node_id=self.node_id, strict=self.strict)
+                                 node_id=self.node_id, strict=self.strict, frozen=self.frozen)
         if self.node_id is None:
             self.node_id, self.name = node.id, node.name
             self.setText(f"Add {self.doc.type_spec(self.type_id).title} '{node.name}'")

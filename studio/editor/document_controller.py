@@ -340,7 +340,8 @@ class DocumentController(QObject):
         with self._macro(text):
             for n in nodes:
                 self.undo_stack.push(AddNodeCommand(self.doc, n.type_id, name=n.name, params=n.params,
-                                                    position=n.position, node_id=n.node_id, strict=False))
+                                                    position=n.position, node_id=n.node_id, strict=False,
+                                                    frozen=n.frozen))
             for e in edges:
                 if self.doc.wire_problem(e.source, e.source_port, e.target, e.target_port) is None:
                     self.undo_stack.push(ConnectCommand(self.doc, e))

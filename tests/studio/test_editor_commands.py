@@ -181,3 +181,19 @@ def test_empty_project_has_problems_not_crashes(qapp):
     c = DocumentController(Project.empty())
     assert not c.flush_analysis().ok
     c.close()
+
+
+def test_a_frozen_layer_stays_frozen_when_copied_and_a_reserved_name_gets_a_free_id(controller):
+    fc1, relu1 = ids(controller, "fc1", "relu1")
+    controller.doc.set_frozen(fc1, True)
+    new = controller.paste(controller.copy_data([fc1, relu1]), (0.0, 300.0))
+    doc = controller.doc
+    assert [doc.nodes[n].frozen for n in new] == [True, False]
+    controller.undo_stack.undo()
+    controller.undo_stack.redo()
+    assert doc.nodes[new[0]].frozen  # redo adds it frozen again
+    assert controller.rename(fc1, "forward") is None  # a name may be anything; the pasted id may not
+    copied = controller.copy_data([fc1])
+    doc.remove_node(fc1)  # as if cut: the name is free again
+    (pasted,) = controller.paste(copied, (0.0, 600.0))
+    assert doc.nodes[pasted].name == "forward" and pasted == "forward_2"
