@@ -112,13 +112,16 @@ def build_setup(checked: CheckedJob, device: torch.device, rank: int = 0, world:
 
 
 
-def _start_weights(checked: CheckedJob, module: nn.Module) -> list[str]:
-    """Load the job's initial weights and freeze its frozen nodes (before DDP wraps the module)."""
-    notes: list[str] = []
+def _start_weights(checked: CheckedJob, module: nn.Module) -> list[tuple[str, str]]:
+    """Load the job's initial weights and freeze its frozen nodes (before DDP wraps the module); the log lines
+    that say what was done, each with its level."""
+    notes: list[tuple[str, str]] = []
     if checked.job.initial_weights is not None and not checked.job.start_from:  # a fork starts from its parent's
-        notes += load_initial_weights(module, checked.job.initial_weights).lines()
+        loaded = load_initial_weights(module, checked.job.initial_weights)
+        # weights that no longer fit are a warning: the person meant to start from them
+        notes += [(line, "info" if loaded.complete else "warning") for line in loaded.lines()]
     frozen = freeze(checked.job.document, module)
-    notes += frozen.lines()
+    notes += [(line, "info") for line in frozen.lines()]
     if frozen.paths and not any(True for _ in trainable_parameters(module)):
         raise FrozenNetworkError("every weight of the network is frozen: unfreeze a node to train")
     return notes

@@ -81,7 +81,7 @@ class TrainSetup:
     agree: Callable[[bool], bool] | None = None  # rank 0's stop decision, on every rank
     world: int = 1
     recipe: Recipe | None = None  # autoencoder, vae, gan (engine.train.recipes); None: supervised
-    notes: list[str] = field(default_factory=list)  # lines for the run's log at the start (initial weights)
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (line, level) for the run's log at the start
 
 
 @contextlib.contextmanager
@@ -164,8 +164,8 @@ class Trainer:
             self.callbacks.call("on_run_start", self)
             if self.setup.precision.note:
                 self.log(self.setup.precision.note, "warning")
-            for note in self.setup.notes:
-                self.log(note)
+            for note, level in self.setup.notes:
+                self.log(note, level)
             with _gc_frozen():
                 self._epochs()
             self.status = self.stop_status if self.should_stop else "completed"

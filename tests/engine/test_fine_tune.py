@@ -111,7 +111,11 @@ def test_fine_tuning_an_imported_cnn_keeps_the_frozen_features_and_improves_the_
     messages = run.wait(timeout=300)
     assert run.finished is not None and run.finished["status"] == "completed", messages[-3:]
     logs = [m["text"] for m in messages if m.get("type") == "log"]
+    levels = {m["text"]: m["level"] for m in messages if m.get("type") == "log"}
     assert any("loaded in full: features" in line for line in logs), logs
+    # weights that no longer fit the network are a warning (the head was replaced); freezing is information
+    assert {level for text, level in levels.items() if "initial weights" in text or "loaded" in text} == {"warning"}
+    assert {level for text, level in levels.items() if "frozen (not trained)" in text} == {"info"}
     assert any("not loaded, freshly initialised: " + head in line for line in logs), logs
     assert any("frozen (not trained): features" in line for line in logs), logs
 
