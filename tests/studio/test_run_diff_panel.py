@@ -4,7 +4,9 @@ table and the curves overlaid; screenshots go to the screenshots folder."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, Qt
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 from engine.block_catalog import resnet18_network, resnet34_network
@@ -61,6 +63,14 @@ def float_large(panel, qtbot) -> None:
 
 def halo_statuses(canvas) -> dict[str, str]:
     return {node_id: halo.status for node_id, halo in canvas.halos.items()}
+
+
+def wheel(view, pos: QPoint, delta: int) -> None:
+    """One turn of a mouse wheel over `view`'s viewport at `pos`."""
+    event = QWheelEvent(QPointF(pos), QPointF(view.viewport().mapToGlobal(pos)), QPoint(0, 0), QPoint(0, delta),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase,
+                        False)
+    QApplication.sendEvent(view.viewport(), event)
 
 
 def test_two_trained_runs_show_the_changed_layers_settings_and_curves(window, qtbot, screenshots):
@@ -153,6 +163,12 @@ def test_resnet18_against_resnet34_rings_the_stages_that_gained_blocks(window, q
     panel.changes.itemClicked.emit(panel.changes.topLevelItem(3), 0)  # centres both canvases on layer3
     assert panel.after.scene.selected_node_ids() == ["layer3"]
     panel.grab().save(str(screenshots / "run_diff_resnet18_resnet34.png"))
+    # the wheel on one side zooms both alike (each had fitted its own network)
+    view = panel.before.view
+    wheel(view, view.viewport().rect().center(), 120)
+    assert panel.before.view.zoom() > 0 and panel.after.view.zoom() == pytest.approx(panel.before.view.zoom())
+    wheel(panel.after.view, panel.after.view.viewport().rect().center(), -240)
+    assert panel.before.view.zoom() == pytest.approx(panel.after.view.zoom())
 
 
 def test_a_block_double_clicked_opens_on_both_sides_with_the_changes_inside(window, qtbot, screenshots):

@@ -7,7 +7,8 @@ exactly two runs are chosen it computes `engine.diff.run_diff.diff_runs` (the ol
 - *Architecture*: both runs' networks on read-only canvases, one above the other (`DiffCanvas`),
   added, removed and changed nodes and blocks ringed in colour with a legend, and the list of
   changes with the changed parameters (clicking one centres both canvases on its node); a block
-  double-clicked on either side opens in place on both, with the marks of its inside;
+  double-clicked on either side opens in place on both, with the marks of its inside; zooming one side
+  (the wheel) zooms the other alike, while each fits its own network when shown;
 - *Settings*: the settings diff as a table (`SettingsDiffTable`);
 - *Curves*: the two runs' loss and metric per epoch overlaid (`CurvesOverlay`, pyqtgraph).
 
@@ -111,6 +112,9 @@ class RunDiffPanel(Panel):
         self._following = False
         self.before.level_changed.connect(lambda path: self._follow(self.after, path))
         self.after.level_changed.connect(lambda path: self._follow(self.before, path))
+        # zoomed by a person, both sides keep one scale, so sizes compare at a glance
+        self.before.zoomed.connect(self.after.follow_zoom)
+        self.after.zoomed.connect(self.before.follow_zoom)
         self.canvases = QSplitter(Qt.Orientation.Vertical)  # networks run left to right: one above the other
         self.canvases.addWidget(self.before)
         self.canvases.addWidget(self.after)

@@ -127,10 +127,12 @@ class DiffCanvas(QWidget):
     """
 
     level_changed = Signal(list)
+    zoomed = Signal(float)  # a person zoomed this canvas (not a fit): the panel zooms the other one alike
 
     def __init__(self, theme: Theme, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.theme = theme
+        self._quiet_zoom = False
         self.title = QLabel()
         self.title.setObjectName("diffCanvasTitle")
         self.title.setWordWrap(True)
@@ -138,6 +140,7 @@ class DiffCanvas(QWidget):
         self.view.minimap.wanted = False  # it would cover much of a small canvas
         self.view.setMinimumSize(60, 40)
         self.view.breadcrumb.level_chosen.connect(self.go_to_depth)
+        self.view.zoom_changed.connect(self._zoom_changed)
         self.controller: DocumentController | None = None
         self.scene: GraphScene | None = None
         self.halos: dict[str, DiffHalo] = {}
@@ -220,7 +223,23 @@ class DiffCanvas(QWidget):
 
     def fit(self) -> None:
         if self.scene is not None and self.scene.nodes:
-            self.view.fit_to_view(max_zoom=1.0)
+            self._quiet_zoom = True  # each side fits its own network
+            try:
+                self.view.fit_to_view(max_zoom=1.0)
+            finally:
+                self._quiet_zoom = False
+
+    def follow_zoom(self, zoom: float) -> None:
+        """Zoom to `zoom` (the other canvas's, set by a person) about the middle, without echoing it back."""
+        self._quiet_zoom = True
+        try:
+            self.view.set_zoom(zoom)
+        finally:
+            self._quiet_zoom = False
+
+    def _zoom_changed(self, zoom: float) -> None:
+        if not self._quiet_zoom:
+            self.zoomed.emit(zoom)
 
     def centre_on(self, node_id: str) -> None:
         if self.scene is not None and node_id in self.scene.nodes:
