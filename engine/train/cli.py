@@ -7,7 +7,8 @@ Progress goes to stderr (`engine.train.progress`), the final train / validation 
 stdout, and the run is saved into the project with the atomic `save_project` unless --no-save.
 
 ``--nproc N`` trains data-parallel on N processes spawned here; under torchrun (RANK and
-WORLD_SIZE set) each process joins torchrun's group and rank 0 alone prints and saves.
+WORLD_SIZE set) each process joins torchrun's group and rank 0 alone prints and saves, before the
+group is left: every process then exits with the same code, the worst of all of them.
 ``--fork RUN[@EPOCH]`` starts from a saved run's weights (`engine.train.fork`): the project's
 current network, weights carried by node path and shape, what could not be carried printed.
 """
@@ -34,7 +35,7 @@ from engine.train.formatting import format_duration, format_metrics
 from engine.train.job import TrainingJob
 from engine.train.preflight import StartProblem, problems_text
 from engine.train.progress import ProgressPrinter
-from engine.train.session import run_job
+from engine.train.session import RunResult, run_job
 from engine.train.settings import SettingsError, apply_overrides
 from engine.train.trainer import Trainer
 
@@ -123,10 +124,14 @@ def _train(args: argparse.Namespace, project: Project, job: TrainingJob, path: P
     with _StopOnInterrupt() as stopper:
         if env is not None:
             extra: list[Callback] = [ProgressPrinter(), stopper] if env.rank == 0 else [stopper]
-            result = train_rank(job, env, _ignore, None, extra)
-            if env.rank != 0:
-                return 0 if result.status != "failed" else 1
-            record, problems = result.record, result.problems
+            # Rank 0 reports and saves the run while the group is still up, and every rank then
+            # exits with the code all agreed on: a node whose ranks ended differently from node 0's
+            # left node 0's torchrun waiting minutes in its exit barrier (engine.train.distributed).
+            def finish(result: RunResult) -> int:
+                return _report(project, path, args.no_save, result.record, result.problems,
+                               time.perf_counter() - started)
+
+            return train_rank(job, env, _ignore, None, extra, finish if env.rank == 0 else None).code
         elif args.nproc > 1:
             record, problems = _spawned(job, args.nproc)
         else:

@@ -8,15 +8,25 @@ seeded network wrapped in DistributedDataParallel, trains on its shard of the sh
 (see `engine.train.batches`) and evaluates the whole validation set, so every rank sees the same
 metrics. Rank 0 alone reports and writes the run record; the caller reads it from `out_dir`.
 `batch_size` is per process, as with torchrun scripts.
+
+Every rank leaves together and with the same exit code (`RankOutcome.code`, the worst of all
+ranks'): after training, and after rank 0's `finish` (the CLI saves the run into the project
+there), the ranks agree on the outcome in one last collective, then leave the group. Every wait on
+another rank is bounded by `group_timeout()` (LAYERLOOM_DIST_TIMEOUT seconds, default 600), so a
+rank that dies or hangs makes the others end with an error instead of waiting for gloo's 30 minutes.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import socket
+import sys
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +39,9 @@ from engine.train.job import TrainingJob
 from engine.train.session import Placement, RunResult, run_job
 
 Sink = Callable[[dict[str, Any]], None]
+
+TIMEOUT_VARIABLE = "LAYERLOOM_DIST_TIMEOUT"
+DEFAULT_TIMEOUT_S = 600.0
 
 
 @dataclass
@@ -65,20 +78,94 @@ def rank_device(requested: str, env: DistEnv) -> torch.device:
     return torch.device("cpu")
 
 
+def group_timeout() -> timedelta:
+    """How long a rank waits for the others, in joining the group and in every collective.
+
+    LAYERLOOM_DIST_TIMEOUT seconds (default 600, at least 1): long enough for rank 0's work between
+    collectives (its epoch-end callbacks, saving the project), far shorter than gloo's 30 minutes.
+    """
+    raw = os.environ.get(TIMEOUT_VARIABLE, "").strip()
+    try:
+        seconds = float(raw) if raw else DEFAULT_TIMEOUT_S
+    except ValueError:
+        seconds = DEFAULT_TIMEOUT_S
+    if not math.isfinite(seconds):
+        seconds = DEFAULT_TIMEOUT_S
+    return timedelta(seconds=max(seconds, 1.0))
+
+
+@dataclass
+class RankOutcome:
+    """How one rank's part of a data-parallel run ended."""
+
+    result: RunResult
+    code: int  # the exit code all ranks agreed on: the worst (highest) of every rank's own
+
+
+def exit_code(result: RunResult) -> int:
+    """A rank's own exit code: 1 when its run failed, else 0 (the CLI's convention)."""
+    return 1 if result.status == "failed" else 0
+
+
 def train_rank(job: TrainingJob, env: DistEnv, sink: Sink, out_dir: Path | None = None,
-               callbacks: Sequence[Callback] = ()) -> RunResult:
-    """Join the process group, train this rank's shard, leave the group."""
+               callbacks: Sequence[Callback] = (),
+               finish: Callable[[RunResult], int] | None = None) -> RankOutcome:
+    """Join the process group, train this rank's shard, finish, agree on the outcome, leave the group.
+
+    Args:
+        finish: run on this rank after training while the group is still up (the CLI's rank 0 prints
+            the metrics and saves the run there); returns this rank's exit code. Without it the code
+            is `exit_code(result)`. An exception in it is printed and counts as exit code 1.
+    """
     device = rank_device(job.settings.device, env)
     backend = "nccl" if device.type == "cuda" else "gloo"
     if device.type == "cuda":
         torch.cuda.set_device(device)
     dist.init_process_group(backend, init_method=f"tcp://{env.master_addr}:{env.master_port}",
-                            rank=env.rank, world_size=env.world)
+                            rank=env.rank, world_size=env.world, timeout=group_timeout())
     try:
         placement = Placement(env.rank, env.world, device)
-        return run_job(job, sink, None, out_dir if env.rank == 0 else None, callbacks, placement)
+        result = run_job(job, sink, None, out_dir if env.rank == 0 else None, callbacks, placement)
+        try:
+            code = finish(result) if finish is not None else exit_code(result)
+        except Exception:  # e.g. rank 0 could not save the project: every rank must still learn of it
+            traceback.print_exc()
+            code = 1
+        return RankOutcome(result, _agree_on_exit(code, device))
     finally:
+        _leave_group()
+
+
+def _leave_group() -> None:
+    """Destroy the process group on every path, so no rank carries it (its threads and sockets) into
+    interpreter exit; a failure here is printed, not raised, since the outcome is already agreed."""
+    try:
         dist.destroy_process_group()
+    except Exception as exc:
+        print(f"layerloom: leaving the process group failed: {exc}", file=sys.stderr)
+
+
+def _agree_on_exit(code: int, device: torch.device) -> int:
+    """The worst exit code of all ranks, on every rank (each rank's own where they cannot agree).
+
+    Why every rank must leave with the same code: torchrun's agent on a node whose workers all
+    succeeded waits in its exit barrier (300 s, not settable from torchrun's command line) for every
+    other node's agent, but the agent of a node with a failed worker skips that barrier and leaves.
+    Node 0's agent hosts the store that barrier lives in, so a worker on another node ending 1
+    while rank 0 ended 0 (each rank used to take its code from its own state alone, rank 0 from its
+    own save) keeps node 0's torchrun alive for five minutes after the run was saved: the hang after
+    training once seen in CI (made to happen by ending one rank of node 1 with 1). Agreeing here
+    makes every node succeed together (the barrier passes at once) or fail together (no node waits
+    in it). The wait itself is bounded by the group's timeout: a rank that died or hangs makes this
+    raise, and this rank then ends with an error.
+    """
+    flag = torch.tensor([code], dtype=torch.int64, device=device)
+    try:
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+    except Exception as exc:  # a rank died or did not come in time (DistError, RuntimeError)
+        print(f"layerloom: the other training processes did not finish with this one: {exc}", file=sys.stderr)
+        return max(code, 1)
+    return int(flag.item())
 
 
 def _rank_main(index: int, world: int, port: int, payload: str, out_dir: str,
