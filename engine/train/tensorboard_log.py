@@ -159,6 +159,7 @@ class TensorBoardLogger(Callback):
         self.writer: Any = None
         self.spent_on_histograms = 0.0
         self.spent_in_loop = 0.0  # seconds inside the hooks the training loop waits for (the bench reports it)
+        self.cpu_in_loop = 0.0  # the same hooks' CPU seconds (what they cost, however busy the machine)
         self.histograms_written = 0
         self.histograms_skipped = 0
         self._histogram_cost = 0.0  # what the last histograms took (before any: an estimate made at the start)
@@ -207,6 +208,20 @@ class TensorBoardLogger(Callback):
         histogram_summary("estimate", largest)
         return (time.perf_counter() - start) * 2 * len(parameters)
 
+    def writer_thread_cpu(self) -> float:
+        """CPU seconds the events writer's own thread has used so far (0.0 when there is none, or where the
+        platform cannot say): with `cpu_in_loop`, all the work the logs add to a run, which the bench
+        accounts for. The thread is the tensorboard package's, found through its writer's attributes."""
+        files = self._files if self.writer is not None else None
+        worker = getattr(getattr(getattr(files, "event_writer", None), "_async_writer", None), "_worker", None)
+        ident = getattr(worker, "ident", None)
+        if ident is None or not worker.is_alive() or not hasattr(time, "pthread_getcpuclockid"):
+            return 0.0
+        try:
+            return time.clock_gettime(time.pthread_getcpuclockid(ident))
+        except OSError:  # the thread ended in between
+            return 0.0
+
     def stop(self, trainer: Trainer, message: str) -> None:
         """Turn the logs off (after a failure), keeping what was written."""
         writer, self.writer = self.writer, None
@@ -243,22 +258,24 @@ class TensorBoardLogger(Callback):
     def on_progress(self, trainer: Trainer, progress: Progress) -> None:
         if self.writer is None:
             return
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.thread_time()
         self.write_scalars({"step/loss": progress.loss, "step/lr": progress.lr,
                             "step/samples_per_s": progress.samples_per_s}, progress.step)
         self.spent_in_loop += time.perf_counter() - start
+        self.cpu_in_loop += time.thread_time() - cpu
 
     @_never_fails
     def on_epoch_end(self, trainer: Trainer, record: EpochRecord) -> None:
         if self.writer is None:
             return
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.thread_time()
         values = {f"{key}/{split}": value for split, metrics in (("train", record.train), ("val", record.val))
                   for key, value in metrics.items()}
         self.write_scalars({**values, "epoch/lr": record.lr, "epoch/seconds": record.seconds}, record.epoch + 1)
         if self.histograms:
             self._histograms(trainer, record.epoch + 1)
         self.spent_in_loop += time.perf_counter() - start
+        self.cpu_in_loop += time.thread_time() - cpu
 
     def _histograms(self, trainer: Trainer, step: int, final: bool = False) -> None:
         """Every weight and gradient, when (by the last one's cost) they keep within their share of the run's

@@ -12,9 +12,15 @@ events over and closing the events file) is not step time; it is reported beside
 Rows: one per network (``mlp``: steps of about half a millisecond, where any per-step cost would
 show; ``cnn``), with the median times, the histogram epochs written and skipped, the ratio's min,
 median, max and spread, the same of the ratio of the processes' CPU time over that stretch (the
-writer thread included; a loaded machine inflates it far less than wall time), and ``logger_share``:
-the median share of the run's time spent in the logger's hooks (measured inside the run, so it stays
-readable when load blurs the ratios). Target: median ratio ≤ 1.01. Engine only: no Qt.
+writer thread included), ``logger_share`` (the median share of the whole run's time spent in the
+logger's hooks) and ``accounted_share`` (median, and ``accounted_max``): everything the logs add to the
+step time, counted inside each run: the CPU seconds of the logger's hooks on the loop plus those of the
+events writer's thread over the same stretch, over the process's CPU seconds there less theirs. The
+ratios are the end-to-end check, but on a shared virtual machine identical runs differ by 10-50% from
+one round to the next, far more than the 1% at stake; the accounted share does not depend on how fast
+the machine happens to be (the writer thread's CPU is counted in full, though on a second core most of
+it overlaps the loop).
+Target: 1% of the step time (``target``, as a ratio 1.01). Engine only: no Qt.
 """
 
 from __future__ import annotations
@@ -37,11 +43,13 @@ TARGET_RATIO = 1.01
 class Clock(Callback):
     """The run's time from the end of its first epoch (a warm-up) to the end of its last, epoch-end work
     included (the last callback, so the logger's work at those moments falls inside), then to the run's end,
-    and its whole time from the start."""
+    and its whole time from the start; at both ends of that stretch, what the logger has spent so far (in the
+    loop's hooks, and its writer thread's CPU)."""
 
     def __init__(self) -> None:
         self.started = self.warm = self.last = self.ended = 0.0
         self.warm_cpu = self.last_cpu = 0.0
+        self.logger_at_warm = self.logger_at_last = 0.0
 
     def on_run_start(self, trainer: Trainer) -> None:
         self.started = time.perf_counter()
@@ -49,10 +57,29 @@ class Clock(Callback):
     def on_epoch_end(self, trainer: Trainer, record: EpochRecord) -> None:
         if record.epoch == 0:
             self.warm, self.warm_cpu = time.perf_counter(), time.process_time()
+            self.logger_at_warm = _logger_work(trainer)
         self.last, self.last_cpu = time.perf_counter(), time.process_time()
+        self.logger_at_last = _logger_work(trainer)
 
     def on_run_end(self, trainer: Trainer, status: str) -> None:
         self.ended = time.perf_counter()
+
+
+def _logger(trainer: Trainer) -> TensorBoardLogger | None:
+    return next((c for c in trainer.callbacks.callbacks if isinstance(c, TensorBoardLogger)), None)
+
+
+def _logger_work(trainer: Trainer) -> float:
+    """CPU seconds the logger has cost so far: its hooks in the loop plus its writer thread."""
+    logger = _logger(trainer)
+    return logger.cpu_in_loop + logger.writer_thread_cpu() if logger is not None else 0.0
+
+
+def accounted_share(clock: Clock) -> float:
+    """The logs' CPU over the stretch as a share of the step time without them: the process's CPU seconds
+    over the stretch less the logs' own."""
+    extra = clock.logger_at_last - clock.logger_at_warm
+    return extra / max(clock.last_cpu - clock.warm_cpu - extra, 1e-9)
 
 
 def tensorboard_run(spec: Spec) -> dict[str, Any]:
@@ -69,11 +96,11 @@ def tensorboard_run(spec: Spec) -> dict[str, Any]:
     result = run_job(job, lambda message: None, callbacks=[clock])
     if result.status != "completed" or result.trainer is None:
         raise RuntimeError(f"the benchmark run did not complete: {result.failure or result.problems}")
-    loggers = [c for c in result.trainer.callbacks.callbacks if isinstance(c, TensorBoardLogger)]
-    logger = loggers[0] if loggers else None
+    logger = _logger(result.trainer)
     whole = clock.ended - clock.started
     return {"seconds": clock.last - clock.warm, "cpu_seconds": clock.last_cpu - clock.warm_cpu,
             "end_seconds": clock.ended - clock.last,
+            "accounted_share": accounted_share(clock),
             "steps": result.trainer.step,
             "logger_share": round(logger.spent_in_loop / whole, 5) if logger and whole else 0.0,
             "histogram_epochs": logger.histograms_written if logger else 0,
@@ -106,6 +133,8 @@ def bench_tensorboard(cases: tuple[tuple[str, int], ...], rounds: int = 8, devic
                          "histogram_epochs": results["on"][0]["histogram_epochs"],
                          "histograms_skipped": results["on"][0]["histograms_skipped"],
                          "logger_share": statistics.median(r["logger_share"] for r in results["on"]),
+                         "accounted_share": round(statistics.median(r["accounted_share"] for r in results["on"]), 5),
+                         "accounted_max": round(max(r["accounted_share"] for r in results["on"]), 5),
                          **ratio_stats(on, off), **cpu, "target": TARGET_RATIO})
     return rows
 

@@ -121,3 +121,19 @@ def test_a_log_folder_that_cannot_be_made_leaves_the_run_training_and_says_why(t
     assert result.status == "completed"  # logging never ends a run
     logs = [m["text"] for m in messages if m["type"] == "log"]
     assert any("TensorBoard logs are off for this run: cannot write to" in text for text in logs), logs
+
+
+def test_what_the_logs_add_to_the_benchs_step_time_is_under_one_percent(tmp_path):
+    """The bench's tensorboard section on its MLP (steps of about half a millisecond, where any per-step cost
+    shows): the CPU the logger's hooks and its writer thread spend over the timed epochs, against the
+    process's CPU over them. CPU seconds, so another process beside the suite does not move it."""
+    from studio.bench.networks import prepare_data
+    from studio.bench.tensorboard_cost import tensorboard_run
+
+    prepare_data(str(tmp_path))
+    spec = {"network": "mlp", "threads": 1, "device": "cpu", "data_dir": str(tmp_path),
+            "log_dir": str(tmp_path / "tensorboard"), "epochs": 12, "tensorboard": True}
+    result = tensorboard_run(spec)
+    assert result["steps"] == 12 * 29 and result["histogram_epochs"] >= 1  # it logged, histograms included
+    assert 0.0 < result["accounted_share"] < 0.01, result
+    assert tensorboard_run({**spec, "tensorboard": False})["accounted_share"] == 0.0
