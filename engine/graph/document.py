@@ -25,7 +25,7 @@ of n nodes is linear in n (files of 100,000 nodes open in seconds).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -171,13 +171,15 @@ class GraphDocument:
             if number < self._free_from.get(stem, 1):
                 self._free_from[stem] = max(number, 1)
 
-    def id_for_name(self, name: str) -> str:
-        """A free, valid Python identifier derived from a display name."""
+    def id_for_name(self, name: str, also_taken: Container[str] = ()) -> str:
+        """A free, valid Python identifier derived from a display name; `also_taken` holds ids not in the
+        document yet that it must not take either (a paste's earlier nodes)."""
         base = re.sub(r"\W+", "_", name.strip().lower()).strip("_") or "node"
         if base[0].isdigit():
             base = f"n_{base}"
         candidate, i = base, 2
-        while candidate in self.nodes or not candidate.isidentifier() or is_reserved(candidate):
+        while candidate in self.nodes or candidate in also_taken or not candidate.isidentifier() \
+                or is_reserved(candidate):
             candidate = f"{base}_{i}"
             i += 1
         return candidate

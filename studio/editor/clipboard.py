@@ -21,7 +21,6 @@ from typing import Any
 from PySide6.QtCore import QMimeData
 
 from engine.graph.document import Edge, GraphDocument
-from engine.graph.reserved_names import is_reserved
 from engine.layers.params import to_json
 
 MIME_TYPE = "application/x-layerloom-nodes"
@@ -123,7 +122,7 @@ def plan_paste(doc: GraphDocument, data: dict[str, Any],
             while f"{stem}{i}" in taken_names or f"{stem}{i}" in taken_ids:
                 i += 1
             name = f"{stem}{i}"
-        node_id = _fresh_id(name, taken_ids)
+        node_id = doc.id_for_name(name, taken_ids)
         taken_names.add(name)
         taken_ids.add(node_id)
         id_map[str(record.get("id"))] = node_id
@@ -136,17 +135,6 @@ def plan_paste(doc: GraphDocument, data: dict[str, Any],
         if e.get("source") in id_map and e.get("target") in id_map
     ]
     return nodes, edges
-
-
-def _fresh_id(name: str, taken: set[str]) -> str:
-    base = re.sub(r"\W+", "_", name.strip().lower()).strip("_") or "node"
-    if base[0].isdigit():
-        base = f"n_{base}"
-    candidate, i = base, 2
-    while candidate in taken or is_reserved(candidate):
-        candidate = f"{base}_{i}"
-        i += 1
-    return candidate
 
 
 BLOCK_MIME_TYPE = "application/x-layerloom-block"

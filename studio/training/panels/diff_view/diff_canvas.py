@@ -12,7 +12,8 @@ controller refuses every change with `READ_ONLY`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
@@ -223,17 +224,20 @@ class DiffCanvas(QWidget):
 
     def fit(self) -> None:
         if self.scene is not None and self.scene.nodes:
-            self._quiet_zoom = True  # each side fits its own network
-            try:
+            with self._not_echoed():  # each side fits its own network
                 self.view.fit_to_view(max_zoom=1.0)
-            finally:
-                self._quiet_zoom = False
 
     def follow_zoom(self, zoom: float) -> None:
         """Zoom to `zoom` (the other canvas's, set by a person) about the middle, without echoing it back."""
+        with self._not_echoed():
+            self.view.set_zoom(zoom)
+
+    @contextmanager
+    def _not_echoed(self) -> Iterator[None]:
+        """Zoom changes made inside are this canvas's own business: `zoomed` is not emitted for them."""
         self._quiet_zoom = True
         try:
-            self.view.set_zoom(zoom)
+            yield
         finally:
             self._quiet_zoom = False
 
