@@ -20,8 +20,10 @@ run's events. `tensorboard_problems` is the pre-flight check: a missing package 
 before the run starts, never a traceback. The SummaryWriter writes the events file on its own
 thread; the logger hands its events over in batches every few seconds (each hand-over wakes that
 thread, which on a busy machine costs the loop a thread switch) and all at the run's end, and the
-scalars of one moment travel as one event. Importing this module imports neither torch nor the
-tensorboard package.
+scalars of one moment travel as one event. Until the hand-over, scalars wait as plain numbers: a
+protobuf built between two training steps, with the loop's working set in the caches, costs about
+five times what it costs among a batch of others (70 against 13 microseconds for an epoch's six).
+Importing this module imports neither torch nor the tensorboard package.
 """
 
 from __future__ import annotations
@@ -130,6 +132,15 @@ def histogram_summary(tag: str, values: Any, bins: int = HISTOGRAM_BINS) -> Any:
     return Summary(value=[Summary.Value(tag=tag, histo=proto)])
 
 
+def scalar_summary(values: Mapping[str, float]) -> Any:
+    """Several scalars as one TensorBoard summary (cheaper than one event each); None when none is finite."""
+    from tensorboard.compat.proto.summary_pb2 import Summary
+
+    summary = Summary(value=[Summary.Value(tag=tag, simple_value=float(value))
+                             for tag, value in values.items() if math.isfinite(value)])
+    return summary if summary.value else None
+
+
 Hook = TypeVar("Hook", bound=Callable[..., None])
 
 
@@ -167,7 +178,8 @@ class TensorBoardLogger(Callback):
         self._started = time.perf_counter()
         self._session_end: Any = None
         self._files: Any = None  # the SummaryWriter's file writer
-        self._pending: list[tuple[Any, int, float]] = []  # (summary, step, wall time) not yet handed over
+        # (scalars by tag, or a built summary; step; wall time) not yet handed over
+        self._pending: list[tuple[Mapping[str, float] | Any, int, float]] = []
         self._next_handover = 0.0
 
     @_never_fails
@@ -232,25 +244,22 @@ class TensorBoardLogger(Callback):
                 writer.close()
 
     def write_scalars(self, values: Mapping[str, float], step: int) -> None:
-        """Several scalars as one event (one protobuf): cheaper than one event each."""
-        from tensorboard.compat.proto.summary_pb2 import Summary
+        """Several scalars of one moment, held as numbers; they become one event (one protobuf) at the hand-over."""
+        self._hold(values, step)
 
-        summary = Summary(value=[Summary.Value(tag=tag, simple_value=float(value))
-                                 for tag, value in values.items() if math.isfinite(value)])
-        if summary.value:
-            self._emit(summary, step)
-
-    def _emit(self, summary: Any, step: int) -> None:
+    def _hold(self, content: Mapping[str, float] | Any, step: int) -> None:
         """Hold an event; they go to the writer thread together every `HANDOVER_SECONDS`, because every hand-over
         wakes that thread, and on a busy machine waking it costs the loop a thread switch (a millisecond)."""
         now = time.time()
-        self._pending.append((summary, step, now))
+        self._pending.append((content, step, now))
         if now >= self._next_handover:
             self._hand_over()
 
     def _hand_over(self) -> None:
-        for summary, step, wall in self._pending:
-            self._files.add_summary(summary, step, wall)
+        for content, step, wall in self._pending:
+            summary = scalar_summary(content) if isinstance(content, Mapping) else content
+            if summary is not None:
+                self._files.add_summary(summary, step, wall)
         self._pending.clear()
         self._next_handover = time.time() + HANDOVER_SECONDS
 
@@ -300,7 +309,7 @@ class TensorBoardLogger(Callback):
     def _emit_histogram(self, tag: str, values: Any, step: int) -> None:
         summary = histogram_summary(tag, values)
         if summary is not None:
-            self._emit(summary, step)
+            self._hold(summary, step)
 
     def on_test_end(self, trainer: Trainer, metrics: dict[str, float]) -> None:
         if self.writer is None:

@@ -4,6 +4,7 @@ pre-flight problem; the logger never runs per step."""
 
 from __future__ import annotations
 
+import itertools
 import sys
 
 import pytest
@@ -14,7 +15,7 @@ from tensorboard.plugins.hparams import plugin_data_pb2
 from engine.data import DatasetConfig
 from engine.examples import mlp_document
 from engine.train import TrainingJob, TrainingSettings, tensorboard_log
-from engine.train.callbacks import overrides
+from engine.train.callbacks import Callback, overrides
 from engine.train.preflight import preflight
 from engine.train.session import run_job
 from engine.train.tensorboard_log import TensorBoardLogger, run_log_dir
@@ -137,3 +138,36 @@ def test_what_the_logs_add_to_the_benchs_step_time_is_under_one_percent(tmp_path
     assert result["steps"] == 12 * 29 and result["histogram_epochs"] >= 1  # it logged, histograms included
     assert 0.0 < result["accounted_share"] < 0.01, result
     assert tensorboard_run({**spec, "tensorboard": False})["accounted_share"] == 0.0
+
+
+def test_scalars_wait_as_numbers_and_become_events_only_at_a_hand_over(tmp_path, monkeypatch):
+    """A protobuf built between two steps costs about five times one built among a batch of others, so the loop
+    only holds numbers; they become events at the hand-over (here: the first report, then the run's end), each
+    with the step and the wall time of the moment it was held."""
+    built: list[dict] = []
+    real = tensorboard_log.scalar_summary
+    monkeypatch.setattr(tensorboard_log, "scalar_summary", lambda values: built.append(dict(values)) or real(values))
+    monkeypatch.setattr(tensorboard_log, "HANDOVER_SECONDS", 1e9)
+
+    class Watch(Callback):
+        def __init__(self) -> None:
+            self.built_at_epoch_end: list[int] = []
+            self.held_at_epoch_end: list[int] = []
+
+        def on_epoch_end(self, trainer, record) -> None:  # after the logger's own epoch end
+            [logger] = [c for c in trainer.callbacks.callbacks if isinstance(c, TensorBoardLogger)]
+            self.built_at_epoch_end.append(len(built))
+            self.held_at_epoch_end.append(len(logger._pending))
+
+    watch = Watch()
+    result = run_job(job(tmp_path), lambda message: None, callbacks=[watch])
+    assert result.status == "completed"
+    assert len(set(watch.built_at_epoch_end)) == 1 and watch.built_at_epoch_end[0] <= 1  # none built in the loop
+    assert watch.held_at_epoch_end == sorted(watch.held_at_epoch_end) and watch.held_at_epoch_end[-1] >= EPOCHS
+    [logger] = [c for c in result.trainer.callbacks.callbacks if isinstance(c, TensorBoardLogger)]
+    events = read_events(logger.log_dir)
+    epochs = events.Scalars("loss/val")
+    assert [e.step for e in epochs] == [1, 2, 3]
+    assert all(a.wall_time < b.wall_time for a, b in itertools.pairwise(epochs))  # the moment held, not handed over
+    assert [e.value for e in epochs] == pytest.approx([r.val["loss"] for r in result.trainer.history])
+    assert len(built) == len(events.Scalars("step/loss")) + EPOCHS + 1  # reports, epochs, and the test
