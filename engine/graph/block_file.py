@@ -3,7 +3,12 @@
 A ``.loomblock`` file is JSON: ``{"format": "layerloom-block", "version": 1,
 "name": ..., "blocks": [...]}`` where ``blocks`` holds the saved form
 (`serialize.definition_to_data`) of the block and of every block it uses,
-each after the ones it uses. `save_block_file` writes one atomically;
+each after the ones it uses. Version 2 files may hold frozen nodes
+(``"frozen": true``); like projects, a file is written with the lowest
+version that holds it, so a block without frozen nodes stays version 1 and
+an older Layerloom opens it, while one with them is refused there as newer
+rather than read with its frozen weights left to train.
+`save_block_file` writes one atomically;
 `read_block_file` reads one as hostile input (size cap, JSON only, known
 format and version, every definition checked by building it in a scratch
 project) and returns the records, or raises `ProjectFileError` with a message
@@ -25,19 +30,24 @@ from engine.graph.blocks import BlockLibrary
 from engine.graph.document import GraphDocument
 from engine.graph.errors import DocumentError, ProjectFileError
 from engine.graph.hierarchy import Step, copy_definition, record
-from engine.graph.serialize import definition_to_data, dependency_order
+from engine.graph.serialize import definition_to_data, dependency_order, uses_freezing
 
 FORMAT = "layerloom-block"
-VERSION = 1
+VERSION = 2  # the newest this reads
+BASE_VERSION = 1
+FROZEN_VERSION = 2  # a block (or one it uses) holds a frozen node
 SUFFIX = ".loomblock"
 MAX_BYTES = 16 * 1024 * 1024
 
 
 def block_file_data(library: BlockLibrary, name: str) -> dict[str, Any]:
     """The file contents for block `name`: it and every block it uses, in dependency order."""
-    records = {n: definition_to_data(library.get(n)) for n in _used_by(library, name)}
+    used = _used_by(library, name)
+    records = {n: definition_to_data(library.get(n)) for n in used}
     order = dependency_order(records)
-    return {"format": FORMAT, "version": VERSION, "name": name, "blocks": [records[n] for n in order]}
+    frozen = any(uses_freezing(library.get(n).body) for n in used)
+    return {"format": FORMAT, "version": FROZEN_VERSION if frozen else BASE_VERSION, "name": name,
+            "blocks": [records[n] for n in order]}
 
 
 def _used_by(library: BlockLibrary, name: str) -> set[str]:

@@ -111,3 +111,20 @@ def test_an_oversized_block_file_is_refused_before_it_is_read(tmp_path, monkeypa
     monkeypatch.setattr(block_file, "MAX_BYTES", 100)
     with pytest.raises(ProjectFileError, match="at most"):
         read_block_file(path)
+
+
+def test_a_block_with_a_frozen_node_is_written_as_version_two_and_keeps_the_flag(tmp_path):
+    """Like a project, a block file takes the lowest version that holds it: an older Layerloom (which reads
+    version 1 only) refuses a file with frozen weights as newer instead of opening it with them trainable."""
+    source = _net().doc
+    plain = json.loads(save_block_file(source.library, "BasicBlock", tmp_path / "plain").read_text())
+    assert plain["version"] == 1
+    inner = source.library.get("Downsample").body  # a block that BasicBlock uses: its file must say so too
+    conv = next(n for n in inner.nodes.values() if n.type_id == "Conv2d")
+    inner.set_frozen(conv.id, True)
+    path = save_block_file(source.library, "BasicBlock", tmp_path / "frozen")
+    assert json.loads(path.read_text())["version"] == 2
+    target = Network("other").doc
+    add_definitions(target, read_block_file(path))
+    assert target.library.get("Downsample").body.nodes[conv.id].frozen
+    assert definition_to_data(target.library.get("Downsample")) == definition_to_data(source.library.get("Downsample"))
