@@ -10,7 +10,7 @@ package, the optional extra ``layerloom[tensorboard]``), into ``<folder>/<projec
 - ``weights/<parameter>`` and ``gradients/<parameter>`` histograms at the end of each epoch
   (the gradients of the epoch's last step), unless ``tensorboard.histograms`` is off; an epoch's are
   skipped when (by the last ones' cost) they would take histograms past `HISTOGRAM_BUDGET` of the
-  run's time, and the run's end always has them (the final weights);
+  run's epochs' time so far, and the run's end always has them (the final weights);
 - the run's declared settings (flattened paths such as ``optimizer.lr``) as hparams, with the
   epoch metrics as the hparams metrics, so TensorBoard's HParams view compares runs.
 
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from engine.train.trainer import Trainer
 
 DEFAULT_FOLDER = "tensorboard"
-HISTOGRAM_BUDGET = 0.003  # histograms may take at most this share of the run's time
+HISTOGRAM_BUDGET = 0.002  # histograms may take at most this share of the epochs' time
 QUEUE_EVENTS = 100_000  # events held for the writer thread before adding one waits
 FLUSH_SECONDS = 10.0  # how often the writer thread writes them out (and at the run's end)
 HISTOGRAM_BINS = 30  # each event is checksummed byte by byte in Python by the writer thread: keep them small
@@ -132,6 +132,20 @@ def histogram_summary(tag: str, values: Any, bins: int = HISTOGRAM_BINS) -> Any:
     return Summary(value=[Summary.Value(tag=tag, histo=proto)])
 
 
+def held_scalars(content: Progress | EpochRecord | Mapping[str, float]) -> Mapping[str, float]:
+    """The scalars of a held report, epoch record or set of scalars, by tag."""
+    if isinstance(content, Progress):
+        return {"step/loss": content.loss, "step/lr": content.lr, "step/samples_per_s": content.samples_per_s}
+    if isinstance(content, EpochRecord):
+        values = {f"{key}/{split}": value for split, metrics in (("train", content.train), ("val", content.val))
+                  for key, value in metrics.items()}
+        return {**values, "epoch/lr": content.lr, "epoch/seconds": content.seconds}
+    return content
+
+
+SCALARS = (Progress, EpochRecord, Mapping)  # held content that becomes a scalar summary at the hand-over
+
+
 def scalar_summary(values: Mapping[str, float]) -> Any:
     """Several scalars as one TensorBoard summary (cheaper than one event each); None when none is finite."""
     from tensorboard.compat.proto.summary_pb2 import Summary
@@ -175,11 +189,11 @@ class TensorBoardLogger(Callback):
         self.histograms_skipped = 0
         self._histogram_cost = 0.0  # what the last histograms took (before any: an estimate made at the start)
         self._histogram_step = -1
-        self._started = time.perf_counter()
+        self._trained = 0.0  # seconds of the epochs so far (their own time: never waiting between them)
         self._session_end: Any = None
         self._files: Any = None  # the SummaryWriter's file writer
-        # (scalars by tag, or a built summary; step; wall time) not yet handed over
-        self._pending: list[tuple[Mapping[str, float] | Any, int, float]] = []
+        # (what to write: a report, an epoch's record, scalars by tag or a built histogram; step; wall time)
+        self._pending: list[tuple[Any, int, float]] = []
         self._next_handover = 0.0
 
     @_never_fails
@@ -195,7 +209,6 @@ class TensorBoardLogger(Callback):
         except OSError as exc:
             trainer.log(f"TensorBoard logs are off for this run: cannot write to {self.log_dir} ({exc})", "warning")
             return
-        self._started = time.perf_counter()
         metric_tags = {f"{m}/{split}": 0.0 for m in self.metrics for split in ("train", "val")}
         experiment, session_start, self._session_end = hparams(hparam_values(self.settings), metric_tags)
         # the run's own events file (add_hparams would make a sub-run); scalars go to it directly as well
@@ -247,7 +260,7 @@ class TensorBoardLogger(Callback):
         """Several scalars of one moment, held as numbers; they become one event (one protobuf) at the hand-over."""
         self._hold(values, step)
 
-    def _hold(self, content: Mapping[str, float] | Any, step: int) -> None:
+    def _hold(self, content: Any, step: int) -> None:
         """Hold an event; they go to the writer thread together every `HANDOVER_SECONDS`, because every hand-over
         wakes that thread, and on a busy machine waking it costs the loop a thread switch (a millisecond)."""
         now = time.time()
@@ -257,7 +270,7 @@ class TensorBoardLogger(Callback):
 
     def _hand_over(self) -> None:
         for content, step, wall in self._pending:
-            summary = scalar_summary(content) if isinstance(content, Mapping) else content
+            summary = scalar_summary(held_scalars(content)) if isinstance(content, SCALARS) else content
             if summary is not None:
                 self._files.add_summary(summary, step, wall)
         self._pending.clear()
@@ -268,8 +281,7 @@ class TensorBoardLogger(Callback):
         if self.writer is None:
             return
         start, cpu = time.perf_counter(), time.thread_time()
-        self.write_scalars({"step/loss": progress.loss, "step/lr": progress.lr,
-                            "step/samples_per_s": progress.samples_per_s}, progress.step)
+        self._hold(progress, progress.step)
         self.spent_in_loop += time.perf_counter() - start
         self.cpu_in_loop += time.thread_time() - cpu
 
@@ -278,21 +290,19 @@ class TensorBoardLogger(Callback):
         if self.writer is None:
             return
         start, cpu = time.perf_counter(), time.thread_time()
-        values = {f"{key}/{split}": value for split, metrics in (("train", record.train), ("val", record.val))
-                  for key, value in metrics.items()}
-        self.write_scalars({**values, "epoch/lr": record.lr, "epoch/seconds": record.seconds}, record.epoch + 1)
+        self._hold(record, record.epoch + 1)
+        self._trained += record.seconds
         if self.histograms:
             self._histograms(trainer, record.epoch + 1)
         self.spent_in_loop += time.perf_counter() - start
         self.cpu_in_loop += time.thread_time() - cpu
 
     def _histograms(self, trainer: Trainer, step: int, final: bool = False) -> None:
-        """Every weight and gradient, when (by the last one's cost) they keep within their share of the run's
+        """Every weight and gradient, when (by the last one's cost) they keep within their share of the epochs'
         time; `final` (the run's end, off the training loop) always writes them, once per step."""
         if step == self._histogram_step:
             return
-        elapsed = time.perf_counter() - self._started
-        if not final and self.spent_on_histograms + self._histogram_cost > HISTOGRAM_BUDGET * elapsed:
+        if not final and self.spent_on_histograms + self._histogram_cost > HISTOGRAM_BUDGET * self._trained:
             self.histograms_skipped += 1
             return
         start = time.perf_counter()

@@ -21,13 +21,19 @@ one round to the next, far more than the 1% at stake; the accounted share does n
 the machine happens to be (the writer thread's CPU is counted in full, though on a second core most of
 it overlaps the loop).
 ``fast_ratio`` compares the fastest quarter of each (`fast_ratio`), the end-to-end figure least moved by
-that noise. Target: 1% of the step time (``target``, as a ratio 1.01). Engine only: no Qt.
+that noise. ``lockstep_ratio`` is the end-to-end figure that resolves a few tenths of a percent: per
+round, a run with logs and one without, four times as many epochs, in two fresh processes taking turns
+epoch by epoch on one CPU (`studio.bench.lockstep`); the mean over rounds of the sum of one's epoch times
+over the other's, with ``lockstep_sem`` (its standard error), ``lockstep_min`` and ``lockstep_max``.
+Target: 1% of the step time (``target``, as a ratio 1.01). Engine only: no Qt.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -36,9 +42,11 @@ from typing import Any
 from engine.train import Callback, EpochRecord, Trainer, TrainingJob, TrainingSettings, run_job
 from engine.train.tensorboard_log import TensorBoardLogger, tensorboard_installed
 from studio.bench.fresh import Spec, interleaved, ratio_stats
+from studio.bench.lockstep import Turns, lockstep
 from studio.bench.networks import TRAINING, parse_cases, prepare_data
 
 TARGET_RATIO = 1.01
+LOCKSTEP_EPOCHS_FACTOR = 4  # lockstep runs are this much longer than the interleaved ones: more epoch pairs
 
 
 class Clock(Callback):
@@ -94,8 +102,9 @@ def accounted_share(clock: Clock) -> float:
     return extra / max(clock.last_cpu - clock.warm_cpu - extra, 1e-9)
 
 
-def tensorboard_run(spec: Spec) -> dict[str, Any]:
-    """One headless run: its time after the first epoch and what the logger wrote and cost."""
+def tensorboard_run(spec: Spec, turns: Turns | None = None) -> dict[str, Any]:
+    """One headless run: its time after the first epoch and what the logger wrote and cost; with `turns`, one of
+    a lockstep pair (its epoch times too)."""
     net = TRAINING[spec["network"]]
     settings = TrainingSettings.from_json({
         "epochs": spec["epochs"], "batch_size": net.batch_size, "device": spec["device"],
@@ -105,7 +114,7 @@ def tensorboard_run(spec: Spec) -> dict[str, Any]:
     job = TrainingJob(net.document(), net.dataset(spec["data_dir"]), settings, "bench", Path(spec["log_dir"]),
                       f"bench-{spec['network']}")
     clock = Clock()
-    result = run_job(job, lambda message: None, callbacks=[clock])
+    result = run_job(job, lambda message: None, callbacks=[clock] if turns is None else [clock, turns])
     if result.status != "completed" or result.trainer is None:
         raise RuntimeError(f"the benchmark run did not complete: {result.failure or result.problems}")
     logger = _logger(result.trainer)
@@ -116,7 +125,29 @@ def tensorboard_run(spec: Spec) -> dict[str, Any]:
             "steps": result.trainer.step,
             "logger_share": round(logger.spent_in_loop / whole, 5) if logger and whole else 0.0,
             "histogram_epochs": logger.histograms_written if logger else 0,
-            "histograms_skipped": logger.histograms_skipped if logger else 0}
+            "histograms_skipped": logger.histograms_skipped if logger else 0,
+            "epoch_seconds": turns.epoch_seconds if turns is not None else []}
+
+
+def lockstep_ratios(spec: Spec, rounds: int, epochs: int) -> list[float]:
+    """Per round, a run with logs and one without taking turns epoch by epoch (`studio.bench.lockstep`): the sum
+    of the first's epoch times over the second's, the first epoch of each (a warm-up) left out. Who starts
+    alternates from round to round."""
+    ratios = []
+    for r in range(rounds):
+        on, off = lockstep(tensorboard_run, {**spec, "epochs": epochs, "tensorboard": True},
+                           {**spec, "epochs": epochs, "tensorboard": False}, "a" if r % 2 == 0 else "b")
+        ratios.append(sum(on["epoch_seconds"][1:]) / sum(off["epoch_seconds"][1:]))
+        print(f"layerloom bench: lockstep round {r + 1}/{rounds} {spec['network']}: {ratios[-1]:.4f}",
+              file=sys.stderr, flush=True)
+    return ratios
+
+
+def lockstep_stats(ratios: list[float]) -> dict[str, float]:
+    """The lockstep ratios' mean (the figure), its standard error, and their min and max."""
+    sem = statistics.stdev(ratios) / math.sqrt(len(ratios)) if len(ratios) > 1 else math.nan
+    return {"lockstep_ratio": round(statistics.mean(ratios), 4), "lockstep_sem": round(sem, 4),
+            "lockstep_min": round(min(ratios), 4), "lockstep_max": round(max(ratios), 4)}
 
 
 def bench_tensorboard(cases: tuple[tuple[str, int], ...], rounds: int = 8, device: str = "cpu",
@@ -137,6 +168,7 @@ def bench_tensorboard(cases: tuple[tuple[str, int], ...], rounds: int = 8, devic
             on_cpu = [r["cpu_seconds"] for r in results["on"]]
             off_cpu = [r["cpu_seconds"] for r in results["off"]]
             cpu = {f"cpu_{k}": v for k, v in ratio_stats(on_cpu, off_cpu).items()}
+            paired = lockstep_ratios(spec, rounds, LOCKSTEP_EPOCHS_FACTOR * spec["epochs"])
             rows.append({"network": name, "device": device, "threads": threads, "rounds": rounds,
                          "steps": results["on"][0]["steps"], "on_s": round(statistics.median(on), 4),
                          "off_s": round(statistics.median(off), 4),
@@ -147,7 +179,8 @@ def bench_tensorboard(cases: tuple[tuple[str, int], ...], rounds: int = 8, devic
                          "logger_share": statistics.median(r["logger_share"] for r in results["on"]),
                          "accounted_share": round(statistics.median(r["accounted_share"] for r in results["on"]), 5),
                          "accounted_max": round(max(r["accounted_share"] for r in results["on"]), 5),
-                         **ratio_stats(on, off), "fast_ratio": fast_ratio(on, off), **cpu, "target": TARGET_RATIO})
+                         **ratio_stats(on, off), "fast_ratio": fast_ratio(on, off), **cpu, **lockstep_stats(paired),
+                         "target": TARGET_RATIO})
     return rows
 
 

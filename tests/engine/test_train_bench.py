@@ -56,3 +56,21 @@ def test_missing_frameworks_are_reported_not_required(monkeypatch):
     rows = frameworks.bench_frameworks((("mlp", 1),), rounds=1)
     assert [r["framework"] for r in rows] == ["lightning", "keras"]
     assert all("not installed" in r["error"] for r in rows)
+
+
+def test_a_lockstep_pair_takes_turns_epoch_by_epoch_and_a_failing_partner_ends_it(tmp_path):
+    """The tensorboard section's precise figure: two fresh processes, one with logs and one without, training
+    in turns on one CPU; each times its own epochs. A partner that fails ends the pair with its own error."""
+    from studio.bench.lockstep import lockstep
+    from studio.bench.networks import prepare_data
+    from studio.bench.tensorboard_cost import tensorboard_run
+
+    prepare_data(str(tmp_path))
+    spec = {"network": "mlp", "threads": 1, "device": "cpu", "data_dir": str(tmp_path),
+            "log_dir": str(tmp_path / "tensorboard"), "epochs": 5}
+    on, off = lockstep(tensorboard_run, {**spec, "tensorboard": True}, {**spec, "tensorboard": False}, "b")
+    assert len(on["epoch_seconds"]) == len(off["epoch_seconds"]) == 5
+    assert all(seconds > 0 for seconds in on["epoch_seconds"] + off["epoch_seconds"])
+    assert on["histogram_epochs"] >= 1 and off["histogram_epochs"] == 0
+    with pytest.raises(BenchError, match="nowhere"):
+        lockstep(tensorboard_run, {**spec, "network": "nowhere", "tensorboard": True}, {**spec, "tensorboard": False})
