@@ -1,7 +1,7 @@
 """TensorBoard event files for a run: a training callback, on when ``tensorboard.enabled`` is set.
 
-`TensorBoardLogger` writes, with `torch.utils.tensorboard.SummaryWriter` (the ``tensorboard``
-package, the optional extra ``layerloom[tensorboard]``), into ``<folder>/<project>/<run id>``:
+`TensorBoardLogger` writes (with the ``tensorboard`` package, the optional extra
+``layerloom[tensorboard]``) into ``<folder>/<project>/<run id>``:
 
 - ``step/loss``, ``step/lr``, ``step/samples_per_s`` at every progress report (about 10 a second,
   where the trainer already brings the loss to the host: no extra sync, nothing per step);
@@ -17,29 +17,32 @@ package, the optional extra ``layerloom[tensorboard]``), into ``<folder>/<projec
 The folder is ``tensorboard.log_dir`` (relative to the project's folder), or ``tensorboard``
 beside the project when empty; `run_log_dir` names it, never reusing a folder that holds another
 run's events. `tensorboard_problems` is the pre-flight check: a missing package is a clear problem
-before the run starts, never a traceback. The SummaryWriter writes the events file on its own
-thread; the logger hands its events over in batches every few seconds (each hand-over wakes that
-thread, which on a busy machine costs the loop a thread switch) and all at the run's end, and the
-scalars of one moment travel as one event. Until the hand-over, scalars wait as plain numbers: a
-protobuf built between two training steps, with the loop's working set in the caches, costs about
-five times what it costs among a batch of others (70 against 13 microseconds for an epoch's six).
-Importing this module imports neither torch nor the tensorboard package.
+before the run starts, never a traceback.
+
+What the training loop does is kept to appending numbers: a report, an epoch's record, or a histogram
+counted with torch where the weights live. Every `HANDOVER_SECONDS` (and at the run's end) the held
+numbers go, as one message on a pipe, to a writer process of the run's own
+(`engine.train.tensorboard_writer`), which builds the protobufs and writes the file on another core;
+the training process never imports the tensorboard package, and has no writer thread to share its
+interpreter lock with. Each event keeps the wall time of the moment it was held. The run's end waits for
+the writer to finish the file. A writer that fails turns the logs off with a message in the run's log;
+logging never ends a run. Importing this module imports neither torch nor the tensorboard package.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import importlib.util
-import math
 import re
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from engine.diff.settings_diff import flat_settings
 from engine.train.callbacks import Callback, EpochRecord, Progress
+from engine.train.tensorboard_writer import WriterFailed, WriterProcess
 
 if TYPE_CHECKING:
     from engine.train.settings import TrainingSettings
@@ -47,10 +50,9 @@ if TYPE_CHECKING:
 
 DEFAULT_FOLDER = "tensorboard"
 HISTOGRAM_BUDGET = 0.002  # histograms may take at most this share of the epochs' time
-QUEUE_EVENTS = 100_000  # events held for the writer thread before adding one waits
-FLUSH_SECONDS = 10.0  # how often the writer thread writes them out (and at the run's end)
-HISTOGRAM_BINS = 30  # each event is checksummed byte by byte in Python by the writer thread: keep them small
-HANDOVER_SECONDS = 5.0  # how often held events go to the writer thread (and at the run's end)
+FLUSH_SECONDS = 10.0  # how often the writer process writes its events out (and at the run's end)
+HISTOGRAM_BINS = 30  # each event is checksummed byte by byte in Python by the writer: keep them small
+HANDOVER_SECONDS = 5.0  # how often held events go to the writer process (and at the run's end)
 INSTALL_HINT = 'pip install "layerloom[tensorboard]"'
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -107,12 +109,12 @@ def hparam_values(settings: Mapping[str, Any]) -> dict[str, float | str | bool]:
     return out
 
 
-def histogram_summary(tag: str, values: Any, bins: int = HISTOGRAM_BINS) -> Any:
-    """A TensorBoard histogram of a tensor's finite values in `bins` equal buckets, counted with `torch.histc`
-    where the tensor lives (about 50 times cheaper than numpy's histogram over TensorFlow's 1,500 exponential
-    buckets, which `SummaryWriter.add_histogram` uses); None when no value is finite."""
+def histogram_numbers(tag: str, values: Any, bins: int = HISTOGRAM_BINS) -> dict[str, Any] | None:
+    """A TensorBoard histogram of a tensor's finite values in `bins` equal buckets, as numbers the writer process
+    turns into a summary (`tensorboard_writer.histogram_summary`); counted with `torch.histc` where the tensor
+    lives (about 50 times cheaper than numpy's histogram over TensorFlow's 1,500 exponential buckets, which
+    `SummaryWriter.add_histogram` uses). None when no value is finite."""
     import torch
-    from tensorboard.compat.proto.summary_pb2 import HistogramProto, Summary
 
     flat = values.detach().float().flatten()
     finite = flat[torch.isfinite(flat)]
@@ -127,12 +129,11 @@ def histogram_summary(tag: str, values: Any, bins: int = HISTOGRAM_BINS) -> Any:
         width = (high_f - low_f) / bins
         limits = [low_f + width * (i + 1) for i in range(bins)]
         buckets = counts.tolist()
-    proto = HistogramProto(min=low_f, max=high_f, num=float(finite.numel()), sum=total, sum_squares=squares,
-                           bucket_limit=limits, bucket=buckets)
-    return Summary(value=[Summary.Value(tag=tag, histo=proto)])
+    return {"tag": tag, "min": low_f, "max": high_f, "num": float(finite.numel()), "sum": total,
+            "sum_squares": squares, "limits": limits, "buckets": buckets}
 
 
-def held_scalars(content: Progress | EpochRecord | Mapping[str, float]) -> Mapping[str, float]:
+def held_scalars(content: Progress | EpochRecord | Mapping[str, float]) -> dict[str, float]:
     """The scalars of a held report, epoch record or set of scalars, by tag."""
     if isinstance(content, Progress):
         return {"step/loss": content.loss, "step/lr": content.lr, "step/samples_per_s": content.samples_per_s}
@@ -140,19 +141,21 @@ def held_scalars(content: Progress | EpochRecord | Mapping[str, float]) -> Mappi
         values = {f"{key}/{split}": value for split, metrics in (("train", content.train), ("val", content.val))
                   for key, value in metrics.items()}
         return {**values, "epoch/lr": content.lr, "epoch/seconds": content.seconds}
-    return content
+    return dict(content)
 
 
-SCALARS = (Progress, EpochRecord, Mapping)  # held content that becomes a scalar summary at the hand-over
+@dataclass(frozen=True, slots=True)
+class Histogram:
+    """A histogram counted in the loop, held until the hand-over (held scalars are reports, records or mappings)."""
+
+    numbers: dict[str, Any]
 
 
-def scalar_summary(values: Mapping[str, float]) -> Any:
-    """Several scalars as one TensorBoard summary (cheaper than one event each); None when none is finite."""
-    from tensorboard.compat.proto.summary_pb2 import Summary
-
-    summary = Summary(value=[Summary.Value(tag=tag, simple_value=float(value))
-                             for tag, value in values.items() if math.isfinite(value)])
-    return summary if summary.value else None
+def event(content: Any, step: int, wall: float) -> list[Any]:
+    """A held event as the writer process reads it: a histogram's numbers, or scalars of one moment."""
+    if isinstance(content, Histogram):
+        return ["histogram", step, wall, content.numbers]
+    return ["scalars", step, wall, held_scalars(content)]
 
 
 Hook = TypeVar("Hook", bound=Callable[..., None])
@@ -173,7 +176,8 @@ def _never_fails(hook: Hook) -> Hook:
 
 
 class TensorBoardLogger(Callback):
-    """Writes a run's scalars, histograms and settings as TensorBoard events (rank 0 only)."""
+    """Writes a run's scalars, histograms and settings as TensorBoard events (rank 0 only), through a writer
+    process (`engine.train.tensorboard_writer`)."""
 
     def __init__(self, log_dir: Path, settings: Mapping[str, Any], metrics: list[str],
                  histograms: bool = True) -> None:
@@ -181,42 +185,34 @@ class TensorBoardLogger(Callback):
         self.settings = dict(settings)
         self.metrics = ["loss", *metrics]
         self.histograms = histograms
-        self.writer: Any = None
+        self.writer: WriterProcess | None = None
+        self.writer_report: dict[str, Any] = {}  # the writer's own account at the run's end (events, cpu_seconds)
         self.spent_on_histograms = 0.0
         self.spent_in_loop = 0.0  # seconds inside the hooks the training loop waits for (the bench reports it)
         self.cpu_in_loop = 0.0  # the same hooks' CPU seconds (what they cost, however busy the machine)
         self.histograms_written = 0
         self.histograms_skipped = 0
+        self.handovers = 0
         self._histogram_cost = 0.0  # what the last histograms took (before any: an estimate made at the start)
         self._histogram_step = -1
         self._trained = 0.0  # seconds of the epochs so far (their own time: never waiting between them)
-        self._session_end: Any = None
-        self._files: Any = None  # the SummaryWriter's file writer
-        # (what to write: a report, an epoch's record, scalars by tag or a built histogram; step; wall time)
+        # (what to write: a report, an epoch's record, scalars by tag or a histogram; step; wall time)
         self._pending: list[tuple[Any, int, float]] = []
         self._next_handover = 0.0
 
     @_never_fails
     def on_run_start(self, trainer: Trainer) -> None:
-        from torch.utils.tensorboard import SummaryWriter
-        from torch.utils.tensorboard.summary import hparams
-
         try:
             self.log_dir.mkdir(parents=True, exist_ok=True)
-            # A deep queue: with the default (10 events) an epoch's scalars block the loop until the writer
-            # thread has written them; events are small, so thousands may wait for the next flush.
-            self.writer = SummaryWriter(log_dir=str(self.log_dir), max_queue=QUEUE_EVENTS, flush_secs=FLUSH_SECONDS)
+            self.writer = WriterProcess(self.log_dir, FLUSH_SECONDS)
         except OSError as exc:
             trainer.log(f"TensorBoard logs are off for this run: cannot write to {self.log_dir} ({exc})", "warning")
             return
-        metric_tags = {f"{m}/{split}": 0.0 for m in self.metrics for split in ("train", "val")}
-        experiment, session_start, self._session_end = hparams(hparam_values(self.settings), metric_tags)
-        # the run's own events file (add_hparams would make a sub-run); scalars go to it directly as well
-        self._files = self.writer._get_file_writer()
-        self._files.add_summary(experiment)
-        self._files.add_summary(session_start)
+        metric_tags = [f"{m}/{split}" for m in self.metrics for split in ("train", "val")]
+        self.writer.send({"hparams": hparam_values(self.settings), "metrics": metric_tags, "start": time.time()})
         if self.histograms:
             self._histogram_cost = self._estimate_histograms(trainer)
+        self.writer.wait_ready()
         trainer.log(f"TensorBoard: writing to {self.log_dir} (tensorboard --logdir {self.log_dir.parent.parent})")
 
     def _estimate_histograms(self, trainer: Trainer) -> float:
@@ -224,56 +220,51 @@ class TensorBoardLogger(Callback):
         before training, not in the loop), for every weight and gradient."""
         import torch
 
-        histogram_summary("warm-up", torch.arange(4.0))
+        histogram_numbers("warm-up", torch.arange(4.0))
         parameters = list(trainer.module.parameters())
         if not parameters:
             return 0.0
         largest = max(parameters, key=lambda p: p.numel())
         start = time.perf_counter()
-        histogram_summary("estimate", largest)
+        histogram_numbers("estimate", largest)
         return (time.perf_counter() - start) * 2 * len(parameters)
 
-    def writer_thread_cpu(self) -> float:
-        """CPU seconds the events writer's own thread has used so far (0.0 when there is none, or where the
-        platform cannot say): with `cpu_in_loop`, all the work the logs add to a run, which the bench
-        accounts for. The thread is the tensorboard package's, found through its writer's attributes."""
-        files = self._files if self.writer is not None else None
-        worker = getattr(getattr(getattr(files, "event_writer", None), "_async_writer", None), "_worker", None)
-        ident = getattr(worker, "ident", None)
-        if ident is None or not worker.is_alive() or not hasattr(time, "pthread_getcpuclockid"):
-            return 0.0
-        try:
-            return time.clock_gettime(time.pthread_getcpuclockid(ident))
-        except OSError:  # the thread ended in between
-            return 0.0
+    def writer_cpu(self) -> float:
+        """CPU seconds the writer process has used so far (0.0 when there is none, or where the platform cannot
+        say): with `cpu_in_loop`, all the work the logs add to a run, which the bench accounts for."""
+        if self.writer_report:
+            return float(self.writer_report.get("cpu_seconds", 0.0))
+        return self.writer.cpu_seconds() if self.writer is not None else 0.0
 
     def stop(self, trainer: Trainer, message: str) -> None:
         """Turn the logs off (after a failure), keeping what was written."""
         writer, self.writer = self.writer, None
         self._pending.clear()
-        trainer.log(message, "warning")
         if writer is not None:
-            with contextlib.suppress(Exception):  # the writer is what failed: closing it may fail too
-                writer.close()
+            reason = writer.abandon()
+            if reason and reason not in message:
+                message = f"{message} ({reason})"
+        trainer.log(message, "warning")
 
     def write_scalars(self, values: Mapping[str, float], step: int) -> None:
-        """Several scalars of one moment, held as numbers; they become one event (one protobuf) at the hand-over."""
+        """Several scalars of one moment, held as numbers; they become one event at the hand-over."""
         self._hold(values, step)
 
     def _hold(self, content: Any, step: int) -> None:
-        """Hold an event; they go to the writer thread together every `HANDOVER_SECONDS`, because every hand-over
-        wakes that thread, and on a busy machine waking it costs the loop a thread switch (a millisecond)."""
+        """Hold an event; they go to the writer process together every `HANDOVER_SECONDS`: the loop does no more
+        than append numbers (a protobuf built between two training steps, with the loop's working set in the
+        caches, costs about five times one built among a batch of others)."""
         now = time.time()
         self._pending.append((content, step, now))
         if now >= self._next_handover:
             self._hand_over()
 
     def _hand_over(self) -> None:
-        for content, step, wall in self._pending:
-            summary = scalar_summary(held_scalars(content)) if isinstance(content, SCALARS) else content
-            if summary is not None:
-                self._files.add_summary(summary, step, wall)
+        assert self.writer is not None
+        events = [event(content, step, wall) for content, step, wall in self._pending]
         self._pending.clear()
+        self.writer.send({"events": events})
+        self.handovers += 1
         self._next_handover = time.time() + HANDOVER_SECONDS
 
     @_never_fails
@@ -307,19 +298,18 @@ class TensorBoardLogger(Callback):
             return
         start = time.perf_counter()
         for name, parameter in trainer.module.named_parameters():
-            self._emit_histogram(f"weights/{name}", parameter, step)
+            self._hold_histogram(f"weights/{name}", parameter, step)
             if parameter.grad is not None:
-                self._emit_histogram(f"gradients/{name}", parameter.grad, step)
+                self._hold_histogram(f"gradients/{name}", parameter.grad, step)
         self._histogram_step = step
         self.histograms_written += 1
         self._histogram_cost = time.perf_counter() - start
         self.spent_on_histograms += self._histogram_cost
 
-    @_never_fails
-    def _emit_histogram(self, tag: str, values: Any, step: int) -> None:
-        summary = histogram_summary(tag, values)
-        if summary is not None:
-            self._hold(summary, step)
+    def _hold_histogram(self, tag: str, values: Any, step: int) -> None:
+        numbers = histogram_numbers(tag, values)
+        if numbers is not None:
+            self._hold(Histogram(numbers), step)
 
     def on_test_end(self, trainer: Trainer, metrics: dict[str, float]) -> None:
         if self.writer is None:
@@ -333,10 +323,11 @@ class TensorBoardLogger(Callback):
         if self.histograms and trainer.step:  # the final weights, off the loop, if the last epoch had none
             self._histograms(trainer, trainer.epoch + 1, final=True)
         self._hand_over()
-        if self._session_end is not None:
-            self._files.add_summary(self._session_end)
-        self.writer.close()  # flushes the events file
-        self.writer = None
+        writer, self.writer = self.writer, None
+        try:
+            self.writer_report = writer.close()  # waits until the events file is complete
+        except WriterFailed as exc:
+            trainer.log(f"TensorBoard logs may be incomplete: {exc}", "warning")
 
 
 def tensorboard_callbacks(settings: TrainingSettings, base_dir: Path | None, project_name: str,

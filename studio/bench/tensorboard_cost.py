@@ -11,15 +11,14 @@ events over and closing the events file) is not step time; it is reported beside
 (``end_ms_on``, ``end_ms_off``: from the last epoch's end to the run's end), not left out.
 Rows: one per network (``mlp``: steps of about half a millisecond, where any per-step cost would
 show; ``cnn``), with the median times, the histogram epochs written and skipped, the ratio's min,
-median, max and spread, the same of the ratio of the processes' CPU time over that stretch (the
-writer thread included), ``logger_share`` (the median share of the whole run's time spent in the
-logger's hooks) and ``accounted_share`` (median, and ``accounted_max``): everything the logs add to the
-step time, counted inside each run: the CPU seconds of the logger's hooks on the loop plus those of the
-events writer's thread over the same stretch, over the process's CPU seconds there less theirs. The
+median, max and spread, the same of the ratio of the training processes' CPU time over that
+stretch, ``logger_share`` (the median share of the whole run's time spent in the logger's hooks) and
+``accounted_share`` (median, and ``accounted_max``): everything the logs add to the step time, counted
+inside each run: the CPU seconds of the logger's hooks on the loop plus those of the events writer
+process over the same stretch, over the training process's CPU seconds there less the hooks'. The
 ratios are the end-to-end check, but on a shared virtual machine identical runs differ by 10-50% from
 one round to the next, far more than the 1% at stake; the accounted share does not depend on how fast
-the machine happens to be (the writer thread's CPU is counted in full, though on a second core most of
-it overlaps the loop).
+the machine happens to be (the writer's CPU is counted in full, though it runs on another core).
 ``fast_ratio`` compares the fastest quarter of each (`fast_ratio`), the end-to-end figure least moved by
 that noise. ``lockstep_ratio`` is the end-to-end figure that resolves a few tenths of a percent: per
 round, a run with logs and one without, four times as many epochs, in two fresh processes taking turns
@@ -53,12 +52,12 @@ class Clock(Callback):
     """The run's time from the end of its first epoch (a warm-up) to the end of its last, epoch-end work
     included (the last callback, so the logger's work at those moments falls inside), then to the run's end,
     and its whole time from the start; at both ends of that stretch, what the logger has spent so far (in the
-    loop's hooks, and its writer thread's CPU)."""
+    loop's hooks, and its writer process's CPU)."""
 
     def __init__(self) -> None:
         self.started = self.warm = self.last = self.ended = 0.0
         self.warm_cpu = self.last_cpu = 0.0
-        self.logger_at_warm = self.logger_at_last = 0.0
+        self.logger_at_warm = self.logger_at_last = (0.0, 0.0)  # (the hooks' CPU, the writer's CPU)
 
     def on_run_start(self, trainer: Trainer) -> None:
         self.started = time.perf_counter()
@@ -78,10 +77,10 @@ def _logger(trainer: Trainer) -> TensorBoardLogger | None:
     return next((c for c in trainer.callbacks.callbacks if isinstance(c, TensorBoardLogger)), None)
 
 
-def _logger_work(trainer: Trainer) -> float:
-    """CPU seconds the logger has cost so far: its hooks in the loop plus its writer thread."""
+def _logger_work(trainer: Trainer) -> tuple[float, float]:
+    """CPU seconds the logger has cost so far: its hooks in the loop, and its writer process (on another core)."""
     logger = _logger(trainer)
-    return logger.cpu_in_loop + logger.writer_thread_cpu() if logger is not None else 0.0
+    return (logger.cpu_in_loop, logger.writer_cpu()) if logger is not None else (0.0, 0.0)
 
 
 def fast_ratio(on: list[float], off: list[float]) -> float:
@@ -96,10 +95,11 @@ def fast_ratio(on: list[float], off: list[float]) -> float:
 
 
 def accounted_share(clock: Clock) -> float:
-    """The logs' CPU over the stretch as a share of the step time without them: the process's CPU seconds
-    over the stretch less the logs' own."""
-    extra = clock.logger_at_last - clock.logger_at_warm
-    return extra / max(clock.last_cpu - clock.warm_cpu - extra, 1e-9)
+    """The logs' CPU over the stretch (the hooks' and the writer process's) as a share of the step time without
+    them: the training process's CPU seconds over the stretch less the hooks' (the writer's are not in them)."""
+    hooks = clock.logger_at_last[0] - clock.logger_at_warm[0]
+    writer = clock.logger_at_last[1] - clock.logger_at_warm[1]
+    return (hooks + writer) / max(clock.last_cpu - clock.warm_cpu - hooks, 1e-9)
 
 
 def tensorboard_run(spec: Spec, turns: Turns | None = None) -> dict[str, Any]:
@@ -144,8 +144,13 @@ def lockstep_ratios(spec: Spec, rounds: int, epochs: int) -> list[float]:
 
 
 def lockstep_stats(ratios: list[float]) -> dict[str, float]:
-    """The lockstep ratios' mean (the figure), its standard error, and their min and max."""
-    sem = statistics.stdev(ratios) / math.sqrt(len(ratios)) if len(ratios) > 1 else math.nan
+    """The lockstep ratios' mean (the figure), its standard error, and their min and max. Going first in a pair
+    is worth about 1% (two identical runs measured 0.991 ± 0.001, first over second), and who goes first
+    alternates, so the error is taken over the means of consecutive rounds, where that cancels; over single
+    rounds it would count the alternation as noise."""
+    pairs = [(a + b) / 2 for a, b in zip(ratios[::2], ratios[1::2], strict=False)]
+    spread = pairs if len(pairs) > 1 else ratios
+    sem = statistics.stdev(spread) / math.sqrt(len(spread)) if len(spread) > 1 else math.nan
     return {"lockstep_ratio": round(statistics.mean(ratios), 4), "lockstep_sem": round(sem, 4),
             "lockstep_min": round(min(ratios), 4), "lockstep_max": round(max(ratios), 4)}
 

@@ -5,6 +5,8 @@ pre-flight problem; the logger never runs per step."""
 from __future__ import annotations
 
 import itertools
+import json
+import subprocess
 import sys
 
 import pytest
@@ -14,7 +16,7 @@ from tensorboard.plugins.hparams import plugin_data_pb2
 
 from engine.data import DatasetConfig
 from engine.examples import mlp_document
-from engine.train import TrainingJob, TrainingSettings, tensorboard_log
+from engine.train import TrainingJob, TrainingSettings, tensorboard_log, tensorboard_writer
 from engine.train.callbacks import Callback, overrides
 from engine.train.preflight import preflight
 from engine.train.session import run_job
@@ -71,7 +73,7 @@ def test_a_run_writes_scalars_histograms_and_hparams_that_tensorboard_reads(tmp_
     hparams = start.session_start_info.hparams
     assert hparams["optimizer.lr"].number_value == pytest.approx(0.01)
     assert hparams["optimizer.kind"].string_value == "adam"
-    assert hparams["batch_size"].number_value == 32 and hparams["tensorboard.enabled"].number_value == 1  # flags as 1/0
+    assert hparams["batch_size"].number_value == 32 and hparams["tensorboard.enabled"].bool_value
     experiment = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/experiment"]).experiment
     assert {m.name.tag for m in experiment.metric_infos} >= {"loss/val", "accuracy/val"}
 
@@ -126,8 +128,8 @@ def test_a_log_folder_that_cannot_be_made_leaves_the_run_training_and_says_why(t
 
 def test_what_the_logs_add_to_the_benchs_step_time_is_under_one_percent(tmp_path):
     """The bench's tensorboard section on its MLP (steps of about half a millisecond, where any per-step cost
-    shows): the CPU the logger's hooks and its writer thread spend over the timed epochs, against the
-    process's CPU over them. CPU seconds, so another process beside the suite does not move it."""
+    shows): the CPU the logger's hooks spend over the timed epochs, and what its writer process spends, against
+    the training process's CPU over them. CPU seconds, so another process beside the suite does not move it."""
     from studio.bench.networks import prepare_data
     from studio.bench.tensorboard_cost import tensorboard_run
 
@@ -140,34 +142,90 @@ def test_what_the_logs_add_to_the_benchs_step_time_is_under_one_percent(tmp_path
     assert tensorboard_run({**spec, "tensorboard": False})["accounted_share"] == 0.0
 
 
-def test_scalars_wait_as_numbers_and_become_events_only_at_a_hand_over(tmp_path, monkeypatch):
-    """A protobuf built between two steps costs about five times one built among a batch of others, so the loop
-    only holds numbers; they become events at the hand-over (here: the first report, then the run's end), each
-    with the step and the wall time of the moment it was held."""
-    built: list[dict] = []
-    real = tensorboard_log.scalar_summary
-    monkeypatch.setattr(tensorboard_log, "scalar_summary", lambda values: built.append(dict(values)) or real(values))
+def test_the_loop_holds_numbers_and_hands_them_to_the_writer_process_in_batches(tmp_path, monkeypatch):
+    """The loop only appends numbers; they go to the writer process as one message at each hand-over (here: the
+    first report, then the run's end), each event with the step and the wall time of the moment it was held.
+    The training process never imports the tensorboard package; the writer process never imports torch."""
+    sent: list[dict] = []
+    real = tensorboard_writer.WriterProcess.send
+    monkeypatch.setattr(tensorboard_writer.WriterProcess, "send", lambda self, m: sent.append(m) or real(self, m))
     monkeypatch.setattr(tensorboard_log, "HANDOVER_SECONDS", 1e9)
 
     class Watch(Callback):
         def __init__(self) -> None:
-            self.built_at_epoch_end: list[int] = []
+            self.sent_at_epoch_end: list[int] = []
             self.held_at_epoch_end: list[int] = []
 
         def on_epoch_end(self, trainer, record) -> None:  # after the logger's own epoch end
             [logger] = [c for c in trainer.callbacks.callbacks if isinstance(c, TensorBoardLogger)]
-            self.built_at_epoch_end.append(len(built))
+            self.sent_at_epoch_end.append(len(sent))
             self.held_at_epoch_end.append(len(logger._pending))
 
     watch = Watch()
     result = run_job(job(tmp_path), lambda message: None, callbacks=[watch])
     assert result.status == "completed"
-    assert len(set(watch.built_at_epoch_end)) == 1 and watch.built_at_epoch_end[0] <= 1  # none built in the loop
+    assert watch.sent_at_epoch_end == [2] * EPOCHS  # the hparams and the first report, then nothing in the loop
     assert watch.held_at_epoch_end == sorted(watch.held_at_epoch_end) and watch.held_at_epoch_end[-1] >= EPOCHS
+    assert len(sent) == 3 and "hparams" in sent[0]
     [logger] = [c for c in result.trainer.callbacks.callbacks if isinstance(c, TensorBoardLogger)]
     events = read_events(logger.log_dir)
     epochs = events.Scalars("loss/val")
     assert [e.step for e in epochs] == [1, 2, 3]
     assert all(a.wall_time < b.wall_time for a, b in itertools.pairwise(epochs))  # the moment held, not handed over
     assert [e.value for e in epochs] == pytest.approx([r.val["loss"] for r in result.trainer.history])
-    assert len(built) == len(events.Scalars("step/loss")) + EPOCHS + 1  # reports, epochs, and the test
+    held = sum(len(message.get("events", ())) for message in sent)
+    assert logger.writer_report["events"] == held + 2  # every one written, and the two hparams summaries
+    assert logger.writer_report["cpu_seconds"] > 0 and logger.writer_cpu() == logger.writer_report["cpu_seconds"]
+
+
+def test_a_training_process_with_logs_never_imports_the_tensorboard_package(tmp_path):
+    script = ("import sys\n"
+              "from engine.data import DatasetConfig\n"
+              "from engine.examples import mlp_document\n"
+              "from engine.train import TrainingJob, TrainingSettings, run_job\n"
+              "settings = TrainingSettings.from_json({'epochs': 1, 'batch_size': 32, 'device': 'cpu', "
+              "'cpu_threads': 1, 'telemetry': {'enabled': False}, 'tensorboard': {'enabled': True}})\n"
+              "job = TrainingJob(mlp_document(), DatasetConfig('spirals', {'n_samples': 100}), settings, 'r', "
+              "sys.argv[1], 'p')\n"
+              "assert run_job(job, lambda m: None).status == 'completed'\n"
+              "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorboard', 'google')))")
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout
+    assert read_events(tmp_path / "tensorboard" / "p" / "r").Scalars("loss/val")  # written all the same
+
+
+def test_the_writer_process_never_imports_torch_and_a_bad_frame_is_its_clear_error(tmp_path):
+    script = ("import sys, json; sys.argv[1:] = [sys.argv[1], '1']\n"
+              "from engine.train.tensorboard_writer import main\n"
+              "code = main(sys.argv[1:])\n"
+              "print(json.dumps({'torch': 'torch' in sys.modules}), file=sys.stderr); sys.exit(code)")
+    frames = tensorboard_writer.frame({"events": [["scalars", 1, 1.5, {"a/b": 0.25, "nan": float("nan")}]]})
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "good")], input=frames,
+                          capture_output=True, check=True)
+    assert done.stdout.splitlines()[0] == b"ready" and json.loads(done.stdout.splitlines()[-1])["events"] == 1
+    assert json.loads(done.stderr) == {"torch": False}
+    [value] = read_events(tmp_path / "good").Scalars("a/b")  # the non-finite one left out
+    assert (value.step, value.wall_time, value.value) == (1, 1.5, 0.25)
+
+    cut = frames + (10**9).to_bytes(4, "big") + b"{"  # a frame longer than any run sends
+    failed = subprocess.run([sys.executable, "-c", script, str(tmp_path / "bad")], input=cut, capture_output=True)
+    assert failed.returncode == 1 and b"larger than" in failed.stderr.splitlines()[0]
+    assert [v.value for v in read_events(tmp_path / "bad").Scalars("a/b")] == [0.25]  # what came first is kept
+
+
+def test_a_writer_that_dies_turns_the_logs_off_with_its_reason_and_the_run_trains_on(tmp_path, monkeypatch):
+    real = tensorboard_writer.WriterProcess.send
+
+    def send_then_die(self, message):
+        real(self, message)
+        if "events" in message:  # the first hand-over: the writer is killed after it
+            self.process.kill()
+            self.process.wait()
+
+    monkeypatch.setattr(tensorboard_writer.WriterProcess, "send", send_then_die)
+    monkeypatch.setattr(tensorboard_log, "HANDOVER_SECONDS", 0.0)  # hand over at every report
+    messages = []
+    result = run_job(job(tmp_path), messages.append)
+    assert result.status == "completed" and len(result.trainer.history) == EPOCHS
+    logs = [m["text"] for m in messages if m["type"] == "log"]
+    assert any("TensorBoard logs stopped for this run: WriterFailed" in text for text in logs), logs

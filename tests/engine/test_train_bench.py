@@ -74,3 +74,13 @@ def test_a_lockstep_pair_takes_turns_epoch_by_epoch_and_a_failing_partner_ends_i
     assert on["histogram_epochs"] >= 1 and off["histogram_epochs"] == 0
     with pytest.raises(BenchError, match="nowhere"):
         lockstep(tensorboard_run, {**spec, "network": "nowhere", "tensorboard": True}, {**spec, "tensorboard": False})
+
+
+def test_the_lockstep_error_is_taken_over_pairs_of_rounds_where_going_first_cancels():
+    from studio.bench.tensorboard_cost import lockstep_stats
+
+    alternating = lockstep_stats([0.99, 1.03, 0.99, 1.03])  # going first is worth 2% here, the cost 1% throughout
+    assert alternating == {"lockstep_ratio": 1.01, "lockstep_sem": 0.0, "lockstep_min": 0.99, "lockstep_max": 1.03}
+    uneven = lockstep_stats([1.0, 1.02, 1.04, 1.06])
+    assert uneven["lockstep_ratio"] == 1.03 and uneven["lockstep_sem"] == pytest.approx(0.02, abs=1e-4)
+    assert lockstep_stats([1.0, 1.02])["lockstep_sem"] == pytest.approx(0.01, abs=1e-4)  # one pair: over rounds
