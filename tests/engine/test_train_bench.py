@@ -72,6 +72,8 @@ def test_a_lockstep_pair_takes_turns_epoch_by_epoch_and_a_failing_partner_ends_i
     assert len(on["epoch_seconds"]) == len(off["epoch_seconds"]) == 5
     assert all(seconds > 0 for seconds in on["epoch_seconds"] + off["epoch_seconds"])
     assert on["histogram_epochs"] >= 1 and off["histogram_epochs"] == 0
+    # neither leaves for its run's end (a test pass, the writer's close) while the other's last epoch is timed
+    assert on["released"] >= off["last_epoch_ended"] > 0 and off["released"] >= on["last_epoch_ended"] > 0
     with pytest.raises(BenchError, match="nowhere"):
         lockstep(tensorboard_run, {**spec, "network": "nowhere", "tensorboard": True}, {**spec, "tensorboard": False})
 
