@@ -192,7 +192,6 @@ class TensorBoardLogger(Callback):
         self.cpu_in_loop = 0.0  # the same hooks' CPU seconds (what they cost, however busy the machine)
         self.histograms_written = 0
         self.histograms_skipped = 0
-        self.handovers = 0
         self._histogram_cost = 0.0  # what the last histograms took (before any: an estimate made at the start)
         self._histogram_step = -1
         self._trained = 0.0  # seconds of the epochs so far (their own time: never waiting between them)
@@ -264,7 +263,6 @@ class TensorBoardLogger(Callback):
         events = [event(content, step, wall) for content, step, wall in self._pending]
         self._pending.clear()
         self.writer.send({"events": events})
-        self.handovers += 1
         self._next_handover = time.time() + HANDOVER_SECONDS
 
     @_never_fails
@@ -311,6 +309,7 @@ class TensorBoardLogger(Callback):
         if numbers is not None:
             self._hold(Histogram(numbers), step)
 
+    @_never_fails
     def on_test_end(self, trainer: Trainer, metrics: dict[str, float]) -> None:
         if self.writer is None:
             return
