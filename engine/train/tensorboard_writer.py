@@ -88,11 +88,20 @@ def histogram_summary(numbers: Mapping[str, Any]) -> Any:
 
 def hparams_summaries(hparams: Mapping[str, float | str | bool], metrics: list[str], start: float) -> list[Any]:
     """The HParams view's two summaries: the experiment (which settings and metrics) and this run's values."""
-    from tensorboard.plugins.hparams import summary_v2
+    from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2, summary_v2
 
     experiment = summary_v2.hparams_config_pb(hparams=[summary_v2.HParam(name) for name in hparams],
                                               metrics=[summary_v2.Metric(tag) for tag in metrics],
                                               time_created_secs=start)
+    # The config takes each setting's type from a domain, and a run has none (it knows only its own values):
+    # the types are set here, or TensorBoard can neither sort nor filter those columns.
+    types = {bool: api_pb2.DATA_TYPE_BOOL, float: api_pb2.DATA_TYPE_FLOAT64, int: api_pb2.DATA_TYPE_FLOAT64,
+             str: api_pb2.DATA_TYPE_STRING}
+    plugin = experiment.value[0].metadata.plugin_data
+    data = plugin_data_pb2.HParamsPluginData.FromString(plugin.content)
+    for info in data.experiment.hparam_infos:
+        info.type = types[type(hparams[info.name])]
+    plugin.content = data.SerializeToString()
     return [experiment, summary_v2.hparams_pb(dict(hparams), start_time_secs=start)]
 
 

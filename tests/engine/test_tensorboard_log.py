@@ -12,7 +12,7 @@ import sys
 import pytest
 from safetensors.torch import load as load_safetensors
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-from tensorboard.plugins.hparams import plugin_data_pb2
+from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
 
 from engine.data import DatasetConfig
 from engine.examples import mlp_document
@@ -76,6 +76,9 @@ def test_a_run_writes_scalars_histograms_and_hparams_that_tensorboard_reads(tmp_
     assert hparams["batch_size"].number_value == 32 and hparams["tensorboard.enabled"].bool_value
     experiment = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/experiment"]).experiment
     assert {m.name.tag for m in experiment.metric_infos} >= {"loss/val", "accuracy/val"}
+    types = {info.name: info.type for info in experiment.hparam_infos}  # so TensorBoard sorts and filters them
+    assert (types["optimizer.lr"], types["optimizer.kind"], types["tensorboard.enabled"]) == (
+        api_pb2.DATA_TYPE_FLOAT64, api_pb2.DATA_TYPE_STRING, api_pb2.DATA_TYPE_BOOL)
 
 
 def test_a_second_run_with_the_same_id_gets_its_own_folder_and_a_chosen_folder_is_used(tmp_path):
