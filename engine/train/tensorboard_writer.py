@@ -119,7 +119,6 @@ class WriterProcess:
         self.process = subprocess.Popen([sys.executable, "-c", BOOTSTRAP, root, str(log_dir), str(flush_seconds)],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                         creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0))  # no console
-        self.report: dict[str, Any] = {}
         self._printed: tuple[bytes, bytes] | None = None
 
     def wait_ready(self) -> None:
@@ -153,10 +152,9 @@ class WriterProcess:
         if self.process.returncode != 0:
             raise WriterFailed(_last_line(err) or f"the events writer ended with status {self.process.returncode}")
         try:
-            self.report = json.loads(_last_line(out))
+            return json.loads(_last_line(out))
         except ValueError:
             raise WriterFailed("the events writer ended without its report") from None
-        return self.report
 
     def abandon(self) -> str:
         """Stop the writer now (after a failure), keeping what it wrote; its last word on stderr, if any."""
@@ -177,10 +175,8 @@ class WriterProcess:
         return self._printed
 
     def cpu_seconds(self) -> float:
-        """The writer's CPU seconds: from its report once it has ended, else read from /proc where there is one
-        (0.0 where the platform cannot say)."""
-        if self.report:
-            return float(self.report.get("cpu_seconds", 0.0))
+        """The running writer's CPU seconds so far, read from /proc where there is one (0.0 where the platform
+        cannot say; once it has ended, its report says)."""
         try:
             fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
